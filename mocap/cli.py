@@ -1,0 +1,57 @@
+"""The `mocap` command line: parse, call the library, print.
+
+Each subcommand lives in ``mocap/commands/<name>.py`` and exposes ``register(subparsers)``,
+which adds its parser and sets ``func(args) -> int``. Library code never prints or exits;
+a :class:`~mocap.errors.MocapError` becomes one line on stderr and its exit code, and a
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mocap import __version__
+from mocap.errors import MocapError
+
+# Subcommand modules, in the order ``mocap --help`` lists them.
+COMMAND_MODULES = (
+    "mocap.commands.models",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mocap",
+        description="Markerless motion capture: ordinary video in, one animated skeleton "
+        "per person out.",
+    )
+    parser.add_argument("--version", action="version", version=f"mocap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except MocapError as exc:
+        if args.debug:
+            raise
+        print(f"mocap: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mocap: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Typed values passed between stages: one validated dataclass of numpy arrays per boundary.
+
+Every array is batch-first (N people or T frames first) and float32 unless stated. Shapes
+and units are in each docstring; ``__post_init__`` checks them with one message template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from mocap.errors import shape_error
+
+NUM_LANDMARKS = 33
+
+# BlazePose landmark names, in model output order.
+LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb",
+    "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+
+# Bones drawn in overlays (pairs of landmark indices).
+SKELETON_EDGES = (
+    (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
+    (23, 25), (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30),
+    (30, 32), (28, 32), (15, 17), (15, 19), (17, 19), (16, 18), (16, 20), (18, 20),
+    (0, 2), (0, 5), (2, 7), (5, 8), (9, 10),
+)  # fmt: skip
+
+# COCO-17 keypoints taken from BlazePose indices.
+COCO17_FROM_BLAZEPOSE = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+
+
+def _check(name: str, arr: np.ndarray, shape: tuple[int | None, ...], expected: str) -> None:
+    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+        raise shape_error(name, expected, arr.shape)
+
+
+class _Batch:
+    """Shared behaviour of the batch-first dataclasses: len, empty(), mask/index selection."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, fields(self)[0].name))
+
+    def __getitem__(self, index):
+        index = np.asarray(index) if not isinstance(index, slice) else index
+        if isinstance(index, np.ndarray) and index.ndim == 0:
+            index = index[None]
+        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @classmethod
+    def concat(cls, items: list):
+        if not items:
+            return cls.empty()
+        return cls(**{f.name: np.concatenate([getattr(i, f.name) for i in items])
+                      for f in fields(cls)})
+
+
+@dataclass
+class Rois(_Batch):
+    """Rotated square regions of interest, one per person.
+
+    Attributes:
+        center: (N, 2) float32, px, in the full image.
+        size: (N,) float32, px, side of the square.
+        rotation: (N,) float32, radians, counter-clockwise rotation to undo so the person
+            stands upright in the crop (MediaPipe's convention).
+        score: (N,) float32, detection or pose score in [0, 1].
+    """
+
+    center: np.ndarray
+    size: np.ndarray
+    rotation: np.ndarray
+    score: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.center = np.asarray(self.center, np.float32).reshape(-1, 2)
+        n = len(self.center)
+        self.size = np.asarray(self.size, np.float32).reshape(-1)
+        self.rotation = np.asarray(self.rotation, np.float32).reshape(-1)
+        self.score = np.asarray(self.score, np.float32).reshape(-1)
+        for name in ("size", "rotation", "score"):
+            _check(name, getattr(self, name), (n,), "(N,)")
+
+    @classmethod
+    def empty(cls) -> Rois:
+        return cls(np.zeros((0, 2)), np.zeros(0), np.zeros(0), np.zeros(0))
+
+
+@dataclass
+class Poses2D(_Batch):
+    """BlazePose output for N people in one image.
+
+    Attributes:
+        xy: (N, 33, 2) float32, px, image landmarks in the full image.
+        z: (N, 33) float32, px-scaled depth relative to the hip centre (smaller = nearer).
+        visibility: (N, 33) float32 in [0, 1], probability the landmark is visible.
+        presence: (N, 33) float32 in [0, 1], probability the landmark is in the image.
+        world: (N, 33, 3) float32, metres, hip-centred 3D landmarks (x right, y down,
+            z away from the camera, as the model outputs them).
+        score: (N,) float32 in [0, 1], pose score (person present in the region).
+        roi: (N, 5) float32, the region the landmarks came from: cx, cy, size px,
+            rotation rad, detection score.
+        track_id: (N,) int64, -1 until a tracker assigns an identity.
+    """
+
+    xy: np.ndarray
+    z: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+    score: np.ndarray
+    roi: np.ndarray
+    track_id: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.xy = np.asarray(self.xy, np.float32)
+        _check("xy", self.xy, (None, NUM_LANDMARKS, 2), "(N, 33, 2)")
+        n = len(self.xy)
+        self.z = np.asarray(self.z, np.float32)
+        self.visibility = np.asarray(self.visibility, np.float32)
+        self.presence = np.asarray(self.presence, np.float32)
+        self.world = np.asarray(self.world, np.float32)
+        self.score = np.asarray(self.score, np.float32).reshape(-1)
+        self.roi = np.asarray(self.roi, np.float32).reshape(-1, 5)
+        self.track_id = np.asarray(self.track_id, np.int64).reshape(-1)
+        for name in ("z", "visibility", "presence"):
+            _check(name, getattr(self, name), (n, NUM_LANDMARKS), "(N, 33)")
+        _check("world", self.world, (n, NUM_LANDMARKS, 3), "(N, 33, 3)")
+        _check("score", self.score, (n,), "(N,)")
+        _check("roi", self.roi, (n, 5), "(N, 5)")
+        _check("track_id", self.track_id, (n,), "(N,)")
+
+    @classmethod
+    def empty(cls) -> Poses2D:
+        z = np.zeros((0, NUM_LANDMARKS), np.float32)
+        return cls(np.zeros((0, NUM_LANDMARKS, 2)), z, z, z, np.zeros((0, NUM_LANDMARKS, 3)),
+                   np.zeros(0), np.zeros((0, 5)), np.zeros(0, np.int64))
+
+    @property
+    def rois(self) -> Rois:
+        return Rois(self.roi[:, :2], self.roi[:, 2], self.roi[:, 3], self.roi[:, 4])
