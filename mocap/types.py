@@ -37,7 +37,9 @@ COCO17_FROM_BLAZEPOSE = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 
 
 
 def _check(name: str, arr: np.ndarray, shape: tuple[int | None, ...], expected: str) -> None:
-    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+    if arr.ndim != len(shape) or any(
+        s is not None and s != a for s, a in zip(shape, arr.shape, strict=True)
+    ):
         raise shape_error(name, expected, arr.shape)
 
 
