@@ -103,7 +103,7 @@ def test_zero_byte_file(tmp_path):
 def test_non_video_file(tmp_path):
     path = tmp_path / "notes.mp4"
     path.write_text("this is not a video\n" * 100)
-    with pytest.raises(InputError, match="cannot be opened|no decodable"):
+    with pytest.raises(InputError, match=r"cannot be opened|no decodable"):
         open_video(path)
 
 
