@@ -1,0 +1,370 @@
+"""Multi-person tracking: give each person in a stream of :class:`~mocap.types.Poses2D` a
+stable identity.
+
+One constant-velocity Kalman filter (filterpy ``KalmanFilter``) per person predicts the
+person's box ``(cx, cy, w, h)`` in the next frame. Observations are assigned to predictions
+with the Hungarian method (``scipy.optimize.linear_sum_assignment``) in two stages:
+
+1. tracks seen in the previous frame, on a cost ``1 - (w·IoU + (1-w)·OKS)`` that combines the
+   box overlap and the keypoint similarity of the predicted pose;
+2. tracks missing for a while (occlusion) and the still-unmatched observations, on the
+   distance between the predicted and observed box centres in person heights, with a gate
+   that widens with the gap: a person who reappears keeps the same id.
+
+A new observation starts a *tentative* track; it is confirmed (born) after ``min_hits``
+consecutive matches and dies if missed before that, so flickering false positives never
+become people. A confirmed track dies after ``max_age`` frames without a match.
+
+Identities: confirmed tracks have ids 1, 2, 3, ... in order of birth. A tentative track's
+poses carry a provisional id <= -2 (so callers can buffer them); once it is confirmed,
+:attr:`Tracker.resolved` maps the provisional id to the final one. -1 means "no track"
+(e.g. over the ``max_people`` cap).
+
+Joints whose visibility is below ``min_confidence`` are missing for boxes and OKS: they are
+never treated as (0, 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from mocap.types import Poses2D
+
+__all__ = [
+    "PoseTracker",
+    "TrackState",
+    "Tracker",
+    "TrackerConfig",
+    "box_iou",
+    "oks",
+    "pose_boxes",
+]
+
+# Per-joint OKS falloff for the 33 BlazePose landmarks: COCO's sigmas where the joint exists,
+# face points like the eyes, hands/feet like wrists/ankles.
+_COCO_SIGMA = {0: 0.026, 2: 0.025, 5: 0.025, 7: 0.035, 8: 0.035, 11: 0.079, 12: 0.079,
+               13: 0.072, 14: 0.072, 15: 0.062, 16: 0.062, 23: 0.107, 24: 0.107, 25: 0.087,
+               26: 0.087, 27: 0.089, 28: 0.089}
+OKS_SIGMAS = np.array([_COCO_SIGMA.get(i, 0.025 if i <= 10 else (0.062 if i <= 22 else 0.089))
+                       for i in range(33)])
+
+
+class Tracker(Protocol):
+    """A tracker enriches poses with identities; called once per frame, empty frames too."""
+
+    def update(self, poses: Poses2D | None) -> Poses2D:
+        """Return ``poses`` with ``track_id`` filled in (same order, same length)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget all tracks; ids start again at 1."""
+        ...
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracker parameters (validated on construction).
+
+    Attributes:
+        min_hits: consecutive matches before a tentative track is confirmed (born).
+        max_age: frames a confirmed track survives without a match before it dies; the
+            longest occlusion after which a person keeps their id.
+        iou_weight: weight of box IoU against OKS in the stage-1 cost, in [0, 1].
+        max_cost: stage-1 pairs with a cost above this are not matched, in (0, 1].
+        reid_distance: stage-2 gate: max distance between predicted and observed box
+            centres, in person heights, right after the loss; grows linearly to
+            ``2 * reid_distance`` at ``max_age``.
+        reid_size_ratio: stage-2 gate: max ratio between observed and predicted box height.
+        min_confidence: joint visibility under which a joint is missing.
+        max_people: cap on live tracks (tentative + confirmed); None: no cap.
+    """
+
+    min_hits: int = 3
+    max_age: int = 30
+    iou_weight: float = 0.5
+    max_cost: float = 0.85
+    reid_distance: float = 0.6
+    reid_size_ratio: float = 1.6
+    min_confidence: float = 0.5
+    max_people: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_hits < 1:
+            raise ValueError(f"`min_hits` must be >= 1, got {self.min_hits}")
+        if self.max_age < 1:
+            raise ValueError(f"`max_age` must be >= 1, got {self.max_age}")
+        if not 0 <= self.iou_weight <= 1:
+            raise ValueError(f"`iou_weight` must be in [0, 1], got {self.iou_weight}")
+        if not 0 < self.max_cost <= 1:
+            raise ValueError(f"`max_cost` must be in (0, 1], got {self.max_cost}")
+        if not self.reid_distance > 0 or not self.reid_size_ratio >= 1:
+            raise ValueError("`reid_distance` must be > 0 and `reid_size_ratio` >= 1")
+        if not 0 <= self.min_confidence <= 1:
+            raise ValueError(f"`min_confidence` must be in [0, 1], got {self.min_confidence}")
+        if self.max_people is not None and self.max_people < 1:
+            raise ValueError(f"`max_people` must be >= 1, got {self.max_people}")
+
+
+# --------------------------------------------------------------------------------------
+# geometry (vectorised)
+# --------------------------------------------------------------------------------------
+def pose_boxes(poses: Poses2D, min_confidence: float = 0.5) -> np.ndarray:
+    """Boxes around each pose's confident joints.
+
+    Args:
+        poses: N poses.
+        min_confidence: visibility under which a joint is ignored.
+
+    Returns:
+        (N, 4) float64 ``cx, cy, w, h`` px. A pose with fewer than 2 confident joints uses
+        its region of interest (``roi`` centre and size) instead.
+    """
+    n = len(poses)
+    out = np.zeros((n, 4))
+    if n == 0:
+        return out
+    ok = poses.visibility >= min_confidence
+    xy = poses.xy.astype(np.float64)
+    lo = np.where(ok[..., None], xy, np.inf).min(axis=1)
+    hi = np.where(ok[..., None], xy, -np.inf).max(axis=1)
+    enough = ok.sum(axis=1) >= 2
+    out[:, :2] = (lo + hi) / 2
+    out[:, 2:] = np.maximum(hi - lo, 1.0)
+    roi = poses.roi.astype(np.float64)
+    out[~enough, :2] = roi[~enough, :2]
+    out[~enough, 2:] = np.maximum(roi[~enough, 2:3], 1.0) * np.array([0.5, 1.0])
+    return out
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between (A, 4) and (B, 4) ``cx, cy, w, h`` boxes -> (A, B)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    a0, a1 = a[:, None, :2] - a[:, None, 2:] / 2, a[:, None, :2] + a[:, None, 2:] / 2
+    b0, b1 = b[None, :, :2] - b[None, :, 2:] / 2, b[None, :, :2] + b[None, :, 2:] / 2
+    wh = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    union = (a[:, None, 2] * a[:, None, 3]) + (b[None, :, 2] * b[None, :, 3]) - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def oks(xy_a: np.ndarray, ok_a: np.ndarray, xy_b: np.ndarray, ok_b: np.ndarray,
+        area: np.ndarray) -> np.ndarray:
+    """Object keypoint similarity between pose sets A and B (COCO's formula).
+
+    Args:
+        xy_a: (A, 33, 2) px; ok_a: (A, 33) bool, joints present in A.
+        xy_b: (B, 33, 2) px; ok_b: (B, 33) bool.
+        area: (A,) px², the scale² of each A pose (box area).
+
+    Returns:
+        (A, B) in [0, 1], averaged over joints present in both; 0 where none is.
+    """
+    d2 = ((xy_a[:, None] - xy_b[None]) ** 2).sum(-1)  # (A, B, 33)
+    var = (2 * OKS_SIGMAS) ** 2
+    e = np.exp(-d2 / (2 * np.maximum(area, 1.0)[:, None, None] * var))
+    both = ok_a[:, None] & ok_b[None]
+    cnt = both.sum(-1)
+    return np.where(cnt > 0, (e * both).sum(-1) / np.maximum(cnt, 1), 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# stateful shell
+# --------------------------------------------------------------------------------------
+def _make_kf(box: np.ndarray):
+    from filterpy.kalman import KalmanFilter
+
+    kf = KalmanFilter(dim_x=8, dim_z=4)
+    kf.F = np.eye(8)
+    kf.F[:4, 4:] = np.eye(4)  # constant velocity, one frame per step
+    kf.H = np.eye(4, 8)
+    h = max(box[3], 1.0)
+    # noise scales with the person's size: a far person moves fewer pixels
+    kf.R = np.diag([0.05 * h, 0.05 * h, 0.1 * h, 0.1 * h]) ** 2
+    kf.P = np.diag([0.1 * h, 0.1 * h, 0.2 * h, 0.2 * h, 0.1 * h, 0.1 * h, 0.05 * h, 0.05 * h]) ** 2
+    kf.Q = np.diag([0.01 * h, 0.01 * h, 0.01 * h, 0.01 * h,
+                    0.02 * h, 0.02 * h, 0.005 * h, 0.005 * h]) ** 2
+    kf.x = np.concatenate([box, np.zeros(4)])[:, None]
+    return kf
+
+
+@dataclass
+class TrackState:
+    """One person's tracking state (read-only for callers).
+
+    Attributes:
+        id: final id (>= 1) once confirmed, else the provisional id (<= -2).
+        confirmed: born (matched ``min_hits`` times in a row).
+        hits: matches so far.
+        time_since_update: frames since the last match (0: matched this frame).
+        box: (4,) latest Kalman estimate ``cx, cy, w, h`` px.
+        xy: (33, 2) px, last matched landmarks; ok: (33,) bool, which are confident.
+        center: (2,) px, centre of the last matched box.
+    """
+
+    id: int
+    confirmed: bool
+    kf: object = field(repr=False)
+    xy: np.ndarray = field(repr=False)
+    ok: np.ndarray = field(repr=False)
+    center: np.ndarray = field(repr=False)
+    hits: int = 1
+    time_since_update: int = 0
+
+    @property
+    def box(self) -> np.ndarray:
+        return np.asarray(self.kf.x[:4, 0], np.float64).copy()
+
+    @property
+    def lost(self) -> bool:
+        return self.time_since_update > 0
+
+
+class PoseTracker:
+    """SORT-style tracker over BlazePose poses with occlusion re-identification.
+
+    Example:
+        >>> tracker = PoseTracker(TrackerConfig(max_people=2))    # doctest: +SKIP
+        >>> for poses in per_frame_poses:
+        ...     poses = tracker.update(poses)     # poses.track_id filled in
+    """
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        self.tracks: list[TrackState] = []
+        self.resolved: dict[int, int] = {}
+        self.frame = -1
+        self._next_id = 1
+        self._next_provisional = -2
+
+    # -- queries ----------------------------------------------------------------------
+    @property
+    def confirmed_tracks(self) -> list[TrackState]:
+        return [t for t in self.tracks if t.confirmed]
+
+    @property
+    def any_lost(self) -> bool:
+        """A confirmed track went unmatched in the last update."""
+        return any(t.confirmed and t.lost for t in self.tracks)
+
+    # -- update -----------------------------------------------------------------------
+    def update(self, poses: Poses2D | None) -> Poses2D:
+        """Advance one frame.
+
+        Args:
+            poses: this frame's observations (None or empty: nobody seen).
+
+        Returns:
+            ``poses`` (a copy) with ``track_id``: final id (>= 1), provisional id (<= -2) for
+            a tentative track, or -1 for an observation no track took.
+        """
+        cfg = self.config
+        self.frame += 1
+        poses = Poses2D.empty() if poses is None else poses[np.arange(len(poses))]
+        n = len(poses)
+        ids = np.full(n, -1, np.int64)
+        for t in self.tracks:
+            if t.time_since_update > 0:
+                t.kf.x[6:8] = 0.0  # a lost person's size stops changing
+            t.kf.predict()
+            t.time_since_update += 1
+        boxes = pose_boxes(poses, cfg.min_confidence)
+        ok = poses.visibility >= cfg.min_confidence
+        unmatched = set(range(n))
+
+        # stage 1: tracks seen last frame, IoU + OKS on the predicted pose
+        recent = [i for i, t in enumerate(self.tracks) if t.time_since_update == 1]
+        if recent and n:
+            cost = self._stage1_cost([self.tracks[i] for i in recent], boxes, poses.xy, ok)
+            for r, c in self._assign(cost, cfg.max_cost):
+                self._match(self.tracks[recent[r]], boxes[c], poses.xy[c], ok[c])
+                ids[c] = self.tracks[recent[r]].id
+                unmatched.discard(c)
+
+        # stage 2: confirmed tracks missing for a while, by centre distance in heights
+        waiting = [i for i, t in enumerate(self.tracks)
+                   if t.confirmed and t.time_since_update >= 1]
+        rest = sorted(unmatched)
+        if waiting and rest:
+            cost = self._stage2_cost([self.tracks[i] for i in waiting], boxes[rest])
+            for r, c in self._assign(cost, 1.0):
+                t = self.tracks[waiting[r]]
+                self._match(t, boxes[rest[c]], poses.xy[rest[c]], ok[rest[c]])
+                ids[rest[c]] = t.id
+                unmatched.discard(rest[c])
+
+        # deaths: tentative tracks missed once, confirmed ones missed for max_age frames
+        self.tracks = [t for t in self.tracks
+                       if t.time_since_update == 0
+                       or (t.confirmed and t.time_since_update <= cfg.max_age)]
+
+        # births, most confident first, within the cap
+        for c in sorted(unmatched, key=lambda j: -float(poses.score[j])):
+            if cfg.max_people is not None and len(self.tracks) >= cfg.max_people:
+                break
+            t = TrackState(self._next_provisional, False, _make_kf(boxes[c]),
+                           poses.xy[c].astype(np.float64), ok[c].copy(), boxes[c, :2].copy())
+            self._next_provisional -= 1
+            self._confirm_if_ready(t)
+            self.tracks.append(t)
+            ids[c] = t.id
+
+        # ids of tentative tracks confirmed during this update
+        ids = np.array([self.resolved.get(int(i), int(i)) for i in ids], np.int64)
+        poses.track_id = ids
+        return poses
+
+    # -- internals --------------------------------------------------------------------
+    def _stage1_cost(self, tracks, boxes, xy, ok) -> np.ndarray:
+        w = self.config.iou_weight
+        pred = np.stack([t.box for t in tracks])
+        iou = box_iou(pred, boxes)
+        # the predicted pose: last landmarks moved with the predicted box centre
+        shift = pred[:, :2] - np.stack([t.center for t in tracks])
+        t_xy = np.stack([t.xy for t in tracks]) + shift[:, None]
+        t_ok = np.stack([t.ok for t in tracks])
+        sim = oks(t_xy, t_ok, xy.astype(np.float64), ok, pred[:, 2] * pred[:, 3])
+        return 1.0 - (w * iou + (1 - w) * sim)
+
+    def _stage2_cost(self, tracks, boxes) -> np.ndarray:
+        cfg = self.config
+        pred = np.stack([t.box for t in tracks])
+        h = np.maximum(pred[:, 3:4], 1.0)
+        dist = np.linalg.norm(pred[:, None, :2] - boxes[None, :, :2], axis=-1) / h
+        gap = np.array([t.time_since_update for t in tracks], np.float64)[:, None]
+        gate = cfg.reid_distance * (1 + np.clip(gap / cfg.max_age, 0, 1))
+        ratio = np.maximum(boxes[None, :, 3] / h, h / np.maximum(boxes[None, :, 3], 1.0))
+        cost = dist / gate
+        cost[ratio > cfg.reid_size_ratio] = np.inf
+        return cost
+
+    @staticmethod
+    def _assign(cost: np.ndarray, max_cost: float) -> list[tuple[int, int]]:
+        from scipy.optimize import linear_sum_assignment
+
+        big = 1e6
+        c = np.where(np.isfinite(cost) & (cost <= max_cost), cost, big)
+        rows, cols = linear_sum_assignment(c)
+        return [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if c[r, k] < big]
+
+    def _match(self, t: TrackState, box, xy, ok) -> None:
+        t.kf.update(box[:, None])
+        t.xy = xy.astype(np.float64)
+        t.ok = ok.copy()
+        t.center = box[:2].copy()
+        t.hits = t.hits + 1 if t.time_since_update == 1 or t.confirmed else 1
+        t.time_since_update = 0
+        self._confirm_if_ready(t)
+
+    def _confirm_if_ready(self, t: TrackState) -> None:
+        if not t.confirmed and t.hits >= self.config.min_hits:
+            self.resolved[t.id] = self._next_id
+            t.id = self._next_id
+            t.confirmed = True
+            self._next_id += 1

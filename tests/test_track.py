@@ -1,0 +1,165 @@
+"""Tests for mocap.track with synthetic poses: crossing, occlusion, exits/entries, empties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mocap.track import PoseTracker, TrackerConfig, box_iou, oks, pose_boxes
+from mocap.types import Poses2D
+
+_RNG = np.random.default_rng(0)
+# a fixed pseudo-skeleton: 33 offsets in a (0.5 h x 1.0 h) box around the centre
+TEMPLATE = np.column_stack([_RNG.uniform(-0.25, 0.25, 33), _RNG.uniform(-0.5, 0.5, 33)])
+TEMPLATE[[0, 27]] = [[0.0, -0.5], [0.0, 0.5]]
+
+
+def person(cx, cy, h=300.0, noise=2.0, rng=None, vis=None) -> dict:
+    rng = rng or np.random.default_rng()
+    xy = np.array([cx, cy]) + TEMPLATE * h + rng.normal(0, noise, (33, 2))
+    return {"xy": xy, "vis": np.ones(33) if vis is None else vis, "h": h}
+
+
+def frame(*people) -> Poses2D:
+    n = len(people)
+    if n == 0:
+        return Poses2D.empty()
+    xy = np.stack([p["xy"] for p in people])
+    vis = np.stack([p["vis"] for p in people])
+    roi = np.array([[*p["xy"].mean(0), p["h"] * 1.2, 0.0, 0.9] for p in people])
+    z = np.zeros((n, 33))
+    return Poses2D(xy, z, vis, np.ones((n, 33)), np.zeros((n, 33, 3)), np.full(n, 0.9), roi,
+                   np.full(n, -1))
+
+
+def run(tracker, frames):
+    return [tracker.update(f).track_id.tolist() for f in frames]
+
+
+def test_single_person_is_born_after_min_hits_and_keeps_id():
+    rng = np.random.default_rng(1)
+    tr = PoseTracker(TrackerConfig(min_hits=3))
+    ids = run(tr, [frame(person(100 + 5 * i, 300, rng=rng)) for i in range(20)])
+    assert ids[0][0] <= -2 and ids[1][0] == ids[0][0]  # provisional while tentative
+    assert all(i == [1] for i in ids[2:])
+    assert tr.resolved == {ids[0][0]: 1}
+
+
+def test_crossing_people_keep_their_ids():
+    rng = np.random.default_rng(2)
+    frames, truth = [], []
+    for i in range(60):
+        a = person(200 + 12 * i, 400, h=320, rng=rng)   # walks right
+        b = person(920 - 12 * i, 430, h=290, rng=rng)   # walks left, a bit further away
+        order = [a, b] if i % 2 else [b, a]  # detector order carries no identity
+        frames.append(frame(*order))
+        truth.append(["a", "b"] if i % 2 else ["b", "a"])
+    ids = run(PoseTracker(), frames)
+    mapping = {}
+    for got, names in zip(ids[3:], truth[3:], strict=True):
+        for tid, name in zip(got, names, strict=True):
+            assert mapping.setdefault(name, tid) == tid, "identity switch"
+    assert sorted(mapping.values()) == [1, 2]
+
+
+def test_occluded_for_ten_frames_returns_with_same_id():
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(60):
+        walker = person(100 + 10 * i, 400, rng=rng)
+        still = person(1500, 420, h=280, rng=rng)
+        hidden = 25 <= i < 35  # occluded for 10 frames
+        frames.append(frame(still) if hidden else frame(walker, still))
+    tr = PoseTracker(TrackerConfig(max_age=30))
+    ids = run(tr, frames)
+    before = ids[24][0]
+    after = ids[35][0]
+    assert before == after >= 1
+    assert {i for f in ids for i in f if i >= 1} == {1, 2}
+
+
+def test_person_leaving_and_new_one_entering_gets_new_id():
+    rng = np.random.default_rng(4)
+    frames = []
+    for i in range(80):
+        if i < 30:
+            frames.append(frame(person(1200 + 20 * i, 400, rng=rng)))  # walks out right
+        elif i < 40:
+            frames.append(frame())
+        else:
+            frames.append(frame(person(100 + 10 * (i - 40), 420, rng=rng)))  # enters left
+    ids = run(PoseTracker(TrackerConfig(max_age=30)), frames)
+    assert ids[29] == [1]
+    assert ids[45] == [2]
+    assert ids[-1] == [2]
+
+
+def test_empty_frames_and_death_after_max_age():
+    rng = np.random.default_rng(5)
+    tr = PoseTracker(TrackerConfig(max_age=5))
+    assert len(tr.update(None)) == 0
+    assert len(tr.update(Poses2D.empty())) == 0
+    run(tr, [frame(person(300, 300, rng=rng)) for _ in range(5)])
+    for _ in range(5):
+        out = tr.update(None)
+        assert len(out) == 0 and len(tr.confirmed_tracks) == 1 and tr.any_lost
+    tr.update(None)
+    assert tr.confirmed_tracks == []
+    # same place, but after death: a new identity
+    ids = run(tr, [frame(person(300, 300, rng=rng)) for _ in range(4)])
+    assert ids[-1] == [2]
+
+
+def test_single_frame_false_positive_never_gets_an_id():
+    rng = np.random.default_rng(6)
+    frames = [frame(person(300, 300, rng=rng)) for _ in range(10)]
+    frames[4] = frame(person(300, 300, rng=rng), person(1500, 300, h=100, rng=rng))
+    tr = PoseTracker()
+    ids = run(tr, frames)
+    assert ids[4][1] <= -2
+    assert {i for f in ids for i in f if i >= 1} == {1}
+    assert len(tr.tracks) == 1
+
+
+def test_low_confidence_joints_are_not_zero():
+    rng = np.random.default_rng(7)
+    vis = np.ones(33)
+    vis[25:] = 0.1
+    p = person(800, 400, rng=rng, vis=vis)
+    p["xy"][25:] = 0.0  # a model might report garbage for unseen legs
+    box = pose_boxes(frame(p))[0]
+    assert box[0] > 600 and box[2] < 400  # not stretched to (0, 0)
+    tr = PoseTracker(TrackerConfig(min_hits=1))
+    ids = run(tr, [frame(person(800 + i, 400, rng=rng, vis=vis)) for i in range(10)])
+    assert all(i == [1] for i in ids)
+
+
+def test_max_people_caps_tracks():
+    rng = np.random.default_rng(8)
+    frames = [frame(person(200, 300, rng=rng), person(700, 300, rng=rng),
+                    person(1200, 300, rng=rng)) for _ in range(10)]
+    ids = run(PoseTracker(TrackerConfig(max_people=2)), frames)
+    assert all(sorted(f)[0] == -1 for f in ids[3:])
+    assert {i for f in ids for i in f if i >= 1} == {1, 2}
+
+
+def test_geometry_helpers():
+    a = np.array([[0, 0, 10, 10]], float)
+    b = np.array([[0, 0, 10, 10], [5, 0, 10, 10], [100, 100, 5, 5]], float)
+    np.testing.assert_allclose(box_iou(a, b)[0], [1.0, 50 / 150, 0.0])
+    xy = TEMPLATE[None] * 300
+    ok = np.ones((1, 33), bool)
+    assert oks(xy, ok, xy, ok, np.array([300.0 * 150]))[0, 0] == pytest.approx(1.0)
+    far = oks(xy, ok, xy + 100, ok, np.array([300.0 * 150]))[0, 0]
+    assert far < 0.2
+    assert oks(xy, ok, xy, ~ok, np.array([1.0]))[0, 0] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"min_hits": 0}, "min_hits"), ({"max_age": 0}, "max_age"),
+     ({"iou_weight": 2}, "iou_weight"), ({"max_people": 0}, "max_people")],
+)
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrackerConfig(**kwargs)
