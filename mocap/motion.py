@@ -1,0 +1,439 @@
+"""From landmarks to world motion: root path, ground plane, foot contacts and foot locking.
+
+Video landmarks (BlazePose) come as *world* landmarks, hip-centred metres (x right, y down,
+z away from the camera), plus *image* landmarks in pixels. :func:`world_motion` places the
+person in the camera frame by solving each frame's root translation so that the world
+landmarks, shifted by it, reproject onto the image landmarks through a pinhole camera
+(least squares, closed form per frame, vectorised), then estimates the ground plane from the
+feet and expresses everything Y up, ground at y = 0, metres. :func:`landmark_points` turns
+that into the named body points the retargeter takes (see :data:`mocap.rig.DEFAULT_LANDMARKS`).
+
+Foot contacts are detected from height above the ground and speed (:func:`foot_contacts`);
+:func:`lock_feet` pins a foot in contact where it landed and re-solves the knee so leg
+lengths hold; :func:`foot_skate` is the metric: mean horizontal speed of feet in contact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from mocap.errors import InputError, shape_error
+
+#: Default horizontal field of view of the camera, degrees: a typical phone/action camera
+#: main lens in landscape (~26 mm equivalent). ``--fov`` overrides it.
+DEFAULT_FOV_DEG = 60.0
+
+#: Points of each foot: the first is the one contacts are detected on (and the foot moved
+#: with it when locked).
+FOOT_POINTS = {
+    "left": ("left_ankle", "left_heel", "left_toe", "left_toe_end"),
+    "right": ("right_ankle", "right_heel", "right_toe", "right_toe_end"),
+}
+
+#: Landmark index by name (BlazePose order, as in mocap.types.LANDMARK_NAMES).
+_LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+    "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb",
+    "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+LANDMARK_INDEX = {n: i for i, n in enumerate(_LANDMARK_NAMES)}
+
+
+# ---------------------------------------------------------------------------------------
+# Camera and root
+
+
+def focal_px(width: int, fov_deg: float = DEFAULT_FOV_DEG) -> float:
+    """Focal length in pixels of a pinhole camera with horizontal field of view ``fov_deg``
+    over an image ``width`` pixels wide."""
+    if not 1.0 <= fov_deg < 179.0:
+        raise InputError(f"field of view must be in [1, 179) degrees, got {fov_deg}")
+    return 0.5 * width / np.tan(np.radians(fov_deg) / 2)
+
+
+def solve_root(world: np.ndarray, xy: np.ndarray, weight: np.ndarray, focal: float,
+               center: tuple[float, float], min_depth: float = 0.3) -> np.ndarray:
+    """Per-frame camera-space translation of hip-centred world landmarks.
+
+    Minimises, for each frame, ``sum_i w_i |f (X_i + t) / (Z_i + t_z) + c - u_i|^2`` in its
+    linearised form ``f (X_i + t_x) - (u_i - c)(Z_i + t_z) = 0`` (and the same in y): a
+    3x3 weighted linear least-squares system per frame, solved for all frames at once.
+
+    Args:
+        world: (T, K, 3) metres, camera axes (x right, y down, z forward), hip-centred.
+        xy: (T, K, 2) pixels, image landmarks.
+        weight: (T, K) confidence weights (0 ignores a landmark).
+        focal: focal length, px.
+        center: principal point (cx, cy), px.
+        min_depth: smallest accepted root depth, metres.
+
+    Returns:
+        (T, 3) float64 root translation, metres, camera axes (NaN where a frame has fewer
+        than 3 weighted landmarks).
+    """
+    world = np.asarray(world, np.float64)
+    uv = np.asarray(xy, np.float64) - np.asarray(center, np.float64)
+    w = np.clip(np.nan_to_num(np.asarray(weight, np.float64)), 0.0, None)
+    ok = np.isfinite(world).all(-1) & np.isfinite(uv).all(-1)
+    w = np.where(ok, w, 0.0)
+    world = np.where(ok[..., None], world, 0.0)
+    uv = np.where(ok[..., None], uv, 0.0)
+    t, k = world.shape[:2]
+    # rows: [f, 0, -u] . t = u Z - f X ;  [0, f, -v] . t = v Z - f Y
+    a = np.zeros((t, k, 2, 3))
+    a[..., 0, 0] = focal
+    a[..., 1, 1] = focal
+    a[..., 0, 2] = -uv[..., 0]
+    a[..., 1, 2] = -uv[..., 1]
+    b = np.stack([uv[..., 0] * world[..., 2] - focal * world[..., 0],
+                  uv[..., 1] * world[..., 2] - focal * world[..., 1]], axis=-1)
+    a = a.reshape(t, 2 * k, 3)
+    b = b.reshape(t, 2 * k)
+    ww = np.repeat(w, 2, axis=1)
+    ata = np.einsum("tki,tk,tkj->tij", a, ww, a)
+    atb = np.einsum("tki,tk,tk->ti", a, ww, b)
+    enough = (w > 0).sum(axis=1) >= 3
+    ata[~enough] = np.eye(3)
+    root = np.linalg.solve(ata, atb[..., None])[..., 0]
+    root[~enough] = np.nan
+    root[:, 2] = np.where(np.isfinite(root[:, 2]), np.maximum(root[:, 2], min_depth), np.nan)
+    return root
+
+
+def _fill_nan(x: np.ndarray) -> np.ndarray:
+    """Linear interpolation of NaN frames along axis 0 (edges held)."""
+    x = np.array(x, np.float64)
+    flat = x.reshape(len(x), -1)
+    idx = np.arange(len(x))
+    for c in range(flat.shape[1]):
+        good = np.isfinite(flat[:, c])
+        if good.any() and not good.all():
+            flat[:, c] = np.interp(idx, idx[good], flat[good, c])
+    return flat.reshape(x.shape)
+
+
+def fit_ground(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Fit a plane ``n . p = d`` to foot points in contact (robust: two passes of least
+    squares, dropping the worst 20 %).
+
+    Args:
+        points: (N, 3) metres.
+
+    Returns:
+        ``(n, d)``: unit normal (3,) and offset, metres.
+    """
+    p = np.asarray(points, np.float64)
+    p = p[np.isfinite(p).all(axis=1)]
+    if len(p) < 3:
+        raise InputError("not enough foot contacts to estimate the ground plane")
+    keep = np.ones(len(p), bool)
+    for _ in range(2):
+        c = p[keep].mean(axis=0)
+        _, _, vt = np.linalg.svd(p[keep] - c, full_matrices=False)
+        n = vt[-1]
+        dist = np.abs((p - c) @ n)
+        keep = dist <= np.quantile(dist, 0.8) + 1e-9
+    return n, float(n @ c)
+
+
+# ---------------------------------------------------------------------------------------
+# Contacts, locking, skate
+
+
+def foot_contacts(points: dict[str, np.ndarray], fps: float, height_tol: float = 0.05,
+                  speed_tol: float = 0.5, ground: float | None = None,
+                  ) -> dict[str, np.ndarray]:
+    """Detect foot contacts from height and speed.
+
+    A foot point is in contact when it is within ``height_tol`` of its lowest height in the
+    clip (``ground`` instead, if given, plus the point's own rest clearance) and moves
+    slower than ``speed_tol``. A foot is in contact when its ankle or toe is.
+
+    Args:
+        points: named tracks (T, 3) metres, Y up; uses ``{left,right}_{ankle,toe}``.
+        fps: frames per second.
+        height_tol: metres.
+        speed_tol: metres per second (3D speed, central differences).
+        ground: ground height (y), or None for each point's 2nd-percentile height.
+
+    Returns:
+        ``{point name: (T,) bool}`` for each foot point present, plus ``"left"``/``"right"``
+        for whole feet.
+    """
+    out: dict[str, np.ndarray] = {}
+    for side, names in FOOT_POINTS.items():
+        feet = []
+        for name in names:
+            if name not in points or name.endswith("_end") or name.endswith("_heel"):
+                continue
+            p = np.asarray(points[name], np.float64)
+            if len(p) < 2:
+                c = np.zeros(len(p), bool)
+            else:
+                floor = np.nanpercentile(p[:, 1], 2) if ground is None else ground
+                floor = max(floor, np.nanpercentile(p[:, 1], 2)) if ground is not None \
+                    else floor
+                speed = np.linalg.norm(np.gradient(p, axis=0), axis=1) * fps
+                c = (p[:, 1] <= floor + height_tol) & (speed <= speed_tol)
+            out[name] = c
+            feet.append(c)
+        if feet:
+            out[side] = np.logical_or.reduce(feet)
+    return out
+
+
+def foot_skate(points: dict[str, np.ndarray], fps: float,
+               contacts: dict[str, np.ndarray] | None = None) -> float:
+    """Mean horizontal speed (m/s) of foot points while they are in contact.
+
+    Args:
+        points: named tracks (T, 3) metres, Y up.
+        fps: frames per second.
+        contacts: from :func:`foot_contacts` (computed from ``points`` when None).
+
+    Returns:
+        The metric, m/s (0.0 when no contact is found).
+    """
+    if contacts is None:
+        contacts = foot_contacts(points, fps)
+    speeds = []
+    for name, c in contacts.items():
+        if name not in points or len(c) < 2:
+            continue
+        p = np.asarray(points[name], np.float64)
+        v = np.gradient(p[:, [0, 2]], axis=0) * fps
+        speeds.append(np.linalg.norm(v, axis=1)[c])
+    if not speeds:
+        return 0.0
+    s = np.concatenate(speeds)
+    return float(s.mean()) if s.size else 0.0
+
+
+def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
+              blend: int = 4) -> dict[str, np.ndarray]:
+    """Pin each foot horizontally while in contact, then re-solve the knee.
+
+    During a contact segment the foot (ankle, heel, toe, toe end) is moved by the offset
+    that keeps its ankle at the segment's median horizontal position; the offset fades in
+    and out over ``blend`` frames around the segment. The knee is then placed by two-bone IK
+    so thigh and shin keep their per-frame lengths, in the original bending plane.
+
+    Args:
+        points: named tracks (T, 3) metres, Y up.
+        contacts: whole-foot masks ``{"left": (T,) bool, "right": ...}``.
+        blend: frames of fade at each end of a contact.
+
+    Returns:
+        A new dict with the adjusted tracks.
+    """
+    out = {k: np.array(v, np.float64) for k, v in points.items()}
+    for side, names in FOOT_POINTS.items():
+        ankle = names[0]
+        if side not in contacts or ankle not in out:
+            continue
+        a = out[ankle]
+        t = len(a)
+        delta = np.zeros((t, 3))
+        weight = np.zeros(t)
+        for s, e in _segments(np.asarray(contacts[side], bool)):
+            target = np.median(a[s:e][:, [0, 2]], axis=0)
+            lo, hi = max(0, s - blend), min(t, e + blend)
+            idx = np.arange(lo, hi)
+            w = np.clip(np.minimum(idx - (s - blend), (e - 1 + blend) - idx) / max(blend, 1),
+                        0, 1)
+            w[(idx >= s) & (idx < e)] = 1.0
+            upd = w > weight[idx]
+            weight[idx[upd]] = w[upd]
+            delta[idx[upd], 0] = target[0] - a[idx[upd], 0]
+            delta[idx[upd], 2] = target[1] - a[idx[upd], 2]
+        delta *= weight[:, None]
+        for n in names:
+            if n in out:
+                out[n] = out[n] + delta
+        hip, knee = f"{side}_hip", f"{side}_knee"
+        if hip in out and knee in out:
+            out[knee] = _two_bone_knee(points[hip], points[knee], points[ankle], out[hip],
+                                       out[ankle])
+    return out
+
+
+def _two_bone_knee(hip0, knee0, ankle0, hip, ankle) -> np.ndarray:
+    """Knee position keeping thigh/shin lengths of (hip0, knee0, ankle0) for a new ankle."""
+    l1 = np.linalg.norm(knee0 - hip0, axis=-1)
+    l2 = np.linalg.norm(ankle0 - knee0, axis=-1)
+    d_vec = ankle - hip
+    d = np.clip(np.linalg.norm(d_vec, axis=-1), 1e-6, (l1 + l2) * 0.9999)
+    u = d_vec / np.maximum(np.linalg.norm(d_vec, axis=-1, keepdims=True), 1e-9)
+    # distance along hip->ankle to the knee's foot point, and height off that line
+    x = (d ** 2 + l1 ** 2 - l2 ** 2) / (2 * d)
+    h = np.sqrt(np.clip(l1 ** 2 - x ** 2, 0, None))
+    # bending direction: the original knee's offset from the original hip-ankle line
+    ref = knee0 - hip0
+    u0 = ankle0 - hip0
+    u0 = u0 / np.maximum(np.linalg.norm(u0, axis=-1, keepdims=True), 1e-9)
+    perp = ref - np.sum(ref * u0, -1, keepdims=True) * u0
+    perp = perp - np.sum(perp * u, -1, keepdims=True) * u
+    pn = np.linalg.norm(perp, axis=-1, keepdims=True)
+    fallback = np.broadcast_to([0.0, 0.0, 1.0], perp.shape)  # straight leg: knee forward
+    perp = np.where(pn > 1e-6, perp / np.maximum(pn, 1e-9), fallback)
+    return hip + u * x[..., None] + perp * h[..., None]
+
+
+# ---------------------------------------------------------------------------------------
+# Landmarks -> body points
+
+
+_EXPR = re.compile(r"^(mean|lerp)\((.*)\)$")
+
+
+def eval_landmark_expr(expr: str, lm: dict[str, np.ndarray]) -> np.ndarray:
+    """Evaluate a landmark expression (``name``, ``mean(a, b, ...)``, ``lerp(a, b, t)``)."""
+    expr = expr.strip()
+    m = _EXPR.match(expr)
+    if not m:
+        if expr not in lm:
+            raise InputError(f"unknown landmark {expr!r} in landmark expression")
+        return lm[expr]
+    args = [a.strip() for a in m.group(2).split(",")]
+    if m.group(1) == "mean":
+        return np.mean([eval_landmark_expr(a, lm) for a in args], axis=0)
+    if len(args) != 3:
+        raise InputError(f"lerp needs (a, b, t), got {expr!r}")
+    a, b = eval_landmark_expr(args[0], lm), eval_landmark_expr(args[1], lm)
+    return a + float(args[2]) * (b - a)
+
+
+def landmark_points(landmarks: np.ndarray, landmark_map: dict[str, str]) -> dict[str, np.ndarray]:
+    """Named body points from BlazePose landmarks.
+
+    Args:
+        landmarks: (T, 33, 3) positions (any frame, e.g. Y-up world metres).
+        landmark_map: role -> expression (a rig's ``landmarks``).
+
+    Returns:
+        ``{role: (T, 3)}``.
+    """
+    landmarks = np.asarray(landmarks, np.float64)
+    if landmarks.ndim != 3 or landmarks.shape[1:] != (33, 3):
+        raise shape_error("landmarks", "(T, 33, 3)", landmarks.shape)
+    lm = {n: landmarks[:, i] for n, i in LANDMARK_INDEX.items()}
+    lm["hips_mid"] = 0.5 * (lm["left_hip"] + lm["right_hip"])
+    lm["shoulders_mid"] = 0.5 * (lm["left_shoulder"] + lm["right_shoulder"])
+    return {role: eval_landmark_expr(expr, lm) for role, expr in landmark_map.items()}
+
+
+@dataclass
+class WorldMotion:
+    """A person's landmarks placed in the world.
+
+    Attributes:
+        landmarks: (T, 33, 3) float64, metres, Y up, ground at y = 0, camera looking along
+            +Z... more precisely: x right, y up, z towards the camera (right-handed).
+        root: (T, 3) float64, metres, hip centre in the same frame.
+        contacts: (T, 2) bool, left and right foot in contact.
+        fps: frames per second.
+        foot_skate: mean horizontal foot speed in contact, m/s, after locking.
+        foot_skate_raw: the same before locking.
+    """
+
+    landmarks: np.ndarray
+    root: np.ndarray
+    contacts: np.ndarray
+    fps: float
+    foot_skate: float
+    foot_skate_raw: float
+
+
+def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
+                 image_size: tuple[int, int], fps: float, fov_deg: float = DEFAULT_FOV_DEG,
+                 ) -> WorldMotion:
+    """Place hip-centred world landmarks in a Y-up world with the ground at y = 0.
+
+    Steps: per-frame root translation by least-squares reprojection onto the image
+    landmarks (pinhole, focal length from ``fov_deg`` and the image width, principal point
+    at the image centre); camera axes -> Y up (y down becomes up, z away becomes towards
+    the viewer: a rotation by 180 degrees about X); ground plane fitted to the lowest foot
+    landmarks in contact and the scene rotated so its normal is +Y and translated so it is at
+    y = 0.
+
+    Args:
+        world: (T, 33, 3) metres, hip-centred, x right, y down, z away from the camera.
+        xy: (T, 33, 2) pixels.
+        visibility: (T, 33) in [0, 1].
+        image_size: (width, height) pixels.
+        fps: frames per second.
+        fov_deg: horizontal field of view of the camera, degrees.
+
+    Returns:
+        :class:`WorldMotion` (foot locking is applied by :func:`video_points`).
+    """
+    world = np.asarray(world, np.float64)
+    xy = np.asarray(xy, np.float64)
+    vis = np.asarray(visibility, np.float64)
+    t = len(world)
+    if world.shape != (t, 33, 3):
+        raise shape_error("world", "(T, 33, 3)", world.shape)
+    if xy.shape != (t, 33, 2):
+        raise shape_error("xy", "(T, 33, 2)", xy.shape)
+    if vis.shape != (t, 33):
+        raise shape_error("visibility", "(T, 33)", vis.shape)
+    w, h = image_size
+    f = focal_px(w, fov_deg)
+    root = _fill_nan(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)))
+    cam = world + root[:, None, :]
+    # camera (x right, y down, z forward) -> Y up, Z towards the camera
+    up = cam * np.array([1.0, -1.0, -1.0])
+    feet_idx = [LANDMARK_INDEX[n] for n in ("left_heel", "right_heel", "left_foot_index",
+                                            "right_foot_index")]
+    feet = up[:, feet_idx]  # (T, 4, 3)
+    # lowest foot landmark per frame is the likeliest to touch the ground
+    low = feet[np.arange(t), np.nanargmin(np.nan_to_num(feet[..., 1], nan=np.inf), axis=1)]
+    n, d = fit_ground(low) if t >= 3 else (np.array([0.0, 1.0, 0.0]), float(np.nanmin(
+        up[..., 1])) if np.isfinite(up[..., 1]).any() else 0.0)
+    if n[1] < 0:
+        n, d = -n, -d
+    from mocap.retarget import _swing
+
+    r = _swing(n, np.array([0.0, 1.0, 0.0]))
+    up = up @ r.T
+    up[..., 1] -= d
+    root_w = (root * np.array([1.0, -1.0, -1.0])) @ r.T
+    root_w[:, 1] -= d
+    pts = {"left_ankle": up[:, LANDMARK_INDEX["left_ankle"]],
+           "left_toe": up[:, LANDMARK_INDEX["left_foot_index"]],
+           "right_ankle": up[:, LANDMARK_INDEX["right_ankle"]],
+           "right_toe": up[:, LANDMARK_INDEX["right_foot_index"]]}
+    contacts = foot_contacts(pts, fps)
+    skate = foot_skate(pts, fps, contacts)
+    c = np.stack([contacts.get("left", np.zeros(t, bool)),
+                  contacts.get("right", np.zeros(t, bool))], axis=1)
+    return WorldMotion(up, root_w, c, float(fps), skate, skate)
+
+
+def video_points(motion: WorldMotion, landmark_map: dict[str, str],
+                 lock: bool = True) -> tuple[dict[str, np.ndarray], float]:
+    """Body points for the retargeter from placed landmarks, feet locked in contact.
+
+    Returns:
+        ``(points, foot_skate)``: ``{role: (T, 3)}`` metres Y up, and the foot-skate metric
+        (m/s) of the returned points.
+    """
+    pts = landmark_points(motion.landmarks, landmark_map)
+    contacts = {"left": motion.contacts[:, 0], "right": motion.contacts[:, 1]}
+    if lock:
+        pts = lock_feet(pts, contacts)
+    feet = {k: pts[k] for k in ("left_ankle", "left_toe", "right_ankle", "right_toe")
+            if k in pts}
+    c = {k: contacts["left" if k.startswith("left") else "right"] for k in feet}
+    return pts, foot_skate(feet, motion.fps, c)

@@ -1,0 +1,618 @@
+"""Joint positions over time -> local joint rotations of a rig (an :class:`Animation`).
+
+The source is a set of named 3D point tracks (``{name: (T, 3)}`` metres, Y up): body roles
+(``"left_knee"``), and, for joints no role describes, joint names (so a skeleton retargeted
+onto itself maps every joint). Every target joint's *global* rotation is solved from
+directions, vectorised over frames:
+
+* **primary axis**: the bone towards the joint's child (``left_knee -> left_ankle``);
+* **secondary axis**, so twist is defined and not only swing: hips from the hip line, spine
+  and chest from the shoulder line, neck and head from the ear line, hands from
+  index->pinky (or fingers->thumb), thighs and shins from the foot's forward direction,
+  feet from heel->ankle (or the shin);
+* joints with only a primary axis take the *minimum-twist* rotation from their parent;
+  joints with nothing to aim at keep their rest pose relative to their parent.
+
+``G_joint = frame(current primary, secondary) @ frame(rest primary, secondary)^T``; local
+rotations are ``G_parent^T G_joint``, converted to quaternions with sign continuity (no
+flips between frames). The root translation follows the source's hips, scaled by the ratio of
+leg lengths when the rig's own bone lengths are kept (so feet stay on the ground), and the
+rig's bones can instead take the actor's lengths (robust median over the clip, left/right
+symmetric): ``bone_lengths="actor"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from mocap.errors import InputError, shape_error
+from mocap.rig import Rig
+
+BONE_LENGTHS = ("rig", "actor")
+
+# Canonical T-pose (metres, Y up, facing +Z, left = +X) of every role, right side mirrored.
+# Used only for the rest direction of a hint whose points are not joints of the target rig
+# (ears, nose, heels, index/pinky knuckles ...).
+_TEMPLATE_LEFT = {
+    "hips": (0, 1.00, 0), "spine": (0, 1.10, 0.0), "chest": (0, 1.30, 0), "neck": (0, 1.45, 0),
+    "head": (0, 1.60, 0), "head_top": (0, 1.75, 0), "nose": (0, 1.60, 0.10),
+    "ear": (0.075, 1.62, 0), "collar": (0.06, 1.40, 0.01), "shoulder": (0.19, 1.42, 0),
+    "elbow": (0.46, 1.42, 0), "wrist": (0.73, 1.42, 0), "fingers": (0.82, 1.42, 0),
+    "index": (0.825, 1.42, 0.025), "pinky": (0.815, 1.42, -0.03),
+    "thumb": (0.77, 1.40, 0.035), "hip": (0.09, 0.93, 0), "knee": (0.09, 0.50, 0),
+    "ankle": (0.09, 0.08, 0), "heel": (0.09, 0.02, -0.05), "toe": (0.09, 0.02, 0.12),
+    "toe_end": (0.09, 0.02, 0.19),
+}
+TEMPLATE: dict[str, np.ndarray] = {}
+for _k, _v in _TEMPLATE_LEFT.items():
+    _p = np.array(_v, float)
+    if _v[0] == 0 and _k in ("hips", "spine", "chest", "neck", "head", "head_top", "nose"):
+        TEMPLATE[_k] = _p
+    else:
+        TEMPLATE[f"left_{_k}"] = _p
+        TEMPLATE[f"right_{_k}"] = _p * (-1, 1, 1)
+
+
+def _sided(side: str) -> dict[str, tuple[list, list]]:
+    s = side
+    return {
+        f"{s}_collar": ([(f"{s}_collar", f"{s}_shoulder")], []),
+        f"{s}_shoulder": ([(f"{s}_shoulder", f"{s}_elbow")], []),
+        f"{s}_elbow": ([(f"{s}_elbow", f"{s}_wrist")], []),
+        f"{s}_wrist": ([(f"{s}_wrist", f"{s}_fingers"), (f"{s}_wrist", f"{s}_index")],
+                       [(f"{s}_pinky", f"{s}_index"), (f"{s}_fingers", f"{s}_thumb")]),
+        f"{s}_hip": ([(f"{s}_hip", f"{s}_knee")], [(f"{s}_ankle", f"{s}_toe")]),
+        f"{s}_knee": ([(f"{s}_knee", f"{s}_ankle")], [(f"{s}_ankle", f"{s}_toe")]),
+        f"{s}_ankle": ([(f"{s}_ankle", f"{s}_toe")],
+                       [(f"{s}_heel", f"{s}_ankle"), (f"{s}_knee", f"{s}_ankle")]),
+        f"{s}_toe": ([(f"{s}_toe", f"{s}_toe_end")], []),
+    }
+
+
+#: role -> (primary options, secondary options); each option is a (from, to) point pair and
+#: the first option whose points exist in both the source and the rest pose is used.
+AIMS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
+    "hips": ([("hips", "spine"), ("hips", "chest"), ("hips", "neck")],
+             [("right_hip", "left_hip")]),
+    "spine": ([("spine", "chest"), ("spine", "neck")],
+              [("right_shoulder", "left_shoulder"), ("right_hip", "left_hip")]),
+    "chest": ([("chest", "neck"), ("chest", "head")],
+              [("right_shoulder", "left_shoulder"), ("right_collar", "left_collar")]),
+    "neck": ([("neck", "head")], [("right_ear", "left_ear")]),
+    "head": ([("head", "head_top"), ("head", "nose")], [("right_ear", "left_ear")]),
+    **_sided("left"),
+    **_sided("right"),
+}
+
+
+def mirror_role(role: str) -> str:
+    if role.startswith("left_"):
+        return "right_" + role[5:]
+    if role.startswith("right_"):
+        return "left_" + role[6:]
+    return role
+
+
+@dataclass
+class Animation:
+    """A rig animated over time.
+
+    Attributes:
+        rig: the skeleton (its offsets are the bone lengths used).
+        root_translation: (T, 3) float64, metres, Y up: position of the root joint.
+        rotations: (T, J, 4) float64, xyzw unit quaternions: each joint's local rotation
+            relative to its parent (identity = rest pose), sign-continuous over time.
+        fps: frames per second.
+    """
+
+    rig: Rig
+    root_translation: np.ndarray
+    rotations: np.ndarray
+    fps: float
+
+    def __post_init__(self) -> None:
+        self.root_translation = np.asarray(self.root_translation, np.float64)
+        self.rotations = np.asarray(self.rotations, np.float64)
+        t, j = len(self.root_translation), len(self.rig)
+        if self.root_translation.shape != (t, 3):
+            raise shape_error("root_translation", "(T, 3)", self.root_translation.shape)
+        if self.rotations.shape != (t, j, 4):
+            raise shape_error("rotations", f"(T, {j}, 4)", self.rotations.shape)
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"`fps` must be positive, got {self.fps}")
+
+    def __len__(self) -> int:
+        return len(self.root_translation)
+
+    def __getitem__(self, index) -> Animation:
+        return Animation(self.rig, self.root_translation[index], self.rotations[index],
+                         self.fps)
+
+    def global_transforms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Forward kinematics: ``(rotations (T, J, 3, 3), positions (T, J, 3) metres)``."""
+        from scipy.spatial.transform import Rotation
+
+        t, j = self.rotations.shape[:2]
+        local = Rotation.from_quat(self.rotations.reshape(-1, 4)).as_matrix().reshape(t, j, 3, 3)
+        return forward_kinematics(local, self.rig.parents, self.rig.offsets,
+                                  self.root_translation)
+
+    def positions(self) -> np.ndarray:
+        """(T, J, 3) float64, metres: world joint positions."""
+        return self.global_transforms()[1]
+
+    def points(self) -> dict[str, np.ndarray]:
+        """Named world points over time (joints, End Sites, roles), like
+        :meth:`Rig.points`; values (T, 3) metres."""
+        rots, pos = self.global_transforms()
+        ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(self.rig.end_sites))
+        return named_points(self.rig, pos, ends)
+
+
+class Retargeter(Protocol):
+    """Turns named point tracks into an animation of a rig."""
+
+    def __call__(self, points: dict[str, np.ndarray], rig: Rig, fps: float) -> Animation: ...
+
+
+def forward_kinematics(local: np.ndarray, parents: np.ndarray, offsets: np.ndarray,
+                       root: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Global rotations and positions from local rotation matrices.
+
+    Args:
+        local: (T, J, 3, 3) local rotation matrices.
+        parents: (J,) parent indices (topological, -1 root).
+        offsets: (J, 3) or (T, J, 3) local translations (root's ignored).
+        root: (T, 3) root positions.
+
+    Returns:
+        ``(rotations (T, J, 3, 3), positions (T, J, 3))``.
+    """
+    t, j = local.shape[:2]
+    g = np.empty_like(local)
+    pos = np.empty((t, j, 3))
+    per_frame = offsets.ndim == 3
+    for k in range(j):
+        p = parents[k]
+        if p < 0:
+            g[:, k] = local[:, k]
+            pos[:, k] = root
+            continue
+        g[:, k] = g[:, p] @ local[:, k]
+        if per_frame:
+            pos[:, k] = pos[:, p] + np.einsum("tab,tb->ta", g[:, p], offsets[:, k])
+        else:
+            pos[:, k] = pos[:, p] + g[:, p] @ offsets[k]
+    return g, pos
+
+
+def named_points(rig: Rig, pos: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
+    """Name joint and End Site tracks: roles where a joint has one, else joint names
+    (``"<joint>/end"`` for End Sites without a role).
+
+    Args:
+        rig: the skeleton.
+        pos: (..., J, 3) joint positions.
+        ends: (..., J, 3) End Site positions (ignored where the rig has none).
+    """
+    out: dict[str, np.ndarray] = {}
+    for j, name in enumerate(rig.joints):
+        out[rig.roles[j] or name] = pos[..., j, :]
+        if not np.isnan(rig.end_sites[j, 0]):
+            out[rig.end_roles[j] or f"{name}/end"] = ends[..., j, :]
+    _derive(out)
+    return out
+
+
+def _derive(points: dict[str, np.ndarray]) -> None:
+    """Add points implied by others (knuckle centre from index and pinky)."""
+    for s in ("left", "right"):
+        if f"{s}_fingers" not in points and f"{s}_index" in points and f"{s}_pinky" in points:
+            points[f"{s}_fingers"] = 0.5 * (points[f"{s}_index"] + points[f"{s}_pinky"])
+
+
+def rig_rest_points(rig: Rig) -> dict[str, np.ndarray]:
+    """Rest-pose points of a rig named like :func:`named_points`; values (3,) metres."""
+    pos = rig.rest_positions()
+    return named_points(rig, pos, pos + np.nan_to_num(rig.end_sites))
+
+
+# ---------------------------------------------------------------------------------------
+# Rotation helpers, vectorised over frames
+
+
+def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(n, 1e-12), n[..., 0]
+
+
+def _frame(p: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal frames (..., 3, 3) with columns (x, y=p, z=x×y) where x ⟂ p lies in the
+    (p, s) plane; second value: (...,) sine of the p-s angle (0 = degenerate)."""
+    y, _ = _normalize(p)
+    s_n, _ = _normalize(s)
+    z_raw = np.cross(s_n, y)
+    z, sin = _normalize(z_raw)
+    x = np.cross(y, z)
+    return np.stack([x, y, z], axis=-1), sin
+
+
+def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) the smallest rotation taking unit vectors ``a`` onto ``b``."""
+    a, _ = _normalize(a)
+    b, _ = _normalize(b)
+    a, b = np.broadcast_arrays(a, b)
+    axis = np.cross(a, b)
+    w = 1.0 + np.einsum("...i,...i->...", a, b)
+    anti = w < 1e-8
+    if anti.any():
+        # 180 degrees: any axis perpendicular to a
+        helper = np.where(np.abs(a[..., :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
+        perp, _ = _normalize(np.cross(a, helper))
+        axis = np.where(anti[..., None], perp, axis)
+        w = np.where(anti, 0.0, w)
+    q = np.concatenate([axis, w[..., None]], axis=-1)
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    return _quat_to_matrix(q)
+
+
+def _quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    x, y, z, w = np.moveaxis(q, -1, 0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+    ], axis=-2)
+
+
+def matrices_to_quats(m: np.ndarray) -> np.ndarray:
+    """(T, J, 3, 3) rotation matrices -> (T, J, 4) xyzw quaternions, sign-continuous in T."""
+    from scipy.spatial.transform import Rotation
+
+    t, j = m.shape[:2]
+    q = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_quat().reshape(t, j, 4)
+    return quat_continuity(q)
+
+
+def quat_continuity(q: np.ndarray) -> np.ndarray:
+    """Flip quaternion signs so consecutive frames are in the same hemisphere.
+
+    Args:
+        q: (T, J, 4) quaternions.
+    """
+    if len(q) < 2:
+        return q
+    dots = np.einsum("tjk,tjk->tj", q[1:], q[:-1])
+    flips = np.where(dots < 0, -1.0, 1.0)
+    sign = np.concatenate([np.ones((1, q.shape[1])), np.cumprod(flips, axis=0)])
+    return q * sign[..., None]
+
+
+# ---------------------------------------------------------------------------------------
+# The solver
+
+
+def _vec(points: dict, pair: tuple[str, str]) -> np.ndarray:
+    return points[pair[1]] - points[pair[0]]
+
+
+def _has(points: dict, pair: tuple[str, str]) -> bool:
+    return pair[0] in points and pair[1] in points
+
+
+def _rest_vec(rest: dict, pair: tuple[str, str]) -> np.ndarray | None:
+    if _has(rest, pair):
+        return _vec(rest, pair)
+    if _has(TEMPLATE, pair):
+        return _vec(TEMPLATE, pair)
+    return None
+
+
+def _median_length(v: np.ndarray) -> float:
+    n = np.linalg.norm(v, axis=-1)
+    n = n[np.isfinite(n)]
+    return float(np.median(n)) if n.size else float("nan")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one joint is solved: point pairs for its axes (None where not used)."""
+
+    primary: tuple[str, str] | None
+    secondary: tuple[str, str] | None
+
+
+def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
+    """Decide, per joint of ``rig``, which point pairs define its primary/secondary axes."""
+    rest = rig_rest_points(rig)
+    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+    end_keys = [rig.end_roles[j] or f"{rig.joints[j]}/end" for j in range(len(rig))]
+    plans: list[_Plan] = []
+    kids = [rig.children(j) for j in range(len(rig))]
+
+    def usable(pair) -> bool:
+        if not _has(points, pair):
+            return False
+        rv = _rest_vec(rest, pair)
+        return rv is not None and np.linalg.norm(rv) > 1e-6
+
+    def descendants(j: int) -> list[str]:
+        """Keys of the nearest keyed descendants (through joints without a source point)."""
+        out: list[str] = []
+        todo = list(kids[j])
+        if not kids[j] and end_keys[j] in points:
+            out.append(end_keys[j])
+        while todo:
+            c = todo.pop(0)
+            if keys[c] in points and np.linalg.norm(rest[keys[c]] - rest[keys[j]]) > 1e-6:
+                out.append(keys[c])
+            else:
+                todo.extend(kids[c])
+                if not kids[c] and end_keys[c] in points:
+                    out.append(end_keys[c])
+        return out
+
+    key_index = {k: i for i, k in enumerate(keys)}
+
+    def nearest_on_path(j: int, target: str) -> str:
+        """Aim at the first keyed joint between ``j`` and ``target`` (so intermediate
+        joints with source points are reached exactly), else at ``target``."""
+        d = key_index.get(target)
+        if d is None:
+            return target
+        path = []
+        while d >= 0 and d != j:
+            path.append(d)
+            d = int(rig.parents[d])
+        if d != j:
+            return target
+        for c in reversed(path):
+            if keys[c] in points and np.linalg.norm(rest[keys[c]] - rest[keys[j]]) > 1e-6:
+                return keys[c]
+        return target
+
+    for j in range(len(rig)):
+        key = keys[j]
+        if key not in points:
+            plans.append(_Plan(None, None))
+            continue
+        prim = sec = None
+        role = rig.roles[j]
+        if role in AIMS:
+            opts, sopts = AIMS[role]
+            prim = next((o for o in opts if usable(o)), None)
+            if prim is not None:
+                prim = (key, nearest_on_path(j, prim[1]))
+                sec = next((o for o in sopts if usable(o)), None)
+        if prim is None:
+            desc = [d for d in descendants(j) if usable((key, d))]
+            if desc:
+                prim = (key, desc[0])
+                # a second, non-collinear descendant fixes the twist
+                p_rest = _rest_vec(rest, prim)
+                best = 0.0
+                for d in desc[1:]:
+                    v = _rest_vec(rest, (key, d))
+                    sin = np.linalg.norm(np.cross(p_rest, v)) / (
+                        np.linalg.norm(p_rest) * np.linalg.norm(v))
+                    if sin > max(best, 0.1):
+                        best, sec = sin, (key, d)
+        plans.append(_Plan(prim, sec))
+    return plans
+
+
+def check_points(points: dict[str, np.ndarray]) -> int:
+    """Validate point tracks; return T."""
+    if not points:
+        raise InputError("no source points to retarget from")
+    t = None
+    for name, v in points.items():
+        v = np.asarray(v)
+        if v.ndim != 2 or v.shape[1] != 3 or (t is not None and len(v) != t):
+            raise shape_error(f"points[{name!r}]", f"({t if t is not None else 'T'}, 3)",
+                              v.shape)
+        t = len(v)
+    return int(t)
+
+
+def leg_length(points: dict[str, np.ndarray]) -> float:
+    """Thigh + shin length, metres (median over frames, mean of both sides; NaN if absent)."""
+    vals = []
+    for s in ("left", "right"):
+        pairs = [(f"{s}_hip", f"{s}_knee"), (f"{s}_knee", f"{s}_ankle")]
+        if all(_has(points, p) for p in pairs):
+            vals.append(sum(_median_length(np.atleast_2d(_vec(points, p))) for p in pairs))
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def actor_rig(points: dict[str, np.ndarray], rig: Rig) -> Rig:
+    """``rig`` with the actor's bone lengths: each bone between two joints with source
+    points takes the median length over the clip (left/right averaged); joints in between
+    are scaled along with it; directions stay the rig's."""
+    rest = rig_rest_points(rig)
+    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+    ratios: dict[int, float] = {}
+    anc_of: dict[int, int] = {}
+    for j in range(1, len(rig)):
+        if keys[j] not in points:
+            continue
+        a = int(rig.parents[j])
+        while a >= 0 and keys[a] not in points:
+            a = int(rig.parents[a])
+        if a < 0:
+            continue
+        r_len = np.linalg.norm(rest[keys[j]] - rest[keys[a]])
+        if r_len < 1e-6:
+            continue
+        ratios[j] = _median_length(points[keys[j]] - points[keys[a]]) / r_len
+        anc_of[j] = a
+    # left/right symmetric
+    sym = dict(ratios)
+    for j, r in ratios.items():
+        role = rig.roles[j]
+        if role and role != mirror_role(role):
+            m = rig.role_index(mirror_role(role))
+            if m is not None and m in ratios:
+                sym[j] = 0.5 * (r + ratios[m])
+    offsets = rig.offsets.copy()
+    for j, r in sym.items():
+        if not np.isfinite(r) or r <= 0:
+            continue
+        k = j
+        while k != anc_of[j]:
+            offsets[k] = rig.offsets[k] * r
+            k = int(rig.parents[k])
+    return rig.with_offsets(offsets, name=rig.name)
+
+
+def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
+             bone_lengths: str = "rig", scale: float | None = None) -> Animation:
+    """Solve an animation of ``rig`` that follows the source point tracks.
+
+    Args:
+        points: ``{name: (T, 3)}`` metres, Y up, ground at y = 0: role names (see
+            :data:`mocap.rig.ROLES`) and/or joint names of ``rig`` (for joints without a
+            role). Missing points leave those joints in their rest pose relative to
+            their parent.
+        rig: the target skeleton.
+        fps: frames per second of the source.
+        bone_lengths: ``"rig"`` keeps the rig's bone lengths (root path scaled by the leg
+            length ratio), ``"actor"`` takes the source's (median over the clip, left/right
+            symmetric).
+        scale: multiplies the source's root path; None: 1 for actor bone lengths, else the
+            rig's leg length over the source's.
+
+    Returns:
+        The :class:`Animation` (its ``rig`` carries the bone lengths used).
+
+    Raises:
+        InputError: unknown ``bone_lengths``, or the source has no hips point.
+    """
+    if bone_lengths not in BONE_LENGTHS:
+        raise InputError(f"unknown bone lengths {bone_lengths!r}; valid: "
+                         f"{', '.join(BONE_LENGTHS)}")
+    t = check_points(points)
+    points = {k: np.asarray(v, np.float64) for k, v in points.items()}
+    _derive(points)
+    root_key = rig.roles[0] or rig.joints[0]
+    if root_key not in points:
+        # a root without a source point (e.g. a floor-level "Root" above the hips) follows
+        # the hips, keeping its rest offset to them
+        root_key = "hips"
+        if "hips" not in points or rig.role_index("hips") is None:
+            raise InputError(f"the source has no point for the rig's root joint "
+                             f"{rig.joints[0]!r} and no hips point")
+    if bone_lengths == "actor":
+        rig = actor_rig(points, rig)
+        scale = 1.0 if scale is None else scale
+    elif scale is None:
+        scale = leg_length(rig_rest_points(rig)) / leg_length(points)
+        if not np.isfinite(scale) or scale <= 0:
+            scale = 1.0
+    rest = rig_rest_points(rig)
+    plans = plan(points, rig)
+    j = len(rig)
+    g = np.empty((t, j, 3, 3))
+    local = np.empty((t, j, 3, 3))
+    eye = np.broadcast_to(np.eye(3), (t, 3, 3))
+    for k in range(j):
+        par = int(rig.parents[k])
+        gp = g[:, par] if par >= 0 else eye
+        pl = plans[k]
+        if pl.primary is None:
+            g[:, k] = gp
+            local[:, k] = np.eye(3)
+            continue
+        cur_p = _vec(points, pl.primary)
+        rest_p = _rest_vec(rest, pl.primary)
+        # minimum twist from the parent: swing the parent-carried rest axis onto the target
+        carried = gp @ rest_p
+        gk = _swing(carried, cur_p) @ gp
+        if pl.secondary is not None:
+            cur_s = _vec(points, pl.secondary)
+            rest_s = _rest_vec(rest, pl.secondary)
+            f_rest, _ = _frame(rest_p, rest_s)
+            f_cur, sin_cur = _frame(cur_p, cur_s)
+            full = f_cur @ f_rest.T
+            # fall back to minimum twist where the two axes are (nearly) collinear
+            ok = (sin_cur > 0.05) & np.isfinite(full).all(axis=(-1, -2))
+            gk = np.where(ok[:, None, None], full, gk)
+        bad = ~np.isfinite(gk).all(axis=(-1, -2))
+        if bad.any():  # missing source frames (NaN): hold the parent's rotation
+            gk[bad] = gp[bad]
+        g[:, k] = gk
+        local[:, k] = np.swapaxes(gp, -1, -2) @ gk
+    root = points[root_key] * scale
+    if root_key != (rig.roles[0] or rig.joints[0]):
+        root = root - (rest["hips"] - rest[rig.roles[0] or rig.joints[0]])
+    quats = matrices_to_quats(local)
+    return Animation(rig, root, quats, float(fps))
+
+
+# ---------------------------------------------------------------------------------------
+# BVH in: source points from a BVH file
+
+
+def bvh_animation(bvh, unit: str | None = None) -> Animation:
+    """A BVH file as an :class:`Animation` of its own skeleton (rig from its hierarchy).
+
+    Args:
+        bvh: :class:`mocap.bvh.BvhData`.
+        unit: the file's unit (see :data:`mocap.rig.UNIT_SCALES`); None recognises it.
+    """
+    from mocap.bvh import bvh_local_transforms
+    from mocap.rig import UNIT_SCALES, rig_from_bvh
+
+    rig = rig_from_bvh(bvh, unit)
+    scale = UNIT_SCALES[unit] if unit else _scale_of(bvh, rig)
+    quats, trans = bvh_local_transforms(bvh, scale)
+    # non-root position channels move joints away from their offsets: not representable in
+    # an Animation (rotations only), so they are folded into the rig offsets' median.
+    offsets = rig.offsets.copy()
+    offsets[1:] = np.median(trans[:, 1:], axis=0) if len(trans) else offsets[1:]
+    rig = rig.with_offsets(offsets)
+    return Animation(rig, trans[:, 0], quat_continuity(quats), bvh.fps)
+
+
+def _scale_of(bvh, rig: Rig) -> float:
+    nz = np.linalg.norm(bvh.offsets, axis=1) > 1e-9
+    if not nz.any():
+        return 1.0
+    return float(np.median(np.linalg.norm(rig.offsets[nz], axis=1)
+                           / np.linalg.norm(bvh.offsets[nz], axis=1)))
+
+
+def retarget_bvh(bvh, rig: Rig, bone_lengths: str = "rig", unit: str | None = None,
+                 ) -> tuple[Animation, Animation]:
+    """Retarget a BVH clip onto ``rig`` through the position-based solver.
+
+    Returns:
+        ``(source, target)`` animations (the source on its own skeleton, in metres).
+    """
+    src = bvh_animation(bvh, unit)
+    return src, retarget(src.points(), rig, src.fps, bone_lengths)
+
+
+def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5) -> Animation:
+    """Remove foot sliding: feet in contact (height + speed, see
+    :func:`mocap.motion.foot_contacts`) are pinned where they stand, knees re-placed by
+    two-bone IK (leg lengths kept), and the rig re-solved from the corrected points.
+
+    Args:
+        anim: an animation whose rig has ankle roles (others are returned unchanged).
+        height_tol: metres above the foot's lowest height that still counts as contact.
+        speed_tol: m/s below which a low foot counts as planted.
+    """
+    from mocap.motion import foot_contacts
+    from mocap.motion import lock_feet as lock_points
+
+    pts = anim.points()
+    if "left_ankle" not in pts and "right_ankle" not in pts:
+        return anim
+    contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
+    locked = lock_points(pts, contacts)
+    out = retarget(locked, anim.rig, anim.fps, "rig", scale=1.0)
+    return out
