@@ -338,8 +338,8 @@ class WorldMotion:
     """A person's landmarks placed in the world.
 
     Attributes:
-        landmarks: (T, 33, 3) float64, metres, Y up, ground at y = 0, camera looking along
-            +Z... more precisely: x right, y up, z towards the camera (right-handed).
+        landmarks: (T, 33, 3) float64, metres, Y up, ground at y = 0; x is the camera's
+            right, z points from the scene towards the camera (right-handed).
         root: (T, 3) float64, metres, hip centre in the same frame.
         contacts: (T, 2) bool, left and right foot in contact.
         fps: frames per second.
@@ -437,3 +437,54 @@ def video_points(motion: WorldMotion, landmark_map: dict[str, str],
             if k in pts}
     c = {k: contacts["left" if k.startswith("left") else "right"] for k in feet}
     return pts, foot_skate(feet, motion.fps, c)
+
+
+@dataclass
+class PersonMotion:
+    """Result of :func:`animate_landmarks`.
+
+    Attributes:
+        animation: the rig animation (:class:`mocap.retarget.Animation`).
+        world: the placed landmarks (:class:`WorldMotion`).
+        foot_skate: mean horizontal foot speed in contact of the animation, m/s.
+    """
+
+    animation: object
+    world: WorldMotion
+    foot_skate: float
+
+
+def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
+                      image_size: tuple[int, int], fps: float, rig="mixamo",
+                      fov_deg: float = DEFAULT_FOV_DEG, bone_lengths: str = "actor",
+                      lock: bool = True) -> PersonMotion:
+    """One tracked person's landmarks -> an animation of ``rig``.
+
+    Args:
+        world: (T, 33, 3) BlazePose world landmarks, metres, hip-centred, x right, y down,
+            z away from the camera.
+        xy: (T, 33, 2) image landmarks, pixels.
+        visibility: (T, 33) landmark visibility in [0, 1] (weights of the root solve).
+        image_size: (width, height) pixels.
+        fps: frames per second of the video.
+        rig: a :class:`mocap.rig.Rig` or a name/path for :func:`mocap.rig.load_rig`.
+        fov_deg: horizontal field of view of the camera, degrees (default
+            :data:`DEFAULT_FOV_DEG`).
+        bone_lengths: ``"actor"`` (default: the person's proportions) or ``"rig"``.
+        lock: pin feet in contact so they do not slide.
+
+    Returns:
+        :class:`PersonMotion` with the animation (Y up, ground at 0, metres), the placed
+        landmarks and the foot-skate metric of the animation.
+    """
+    from mocap.retarget import lock_feet as lock_animation
+    from mocap.retarget import retarget
+    from mocap.rig import Rig, load_rig
+
+    rig = rig if isinstance(rig, Rig) else load_rig(rig)
+    wm = world_motion(world, xy, visibility, image_size, fps, fov_deg)
+    pts, _ = video_points(wm, rig.landmarks, lock=lock)
+    anim = retarget(pts, rig, fps, bone_lengths)
+    if lock:
+        anim = lock_animation(anim)
+    return PersonMotion(anim, wm, foot_skate(anim.points(), fps))
