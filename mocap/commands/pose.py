@@ -1,0 +1,142 @@
+"""`mocap pose IMAGE...`: every person's 33 landmarks (2D + 3D) in still images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mocap import fileio
+from mocap.commands.models import add_models_dir_option
+from mocap.errors import InputError, MocapError
+from mocap.types import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, Poses2D
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that runs the pose models."""
+    g = parser.add_argument_group("inference")
+    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="where torch runs the models; auto picks a GPU torch can see "
+                   "(default: auto)")
+    g.add_argument("--backend", default="auto", choices=("auto", "torch", "litert"),
+                   help="auto: torch on a GPU; on a CPU LiteRT/XNNPACK when installed "
+                   "(pip install 'mocap[litert]'), else torch (default: auto)")
+    g.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for inference (default: all cores)")
+    g.add_argument("--compile", action="store_true",
+                   help="torch.compile the models (torch backend): faster on long runs, "
+                   "5-20 s extra at start")
+    add_models_dir_option(g)
+
+
+def make_engine(args: argparse.Namespace, **config):
+    """A :class:`~mocap.keypoints.PoseEngine` from the engine options."""
+    from mocap.keypoints import EstimatorConfig, PoseEngine
+
+    if args.threads is not None and args.threads < 1:
+        raise MocapError(f"--threads must be >= 1, got {args.threads}")
+    return PoseEngine(models_dir=args.models_dir, device=args.device, backend=args.backend,
+                      threads=args.threads, compile=args.compile,
+                      config=EstimatorConfig(**config))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pose", help="2D + 3D landmarks of every person in still images",
+        description="Detect every person in each image (whole image plus overlapping tiles) "
+        "and estimate BlazePose's 33 landmarks: image x, y in pixels with visibility, and "
+        "hip-centred world coordinates in metres. Prints one line per image.",
+        epilog="example: mocap pose photo.jpg --draw out/ --coco out/coco.json")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
+    p.add_argument("--coco", metavar="OUT.json",
+                   help="write COCO keypoint results: [{file_name, image_id, category_id, "
+                   "keypoints [x,y,v]*17, score}]")
+    p.add_argument("--json", metavar="OUT.json", dest="json_out",
+                   help="write all 33 landmarks (x, y px, z, visibility, presence) and world "
+                   "landmarks (m) per person")
+    p.add_argument("--draw", metavar="DIR", help="write overlay PNGs (DIR/<image>.png)")
+    p.add_argument("--max-people", type=int, default=0, metavar="N",
+                   help="keep at most N people per image, best first (default: no limit)")
+    p.add_argument("--min-score", type=float, default=0.2, metavar="S",
+                   help="drop people whose score is below S (default: 0.2; lower finds more "
+                   "partly visible people and more false ones)")
+    add_engine_options(p)
+    p.set_defaults(func=run)
+
+
+def coco_results(file_name: str, image_id: int | str, poses: Poses2D) -> list[dict]:
+    """COCO keypoint results of one image (COCO-17 taken from BlazePose's 33)."""
+    out = []
+    idx = list(COCO17_FROM_BLAZEPOSE)
+    for k in range(len(poses)):
+        xy = poses.xy[k, idx]
+        v = np.where(poses.visibility[k, idx] >= 0.5, 2, 1)
+        kps = np.column_stack([xy, v]).ravel()
+        out.append({"file_name": file_name, "image_id": image_id, "category_id": 1,
+                    "keypoints": [round(float(a), 2) for a in kps],
+                    "score": round(float(poses.score[k]), 5)})
+    return out
+
+
+def poses_json(file_name: str, shape: tuple[int, ...], poses: Poses2D) -> dict:
+    people = []
+    for k in range(len(poses)):
+        lm = np.column_stack([poses.xy[k], poses.z[k], poses.visibility[k], poses.presence[k]])
+        people.append({
+            "score": round(float(poses.score[k]), 5),
+            "roi": dict(zip(("cx", "cy", "size", "rotation", "detection_score"),
+                            (round(float(v), 4) for v in poses.roi[k]), strict=True)),
+            "landmarks": np.round(lm, 4).tolist(),
+            "world_landmarks": np.round(poses.world[k], 5).tolist(),
+        })
+    return {"file_name": file_name, "width": shape[1], "height": shape[0], "people": people}
+
+
+def _image_id(path: Path) -> int | str:
+    return int(path.stem) if path.stem.isdigit() else path.stem
+
+
+def run(args: argparse.Namespace) -> int:
+    from mocap.draw import draw_poses
+    from mocap.images import load_image
+
+    if args.max_people < 0:
+        raise MocapError(f"--max-people must be >= 0, got {args.max_people}")
+    if not 0.0 <= args.min_score <= 1.0:
+        raise MocapError(f"--min-score must be in [0, 1], got {args.min_score}")
+    for opt in ("coco", "json_out"):
+        target = getattr(args, opt)
+        if target and Path(target).is_dir():
+            raise MocapError(f"{target}: is a directory; give a file name ending in .json")
+    if args.draw and Path(args.draw).exists() and not Path(args.draw).is_dir():
+        raise MocapError(f"--draw {args.draw}: exists and is not a directory")
+    engine = make_engine(args, max_people=args.max_people, min_pose_score=args.min_score)
+    coco, full, failed = [], [], 0
+    for name in args.images:
+        path = Path(name)
+        try:
+            image = load_image(path)
+        except InputError as exc:
+            print(f"mocap: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        poses = engine.estimate(image)
+        print(f"{path}: {len(poses)} {'person' if len(poses) == 1 else 'people'}")
+        coco += coco_results(path.name, _image_id(path), poses)
+        full.append(poses_json(path.name, image.shape, poses))
+        if args.draw:
+            overlay = draw_poses(image, poses, labels=[f"{s:.2f}" for s in poses.score])
+            _, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+            fileio.write_bytes(Path(args.draw) / f"{path.stem}.png", png.tobytes())
+    if failed < len(args.images):
+        if args.coco:
+            fileio.write_json(args.coco, coco)
+        if args.json_out:
+            fileio.write_json(args.json_out, {"landmark_names": list(LANDMARK_NAMES),
+                                              "units": {"landmarks": "px (x, y), z px-scaled "
+                                                        "relative to hips", "world": "m"},
+                                              "images": full})
+    return 1 if failed else 0

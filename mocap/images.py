@@ -1,0 +1,51 @@
+"""Still-image input: any file OpenCV can decode, as (H, W, 3) uint8 RGB, with clear errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mocap.errors import InputError
+
+# OpenCV refuses images above 2**30 pixels by default; say so before it does.
+MAX_PIXELS = 1 << 30
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as ``(H, W, 3)`` uint8 RGB.
+
+    Grayscale is expanded to three channels, alpha is dropped, 16-bit and float images are
+    scaled to 8 bits.
+
+    Raises:
+        InputError: the file is missing, empty, a directory, or not a decodable image.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, not an image")
+    try:
+        data = np.fromfile(p, np.uint8)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if data.size == 0:
+        raise InputError(f"{p}: empty file")
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError(f"{p}: not an image OpenCV can decode (or over {MAX_PIXELS} pixels)")
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX)
+        img = img.astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    if img.shape[2] == 1:
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

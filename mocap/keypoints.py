@@ -1,0 +1,333 @@
+"""33-landmark pose estimation (BlazePose full) on rotated person crops, multi-person.
+
+Top-down: :meth:`PoseEngine.detect` finds people (whole image plus tiles, one batch),
+:meth:`PoseEngine.landmarks` runs the landmark model on every person's rotated 256x256 crop
+in one batch, and :meth:`PoseEngine.estimate` chains them for still images with a second,
+refining landmark pass on the region the first pass's landmarks imply (what MediaPipe's
+tracking mode does between video frames). Video code calls ``detect``/``landmarks`` and
+:func:`roi_from_landmarks` itself.
+
+Landmark decoding follows MediaPipe's ``pose_landmark_by_roi`` graph: 39 landmarks of x, y, z,
+visibility and presence logits in crop pixels; x, y refined from the 64x64 heatmap (7x7
+window, applied where the window's peak confidence is >= 0.5); visibility and presence are
+sigmoids; the world landmarks are rotated by the crop's rotation in the image plane.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+from scipy.special import expit
+
+from mocap import assets
+from mocap.detect import (
+    Detections,
+    DetectorConfig,
+    crop_views,
+    detection_views,
+    merge_views,
+    rois_from_detections,
+    rois_from_points,
+    ssd_anchors,
+)
+from mocap.engine.runtime import make_runner, resolve_backend, resolve_device
+from mocap.types import NUM_LANDMARKS, Poses2D, Rois
+
+LANDMARK_SIZE = 256
+NUM_MODEL_LANDMARKS = 39  # 33 body + 2 ROI auxiliaries (hip centre, scale point) + 4 unused
+HEATMAP_KERNEL = 7
+HEATMAP_MIN_CONFIDENCE = 0.5
+# Landmark model outputs kept (the segmentation mask, output 2, is pruned away).
+LANDMARK_OUTPUTS = [0, 1, 3, 4]
+
+
+class Detector(Protocol):
+    """Finds people: ``detect(image (H,W,3) uint8 RGB) -> Rois``."""
+
+    def detect(self, image: np.ndarray) -> Rois: ...
+
+
+class PoseEstimator(Protocol):
+    """Landmarks for given regions: ``landmarks(image, rois) -> Poses2D``."""
+
+    def landmarks(self, image: np.ndarray, rois: Rois) -> Poses2D: ...
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return expit(x)
+
+
+def _rotation(theta: np.ndarray) -> np.ndarray:
+    """(N, 2, 2) rotation matrices in y-down image coordinates (MediaPipe's sense)."""
+    c, s = np.cos(theta), np.sin(theta)
+    return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+
+
+def crop_to_image(rois: Rois, size: int = LANDMARK_SIZE) -> np.ndarray:
+    """(N, 2, 3) affine maps from continuous crop px (0..size) to continuous image px."""
+    r = _rotation(rois.rotation.astype(np.float64)) * (rois.size[:, None, None] / size)
+    t = rois.center - np.einsum("nij,j->ni", r, np.array([size / 2, size / 2]))
+    return np.concatenate([r, t[:, :, None]], axis=2)
+
+
+def crop_rois(image: np.ndarray, rois: Rois, size: int = LANDMARK_SIZE) -> np.ndarray:
+    """Rotated square crops ``(N, size, size, 3)`` float32 in [0, 1], edges replicated."""
+    out = np.empty((len(rois), size, size, 3), np.float32)
+    for k, a in enumerate(crop_to_image(rois, size)):
+        # warpAffine samples integer pixel centres: shift continuous coords by 0.5 both sides.
+        m = a.copy()
+        m[:, 2] += a[:, :2] @ np.array([0.5, 0.5]) - 0.5
+        scale = rois.size[k] / size
+        interp = cv2.INTER_LINEAR if scale <= 2 else cv2.INTER_AREA
+        crop = cv2.warpAffine(image, m, (size, size),
+                              flags=interp | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
+        out[k] = crop
+    out *= 1.0 / 255.0
+    return out
+
+
+def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATMAP_KERNEL,
+                        min_confidence: float = HEATMAP_MIN_CONFIDENCE) -> np.ndarray:
+    """MediaPipe's ``RefineLandmarksFromHeatmapCalculator``, vectorised over people and joints.
+
+    Args:
+        xy: (N, L, 2) landmark positions normalised to the crop, [0, 1].
+        heatmap: (N, h, w, L) logits.
+
+    Returns:
+        (N, L, 2): the confidence-weighted mean cell of the ``kernel`` window around each
+        landmark (cell index / size, as MediaPipe), where the window's peak sigmoid is at
+        least ``min_confidence``; the input position elsewhere or when outside the map.
+    """
+    n, h, w, lms = heatmap.shape
+    if n == 0:
+        return xy.copy()
+    off = (kernel - 1) // 2
+    col = np.trunc(xy[..., 0] * w).astype(np.int64)  # C++ int conversion truncates
+    row = np.trunc(xy[..., 1] * h).astype(np.int64)
+    inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    d = np.arange(-off, off + 1)
+    rows = row[..., None] + d  # (N, L, k)
+    cols = col[..., None] + d
+    rvalid = (rows >= 0) & (rows < h)
+    cvalid = (cols >= 0) & (cols < w)
+    hm = _sigmoid(heatmap.astype(np.float64))
+    ni = np.arange(n)[:, None, None, None]
+    li = np.arange(lms)[None, :, None, None]
+    win = hm[ni, np.clip(rows, 0, h - 1)[..., :, None], np.clip(cols, 0, w - 1)[..., None, :], li]
+    mask = rvalid[..., :, None] & cvalid[..., None, :]
+    win = np.where(mask, win, 0.0)  # (N, L, k, k)
+    total = win.sum((-1, -2))
+    peak = win.max((-1, -2))
+    wx = (win * cols[..., None, :]).sum((-1, -2))
+    wy = (win * rows[..., :, None]).sum((-1, -2))
+    ok = inside & (peak >= min_confidence) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
+    refined = np.stack([wx / safe / w, wy / safe / h], -1)
+    return np.where(ok[..., None], refined, xy).astype(np.float32)
+
+
+def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK_SIZE):
+    """Turn the landmark model's outputs for N crops into image-space values.
+
+    Args:
+        outputs: [landmarks (N, 195), pose flag (N, 1), heatmap (N, 64, 64, 39),
+            world (N, 117)], as the runner returns them.
+        rois: the N regions the crops came from.
+
+    Returns:
+        poses: :class:`Poses2D` (33 body landmarks); ``score`` is the model's pose flag
+        times the mean heatmap peak confidence of the 33 landmarks (the flag alone stays
+        high on many non-people; the heatmap says whether joints were actually found).
+        aux: (N, 2, 2) image px of the two ROI auxiliary landmarks (hip centre, scale
+        point) for the next region.
+    """
+    raw, flag, heatmap, world_raw = outputs
+    n = len(rois)
+    lm = raw.reshape(n, NUM_MODEL_LANDMARKS, 5)
+    norm = lm[..., :2] / size
+    norm = refine_from_heatmap(norm, heatmap)
+    a = crop_to_image(rois, size)
+    crop_px = norm * size
+    xy = np.einsum("nij,nlj->nli", a[:, :, :2], crop_px) + a[:, None, :, 2]
+    z = lm[..., 2] * (rois.size[:, None] / size)
+    visibility = _sigmoid(lm[..., 3])
+    presence = _sigmoid(lm[..., 4])
+    rot = _rotation(rois.rotation.astype(np.float64))
+    world = world_raw.reshape(n, NUM_MODEL_LANDMARKS, 3)[:, :NUM_LANDMARKS].astype(np.float64)
+    world_xy = np.einsum("nij,nlj->nli", rot, world[..., :2])
+    world = np.concatenate([world_xy, world[..., 2:]], -1)
+    heat_peak = _sigmoid(heatmap[..., :NUM_LANDMARKS].max(axis=(1, 2)))  # (N, 33)
+    score = flag.reshape(n) * heat_peak.mean(1)
+    roi = np.concatenate([rois.center, rois.size[:, None], rois.rotation[:, None],
+                          rois.score[:, None]], 1)
+    poses = Poses2D(xy[:, :NUM_LANDMARKS], z[:, :NUM_LANDMARKS],
+                    visibility[:, :NUM_LANDMARKS], presence[:, :NUM_LANDMARKS], world, score,
+                    roi, np.full(n, -1, np.int64))
+    return poses, xy[:, NUM_LANDMARKS:NUM_LANDMARKS + 2].astype(np.float32)
+
+
+def roi_from_landmarks(poses: Poses2D, aux: np.ndarray | None = None) -> Rois:
+    """Next regions from landmarks, as MediaPipe's tracking mode derives them.
+
+    Args:
+        poses: landmarks of N people.
+        aux: (N, 2, 2) px, the model's two auxiliary ROI landmarks (hip centre, scale
+            point) when available (:meth:`PoseEngine.landmarks` keeps them in
+            ``PoseEngine.last_aux``); without them the hip centre and a scale point are
+            derived from the body landmarks.
+    """
+    if aux is None:
+        hips = poses.xy[:, 23:25].mean(1)
+        shoulders = poses.xy[:, 11:13].mean(1)
+        # The model's scale point lies about 1.9 torso lengths above the hips on the body
+        # axis; approximate it from the torso for regions without auxiliary landmarks.
+        scale_point = hips + (shoulders - hips) * 1.9
+        return rois_from_points(hips, scale_point, poses.score)
+    return rois_from_points(aux[:, 0], aux[:, 1], poses.score)
+
+
+def pose_similarity(a: Poses2D, b: Poses2D, min_visibility: float = 0.5) -> np.ndarray:
+    """OKS-like similarity ``(len(a), len(b))`` of the 33 landmarks, scaled by ROI size."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    d2 = ((a.xy[:, None] - b.xy[None]) ** 2).sum(-1)  # (A, B, 33)
+    scale = np.sqrt(a.roi[:, None, 2] * b.roi[None, :, 2]) / 2.5
+    sigma = 0.08
+    sim = np.exp(-d2 / (2 * (scale[..., None] * sigma) ** 2))
+    vis = (a.visibility[:, None] > min_visibility) & (b.visibility[None] > min_visibility)
+    weight = vis.sum(-1)
+    return np.where(weight > 0, (sim * vis).sum(-1) / np.maximum(weight, 1), sim.mean(-1))
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Settings of the still-image pipeline.
+
+    Attributes:
+        detector: detector settings (tiles, thresholds).
+        min_pose_score: people scoring below this are dropped. A still image's score is
+            the refined pass's pose score (see :func:`decode_landmarks`) times how well the
+            two passes agree (:func:`pose_similarity`): real people give the same pose from
+            both regions, hallucinations drift.
+        refine_passes: extra landmark passes on the region implied by the previous pass.
+        duplicate_similarity: two poses more similar than this are the same person; the
+            lower-scored one is dropped.
+        max_people: keep at most this many (highest score first); 0 = no limit.
+    """
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    min_pose_score: float = 0.2
+    refine_passes: int = 1
+    duplicate_similarity: float = 0.3
+    max_people: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_pose_score <= 1.0:
+            raise ValueError(f"`min_pose_score` must be in [0, 1], got {self.min_pose_score}")
+        if self.refine_passes < 0:
+            raise ValueError(f"`refine_passes` must be >= 0, got {self.refine_passes}")
+        if self.max_people < 0:
+            raise ValueError(f"`max_people` must be >= 0, got {self.max_people}")
+
+
+def suppress_duplicates(poses: Poses2D, threshold: float) -> Poses2D:
+    """Greedy NMS over people on :func:`pose_similarity`, highest score first."""
+    if len(poses) < 2:
+        return poses
+    order = np.argsort(-poses.score, kind="stable")
+    poses = poses[order]
+    sim = pose_similarity(poses, poses)
+    keep = np.ones(len(poses), bool)
+    for i in range(len(poses)):
+        if keep[i]:
+            dup = sim[i] > threshold
+            dup[: i + 1] = False
+            keep &= ~dup
+    return poses[keep]
+
+
+class PoseEngine:
+    """BlazePose detector + full landmark model, batched, on torch or LiteRT.
+
+    Args:
+        models_dir: where the model files are cached (see :mod:`mocap.assets`); they are
+            obtained on first use.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``mps`` (auto picks a GPU torch can see).
+        backend: ``auto`` | ``torch`` | ``litert`` (auto: torch on a GPU; on a CPU LiteRT
+            when ``ai-edge-litert`` is installed, else torch).
+        threads: CPU threads for inference (default: all cores).
+        compile: ``torch.compile`` the torch modules (slow first call per batch size).
+        config: still-image pipeline settings.
+    """
+
+    def __init__(self, models_dir: str | os.PathLike | None = None, device: str = "auto",
+                 backend: str = "auto", threads: int | None = None, compile: bool = False,
+                 config: EstimatorConfig | None = None):
+        if threads is not None and threads < 1:
+            raise ValueError(f"`threads` must be >= 1, got {threads}")
+        self.device = resolve_device(device)
+        self.backend = resolve_backend(backend, self.device)
+        self.config = config or EstimatorConfig()
+        if self.backend == "torch" and threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        paths = assets.ensure_models(models_dir)
+        self.model_paths: dict[str, Path] = paths
+        self._detector = make_runner(paths[assets.POSE_DETECTION.name], None, self.backend,
+                                     self.device, threads, compile)
+        self._landmarker = make_runner(paths[assets.POSE_LANDMARK_FULL.name],
+                                       LANDMARK_OUTPUTS, self.backend, self.device, threads,
+                                       compile)
+        self._anchors = ssd_anchors()
+        self.last_aux = np.zeros((0, 2, 2), np.float32)
+
+    # --- stages -------------------------------------------------------------------------
+    def detect_raw(self, image: np.ndarray, tiles: bool = True) -> Detections:
+        """Detector output merged over the whole image and (optionally) its tiles."""
+        cfg = self.config.detector
+        if not tiles:
+            cfg = DetectorConfig(cfg.score_threshold, cfg.nms_iou, (), cfg.tile_overlap,
+                                 cfg.min_tile_px)
+        views = detection_views(image.shape[0], image.shape[1], cfg)
+        raw_boxes, raw_scores = self._detector(crop_views(image, views))
+        return merge_views(raw_boxes, raw_scores, views, cfg, self._anchors)
+
+    def detect(self, image: np.ndarray, tiles: bool = True) -> Rois:
+        """People's regions: ``image`` (H, W, 3) uint8 RGB -> :class:`Rois` (image px)."""
+        return rois_from_detections(self.detect_raw(image, tiles))
+
+    def landmarks(self, image: np.ndarray, rois: Rois) -> Poses2D:
+        """Landmarks of every region in one batch. Also sets ``last_aux`` (N, 2, 2)."""
+        if len(rois) == 0:
+            self.last_aux = np.zeros((0, 2, 2), np.float32)
+            return Poses2D.empty()
+        outputs = self._landmarker(crop_rois(image, rois))
+        poses, self.last_aux = decode_landmarks(outputs, rois)
+        return poses
+
+    def estimate(self, image: np.ndarray) -> Poses2D:
+        """Every person in a still image: tiled detection, landmarks, refining passes,
+        duplicate suppression, sorted by score (highest first)."""
+        cfg = self.config
+        rois = self.detect(image)
+        poses = self.landmarks(image, rois)
+        for _ in range(cfg.refine_passes):
+            if not len(poses):
+                break
+            refined = self.landmarks(image, roi_from_landmarks(poses, self.last_aux))
+            agreement = np.diag(pose_similarity(poses, refined))
+            refined.score = (refined.score * agreement).astype(np.float32)
+            poses = refined
+        poses = poses[poses.score >= cfg.min_pose_score]
+        poses = suppress_duplicates(poses, cfg.duplicate_similarity)
+        if cfg.max_people:
+            poses = poses[: cfg.max_people]
+        return poses
