@@ -6,10 +6,11 @@ onto itself maps every joint). Every target joint's *global* rotation is solved 
 directions, vectorised over frames:
 
 * **primary axis**: the bone towards the joint's child (``left_knee -> left_ankle``);
-* **secondary axis**, so twist is defined and not only swing: hips from the hip line, spine
-  and chest from the shoulder line, neck and head from the ear line, hands from
-  index->pinky (or fingers->thumb), thighs and shins from the foot's forward direction,
-  feet from heel->ankle (or the shin);
+* **secondary axis**, so twist is defined and not only swing: the hips from the hip line
+  (there the hip line is the primary axis and the spine the secondary one), spine and chest
+  from the shoulder line, neck and head from the ear line, hands from pinky->index (or
+  fingers->thumb), thighs and shins from the foot's forward direction, feet from
+  heel->ankle (or the shin);
 * joints with only a primary axis take the *minimum-twist* rotation from their parent;
   joints with nothing to aim at keep their rest pose relative to their parent.
 
@@ -75,8 +76,9 @@ def _sided(side: str) -> dict[str, tuple[list, list]]:
 #: role -> (primary options, secondary options); each option is a (from, to) point pair and
 #: the first option whose points exist in both the source and the rest pose is used.
 AIMS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
-    "hips": ([("hips", "spine"), ("hips", "chest"), ("hips", "neck")],
-             [("right_hip", "left_hip")]),
+    # the pelvis is oriented by its hip line first: the spine bends, the pelvis does not
+    "hips": ([("right_hip", "left_hip")],
+             [("hips", "spine"), ("hips", "chest"), ("hips", "neck")]),
     "spine": ([("spine", "chest"), ("spine", "neck")],
               [("right_shoulder", "left_shoulder"), ("right_hip", "left_hip")]),
     "chest": ([("chest", "neck"), ("chest", "head")],
@@ -385,8 +387,12 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
             opts, sopts = AIMS[role]
             prim = next((o for o in opts if usable(o)), None)
             if prim is not None:
-                prim = (key, nearest_on_path(j, prim[1]))
                 sec = next((o for o in sopts if usable(o)), None)
+                # an axis from this joint aims at the first joint with a source point on
+                # the way (so that joint is reached exactly: offsets are rigid, chains not)
+                prim, sec = (
+                    (key, nearest_on_path(j, o[1])) if o is not None and o[0] == key else o
+                    for o in (prim, sec))
         if prim is None:
             desc = [d for d in descendants(j) if usable((key, d))]
             if desc:
@@ -615,4 +621,68 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
     contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
     locked = lock_points(pts, contacts)
     out = retarget(locked, anim.rig, anim.fps, "rig", scale=1.0)
+    return out
+
+
+def bone_direction_errors(points: dict[str, np.ndarray], anim: Animation,
+                          min_length: float = 0.01, branch_lines: bool = True,
+                          ) -> dict[str, np.ndarray]:
+    """Angle between source and animation directions of every mapped bone.
+
+    A mapped bone joins a joint to its nearest descendant with a point in the source (End
+    Sites included), both ends mapped. Where the joint branches into a left and a right
+    child (the pelvis into the hips, the chest into the collars), the rest-pose offsets of
+    those children are rig proportions (CMU's hip joints sit ~20 degrees further forward
+    and lower than Mixamo's), so with ``branch_lines`` the pair is measured as the line
+    between the two children (``right_hip->left_hip``), the axis the solver aligns, rather
+    than as two bones; ``branch_lines=False`` measures the two bones as they are.
+
+    Args:
+        points: the source tracks ``{name: (T, 3)}``.
+        anim: the retargeted animation.
+        min_length: bones shorter than this (metres) in the source or rest pose are skipped.
+        branch_lines: measure left/right branches as one line (see above).
+
+    Returns:
+        ``{"from->to": (T,) degrees}``.
+    """
+    rig = anim.rig
+    got = anim.points()
+    rest = rig_rest_points(rig)
+    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+    bones: list[tuple[str, str]] = []
+    for j in range(1, len(rig)):
+        if keys[j] not in points:
+            continue
+        a = int(rig.parents[j])
+        while a >= 0 and keys[a] not in points:
+            a = int(rig.parents[a])
+        if a >= 0:
+            bones.append((keys[a], keys[j]))
+    for j in range(len(rig)):
+        end = rig.end_roles[j] or f"{rig.joints[j]}/end"
+        if not np.isnan(rig.end_sites[j, 0]) and end in points and keys[j] in points:
+            bones.append((keys[j], end))
+    if branch_lines:
+        out_bones = []
+        for a, b in bones:
+            mirror = mirror_role(b)
+            if mirror != b and (a, mirror) in bones:
+                if b.startswith("left_"):
+                    out_bones.append((mirror, b))
+                continue
+            out_bones.append((a, b))
+        bones = out_bones
+    out: dict[str, np.ndarray] = {}
+    for ka, key in bones:
+        if ka not in got or key not in got:
+            continue
+        src = points[key] - points[ka]
+        dst = got[key] - got[ka]
+        if (np.linalg.norm(rest[key] - rest[ka]) < min_length
+                or np.median(np.linalg.norm(src, axis=-1)) < min_length):
+            continue
+        cos = np.einsum("ti,ti->t", src, dst) / (
+            np.linalg.norm(src, axis=-1) * np.linalg.norm(dst, axis=-1) + 1e-12)
+        out[f"{ka}->{key}"] = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
     return out
