@@ -8,8 +8,9 @@ with the Hungarian method (``scipy.optimize.linear_sum_assignment``) in two stag
 1. tracks seen in the previous frame, on a cost ``1 - (w·IoU + (1-w)·OKS)`` that combines the
    box overlap and the keypoint similarity of the predicted pose;
 2. tracks missing for a while (occlusion) and the still-unmatched observations, on the
-   distance between the predicted and observed box centres in person heights, with a gate
-   that widens with the gap: a person who reappears keeps the same id.
+   distance between the box centres (predicted or last seen, whichever is nearer) in
+   person heights, with a gate that widens with the gap as far as a person can move: a
+   person who reappears keeps the same id.
 
 A new observation starts a *tentative* track; it is confirmed (born) after ``min_hits``
 consecutive matches and dies if missed before that, so flickering false positives never
@@ -74,19 +75,21 @@ class TrackerConfig:
             longest occlusion after which a person keeps their id.
         iou_weight: weight of box IoU against OKS in the stage-1 cost, in [0, 1].
         max_cost: stage-1 pairs with a cost above this are not matched, in (0, 1].
-        reid_distance: stage-2 gate: max distance between predicted and observed box
-            centres, in person heights, right after the loss; grows linearly to
-            ``2 * reid_distance`` at ``max_age``.
+        reid_distance: stage-2 gate: max distance between the predicted box centre and
+            an observed one, in person heights, right after the loss.
+        reid_speed: the gate grows by this many person heights per frame of the gap (how
+            far a hidden person may have moved: 0.08 ≈ 2.4 heights/s at 30 fps, a run).
         reid_size_ratio: stage-2 gate: max ratio between observed and predicted box height.
         min_confidence: joint visibility under which a joint is missing.
         max_people: cap on live tracks (tentative + confirmed); None: no cap.
     """
 
     min_hits: int = 3
-    max_age: int = 30
+    max_age: int = 45
     iou_weight: float = 0.5
     max_cost: float = 0.85
     reid_distance: float = 0.6
+    reid_speed: float = 0.08
     reid_size_ratio: float = 1.6
     min_confidence: float = 0.5
     max_people: int | None = None
@@ -100,8 +103,10 @@ class TrackerConfig:
             raise ValueError(f"`iou_weight` must be in [0, 1], got {self.iou_weight}")
         if not 0 < self.max_cost <= 1:
             raise ValueError(f"`max_cost` must be in (0, 1], got {self.max_cost}")
-        if not self.reid_distance > 0 or not self.reid_size_ratio >= 1:
-            raise ValueError("`reid_distance` must be > 0 and `reid_size_ratio` >= 1")
+        if not self.reid_distance > 0 or not self.reid_size_ratio >= 1 \
+                or not self.reid_speed >= 0:
+            raise ValueError("`reid_distance` must be > 0, `reid_speed` >= 0 and "
+                             "`reid_size_ratio` >= 1")
         if not 0 <= self.min_confidence <= 1:
             raise ValueError(f"`min_confidence` must be in [0, 1], got {self.min_confidence}")
         if self.max_people is not None and self.max_people < 1:
@@ -203,6 +208,8 @@ class TrackState:
         box: (4,) latest Kalman estimate ``cx, cy, w, h`` px.
         xy: (33, 2) px, last matched landmarks; ok: (33,) bool, which are confident.
         center: (2,) px, centre of the last matched box.
+        scale: px, size of the region the last matched pose came from (``roi`` size; steadier
+            than the joint box when a person crouches or flips).
     """
 
     id: int
@@ -211,6 +218,7 @@ class TrackState:
     xy: np.ndarray = field(repr=False)
     ok: np.ndarray = field(repr=False)
     center: np.ndarray = field(repr=False)
+    scale: float = 0.0
     hits: int = 1
     time_since_update: int = 0
 
@@ -275,6 +283,7 @@ class PoseTracker:
             t.kf.predict()
             t.time_since_update += 1
         boxes = pose_boxes(poses, cfg.min_confidence)
+        scales = np.where(poses.roi[:, 2] > 0, poses.roi[:, 2], boxes[:, 3]).astype(np.float64)
         ok = poses.visibility >= cfg.min_confidence
         unmatched = set(range(n))
 
@@ -283,7 +292,7 @@ class PoseTracker:
         if recent and n:
             cost = self._stage1_cost([self.tracks[i] for i in recent], boxes, poses.xy, ok)
             for r, c in self._assign(cost, cfg.max_cost):
-                self._match(self.tracks[recent[r]], boxes[c], poses.xy[c], ok[c])
+                self._match(self.tracks[recent[r]], boxes[c], poses.xy[c], ok[c], scales[c])
                 ids[c] = self.tracks[recent[r]].id
                 unmatched.discard(c)
 
@@ -292,10 +301,11 @@ class PoseTracker:
                    if t.confirmed and t.time_since_update >= 1]
         rest = sorted(unmatched)
         if waiting and rest:
-            cost = self._stage2_cost([self.tracks[i] for i in waiting], boxes[rest])
+            cost = self._stage2_cost([self.tracks[i] for i in waiting], boxes[rest],
+                                     scales[rest])
             for r, c in self._assign(cost, 1.0):
                 t = self.tracks[waiting[r]]
-                self._match(t, boxes[rest[c]], poses.xy[rest[c]], ok[rest[c]])
+                self._match(t, boxes[rest[c]], poses.xy[rest[c]], ok[rest[c]], scales[rest[c]])
                 ids[rest[c]] = t.id
                 unmatched.discard(rest[c])
 
@@ -309,7 +319,8 @@ class PoseTracker:
             if cfg.max_people is not None and len(self.tracks) >= cfg.max_people:
                 break
             t = TrackState(self._next_provisional, False, _make_kf(boxes[c]),
-                           poses.xy[c].astype(np.float64), ok[c].copy(), boxes[c, :2].copy())
+                           poses.xy[c].astype(np.float64), ok[c].copy(), boxes[c, :2].copy(),
+                           float(scales[c]))
             self._next_provisional -= 1
             self._confirm_if_ready(t)
             self.tracks.append(t)
@@ -332,14 +343,20 @@ class PoseTracker:
         sim = oks(t_xy, t_ok, xy.astype(np.float64), ok, pred[:, 2] * pred[:, 3])
         return 1.0 - (w * iou + (1 - w) * sim)
 
-    def _stage2_cost(self, tracks, boxes) -> np.ndarray:
+    def _stage2_cost(self, tracks, boxes, scales) -> np.ndarray:
         cfg = self.config
         pred = np.stack([t.box for t in tracks])
-        h = np.maximum(pred[:, 3:4], 1.0)
+        # person size: the region size (0.8 x region ≈ standing height), steady under poses
+        h = np.maximum(np.array([t.scale for t in tracks])[:, None] * 0.8, 1.0)
         dist = np.linalg.norm(pred[:, None, :2] - boxes[None, :, :2], axis=-1) / h
+        # distance from the last seen centre: a long-lost person's Kalman velocity is stale
+        last = np.stack([t.center for t in tracks])
+        dist_last = np.linalg.norm(last[:, None] - boxes[None, :, :2], axis=-1) / h
+        dist = np.minimum(dist, dist_last)
         gap = np.array([t.time_since_update for t in tracks], np.float64)[:, None]
-        gate = cfg.reid_distance * (1 + np.clip(gap / cfg.max_age, 0, 1))
-        ratio = np.maximum(boxes[None, :, 3] / h, h / np.maximum(boxes[None, :, 3], 1.0))
+        gate = cfg.reid_distance + cfg.reid_speed * (gap - 1)
+        obs = np.maximum(scales[None, :] * 0.8, 1.0)
+        ratio = np.maximum(obs / h, h / obs)
         cost = dist / gate
         cost[ratio > cfg.reid_size_ratio] = np.inf
         return cost
@@ -353,8 +370,9 @@ class PoseTracker:
         rows, cols = linear_sum_assignment(c)
         return [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if c[r, k] < big]
 
-    def _match(self, t: TrackState, box, xy, ok) -> None:
+    def _match(self, t: TrackState, box, xy, ok, scale) -> None:
         t.kf.update(box[:, None])
+        t.scale = float(scale)
         t.xy = xy.astype(np.float64)
         t.ok = ok.copy()
         t.center = box[:2].copy()

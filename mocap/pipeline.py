@@ -1,0 +1,602 @@
+"""Video -> per-person landmark tracks: decode, detect when needed, landmarks, track, smooth.
+
+The per-frame loop (:func:`track_video`) follows MediaPipe's tracking mode for many people:
+
+* the landmark model runs every frame on each tracked person's region, derived from that
+  person's landmarks in the previous frame (:func:`mocap.keypoints.roi_from_landmarks`);
+* the detector runs on the first frame, every ``detect_every`` frames, and on the next frame
+  whenever a track is lost, a tracked pose's score drops below ``redetect_score`` or nobody
+  is tracked, so new people are found; detections overlapping a tracked region are dropped;
+* poses whose score is below ``min_pose_score`` are "nobody here"; duplicates are removed;
+* :class:`~mocap.track.PoseTracker` assigns identities;
+* afterwards every person's trajectories are smoothed (:mod:`mocap.smooth`).
+
+The result is a :class:`TrackResult` holding one :class:`Track` per confirmed person; it is
+written by :func:`write_tracks` (``tracks.npz`` + ``tracks.json``, format below) and reused by
+other commands through :func:`track_video`.
+
+``tracks.npz`` format (one file, ``np.load(path)``):
+
+* ``frame_count`` () int, ``fps`` () float (container's), ``timestamps`` (F,) float64 seconds
+  of every decoded frame, ``track_ids`` (P,) int64;
+* per person ``<id>`` (``p<id>_`` prefix): ``frames`` (T,) int64 frame indices, contiguous
+  from first to last appearance; ``times`` (T,) float64 s; ``observed`` (T,) bool, False in
+  bridged gaps; ``image_raw`` / ``image`` (T, 33, 3) float32: x, y px and z (px-scaled depth,
+  hip-relative), raw (NaN where not observed) and smoothed; ``world_raw`` / ``world``
+  (T, 33, 3) float32 metres, hip-centred (x right, y down, z away); ``visibility`` and
+  ``presence`` (T, 33) float32 (0 where not observed); ``score`` (T,) float32 pose score.
+
+``tracks.json`` is the same content: ``{"format": "mocap.tracks/1", "frame_count", "fps",
+"timestamps", "landmark_names", "smoothing", "tracks": [{"id", "frames", "times",
+"observed", "image_raw", "image", "world_raw", "world", "visibility", "presence",
+"score"}]}`` with NaN written as ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from mocap.errors import OutputError, shape_error
+from mocap.smooth import SmoothConfig, smooth_landmarks
+from mocap.track import PoseTracker, TrackerConfig, box_iou, pose_boxes
+from mocap.types import LANDMARK_NAMES, NUM_LANDMARKS, Poses2D, Rois
+from mocap.video import VideoInfo, open_video
+
+__all__ = [
+    "Engine",
+    "PipelineConfig",
+    "Track",
+    "TrackResult",
+    "make_video_engine",
+    "smooth_track",
+    "track_frames",
+    "track_video",
+    "write_tracks",
+]
+
+
+class Engine(Protocol):
+    """What the loop needs from the pose engine (:class:`mocap.keypoints.PoseEngine`)."""
+
+    def detect(self, image: np.ndarray, tiles: bool = True) -> Rois: ...
+
+    def landmarks(self, image: np.ndarray, rois: Rois) -> Poses2D: ...
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Settings of the video loop (validated on construction).
+
+    Attributes:
+        detect_every: run the detector at least every N frames (1: every frame).
+        min_pose_score: pose score under which a newly detected region holds nobody.
+        tracking_score: the same for a region derived from a tracked person's landmarks
+            (lower: keeps hold of people through blur and odd poses, as MediaPipe's
+            ``min_tracking_confidence`` does).
+        redetect_score: run the detector on the next frame when a tracked pose's score is
+            below this.
+        lost_detect_every: while a person is lost (occluded or gone), run the detector at
+            least every N frames to find them again (the frame right after a loss always
+            runs it).
+        duplicate_iou: two poses whose joint boxes overlap more than this are one person
+            (the higher score is kept).
+        max_people: at most this many people are tracked; None: no limit.
+        min_track_frames: confirmed tracks observed in fewer frames are dropped as spurious.
+        detector_tiles: let the detector also look at image tiles (finds people too small
+            for one 224x224 view of a wide frame; :func:`make_video_engine` limits the tiles
+            to one scale so this stays affordable).
+        tracker: :class:`~mocap.track.TrackerConfig` (its ``max_people`` is overridden).
+        smooth: :class:`~mocap.smooth.SmoothConfig`.
+    """
+
+    detect_every: int = 10
+    min_pose_score: float = 0.5
+    tracking_score: float = 0.3
+    redetect_score: float = 0.5
+    lost_detect_every: int = 3
+    duplicate_iou: float = 0.5
+    max_people: int | None = None
+    min_track_frames: int = 10
+    detector_tiles: bool = True
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    smooth: SmoothConfig = field(default_factory=SmoothConfig)
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ValueError(f"`detect_every` must be >= 1, got {self.detect_every}")
+        if self.lost_detect_every < 1:
+            raise ValueError(f"`lost_detect_every` must be >= 1, got {self.lost_detect_every}")
+        for name in ("min_pose_score", "tracking_score", "redetect_score", "duplicate_iou"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}")
+        if self.max_people is not None and self.max_people < 1:
+            raise ValueError(f"`max_people` must be >= 1, got {self.max_people}")
+        if self.min_track_frames < 1:
+            raise ValueError(f"`min_track_frames` must be >= 1, got {self.min_track_frames}")
+
+
+@dataclass
+class Track:
+    """One person over time; frames run contiguously from first to last appearance.
+
+    Attributes:
+        id: person id (1, 2, ... in order of appearance).
+        frames: (T,) int64 frame indices.
+        times: (T,) float64 seconds.
+        observed: (T,) bool, False in gaps bridged by the smoother.
+        image_raw: (T, 33, 3) float32 x, y px, z (px-scaled depth); NaN where not observed.
+        world_raw: (T, 33, 3) float32 metres, hip-centred; NaN where not observed.
+        visibility: (T, 33) float32 in [0, 1]; 0 where not observed.
+        presence: (T, 33) float32 in [0, 1]; 0 where not observed.
+        score: (T,) float32 pose score; 0 where not observed.
+        image: (T, 33, 3) float32 smoothed ``image_raw`` (gaps bridged).
+        world: (T, 33, 3) float32 smoothed ``world_raw`` (gaps bridged).
+    """
+
+    id: int
+    frames: np.ndarray
+    times: np.ndarray
+    observed: np.ndarray
+    image_raw: np.ndarray
+    world_raw: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    score: np.ndarray
+    image: np.ndarray
+    world: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.frames = np.asarray(self.frames, np.int64).reshape(-1)
+        t = len(self.frames)
+        self.times = np.asarray(self.times, np.float64)
+        self.observed = np.asarray(self.observed, bool)
+        for name, shape, dtype in (
+            ("times", (t,), np.float64), ("observed", (t,), bool),
+            ("image_raw", (t, NUM_LANDMARKS, 3), np.float32),
+            ("world_raw", (t, NUM_LANDMARKS, 3), np.float32),
+            ("visibility", (t, NUM_LANDMARKS), np.float32),
+            ("presence", (t, NUM_LANDMARKS), np.float32), ("score", (t,), np.float32),
+            ("image", (t, NUM_LANDMARKS, 3), np.float32),
+            ("world", (t, NUM_LANDMARKS, 3), np.float32),
+        ):
+            arr = np.asarray(getattr(self, name), dtype)
+            if arr.shape != shape:
+                raise shape_error(name, str(shape).replace(f"{t}", "T", 1), arr.shape)
+            setattr(self, name, arr)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def first_frame(self) -> int:
+        return int(self.frames[0])
+
+    @property
+    def last_frame(self) -> int:
+        return int(self.frames[-1])
+
+    @property
+    def frames_observed(self) -> int:
+        return int(self.observed.sum())
+
+
+@dataclass
+class TrackResult:
+    """Everything :func:`track_video` found.
+
+    Attributes:
+        tracks: one :class:`Track` per person, by id.
+        info: the container's description of the video.
+        frame_count: frames decoded.
+        timestamps: (F,) float64 seconds of every decoded frame.
+        truncated: decoding stopped before the declared frame count.
+        detector_runs: frames on which the detector ran.
+        seconds: wall-clock seconds of the loop (decode + inference + tracking + smoothing).
+        config: the settings used.
+    """
+
+    tracks: list[Track]
+    info: VideoInfo
+    frame_count: int
+    timestamps: np.ndarray
+    truncated: bool = False
+    detector_runs: int = 0
+    seconds: float = 0.0
+    config: PipelineConfig = field(default_factory=PipelineConfig)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video decoded (last timestamp + one frame)."""
+        if self.frame_count == 0:
+            return 0.0
+        step = 1.0 / self.info.fps if self.info.fps > 0 else 0.0
+        return float(self.timestamps[-1]) + step
+
+    def summary(self) -> dict:
+        """``{"frames", "fps", "seconds", "tracks": [{"id", "first_frame", "last_frame",
+        "frames"}]}`` (``frames`` of a track: frames in which the person was observed)."""
+        return {
+            "frames": self.frame_count,
+            "fps": self.info.fps,
+            "seconds": round(self.duration, 3),
+            "tracks": [{"id": t.id, "first_frame": t.first_frame, "last_frame": t.last_frame,
+                        "frames": t.frames_observed} for t in self.tracks],
+        }
+
+
+# --------------------------------------------------------------------------------------
+# per-frame loop
+# --------------------------------------------------------------------------------------
+def _dedupe(poses: Poses2D, aux: np.ndarray, iou: float, min_conf: float):
+    """Greedy NMS over people on joint-box IoU, highest score first."""
+    if len(poses) < 2:
+        return poses, aux
+    order = np.argsort(-poses.score, kind="stable")
+    poses, aux = poses[order], aux[order]
+    ov = box_iou(pose_boxes(poses, min_conf), pose_boxes(poses, min_conf))
+    keep = np.ones(len(poses), bool)
+    for i in range(len(poses)):
+        if keep[i]:
+            dup = ov[i] > iou
+            dup[: i + 1] = False
+            keep &= ~dup
+    return poses[keep], aux[keep]
+
+
+def _roi_boxes(rois: Rois) -> np.ndarray:
+    return np.column_stack([rois.center, rois.size, rois.size]).astype(np.float64)
+
+
+class _Recorder:
+    """Per-id observation buffers (provisional ids resolved at the end)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, list[tuple[int, Poses2D]]] = {}
+
+    def add(self, frame_index: int, poses: Poses2D) -> None:
+        for k in np.flatnonzero(poses.track_id != -1):
+            self.rows.setdefault(int(poses.track_id[k]), []).append((frame_index, poses[k]))
+
+    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, Poses2D]]]:
+        out: dict[int, list] = {}
+        for key, rows in self.rows.items():
+            final = key if key >= 1 else resolved.get(key)
+            if final is not None:
+                out.setdefault(final, []).extend(rows)
+        return {k: sorted(v, key=lambda r: r[0]) for k, v in sorted(out.items())}
+
+
+def _build_track(tid: int, rows: list[tuple[int, Poses2D]], timestamps: np.ndarray) -> Track:
+    first, last = rows[0][0], rows[-1][0]
+    frames = np.arange(first, last + 1)
+    t = len(frames)
+    nan3 = np.full((t, NUM_LANDMARKS, 3), np.nan, np.float32)
+    image_raw, world_raw = nan3.copy(), nan3.copy()
+    vis = np.zeros((t, NUM_LANDMARKS), np.float32)
+    pres = np.zeros((t, NUM_LANDMARKS), np.float32)
+    score = np.zeros(t, np.float32)
+    observed = np.zeros(t, bool)
+    for f, p in rows:
+        i = f - first
+        if observed[i] and p.score[0] <= score[i]:
+            continue  # two observations in one frame (cannot happen with one tracker)
+        observed[i] = True
+        image_raw[i, :, :2] = p.xy[0]
+        image_raw[i, :, 2] = p.z[0]
+        world_raw[i] = p.world[0]
+        vis[i], pres[i], score[i] = p.visibility[0], p.presence[0], p.score[0]
+    return Track(tid, frames, timestamps[frames], observed, image_raw, world_raw, vis, pres,
+                 score, image_raw.copy(), world_raw.copy())
+
+
+def smooth_track(track: Track, config: SmoothConfig) -> Track:
+    """Fill ``track.image`` / ``track.world`` with smoothed, gap-bridged trajectories.
+
+    Image landmarks are smoothed in units of the person's median height (so the defaults
+    hold at any resolution), world landmarks in metres; each joint's measurement noise is
+    scaled by its visibility, and joints under ``config.min_confidence`` count as missing.
+    """
+    conf = np.where(track.observed[:, None], track.visibility, 0.0)
+    ok = track.observed
+    if ok.any():
+        ys = track.image_raw[ok, :, 1]
+        good = track.visibility[ok] >= config.min_confidence
+        span = np.where(good, ys, np.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+            height = np.nanmax(span, 1) - np.nanmin(span, 1)
+        height = height[np.isfinite(height) & (height > 1)]
+        scale = float(np.median(height)) if len(height) else 100.0
+    else:
+        scale = 100.0
+    track.image = smooth_landmarks(track.image_raw, track.times, conf, config=config,
+                                   space="image", scale=scale)
+    track.world = smooth_landmarks(track.world_raw, track.times, conf, config=config,
+                                   space="world")
+    return track
+
+
+def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
+                 *, progress: Callable[[int], None] | None = None):
+    """The per-frame loop over an iterable of :class:`~mocap.video.Frame`.
+
+    Args:
+        frames: iterable of frames (``index``, ``timestamp``, ``image`` RGB uint8).
+        engine: detector + landmark model (:class:`Engine`).
+        config: :class:`PipelineConfig`.
+        progress: called with the number of frames done after each frame.
+
+    Returns:
+        ``(tracks, timestamps, detector_runs)``: confirmed, smoothed :class:`Track` list,
+        (F,) timestamps, and how many frames ran the detector.
+    """
+    from mocap.keypoints import roi_from_landmarks
+
+    cfg = config or PipelineConfig()
+    tcfg = cfg.tracker
+    if cfg.max_people is not None:
+        tcfg = TrackerConfig(**{**asdict(tcfg), "max_people": cfg.max_people})
+    tracker = PoseTracker(tcfg)
+    recorder = _Recorder()
+    next_rois = Rois.empty()
+    need_detect = True
+    since_detect = 0
+    detector_runs = 0
+    timestamps: list[float] = []
+    min_conf = tcfg.min_confidence
+    for n, frame in enumerate(frames):
+        image = frame.image
+        timestamps.append(frame.timestamp)
+        rois = next_rois
+        n_tracked = len(rois)
+        every = cfg.lost_detect_every if tracker.any_lost else cfg.detect_every
+        if need_detect or since_detect >= every:
+            det = engine.detect(image, tiles=cfg.detector_tiles)
+            detector_runs += 1
+            since_detect = 0
+            # a person's region is centred on the hips: a centre outside the frame is a
+            # false detection at the border (or someone almost entirely out of view)
+            h, w = image.shape[:2]
+            c = det.center
+            det = det[(c[:, 0] >= 0) & (c[:, 0] < w) & (c[:, 1] >= 0) & (c[:, 1] < h)]
+            if len(det) and len(rois):
+                covered = box_iou(_roi_boxes(det), _roi_boxes(rois)).max(axis=1) > 0.3
+                det = det[~covered]
+            if cfg.max_people is not None:
+                room = max(cfg.max_people + 1 - len(rois), 0)
+                det = det[np.argsort(-det.score, kind="stable")[:room]]
+            rois = Rois.concat([rois, det])
+        since_detect += 1
+        poses = engine.landmarks(image, rois)
+        aux = getattr(engine, "last_aux", None)
+        if aux is None or len(aux) != len(poses):
+            aux = np.full((len(poses), 2, 2), np.nan, np.float32)
+        threshold = np.full(len(poses), cfg.min_pose_score, np.float32)
+        threshold[:n_tracked] = cfg.tracking_score
+        keep = poses.score >= threshold
+        poses, aux = _dedupe(poses[keep], aux[keep], cfg.duplicate_iou, min_conf)
+        poses = tracker.update(poses)
+        recorder.add(frame.index, poses)
+        live = poses.track_id != -1
+        if np.isnan(aux).any():
+            next_rois = roi_from_landmarks(poses[live]) if live.any() else Rois.empty()
+        else:
+            next_rois = roi_from_landmarks(poses[live], aux[live]) if live.any() \
+                else Rois.empty()
+        newly_lost = any(t.confirmed and t.time_since_update == 1 for t in tracker.tracks)
+        need_detect = (len(next_rois) == 0 or newly_lost
+                       or bool((poses.score[live] < cfg.redetect_score).any()))
+        if progress is not None:
+            progress(n + 1)
+    ts = np.asarray(timestamps, np.float64)
+    tracks = []
+    for tid, rows in recorder.finish(tracker.resolved).items():
+        if len(rows) < cfg.min_track_frames:
+            continue
+        tracks.append(smooth_track(_build_track(tid, rows, ts), cfg.smooth))
+    # ids 1..P in order of first appearance, whatever was dropped
+    tracks.sort(key=lambda t: (t.first_frame, t.id))
+    for i, t in enumerate(tracks, 1):
+        t.id = i
+    return tracks, ts, detector_runs
+
+
+def make_video_engine(**options):
+    """A :class:`mocap.keypoints.PoseEngine` set up for video: the detector looks at the
+    whole frame plus one scale of overlapping square tiles (4 views for 16:9), which finds
+    people of ordinary size in wide frames at a fraction of the still-image tiling cost.
+
+    Args:
+        **options: ``PoseEngine`` keyword arguments (``models_dir``, ``device``,
+            ``backend``, ``threads``, ``compile``).
+    """
+    from mocap.detect import DetectorConfig
+    from mocap.keypoints import EstimatorConfig, PoseEngine
+
+    options.setdefault("config", EstimatorConfig(detector=DetectorConfig(tile_scales=(1.0,))))
+    return PoseEngine(**options)
+
+
+def track_video(path: str | os.PathLike, engine: Engine | None = None,
+                config: PipelineConfig | None = None, *,
+                progress: Callable[[int, int], None] | None = None,
+                max_frames: int | None = None, engine_options: dict | None = None
+                ) -> TrackResult:
+    """Track and smooth every person in a video file.
+
+    Args:
+        path: video file.
+        engine: a pose engine; default ``PoseEngine(**engine_options)``.
+        config: :class:`PipelineConfig`.
+        progress: called as ``progress(done, total)`` after each frame (``total`` is the
+            container's frame count, -1 when unknown).
+        max_frames: stop after this many frames.
+        engine_options: keyword arguments for :class:`mocap.keypoints.PoseEngine` when
+            ``engine`` is None (``models_dir``, ``device``, ``backend``, ``threads``).
+
+    Returns:
+        :class:`TrackResult` (``tracks`` empty when nobody was found).
+
+    Raises:
+        InputError: unreadable, empty or frameless video.
+    """
+    cfg = config or PipelineConfig()
+    video = open_video(path, max_frames=max_frames)
+    try:
+        if engine is None:
+            engine = make_video_engine(**(engine_options or {}))
+        total = video.info.frame_count
+        if max_frames is not None and total > 0:
+            total = min(total, max_frames)
+        cb = (lambda n: progress(n, total)) if progress is not None else None
+        t0 = time.perf_counter()
+        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb)
+        seconds = time.perf_counter() - t0
+    finally:
+        video.close()
+    return TrackResult(tracks, video.info, video.frames_read, ts, video.truncated, runs,
+                       seconds, cfg)
+
+
+# --------------------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------------------
+def _json_array(a: np.ndarray, digits: int = 4):
+    a = np.asarray(a)
+    if a.dtype == bool or np.issubdtype(a.dtype, np.integer):
+        return a.tolist()
+    r = np.round(a.astype(np.float64), digits)
+    return [_json_array(x, digits) for x in r] if r.ndim > 1 else \
+        [None if not math.isfinite(v) else v for v in r.tolist()]
+
+
+def tracks_to_json(result: TrackResult) -> dict:
+    """The JSON twin of ``tracks.npz`` (see the module docstring)."""
+    return {
+        "format": "mocap.tracks/1",
+        "video": str(result.info.path),
+        "frame_count": result.frame_count,
+        "fps": result.info.fps,
+        "timestamps": _json_array(result.timestamps, 6),
+        "landmark_names": list(LANDMARK_NAMES),
+        "smoothing": asdict(result.config.smooth),
+        "tracks": [{
+            "id": t.id, "frames": _json_array(t.frames), "times": _json_array(t.times, 6),
+            "observed": _json_array(t.observed),
+            "image_raw": _json_array(t.image_raw, 2), "image": _json_array(t.image, 2),
+            "world_raw": _json_array(t.world_raw, 4), "world": _json_array(t.world, 4),
+            "visibility": _json_array(t.visibility, 3), "presence": _json_array(t.presence, 3),
+            "score": _json_array(t.score, 3),
+        } for t in result.tracks],
+    }
+
+
+def tracks_to_arrays(result: TrackResult) -> dict[str, np.ndarray]:
+    """The arrays of ``tracks.npz`` (see the module docstring)."""
+    out: dict[str, np.ndarray] = {
+        "frame_count": np.array(result.frame_count),
+        "fps": np.array(result.info.fps),
+        "timestamps": result.timestamps,
+        "track_ids": np.array([t.id for t in result.tracks], np.int64),
+    }
+    for t in result.tracks:
+        for name in ("frames", "times", "observed", "image_raw", "image", "world_raw",
+                     "world", "visibility", "presence", "score"):
+            out[f"p{t.id}_{name}"] = getattr(t, name)
+    return out
+
+
+class OutputDir:
+    """Stage files in an output directory and publish them all at once.
+
+    Files are written to hidden temporary names in ``directory``; :meth:`commit` renames
+    them into place, :meth:`abort` (or leaving the ``with`` block by an exception) removes
+    them, and removes ``directory`` too if this object created it and it is empty.
+
+    Raises:
+        OutputError: the directory cannot be created or written (checked on construction,
+            before any work).
+    """
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+        self._created = not self.directory.exists()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".mocap-probe-", dir=self.directory)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            self._cleanup_dir()
+            raise OutputError(f"cannot write to {self.directory}: "
+                              f"{exc.strerror or exc}") from None
+        self._staged: list[tuple[Path, Path]] = []
+
+    def path(self, name: str) -> Path:
+        """A temporary path that :meth:`commit` will rename to ``directory/name``."""
+        suffix = Path(name).suffix
+        fd, tmp = tempfile.mkstemp(prefix=f".{Path(name).stem}.", suffix=f".part{suffix}",
+                                   dir=self.directory)
+        os.close(fd)
+        self._staged.append((Path(tmp), self.directory / name))
+        return Path(tmp)
+
+    def commit(self) -> list[Path]:
+        done = []
+        try:
+            for tmp, final in self._staged:
+                os.replace(tmp, final)
+                done.append(final)
+        except OSError as exc:
+            for p in done:
+                p.unlink(missing_ok=True)
+            self.abort()
+            raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from None
+        self._staged = []
+        return done
+
+    def abort(self) -> None:
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
+        self._cleanup_dir()
+
+    def _cleanup_dir(self) -> None:
+        if self._created and self.directory.is_dir() and not any(self.directory.iterdir()):
+            self.directory.rmdir()
+
+    def __enter__(self) -> OutputDir:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def write_tracks(result: TrackResult, out: OutputDir) -> tuple[Path, Path]:
+    """Stage ``tracks.npz`` and ``tracks.json`` in ``out`` (published by ``out.commit()``).
+
+    Returns:
+        The final paths of the two files.
+    """
+    try:
+        npz = out.path("tracks.npz")
+        with open(npz, "wb") as fh:
+            np.savez_compressed(fh, **tracks_to_arrays(result))
+        js = out.path("tracks.json")
+        js.write_text(json.dumps(tracks_to_json(result), separators=(",", ":")) + "\n",
+                      encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out.directory}: {exc.strerror or exc}") from None
+    return out.directory / "tracks.npz", out.directory / "tracks.json"

@@ -1,0 +1,103 @@
+"""Preview video: the input with each tracked person's skeleton and id drawn on it.
+
+Decodes the video a second time (frames are never kept in memory) and writes an MP4
+(``mp4v``) under a temporary name that the caller publishes (see
+:class:`mocap.pipeline.OutputDir`), so a failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from mocap.errors import OutputError
+from mocap.pipeline import Track
+from mocap.types import SKELETON_EDGES
+from mocap.video import open_video
+
+__all__ = ["draw_tracks", "write_preview"]
+
+# Distinct RGB colours, chosen by person id.
+PALETTE = (
+    (255, 99, 71), (65, 105, 225), (50, 205, 50), (255, 215, 0), (186, 85, 211),
+    (0, 206, 209), (255, 140, 0), (220, 20, 60),
+)  # fmt: skip
+
+
+def draw_tracks(image: np.ndarray, people: list[tuple[int, np.ndarray, np.ndarray]],
+                min_visibility: float = 0.5) -> np.ndarray:
+    """Draw skeletons and ids onto ``image`` in place.
+
+    Args:
+        image: (H, W, 3) uint8, RGB or BGR (colours follow the array's order).
+        people: ``(id, xy (33, 2) px, visibility (33,))`` per person.
+        min_visibility: joints below this are not drawn.
+
+    Returns:
+        ``image``.
+    """
+    import cv2
+
+    scale = max(1, round(max(image.shape[:2]) / 700))
+    for pid, xy, vis in people:
+        color = PALETTE[(pid - 1) % len(PALETTE)]
+        ok = (vis >= min_visibility) & np.isfinite(xy).all(1)
+        pts = np.round(np.nan_to_num(xy)).astype(np.int32)
+        for a, b in SKELETON_EDGES:
+            if ok[a] and ok[b]:
+                cv2.line(image, tuple(pts[a]), tuple(pts[b]), color, 2 * scale, cv2.LINE_AA)
+        for j in np.flatnonzero(ok):
+            cv2.circle(image, tuple(pts[j]), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
+        anchor = pts[ok] if ok.any() else pts[np.isfinite(xy).all(1)]
+        if len(anchor):
+            x, y = int(anchor[:, 0].min()), int(anchor[:, 1].min()) - 10 * scale
+            cv2.putText(image, f"#{pid}", (x, max(y, 20 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.8 * scale, color, 2 * scale, cv2.LINE_AA)
+    return image
+
+
+def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: Path, *,
+                  smoothed: bool = True, fps: float | None = None,
+                  progress: Callable[[int], None] | None = None) -> Path:
+    """Write the video with every track drawn to ``out_path`` (MP4, mp4v).
+
+    Args:
+        video_path: the video the tracks came from.
+        tracks: the people to draw (:class:`~mocap.pipeline.Track`).
+        out_path: file to write (the caller's temporary name).
+        smoothed: draw smoothed landmarks (else raw; bridged gaps are then not drawn).
+        fps: output frame rate; default the container's.
+        progress: called with frames written so far.
+
+    Raises:
+        OutputError: the MP4 cannot be written.
+    """
+    import cv2
+
+    by_frame: dict[int, list[tuple[Track, int]]] = {}
+    for t in tracks:
+        for i, f in enumerate(t.frames):
+            by_frame.setdefault(int(f), []).append((t, i))
+    with open_video(video_path) as video:
+        rate = fps or video.info.fps or 30.0
+        size = (video.info.width, video.info.height)
+        writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
+        if not writer.isOpened():
+            raise OutputError(f"cannot write the preview video {out_path}")
+        try:
+            for n, frame in enumerate(video):
+                people = []
+                for t, i in by_frame.get(frame.index, []):
+                    xyz = t.image[i] if smoothed else t.image_raw[i]
+                    vis = t.visibility[i] if t.observed[i] else np.ones(len(xyz))
+                    people.append((t.id, xyz[:, :2], vis))
+                rgb = draw_tracks(np.ascontiguousarray(frame.image), people)
+                writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+                if progress is not None:
+                    progress(n + 1)
+        finally:
+            writer.release()
+    return out_path
