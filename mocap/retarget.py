@@ -82,7 +82,7 @@ AIMS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
     "spine": ([("spine", "chest"), ("spine", "neck")],
               [("right_shoulder", "left_shoulder"), ("right_hip", "left_hip")]),
     "chest": ([("chest", "neck"), ("chest", "head")],
-              [("right_shoulder", "left_shoulder"), ("right_collar", "left_collar")]),
+              [("right_collar", "left_collar"), ("right_shoulder", "left_shoulder")]),
     "neck": ([("neck", "head")], [("right_ear", "left_ear")]),
     "head": ([("head", "head_top"), ("head", "nose")], [("right_ear", "left_ear")]),
     **_sided("left"),
@@ -336,7 +336,7 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
     kids = [rig.children(j) for j in range(len(rig))]
 
     def usable(pair) -> bool:
-        if not _has(points, pair):
+        if not _has(points, pair) or _median_length(_vec(points, pair)) < 1e-6:
             return False
         rv = _rest_vec(rest, pair)
         return rv is not None and np.linalg.norm(rv) > 1e-6

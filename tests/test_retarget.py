@@ -1,0 +1,207 @@
+"""Retargeting: exact same-skeleton round trips, cross-rig bone directions, foot skate,
+continuity, units, bone lengths, CLI errors. Real CMU data from ../shared/data/bvh."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from mocap.bvh import read_bvh
+from mocap.cli import main
+from mocap.errors import InputError, OutputError
+from mocap.export.bvh import write_bvh
+from mocap.motion import foot_skate
+from mocap.retarget import (
+    Animation,
+    bone_direction_errors,
+    bvh_animation,
+    lock_feet,
+    retarget,
+)
+from mocap.rig import load_rig
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BVH_FILES = sorted((DATA / "bvh").glob("*.bvh")) if (DATA / "bvh").is_dir() else []
+needs_data = pytest.mark.skipif(not BVH_FILES, reason=f"shared BVH data not found in {DATA}")
+WALK = DATA / "bvh" / "cmu_walk_delfem2.bvh"
+
+
+@cache
+def _source(path: Path) -> Animation:
+    return bvh_animation(read_bvh(path))
+
+
+def _position_errors(a: dict, b: dict) -> np.ndarray:
+    keys = sorted(set(a) & set(b))
+    assert keys
+    return np.stack([np.linalg.norm(a[k] - b[k], axis=-1) for k in keys])
+
+
+@needs_data
+@pytest.mark.parametrize("path", BVH_FILES, ids=lambda p: p.stem)
+def test_same_skeleton_round_trip_through_the_cli(path, tmp_path, capsys):
+    """`mocap retarget X.bvh --rig X.bvh`: every joint and End Site within 1 mm mean,
+    5 mm max over all frames."""
+    out = tmp_path / "out.bvh"
+    assert main(["retarget", str(path), "--rig", str(path), "-o", str(out)]) == 0
+    assert "31 joints, 31 driven" in capsys.readouterr().out
+    src = _source(path)
+    back = read_bvh(out)
+    assert back.names == read_bvh(path).names
+    assert back.frame_time == pytest.approx(read_bvh(path).frame_time, rel=1e-9, abs=0)
+    assert len(back) == len(src)
+    err = _position_errors(src.points(), bvh_animation(back, unit="m").points())
+    assert len(err) == 31 + 7  # joints + End Sites
+    assert err.mean() <= 0.001 and err.max() <= 0.005, (err.mean(), err.max())
+
+
+@needs_data
+@pytest.mark.parametrize("rig", ["mixamo", "smpl"])
+@pytest.mark.parametrize("path", BVH_FILES, ids=lambda p: p.stem)
+def test_cross_rig_bone_directions(path, rig):
+    src = _source(path)
+    pts = src.points()
+    for anim in (retarget(pts, load_rig(rig), src.fps),
+                 retarget(pts, load_rig(rig), src.fps, "actor")):
+        err = np.concatenate(list(bone_direction_errors(pts, anim).values()))
+        assert np.median(err) <= 2.0 and np.percentile(err, 95) <= 10.0
+    # the feet-locked result (what `mocap retarget` writes) too
+    locked = lock_feet(retarget(pts, load_rig(rig), src.fps))
+    errs = bone_direction_errors(pts, locked)
+    assert len(errs) >= 16
+    err = np.concatenate(list(errs.values()))
+    assert np.median(err) <= 2.0 and np.percentile(err, 95) <= 10.0
+
+
+@needs_data
+def test_cli_walk_on_mixamo_does_not_skate_more_than_the_source(tmp_path, capsys):
+    out = tmp_path / "walk_mixamo.bvh"
+    assert main(["retarget", str(WALK), "--rig", "mixamo", "-o", str(out)]) == 0
+    src = _source(WALK)
+    res = bvh_animation(read_bvh(out), unit="m")
+    assert res.rig.joints == load_rig("mixamo").joints
+    skate_src = foot_skate(src.points(), src.fps)
+    skate_out = foot_skate(res.points(), res.fps)
+    assert 0 < skate_out <= skate_src, (skate_out, skate_src)
+    # upright and on the ground
+    pts = res.points()
+    assert (pts["head"][:, 1] > pts["hips"][:, 1] + 0.3).all()
+    feet = np.minimum(pts["left_toe"][:, 1], pts["right_toe"][:, 1])
+    assert abs(np.median(feet) - np.median(np.minimum(src.points()["left_toe"][:, 1],
+                                                      src.points()["right_toe"][:, 1]))) < 0.05
+
+
+@needs_data
+def test_actor_bone_lengths_are_the_sources_and_symmetric():
+    src = _source(WALK)
+    pts = src.points()
+    anim = retarget(pts, load_rig("mixamo"), src.fps, "actor")
+    rest = anim.rig.points()
+    for side in ("left", "right"):
+        for a, b in (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow")):
+            got = np.linalg.norm(rest[f"{side}_{b}"] - rest[f"{side}_{a}"])
+            want = np.mean([np.median(np.linalg.norm(pts[f"{s}_{b}"] - pts[f"{s}_{a}"], axis=1))
+                            for s in ("left", "right")])
+            assert got == pytest.approx(want, rel=1e-6)
+    # same lengths and directions: the leg reaches the source's ankle from the hip joint
+    # (the hip joint itself sits where the rig's pelvis puts it)
+    got = anim.points()
+    leg = lambda p: p["left_ankle"] - p["left_hip"]  # noqa: E731
+    err = np.linalg.norm(leg(got) - leg(pts), axis=1)
+    assert np.median(err) < 0.01
+
+
+def test_synthetic_rotations_are_recovered_with_twist():
+    """Random poses of the mixamo rig -> points -> retarget onto the same rig: positions
+    exact, and the hips' full rotation (including yaw/twist) recovered."""
+    rig = load_rig("mixamo")
+    rng = np.random.default_rng(0)
+    t, j = 50, len(rig)
+    quats = Rotation.from_rotvec(rng.normal(scale=0.4, size=(t * j, 3))).as_quat()
+    quats = quats.reshape(t, j, 4)
+    root = rng.normal(size=(t, 3)) * 0.2 + [0, 1, 0]
+    truth = Animation(rig, root, quats, 30.0)
+    got = retarget(truth.points(), rig, 30.0)
+    err = _position_errors(truth.points(), got.points())
+    assert err.max() < 1e-9
+    r_true = Rotation.from_quat(quats[:, 0])
+    r_got = Rotation.from_quat(got.rotations[:, 0])
+    assert (r_true.inv() * r_got).magnitude().max() < 1e-9
+
+
+def test_quaternions_and_euler_channels_are_continuous(tmp_path):
+    """A yaw spinning through many turns: no quaternion sign flips, no 360-degree jumps in
+    the written Euler channels."""
+    rig = load_rig("mixamo")
+    t = 400
+    yaw = np.linspace(0, 6 * np.pi, t)
+    quats = np.zeros((t, len(rig), 4))
+    quats[..., 3] = 1
+    quats[:, 0] = Rotation.from_euler("Y", yaw[:, None]).as_quat()
+    src = Animation(rig, np.tile([0, 1.0, 0], (t, 1)), quats, 30.0)
+    got = retarget(src.points(), rig, 30.0)
+    dots = np.einsum("tjk,tjk->tj", got.rotations[1:], got.rotations[:-1])
+    assert (dots > 0).all()
+    path = write_bvh(got, tmp_path / "spin.bvh")
+    motion = read_bvh(path).motion
+    assert np.abs(np.diff(motion[:, 3:], axis=0)).max() < 20
+    assert motion[-1, 3:6].max() > 1000  # unwrapped: three full turns accumulate
+
+
+@needs_data
+def test_units_cm_and_bvhio_reads_our_output(tmp_path):
+    import bvhio
+
+    src = _source(WALK)
+    anim = retarget(src.points(), load_rig("smpl"), src.fps)
+    m = write_bvh(anim[:20], tmp_path / "m.bvh", units="m")
+    cm = write_bvh(anim[:20], tmp_path / "cm.bvh", units="cm")
+    a = bvh_animation(read_bvh(m), unit="m").positions()
+    b = bvh_animation(read_bvh(cm), unit="cm").positions()
+    np.testing.assert_allclose(a, b, atol=2e-5)
+    np.testing.assert_allclose(read_bvh(cm).offsets, read_bvh(m).offsets * 100, atol=1e-4)
+    container = bvhio.readAsBvh(str(cm))
+    layout = [j for j, _, _ in container.Root.layout()]
+    assert [j.Name for j in layout] == list(read_bvh(m).names)
+    assert layout[0].Channels[:3] == ["Xposition", "Yposition", "Zposition"]
+    assert all(len(j.Channels) == 3 for j in layout[1:])
+    assert container.FrameCount == 20
+
+
+def test_write_errors_leave_no_partial_output(tmp_path):
+    rig = load_rig("smpl")
+    anim = Animation(rig, np.zeros((3, 3)), np.tile([0, 0, 0, 1.0], (3, len(rig), 1)), 30)
+    with pytest.raises(InputError, match="unknown units 'km'"):
+        write_bvh(anim, tmp_path / "a.bvh", units="km")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError):
+        write_bvh(anim, blocker / "a.bvh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@needs_data
+def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys):
+    out = tmp_path / "o.bvh"
+    assert main(["retarget", str(WALK), "--rig", "robot", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mocap: error: unknown rig 'robot'") and "\n" not in err
+    bad = tmp_path / "bad.bvh"
+    lines = WALK.read_text().splitlines()
+    bad.write_text("\n".join(lines[:200]) + "\n")  # truncated frames
+    assert main(["retarget", str(bad), "--rig", "mixamo", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{bad}:" in err and "truncated" in err and "\n" not in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.bvh"]
+
+
+def test_animation_validates_shapes():
+    rig = load_rig("smpl")
+    with pytest.raises(ValueError, match=r"`rotations` must have shape \(T, 24, 4\)"):
+        Animation(rig, np.zeros((2, 3)), np.zeros((2, 5, 4)), 30)
+    with pytest.raises(InputError, match="valid: rig, actor"):
+        retarget({"hips": np.zeros((2, 3))}, rig, 30, "average")
