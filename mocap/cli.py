@@ -18,6 +18,7 @@ from mocap.errors import MocapError
 # Subcommand modules, in the order ``mocap --help`` lists them.
 COMMAND_MODULES = (
     "mocap.commands.pose",
+    "mocap.commands.track",
     "mocap.commands.models",
     "mocap.commands.retarget",
 )

@@ -554,8 +554,11 @@ class OutputDir:
 
     def commit(self) -> list[Path]:
         done = []
+        umask = os.umask(0)
+        os.umask(umask)
         try:
             for tmp, final in self._staged:
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; publish like open() would
                 os.replace(tmp, final)
                 done.append(final)
         except OSError as exc:
