@@ -1,0 +1,40 @@
+"""Shared fixtures: the evaluation data beside the repository and the real models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# ../shared/data beside the checkout (read-only, real material; see its README).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"evaluation data not found at {SHARED_DATA} (clone with ../shared beside)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def model_paths() -> dict[str, Path]:
+    """The real BlazePose models, obtained from the mediapipe wheel on first use."""
+    from mocap import assets
+
+    return assets.ensure_models()
+
+
+@pytest.fixture(scope="session")
+def engine(model_paths):
+    """The default engine on this machine (LiteRT on a CPU where installed)."""
+    from mocap.keypoints import PoseEngine
+
+    return PoseEngine()
+
+
+@pytest.fixture(scope="session")
+def torch_engine(model_paths):
+    from mocap.keypoints import PoseEngine
+
+    return PoseEngine(backend="torch", device="cpu")
