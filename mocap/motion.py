@@ -118,28 +118,56 @@ def _fill_nan(x: np.ndarray) -> np.ndarray:
     return flat.reshape(x.shape)
 
 
-def fit_ground(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Fit a plane ``n . p = d`` to foot points in contact (robust: two passes of least
-    squares, dropping the worst 20 %).
+def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
+               up_hint: np.ndarray | None = None, min_spread: float = 0.05,
+               ) -> tuple[np.ndarray, float]:
+    """Fit the ground plane ``n . p = d`` to foot points in contact.
+
+    Each group (one per foot landmark) gets its own height above the plane (a heel and a toe
+    do not touch at the same height) while the normal is shared: the normal is the
+    direction of least spread of the group-centred points, trimmed of the worst 20 %. A
+    straight walk leaves the tilt about the walking direction unobservable (all contacts lie
+    near one line); when the spread across that line is below ``min_spread`` metres, the
+    normal is taken as ``up_hint`` (e.g. the mean hip->shoulder direction) made
+    perpendicular to the walking direction; with no walking either, ``up_hint`` itself.
 
     Args:
         points: (N, 3) metres.
+        groups: (N,) int group per point (default: one group).
+        up_hint: (3,) rough up direction, used when the points cannot fix the tilt.
+        min_spread: metres (standard deviation) needed to trust a direction from the data.
 
     Returns:
-        ``(n, d)``: unit normal (3,) and offset, metres.
+        ``(n, d)``: unit normal (3,) pointing to the side of ``up_hint`` (or +Y), and the
+        offset, metres, of the lowest-clearance group (so that group touches the plane).
     """
     p = np.asarray(points, np.float64)
-    p = p[np.isfinite(p).all(axis=1)]
+    g = np.zeros(len(p), int) if groups is None else np.asarray(groups)
+    ok = np.isfinite(p).all(axis=1)
+    p, g = p[ok], g[ok]
     if len(p) < 3:
         raise InputError("not enough foot contacts to estimate the ground plane")
+    hint = np.array([0.0, 1.0, 0.0]) if up_hint is None else np.asarray(up_hint, float)
+    hint = hint / np.linalg.norm(hint)
     keep = np.ones(len(p), bool)
     for _ in range(2):
-        c = p[keep].mean(axis=0)
-        _, _, vt = np.linalg.svd(p[keep] - c, full_matrices=False)
+        centred = p.copy()
+        for k in np.unique(g):
+            m = g == k
+            centred[m] -= p[m & keep].mean(axis=0) if (m & keep).any() else p[m].mean(axis=0)
+        _, sv, vt = np.linalg.svd(centred[keep], full_matrices=False)
         n = vt[-1]
-        dist = np.abs((p - c) @ n)
+        dist = np.abs(centred @ n)
         keep = dist <= np.quantile(dist, 0.8) + 1e-9
-    return n, float(n @ c)
+    std = sv / np.sqrt(max(keep.sum(), 1))
+    if std[1] < min_spread:
+        walk = vt[0]
+        n = hint - (hint @ walk) * walk if std[0] >= min_spread else hint
+        n = n / np.linalg.norm(n)
+    if n @ hint < 0:
+        n = -n
+    heights = [np.median(p[g == k] @ n) for k in np.unique(g)]
+    return n, float(min(heights))
 
 
 # ---------------------------------------------------------------------------------------
@@ -397,12 +425,24 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     feet_idx = [LANDMARK_INDEX[n] for n in ("left_heel", "right_heel", "left_foot_index",
                                             "right_foot_index")]
     feet = up[:, feet_idx]  # (T, 4, 3)
-    # lowest foot landmark per frame is the likeliest to touch the ground
-    low = feet[np.arange(t), np.nanargmin(np.nan_to_num(feet[..., 1], nan=np.inf), axis=1)]
-    n, d = fit_ground(low) if t >= 3 else (np.array([0.0, 1.0, 0.0]), float(np.nanmin(
-        up[..., 1])) if np.isfinite(up[..., 1]).any() else 0.0)
-    if n[1] < 0:
-        n, d = -n, -d
+    # ground candidates: each frame's lowest foot landmark, where it is (nearly) still
+    lowest = np.nanargmin(np.nan_to_num(feet[..., 1], nan=np.inf), axis=1)
+    low = feet[np.arange(t), lowest]
+    speed = (np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
+             if t >= 2 else np.zeros((t, 4)))
+    still = speed[np.arange(t), lowest] < 0.5
+    if still.sum() < 3:
+        still[:] = True
+    hip_mid = 0.5 * (up[:, LANDMARK_INDEX["left_hip"]] + up[:, LANDMARK_INDEX["right_hip"]])
+    sh_mid = 0.5 * (up[:, LANDMARK_INDEX["left_shoulder"]]
+                    + up[:, LANDMARK_INDEX["right_shoulder"]])
+    body_up = np.nanmean(sh_mid - hip_mid, axis=0)
+    if not np.isfinite(body_up).all() or np.linalg.norm(body_up) < 1e-6:
+        body_up = np.array([0.0, 1.0, 0.0])
+    if t >= 3:
+        n, d = fit_ground(low[still], lowest[still], body_up)
+    else:
+        n, d = body_up / np.linalg.norm(body_up), float(np.nanmin(up[..., 1]))
     from mocap.retarget import _swing
 
     r = _swing(n, np.array([0.0, 1.0, 0.0]))

@@ -1,0 +1,207 @@
+"""Landmarks -> world motion: root by reprojection, ground plane, contacts, foot locking.
+
+Video-like input is made from real CMU motion (../shared/data/bvh): BlazePose-style
+landmarks placed on the CMU skeleton, seen by a tilted pinhole camera, so the answer is
+known.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mocap.bvh import read_bvh
+from mocap.errors import InputError
+from mocap.motion import (
+    LANDMARK_INDEX,
+    animate_landmarks,
+    fit_ground,
+    focal_px,
+    foot_contacts,
+    foot_skate,
+    lock_feet,
+    solve_root,
+    world_motion,
+)
+from mocap.retarget import _swing, bvh_animation
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+WALK = DATA / "bvh" / "cmu_walk_delfem2.bvh"
+needs_data = pytest.mark.skipif(not WALK.exists(), reason=f"shared BVH data not found in {DATA}")
+
+W, H, FOV = 1920, 1080, 60.0
+
+
+def test_focal_length():
+    assert focal_px(1920, 90.0) == pytest.approx(960.0)
+    with pytest.raises(InputError, match="field of view"):
+        focal_px(1920, 0.0)
+
+
+def test_solve_root_recovers_translation_exactly():
+    rng = np.random.default_rng(0)
+    t = 20
+    world = rng.normal(scale=0.4, size=(t, 33, 3))
+    true = np.column_stack([rng.uniform(-1, 1, t), rng.uniform(-0.5, 0.5, t),
+                            rng.uniform(3, 8, t)])
+    cam = world + true[:, None]
+    f, c = 1000.0, (640.0, 360.0)
+    xy = f * cam[..., :2] / cam[..., 2:] + c
+    got = solve_root(world, xy, np.ones((t, 33)), f, c)
+    np.testing.assert_allclose(got, true, atol=1e-9)
+    # a frame without enough confident landmarks gives NaN, not garbage
+    vis = np.ones((t, 33))
+    vis[3, 2:] = 0
+    assert np.isnan(solve_root(world, xy, vis, f, c)[3]).all()
+
+
+@cache
+def _cmu_landmarks() -> tuple[np.ndarray, float]:
+    """(T, 33, 3) BlazePose-style landmarks on the CMU walk, metres, Y up."""
+    src = bvh_animation(read_bvh(WALK))
+    rots, _ = src.global_transforms()
+    p = src.points()
+    rig = src.rig
+    t = len(src)
+    lm = np.zeros((t, 33, 3))
+
+    def local(joint_role: str, offset) -> np.ndarray:
+        j = rig.roles.index(joint_role)
+        return p[joint_role] + rots[:, j] @ np.asarray(offset, float)
+
+    lm[:, LANDMARK_INDEX["nose"]] = local("head", (0, 0.02, 0.10))
+    for side, sx in (("left", 1), ("right", -1)):
+        lm[:, LANDMARK_INDEX[f"{side}_ear"]] = local("head", (sx * 0.075, 0.02, 0))
+        for k in ("eye_inner", "eye", "eye_outer"):
+            lm[:, LANDMARK_INDEX[f"{side}_{k}"]] = local("head", (sx * 0.03, 0.05, 0.09))
+        lm[:, LANDMARK_INDEX[f"mouth_{side}"]] = local("head", (sx * 0.025, -0.03, 0.09))
+        for k in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
+            lm[:, LANDMARK_INDEX[f"{side}_{k}"]] = p[f"{side}_{k}"]
+        lm[:, LANDMARK_INDEX[f"{side}_index"]] = local(f"{side}_wrist", (sx * 0.09, 0, 0.025))
+        lm[:, LANDMARK_INDEX[f"{side}_pinky"]] = local(f"{side}_wrist", (sx * 0.08, 0, -0.03))
+        lm[:, LANDMARK_INDEX[f"{side}_thumb"]] = p[f"{side}_thumb"]
+        lm[:, LANDMARK_INDEX[f"{side}_heel"]] = local(f"{side}_ankle", (0, -0.06, -0.05))
+        lm[:, LANDMARK_INDEX[f"{side}_foot_index"]] = p[f"{side}_toe_end"]
+    return lm, src.fps
+
+
+def _camera_view(lm: np.ndarray, pitch_deg: float = 12.0, noise_px: float = 0.0):
+    """World (Y up) landmarks seen by a camera at (0.5, 1.4, 6) looking along -Z, pitched
+    down: returns hip-centred camera-axes world landmarks, pixels, visibility."""
+    a = np.radians(pitch_deg)
+    # camera axes in world coordinates: x right, y down, z forward (pitched down by a)
+    fwd = np.array([0, -np.sin(a), -np.cos(a)])
+    down = np.array([0, -np.cos(a), np.sin(a)])
+    right = np.cross(down, fwd)
+    cam_r = np.stack([right, down, fwd])
+    cam = (lm - [0.5, 1.4, 6.0]) @ cam_r.T
+    f = focal_px(W, FOV)
+    xy = f * cam[..., :2] / cam[..., 2:] + [W / 2, H / 2]
+    xy += np.random.default_rng(0).normal(scale=noise_px, size=xy.shape) if noise_px else 0
+    hips = 0.5 * (cam[:, LANDMARK_INDEX["left_hip"]] + cam[:, LANDMARK_INDEX["right_hip"]])
+    return cam - hips[:, None], xy, np.ones(lm.shape[:2])
+
+
+def _rigid_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance after the best rotation about Y and shift (the ground fit cannot know
+    the camera's yaw, where the origin is on the floor, or the source's floor height)."""
+    a2, b2 = a.reshape(-1, 3), b.reshape(-1, 3)
+    a2, b2 = a2 - a2.mean(0), b2 - b2.mean(0)
+    ca, cb = a2.mean(0), b2.mean(0)
+    x, z = (a2 - ca)[:, [0, 2]], (b2 - cb)[:, [0, 2]]
+    u, _, vt = np.linalg.svd(x.T @ z)
+    r2 = u @ vt
+    aligned = np.column_stack([(x @ r2)[:, 0], a2[:, 1], (x @ r2)[:, 1]])
+    target = np.column_stack([z[:, 0], b2[:, 1], z[:, 1]])
+    return float(np.linalg.norm(aligned - target, axis=1).mean())
+
+
+@needs_data
+@pytest.mark.parametrize("noise_px", [0.0, 1.0])
+def test_world_motion_recovers_the_walk(noise_px):
+    lm, fps = _cmu_landmarks()
+    world, xy, vis = _camera_view(lm, noise_px=noise_px)
+    wm = world_motion(world, xy, vis, (W, H), fps, FOV)
+    out = wm.landmarks
+    # Y up, ground at 0: the lowest foot landmarks sit on y = 0
+    feet = [LANDMARK_INDEX[n] for n in ("left_heel", "right_heel", "left_foot_index",
+                                        "right_foot_index")]
+    assert abs(np.median(out[:, feet, 1].min(axis=1))) < 0.02
+    assert (out[:, 0, 1] > out[:, LANDMARK_INDEX["left_hip"], 1]).all()  # nose above hip
+    # the whole motion, root path included, matches the truth up to yaw and floor origin;
+    # the truth is levelled on its own foot-contact plane first (the CMU walk's contacts
+    # rise ~1 degree along the walk, which the ground fit rightly removes)
+    t = len(lm)
+    low_i = lm[:, feet, 1].argmin(axis=1)
+    low = lm[:, feet][np.arange(t), low_i]
+    n, _ = fit_ground(low, low_i, np.array([0.0, 1.0, 0.0]))
+    level = _swing(n, np.array([0.0, 1.0, 0.0]))
+    tol = 0.01 if noise_px == 0 else 0.05
+    assert _rigid_error(out, lm @ level.T) < tol
+    walked = np.linalg.norm(wm.root[-1, [0, 2]] - wm.root[0, [0, 2]])
+    hips = 0.5 * (lm[:, LANDMARK_INDEX["left_hip"]] + lm[:, LANDMARK_INDEX["right_hip"]])
+    assert walked == pytest.approx(np.linalg.norm(hips[-1, [0, 2]] - hips[0, [0, 2]]),
+                                   rel=0.05)
+    assert wm.contacts.any(axis=0).all()  # both feet touch down during the walk
+
+
+@needs_data
+def test_animate_landmarks_on_mixamo_locks_feet():
+    lm, fps = _cmu_landmarks()
+    world, xy, vis = _camera_view(lm, noise_px=1.0)
+    res = animate_landmarks(world, xy, vis, (W, H), fps, "mixamo", FOV)
+    anim = res.animation
+    assert len(anim) == len(lm) and anim.rig.name == "mixamo"
+    pts = anim.points()
+    assert np.isfinite(anim.rotations).all()
+    assert (pts["head"][:, 1] > pts["hips"][:, 1] + 0.3).all()
+    assert res.foot_skate <= res.world.foot_skate_raw
+    unlocked = animate_landmarks(world, xy, vis, (W, H), fps, "mixamo", FOV, lock=False)
+    assert res.foot_skate < foot_skate(unlocked.animation.points(), fps)
+
+
+def test_lock_feet_stops_sliding_and_keeps_leg_lengths():
+    t, fps = 60, 30.0
+    x = np.linspace(0, 0.1, t)  # the ankle creeps 10 cm while on the ground
+    ankle = np.column_stack([x, np.full(t, 0.08), np.zeros(t)])
+    toe = ankle + np.array([0, -0.06, 0.14])
+    hip = np.column_stack([x, np.full(t, 0.9), np.zeros(t)])
+    knee = np.column_stack([x, np.full(t, 0.49), np.full(t, 0.05)])
+    pts = {"left_hip": hip, "left_knee": knee, "left_ankle": ankle, "left_toe": toe}
+    contacts = foot_contacts(pts, fps)
+    assert contacts["left"].all()
+    before = foot_skate(pts, fps, contacts)
+    out = lock_feet(pts, contacts)
+    after = foot_skate(out, fps, contacts)
+    assert before > 0.04 and after < 1e-6
+    for a, b in (("left_hip", "left_knee"), ("left_knee", "left_ankle")):
+        np.testing.assert_allclose(np.linalg.norm(out[b] - out[a], axis=1),
+                                   np.linalg.norm(pts[b] - pts[a], axis=1), atol=1e-9)
+
+
+def test_world_motion_validates_shapes():
+    with pytest.raises(ValueError, match=r"`xy` must have shape \(T, 33, 2\)"):
+        world_motion(np.zeros((4, 33, 3)), np.zeros((4, 17, 2)), np.ones((4, 33)),
+                     (640, 480), 30.0)
+
+
+def test_fit_ground_tilted_plane_and_straight_walk():
+    rng = np.random.default_rng(0)
+    n_true = np.array([0.1, 0.98, -0.15])
+    n_true /= np.linalg.norm(n_true)
+    # contacts spread over an area, two feet at different clearances (heel, toe)
+    pts = rng.uniform(-1, 1, size=(200, 3))
+    pts -= np.outer(pts @ n_true, n_true)
+    groups = rng.integers(0, 2, 200)
+    pts += np.outer(np.where(groups == 0, 0.02, 0.05), n_true)
+    n, d = fit_ground(pts, groups)
+    assert np.degrees(np.arccos(n @ n_true)) < 0.01
+    assert d == pytest.approx(0.02, abs=1e-6)
+    # a straight walk along X: the tilt about X is unobservable, so the up hint decides it
+    line = np.column_stack([np.linspace(0, 4, 100), 0.01 * rng.normal(size=100),
+                            0.003 * rng.normal(size=100)])
+    n, _ = fit_ground(line, None, np.array([0.0, 1.0, 0.2]))
+    assert abs(n[0]) < 0.01 and n[2] == pytest.approx(0.2 / np.hypot(1, 0.2), abs=0.01)
