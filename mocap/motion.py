@@ -416,6 +416,16 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
         raise shape_error("xy", "(T, 33, 2)", xy.shape)
     if vis.shape != (t, 33):
         raise shape_error("visibility", "(T, 33)", vis.shape)
+    for name, arr in (("world", world), ("xy", xy)):
+        bad = ~np.isfinite(arr).all(axis=(0, 2)) if t else np.zeros(33, bool)
+        gone = ~np.isfinite(arr).any(axis=2).any(axis=0) if t else np.zeros(33, bool)
+        if gone.any():
+            raise InputError(f"`{name}` landmark {_LANDMARK_NAMES[int(np.flatnonzero(gone)[0])]}"
+                             " is missing (NaN) in every frame")
+        if bad.any():  # gaps: interpolate over time, and trust those frames less
+            vis = np.where(np.isfinite(arr).all(axis=2), vis, 0.0)
+    world, xy = _fill_nan(world), _fill_nan(xy)
+    vis = np.nan_to_num(vis)
     w, h = image_size
     f = focal_px(w, fov_deg)
     root = _fill_nan(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)))

@@ -552,6 +552,10 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
         g[:, k] = gk
         local[:, k] = np.swapaxes(gp, -1, -2) @ gk
     root = points[root_key] * scale
+    if not np.isfinite(root).all():  # gaps in the source: interpolate the root path
+        from mocap.motion import _fill_nan
+
+        root = _fill_nan(root)
     if root_key != (rig.roles[0] or rig.joints[0]):
         root = root - (rest["hips"] - rest[rig.roles[0] or rig.joints[0]])
     quats = matrices_to_quats(local)

@@ -205,3 +205,19 @@ def test_fit_ground_tilted_plane_and_straight_walk():
                             0.003 * rng.normal(size=100)])
     n, _ = fit_ground(line, None, np.array([0.0, 1.0, 0.2]))
     assert abs(n[0]) < 0.01 and n[2] == pytest.approx(0.2 / np.hypot(1, 0.2), abs=0.01)
+
+
+@needs_data
+def test_gaps_in_landmarks_are_bridged():
+    lm, fps = _cmu_landmarks()
+    world, xy, vis = _camera_view(lm)
+    world, xy = world.copy(), xy.copy()
+    world[100:110] = np.nan  # the person is lost for 10 frames
+    xy[100:110] = np.nan
+    xy[:, LANDMARK_INDEX["left_pinky"]][50:60] = np.nan
+    res = animate_landmarks(world, xy, vis, (W, H), fps, "smpl", FOV)
+    assert np.isfinite(res.animation.rotations).all()
+    assert np.isfinite(res.animation.root_translation).all()
+    world[:, 3] = np.nan
+    with pytest.raises(InputError, match="left_eye_outer is missing"):
+        world_motion(world, xy, vis, (W, H), fps)

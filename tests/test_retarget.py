@@ -177,6 +177,9 @@ def test_write_errors_leave_no_partial_output(tmp_path):
     anim = Animation(rig, np.zeros((3, 3)), np.tile([0, 0, 0, 1.0], (3, len(rig), 1)), 30)
     with pytest.raises(InputError, match="unknown units 'km'"):
         write_bvh(anim, tmp_path / "a.bvh", units="km")
+    nan_root = Animation(rig, np.full((3, 3), np.nan), anim.rotations, 30)
+    with pytest.raises(InputError, match="frame 0 of the animation has non-finite values"):
+        write_bvh(nan_root, tmp_path / "a.bvh")
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OutputError):

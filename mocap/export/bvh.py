@@ -80,6 +80,9 @@ def bvh_text(anim, units: str = "m", rotation_order: str = "ZXY", precision: int
         eul = np.zeros((0, j, 3))
     cols = [anim.root_translation * scale] + [eul[:, k] for k in col_of]
     table = np.concatenate(cols, axis=1) if t else np.zeros((0, 3 + 3 * j))
+    if not np.isfinite(table).all():
+        k = int(np.flatnonzero(~np.isfinite(table).all(axis=1))[0])
+        raise InputError(f"cannot write BVH: frame {k} of the animation has non-finite values")
     table = np.where(np.abs(table) < 0.5 * 10.0 ** -precision, 0.0, table)  # no "-0.000000"
     frame_time = 1.0 / anim.fps
     head.write(f"MOTION\nFrames: {t}\nFrame Time: {frame_time:.10g}\n")
