@@ -62,6 +62,7 @@ __all__ = [
     "smooth_track",
     "track_frames",
     "track_video",
+    "video_detector_config",
     "write_tracks",
 ]
 
@@ -92,6 +93,8 @@ class PipelineConfig:
         duplicate_iou: two poses whose joint boxes overlap more than this are one person
             (the higher score is kept).
         max_people: at most this many people are tracked; None: no limit.
+        max_new_per_detection: at most this many new (untracked) detections per detector
+            run go to the landmark model, best first.
         min_track_frames: confirmed tracks observed in fewer frames are dropped as spurious.
         detector_tiles: let the detector also look at image tiles (finds people too small
             for one 224x224 view of a wide frame; :func:`make_video_engine` limits the tiles
@@ -107,6 +110,7 @@ class PipelineConfig:
     lost_detect_every: int = 3
     duplicate_iou: float = 0.5
     max_people: int | None = None
+    max_new_per_detection: int = 3
     min_track_frames: int = 10
     detector_tiles: bool = True
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -122,6 +126,9 @@ class PipelineConfig:
                 raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}")
         if self.max_people is not None and self.max_people < 1:
             raise ValueError(f"`max_people` must be >= 1, got {self.max_people}")
+        if self.max_new_per_detection < 1:
+            raise ValueError("`max_new_per_detection` must be >= 1, got "
+                             f"{self.max_new_per_detection}")
         if self.min_track_frames < 1:
             raise ValueError(f"`min_track_frames` must be >= 1, got {self.min_track_frames}")
 
@@ -373,9 +380,11 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             if len(det) and len(rois):
                 covered = box_iou(_roi_boxes(det), _roi_boxes(rois)).max(axis=1) > 0.3
                 det = det[~covered]
+            # each new region costs a landmark run: try the best few
+            room = cfg.max_new_per_detection
             if cfg.max_people is not None:
-                room = max(cfg.max_people + 1 - len(rois), 0)
-                det = det[np.argsort(-det.score, kind="stable")[:room]]
+                room = min(room, max(cfg.max_people + 1 - len(rois), 0))
+            det = det[np.argsort(-det.score, kind="stable")[:room]]
             rois = Rois.concat([rois, det])
         since_detect += 1
         poses = engine.landmarks(image, rois)
@@ -412,19 +421,27 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
     return tracks, ts, detector_runs
 
 
+def video_detector_config():
+    """Detector settings for video: the whole frame plus one scale of overlapping square
+    tiles (4 views for 16:9), which finds people of ordinary size in wide frames at a
+    fraction of the still-image tiling cost; detections under 0.5 are dropped (MediaPipe's
+    ``min_detection_confidence``): in video a missed person is found a few frames later,
+    while every false detection costs a landmark-model run."""
+    from mocap.detect import DetectorConfig
+
+    return DetectorConfig(score_threshold=0.5, tile_scales=(1.0,))
+
+
 def make_video_engine(**options):
-    """A :class:`mocap.keypoints.PoseEngine` set up for video: the detector looks at the
-    whole frame plus one scale of overlapping square tiles (4 views for 16:9), which finds
-    people of ordinary size in wide frames at a fraction of the still-image tiling cost.
+    """A :class:`mocap.keypoints.PoseEngine` with :func:`video_detector_config`.
 
     Args:
         **options: ``PoseEngine`` keyword arguments (``models_dir``, ``device``,
             ``backend``, ``threads``, ``compile``).
     """
-    from mocap.detect import DetectorConfig
     from mocap.keypoints import EstimatorConfig, PoseEngine
 
-    options.setdefault("config", EstimatorConfig(detector=DetectorConfig(tile_scales=(1.0,))))
+    options.setdefault("config", EstimatorConfig(detector=video_detector_config()))
     return PoseEngine(**options)
 
 

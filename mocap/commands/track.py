@@ -77,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
     # FFmpeg's own log lines (e.g. on truncated files) would break the one-line errors;
     # problems are reported through exceptions and the summary instead.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    from mocap.detect import DetectorConfig
-    from mocap.pipeline import OutputDir, PipelineConfig, track_video, write_tracks
+    from mocap.pipeline import (
+        OutputDir,
+        PipelineConfig,
+        track_video,
+        video_detector_config,
+        write_tracks,
+    )
     from mocap.preview import write_preview
     from mocap.smooth import SmoothConfig
     from mocap.video import open_video
@@ -95,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     open_video(args.video, prefetch=0).close()
     tty = sys.stderr.isatty()
     with OutputDir(args.output) as out:
-        engine = make_engine(args, detector=DetectorConfig(tile_scales=(1.0,)))
+        engine = make_engine(args, detector=video_detector_config())
         bar = _Progress("tracking", tty)
         try:
             result = track_video(args.video, engine, config, progress=bar,
