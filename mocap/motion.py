@@ -174,6 +174,17 @@ def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
 # Contacts, locking, skate
 
 
+def _moving_average(x: np.ndarray, half_window: float) -> np.ndarray:
+    """Centred moving average along axis 0 over ``2 * half_window + 1`` frames (the end
+    frames repeated at the edges), so landmark jitter does not read as foot speed."""
+    h = round(half_window)
+    if h < 1 or len(x) < 3:
+        return x
+    pad = np.concatenate([np.repeat(x[:1], h, 0), x, np.repeat(x[-1:], h, 0)])
+    c = np.cumsum(np.concatenate([np.zeros((1, *x.shape[1:])), pad]), axis=0)
+    return (c[2 * h + 1:] - c[:-2 * h - 1]) / (2 * h + 1)
+
+
 def foot_contacts(points: dict[str, np.ndarray], fps: float, height_tol: float = 0.05,
                   speed_tol: float = 0.5, ground: float | None = None,
                   ) -> dict[str, np.ndarray]:
@@ -187,7 +198,8 @@ def foot_contacts(points: dict[str, np.ndarray], fps: float, height_tol: float =
         points: named tracks (T, 3) metres, Y up; uses ``{left,right}_{ankle,toe}``.
         fps: frames per second.
         height_tol: metres.
-        speed_tol: metres per second (3D speed, central differences).
+        speed_tol: metres per second (3D speed, central differences of the track averaged
+            over 0.1 s, so jitter is not mistaken for motion).
         ground: ground height (y), or None for each point's 2nd-percentile height.
 
     Returns:
@@ -204,10 +216,11 @@ def foot_contacts(points: dict[str, np.ndarray], fps: float, height_tol: float =
             if len(p) < 2:
                 c = np.zeros(len(p), bool)
             else:
-                floor = np.nanpercentile(p[:, 1], 2) if ground is None else ground
-                floor = max(floor, np.nanpercentile(p[:, 1], 2)) if ground is not None \
-                    else floor
-                speed = np.linalg.norm(np.gradient(p, axis=0), axis=1) * fps
+                floor = np.nanpercentile(p[:, 1], 2)
+                if ground is not None:  # never below the ground, whatever the noise
+                    floor = max(floor, ground)
+                speed = np.linalg.norm(np.gradient(_moving_average(p, fps * 0.05), axis=0),
+                                       axis=1) * fps
                 c = (p[:, 1] <= floor + height_tol) & (speed <= speed_tol)
             out[name] = c
             feet.append(c)
@@ -371,8 +384,8 @@ class WorldMotion:
         root: (T, 3) float64, metres, hip centre in the same frame.
         contacts: (T, 2) bool, left and right foot in contact.
         fps: frames per second.
-        foot_skate: mean horizontal foot speed in contact, m/s, after locking.
-        foot_skate_raw: the same before locking.
+        foot_skate: mean horizontal speed of the foot landmarks in contact, m/s (the
+            placed landmarks as they are, before any foot locking).
     """
 
     landmarks: np.ndarray
@@ -380,7 +393,6 @@ class WorldMotion:
     contacts: np.ndarray
     fps: float
     foot_skate: float
-    foot_skate_raw: float
 
 
 def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
@@ -468,7 +480,7 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     skate = foot_skate(pts, fps, contacts)
     c = np.stack([contacts.get("left", np.zeros(t, bool)),
                   contacts.get("right", np.zeros(t, bool))], axis=1)
-    return WorldMotion(up, root_w, c, float(fps), skate, skate)
+    return WorldMotion(up, root_w, c, float(fps), skate)
 
 
 def video_points(motion: WorldMotion, landmark_map: dict[str, str],
@@ -497,11 +509,13 @@ class PersonMotion:
         animation: the rig animation (:class:`mocap.retarget.Animation`).
         world: the placed landmarks (:class:`WorldMotion`).
         foot_skate: mean horizontal foot speed in contact of the animation, m/s.
+        foot_skate_unlocked: the same for the animation before foot locking.
     """
 
     animation: object
     world: WorldMotion
     foot_skate: float
+    foot_skate_unlocked: float
 
 
 def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
@@ -533,8 +547,10 @@ def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
 
     rig = rig if isinstance(rig, Rig) else load_rig(rig)
     wm = world_motion(world, xy, visibility, image_size, fps, fov_deg)
-    pts, _ = video_points(wm, rig.landmarks, lock=lock)
+    pts, _ = video_points(wm, rig.landmarks, lock=False)
     anim = retarget(pts, rig, fps, bone_lengths)
+    unlocked = foot_skate(anim.points(), fps)
     if lock:
         anim = lock_animation(anim)
-    return PersonMotion(anim, wm, foot_skate(anim.points(), fps))
+    return PersonMotion(anim, wm, foot_skate(anim.points(), fps) if lock else unlocked,
+                        unlocked)
