@@ -34,6 +34,7 @@ from mocap.errors import shape_error
 __all__ = [
     "SMOOTHERS",
     "SmoothConfig",
+    "StreamSmoother",
     "get_smoother",
     "kalman_filter",
     "one_euro",
@@ -83,6 +84,38 @@ class KalmanResult:
     dt: np.ndarray
 
 
+def _kf_predict(x: np.ndarray, p: np.ndarray, d: float, q: float):
+    """Constant-velocity predict over ``d`` seconds for K series: x (K, 2), p (K, 2, 2).
+
+    F = [[1, d], [0, 1]], Q = q [[d³/3, d²/2], [d²/2, d]] (white-noise acceleration).
+    """
+    x = np.stack([x[:, 0] + d * x[:, 1], x[:, 1]], axis=1)
+    p00 = p[:, 0, 0] + 2 * d * p[:, 0, 1] + d * d * p[:, 1, 1] + q * d**3 / 3
+    p01 = p[:, 0, 1] + d * p[:, 1, 1] + q * d**2 / 2
+    p11 = p[:, 1, 1] + q * d
+    p = np.stack([np.stack([p00, p01], -1), np.stack([p01, p11], -1)], -2)
+    return x, p
+
+
+def _kf_update(x: np.ndarray, p: np.ndarray, z: np.ndarray, r: np.ndarray, m: np.ndarray):
+    """Position measurement update (H = [1, 0]) of the series selected by ``m`` (K,) bool;
+    z, r (K,) measurement and its variance."""
+    if not m.any():
+        return x, p
+    p00, p01, p11 = p[m, 0, 0], p[m, 0, 1], p[m, 1, 1]
+    s = p00 + r[m]
+    k0, k1 = p00 / s, p01 / s
+    y = z[m] - x[m, 0]
+    x = x.copy()
+    x[m, 0] += k0 * y
+    x[m, 1] += k1 * y
+    p = p.copy()
+    p[m, 0, 0] = (1 - k0) * p00
+    p[m, 0, 1] = p[m, 1, 0] = (1 - k0) * p01
+    p[m, 1, 1] = p11 - k1 * p01
+    return x, p
+
+
 def kalman_filter(values: np.ndarray, times: np.ndarray, confidence: np.ndarray | None = None,
                   *, sigma: float, q: float, min_confidence: float = 0.5,
                   velocity_std: float | None = None) -> KalmanResult:
@@ -127,28 +160,9 @@ def kalman_filter(values: np.ndarray, times: np.ndarray, confidence: np.ndarray 
     xp = np.empty((t_len, k, 2))
     pp = np.empty((t_len, k, 2, 2))
     for i in range(t_len):
-        d = dt[i]
-        # predict (F = [[1, d], [0, 1]], Q = q [[d³/3, d²/2], [d²/2, d]])
-        x = np.stack([x[:, 0] + d * x[:, 1], x[:, 1]], axis=1)
-        p00 = p[:, 0, 0] + 2 * d * p[:, 0, 1] + d * d * p[:, 1, 1] + q * d**3 / 3
-        p01 = p[:, 0, 1] + d * p[:, 1, 1] + q * d**2 / 2
-        p11 = p[:, 1, 1] + q * d
-        p = np.stack([np.stack([p00, p01], -1), np.stack([p01, p11], -1)], -2)
+        x, p = _kf_predict(x, p, dt[i], q)
         xp[i], pp[i] = x, p
-        # update (H = [1, 0]) where a valid measurement exists
-        m = valid[i]
-        if m.any():
-            s = p00[m] + r[i, m]
-            k0, k1 = p00[m] / s, p01[m] / s
-            y = values[i, m] - x[m, 0]
-            x = x.copy()
-            x[m, 0] += k0 * y
-            x[m, 1] += k1 * y
-            p = p.copy()
-            a, b, c = p00[m], p01[m], p11[m]
-            p[m, 0, 0] = (1 - k0) * a
-            p[m, 0, 1] = p[m, 1, 0] = (1 - k0) * b
-            p[m, 1, 1] = c - k1 * b
+        x, p = _kf_update(x, p, values[i], r[i], valid[i])
         xs[i], ps[i] = x, p
     return KalmanResult(xs, ps, xp, pp, dt)
 
@@ -199,26 +213,34 @@ def one_euro(values: np.ndarray, times: np.ndarray, confidence: np.ndarray | Non
     dx_hat = np.zeros(k)
     t_last = np.full(k, np.nan)
 
+    for i in range(t_len):
+        x_hat, dx_hat, t_last = _one_euro_step(x_hat, dx_hat, t_last, values[i], times[i],
+                                               valid[i], min_cutoff, beta, d_cutoff)
+        out[i] = x_hat
+    return out
+
+
+def _one_euro_step(x_hat, dx_hat, t_last, z, t, m, min_cutoff, beta, d_cutoff):
+    """One One-Euro step for K series (state arrays (K,), NaN before the first value)."""
+
     def alpha(cutoff, dt):
         tau = 1.0 / (2 * np.pi * cutoff)
         return 1.0 / (1.0 + tau / dt)
 
-    for i in range(t_len):
-        m = valid[i]
-        init = m & np.isnan(x_hat)
-        x_hat[init] = values[i, init]
-        t_last[init] = times[i]
-        upd = m & ~init
-        if upd.any():
-            dt = times[i] - t_last[upd]
-            z = values[i, upd]
-            dx = (z - x_hat[upd]) / dt
-            dx_hat[upd] += alpha(d_cutoff, dt) * (dx - dx_hat[upd])
-            cutoff = min_cutoff + beta * np.abs(dx_hat[upd])
-            x_hat[upd] += alpha(cutoff, dt) * (z - x_hat[upd])
-            t_last[upd] = times[i]
-        out[i] = x_hat
-    return out
+    x_hat, dx_hat, t_last = x_hat.copy(), dx_hat.copy(), t_last.copy()
+    init = m & np.isnan(x_hat)
+    x_hat[init] = z[init]
+    t_last[init] = t
+    upd = m & ~init
+    if upd.any():
+        dt = t - t_last[upd]
+        zu = z[upd]
+        dx = (zu - x_hat[upd]) / dt
+        dx_hat[upd] += alpha(d_cutoff, dt) * (dx - dx_hat[upd])
+        cutoff = min_cutoff + beta * np.abs(dx_hat[upd])
+        x_hat[upd] += alpha(cutoff, dt) * (zu - x_hat[upd])
+        t_last[upd] = t
+    return x_hat, dx_hat, t_last
 
 
 # --------------------------------------------------------------------------------------
@@ -376,3 +398,100 @@ def smooth_landmarks(xyz: np.ndarray, times: np.ndarray, confidence: np.ndarray,
                         min_cutoff=config.one_euro_min_cutoff, beta=config.one_euro_beta,
                         min_confidence=config.min_confidence)
     return (out * unit).reshape(t_len, j, 3).astype(np.float32)
+
+
+class StreamSmoother:
+    """Causal, frame-by-frame smoothing of one person's landmarks (for live use).
+
+    A thin stateful shell over the same steps as the ``kalman`` and ``one_euro`` methods:
+    feeding frames one by one gives what :func:`smooth_landmarks` gives offline with that
+    method (for series that start at the first frame).
+
+    Example:
+        >>> s = StreamSmoother(SmoothConfig(method="one_euro"), scale=400.0)  # doctest: +SKIP
+        >>> xyz_smooth = s.update(t, xyz, visibility)   # (33, 3) each frame
+    """
+
+    METHODS = ("kalman", "one_euro", "none")
+
+    def __init__(self, config: SmoothConfig | None = None, *, space: str = "image",
+                 scale: float = 1.0, joints: int = 33) -> None:
+        """Args:
+            config: :class:`SmoothConfig`; its method must be causal (``kalman``,
+                ``one_euro`` or ``none``).
+            space: ``"image"`` (units of ``scale`` px) or ``"world"`` (metres).
+            scale: person height in px for ``image``.
+            joints: landmarks per frame.
+        """
+        self.config = config or SmoothConfig(method="one_euro")
+        if self.config.method not in self.METHODS:
+            raise ValueError(f"method {self.config.method!r} cannot run causally; valid: "
+                             f"{', '.join(self.METHODS)}")
+        if space not in ("image", "world"):
+            raise ValueError(f"unknown landmark space {space!r}; valid: image, world")
+        if not scale > 0:
+            raise ValueError(f"`scale` must be > 0, got {scale}")
+        self.space, self.joints = space, joints
+        self.unit = float(scale) if space == "image" else 1.0
+        c = self.config
+        self.sigma, self.q = ((c.image_sigma, c.image_q) if space == "image"
+                              else (c.world_sigma, c.world_q))
+        self.reset()
+
+    def reset(self) -> None:
+        k = self.joints * 3
+        self._t: float | None = None
+        self._x = np.full((k, 2), np.nan)
+        self._p = np.zeros((k, 2, 2))
+        self._xe = np.full(k, np.nan)  # One-Euro state
+        self._dx = np.zeros(k)
+        self._t_last = np.full(k, np.nan)
+
+    def update(self, t: float, xyz: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+        """Add one frame and return its smoothed landmarks.
+
+        Args:
+            t: seconds, increasing.
+            xyz: (J, 3) landmarks (NaN where unknown).
+            confidence: (J,) visibility; below ``min_confidence`` a joint is missing.
+
+        Returns:
+            (J, 3) float32; NaN for joints never seen yet.
+        """
+        xyz = np.asarray(xyz, np.float64)
+        if xyz.shape != (self.joints, 3):
+            raise shape_error("xyz", f"({self.joints}, 3)", xyz.shape)
+        confidence = np.asarray(confidence, np.float64)
+        if confidence.shape != (self.joints,):
+            raise shape_error("confidence", f"({self.joints},)", confidence.shape)
+        if self._t is not None and not t > self._t:
+            raise ValueError(f"timestamps must increase, got {t} after {self._t}")
+        c = self.config
+        z = xyz.reshape(-1) / self.unit
+        conf = np.repeat(confidence, 3)
+        m = np.isfinite(z) & (conf >= c.min_confidence) & (conf > 0)
+        if c.method == "none":
+            out = np.where(m, z, np.nan)
+        elif c.method == "one_euro":
+            self._xe, self._dx, self._t_last = _one_euro_step(
+                self._xe, self._dx, self._t_last, z, t, m, c.one_euro_min_cutoff,
+                c.one_euro_beta, 1.0)
+            out = self._xe
+        else:
+            r = np.where(m, self.sigma**2 / np.where(m, conf, 1.0), np.inf)
+            new = m & np.isnan(self._x[:, 0])
+            if new.any():  # first sight: position = measurement, zero velocity
+                self._x[new] = np.column_stack([z[new], np.zeros(new.sum())])
+                self._p[new] = 0.0
+                self._p[new, 0, 0] = r[new]
+                step = 1.0 / 30 if self._t is None else max(t - self._t, 1e-3)
+                self._p[new, 1, 1] = (10.0 * self.sigma / step) ** 2
+            d = 0.0 if self._t is None else t - self._t
+            known = ~np.isnan(self._x[:, 0])
+            x, p = _kf_predict(np.nan_to_num(self._x), self._p, d, self.q)
+            x, p = _kf_update(x, p, np.nan_to_num(z), r, m & known)
+            self._x = np.where(known[:, None], x, np.nan)
+            self._p = p
+            out = self._x[:, 0]
+        self._t = t
+        return (np.asarray(out) * self.unit).reshape(self.joints, 3).astype(np.float32)

@@ -9,6 +9,7 @@ from filterpy.kalman import KalmanFilter
 from mocap.smooth import (
     SMOOTHERS,
     SmoothConfig,
+    StreamSmoother,
     get_smoother,
     kalman_filter,
     one_euro,
@@ -175,3 +176,35 @@ def test_shape_and_time_errors():
         smooth_landmarks(np.zeros((2, 33, 3)), np.arange(2.0), np.ones((2, 33)), space="x")
     assert set(SMOOTHERS) == {"rts", "kalman", "one_euro", "none"}
     assert get_smoother("rts") is SMOOTHERS["rts"]
+
+
+@pytest.mark.parametrize("method", ["kalman", "one_euro", "none"])
+def test_stream_smoother_matches_offline_causal_method(method):
+    rng = np.random.default_rng(4)
+    t_len = 60
+    times = np.arange(t_len) / 30.0
+    truth = 300 + 50 * np.sin(times)[:, None, None] + rng.uniform(0, 100, (1, 33, 3))
+    xyz = truth + rng.normal(0, 2.0, truth.shape)
+    conf = rng.uniform(0.6, 1.0, (t_len, 33))
+    conf[20:25, 5] = 0.1  # a gap in one joint
+    cfg = SmoothConfig(method=method)
+    offline = smooth_landmarks(xyz, times, conf, config=cfg, scale=400.0)
+    stream = StreamSmoother(cfg, scale=400.0)
+    online = np.stack([stream.update(t, x, c) for t, x, c in zip(times, xyz, conf,
+                                                                   strict=True)])
+    if method == "none":
+        assert np.isnan(online[20:25, 5]).all()
+        np.testing.assert_allclose(online[:20], xyz[:20], rtol=1e-5)
+    else:
+        np.testing.assert_allclose(online, offline, rtol=1e-5, atol=1e-3)
+
+
+def test_stream_smoother_rejects_offline_method_and_bad_input():
+    with pytest.raises(ValueError, match="valid: kalman, one_euro, none"):
+        StreamSmoother(SmoothConfig(method="rts"))
+    s = StreamSmoother()
+    s.update(0.0, np.zeros((33, 3)), np.ones(33))
+    with pytest.raises(ValueError, match="increase"):
+        s.update(0.0, np.zeros((33, 3)), np.ones(33))
+    with pytest.raises(ValueError, match=r"`xyz` must have shape \(33, 3\)"):
+        s.update(1.0, np.zeros((17, 3)), np.ones(33))
