@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+
+if TYPE_CHECKING:
+    from mocap.retarget import Animation
+    from mocap.rig import Rig
 
 #: Default horizontal field of view of the camera, degrees: a typical phone/action camera
 #: main lens in landscape (~26 mm equivalent). ``--fov`` overrides it.
@@ -512,14 +517,14 @@ class PersonMotion:
         foot_skate_unlocked: the same for the animation before foot locking.
     """
 
-    animation: object
+    animation: Animation
     world: WorldMotion
     foot_skate: float
     foot_skate_unlocked: float
 
 
 def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
-                      image_size: tuple[int, int], fps: float, rig="mixamo",
+                      image_size: tuple[int, int], fps: float, rig: Rig | str = "mixamo",
                       fov_deg: float = DEFAULT_FOV_DEG, bone_lengths: str = "actor",
                       lock: bool = True) -> PersonMotion:
     """One tracked person's landmarks -> an animation of ``rig``.

@@ -25,12 +25,15 @@ symmetric): ``bone_lengths="actor"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from mocap.errors import InputError, shape_error
 from mocap.rig import Rig
+
+if TYPE_CHECKING:
+    from mocap.bvh import BvhData
 
 BONE_LENGTHS = ("rig", "actor")
 
@@ -566,7 +569,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
 # BVH in: source points from a BVH file
 
 
-def bvh_animation(bvh, unit: str | None = None) -> Animation:
+def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
     """A BVH file as an :class:`Animation` of its own skeleton (rig from its hierarchy).
 
     Args:
@@ -587,7 +590,7 @@ def bvh_animation(bvh, unit: str | None = None) -> Animation:
     return Animation(rig, trans[:, 0], quat_continuity(quats), bvh.fps)
 
 
-def _scale_of(bvh, rig: Rig) -> float:
+def _scale_of(bvh: BvhData, rig: Rig) -> float:
     nz = np.linalg.norm(bvh.offsets, axis=1) > 1e-9
     if not nz.any():
         return 1.0
@@ -595,7 +598,7 @@ def _scale_of(bvh, rig: Rig) -> float:
                            / np.linalg.norm(bvh.offsets[nz], axis=1)))
 
 
-def retarget_bvh(bvh, rig: Rig, bone_lengths: str = "rig", unit: str | None = None,
+def retarget_bvh(bvh: BvhData, rig: Rig, bone_lengths: str = "rig", unit: str | None = None,
                  ) -> tuple[Animation, Animation]:
     """Retarget a BVH clip onto ``rig`` through the position-based solver.
 

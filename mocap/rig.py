@@ -37,10 +37,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+
+if TYPE_CHECKING:
+    from mocap.bvh import BvhData
 
 _SIDED = ("collar", "shoulder", "elbow", "wrist", "fingers", "index", "pinky", "thumb",
           "hip", "knee", "ankle", "heel", "toe", "toe_end", "ear")
@@ -497,7 +501,7 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
     return roles, end_roles, missing
 
 
-def rig_from_bvh(bvh, unit: str | None = None) -> Rig:
+def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
     """The hierarchy of a BVH file as a :class:`Rig` (roles from :func:`auto_roles`).
 
     Args:
@@ -524,7 +528,7 @@ def rig_from_bvh(bvh, unit: str | None = None) -> Rig:
     return tmp
 
 
-def bvh_unit_scale(bvh, unit: str | None = None) -> float:
+def bvh_unit_scale(bvh: BvhData, unit: str | None = None) -> float:
     """Metres per unit of a BVH file (``unit`` forces it; None recognises it)."""
     if unit:
         if unit not in UNIT_SCALES:

@@ -21,16 +21,21 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mocap.errors import InputError, OutputError
 
+if TYPE_CHECKING:
+    from mocap.retarget import Animation
+    from mocap.rig import Rig
+
 UNITS = {"m": 1.0, "cm": 100.0}
 ROTATION_ORDERS = ("ZXY", "ZYX", "XYZ", "XZY", "YXZ", "YZX")
 
 
-def _end_site(rig, j: int) -> np.ndarray:
+def _end_site(rig: Rig, j: int) -> np.ndarray:
     end = rig.end_sites[j]
     if not np.isnan(end[0]):
         return end
@@ -40,7 +45,8 @@ def _end_site(rig, j: int) -> np.ndarray:
     return off * 0.5 if n > 1e-6 else np.array([0.0, 0.05, 0.0])
 
 
-def bvh_text(anim, units: str = "m", rotation_order: str = "ZXY", precision: int = 6) -> str:
+def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
+             precision: int = 6) -> str:
     """The BVH file content for ``anim`` (see :func:`write_bvh`)."""
     from bvhio import BvhJoint
     from bvhio.lib.Parser import writeJoint
@@ -92,8 +98,8 @@ def bvh_text(anim, units: str = "m", rotation_order: str = "ZXY", precision: int
     return head.getvalue()
 
 
-def write_bvh(anim, path: str | os.PathLike, units: str = "m", rotation_order: str = "ZXY",
-              precision: int = 6) -> Path:
+def write_bvh(anim: Animation, path: str | os.PathLike, units: str = "m",
+              rotation_order: str = "ZXY", precision: int = 6) -> Path:
     """Write ``anim`` to ``path`` atomically.
 
     Args:
