@@ -85,11 +85,11 @@ class PipelineConfig:
         tracking_score: the same for a region derived from a tracked person's landmarks
             (lower: keeps hold of people through blur and odd poses, as MediaPipe's
             ``min_tracking_confidence`` does).
-        redetect_score: run the detector on the next frame when a tracked pose's score is
-            below this.
-        lost_detect_every: while a person is lost (occluded or gone), run the detector at
-            least every N frames to find them again (the frame right after a loss always
-            runs it).
+        redetect_score: a tracked pose scoring below this is weak: the detector then runs
+            every ``lost_detect_every`` frames.
+        lost_detect_every: while a person is lost (occluded or gone) or weak, run the
+            detector at least every N frames to find them again (the frame right after a
+            loss always runs it, and every frame while nobody is tracked).
         duplicate_iou: two poses whose joint boxes overlap more than this are one person
             (the higher score is kept).
         max_people: at most this many people are tracked; None: no limit.
@@ -357,7 +357,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
     tracker = PoseTracker(tcfg)
     recorder = _Recorder()
     next_rois = Rois.empty()
-    need_detect = True
+    need_detect, weak = True, False
     since_detect = 0
     detector_runs = 0
     timestamps: list[float] = []
@@ -367,7 +367,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         timestamps.append(frame.timestamp)
         rois = next_rois
         n_tracked = len(rois)
-        every = cfg.lost_detect_every if tracker.any_lost else cfg.detect_every
+        every = cfg.lost_detect_every if (tracker.any_lost or weak) else cfg.detect_every
         if need_detect or since_detect >= every:
             det = engine.detect(image, tiles=cfg.detector_tiles)
             detector_runs += 1
@@ -404,8 +404,8 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             next_rois = roi_from_landmarks(poses[live], aux[live]) if live.any() \
                 else Rois.empty()
         newly_lost = any(t.confirmed and t.time_since_update == 1 for t in tracker.tracks)
-        need_detect = (len(next_rois) == 0 or newly_lost
-                       or bool((poses.score[live] < cfg.redetect_score).any()))
+        need_detect = len(next_rois) == 0 or newly_lost
+        weak = bool((poses.score[live] < cfg.redetect_score).any())
         if progress is not None:
             progress(n + 1)
     ts = np.asarray(timestamps, np.float64)
