@@ -356,3 +356,27 @@ def test_demo_video_two_people_no_switches(tmp_path, capsys):
     # B walks right-to-left monotonically (a switch would jump)
     assert (np.diff(xy2[:, 0]) < 25).all()
     assert (out / "preview.mp4").stat().st_size > 0
+
+
+def test_cli_failure_mid_run_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import mocap.commands.track as cmd
+    import mocap.pipeline as pipeline
+    from mocap.errors import ModelUnavailableError
+
+    video = tmp_path / "v.avi"
+    _gray_video(video, 3)
+
+    def boom(*args, **kwargs):
+        raise ModelUnavailableError("models are not cached (simulated)")
+
+    monkeypatch.setattr(cmd, "make_engine", lambda args, **kw: None)
+    monkeypatch.setattr(pipeline, "track_video", boom)
+    new = tmp_path / "new"
+    assert main(["track", str(video), "-o", str(new)]) == 3
+    assert not new.exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "mine.txt").write_text("keep")
+    assert main(["track", str(video), "-o", str(old), "--preview"]) == 3
+    assert [p.name for p in old.iterdir()] == ["mine.txt"]
+    assert "simulated" in capsys.readouterr().err
