@@ -74,8 +74,11 @@ DEFAULT_LANDMARKS: dict[str, str] = {
     **{f"{s}_{part}": f"{s}_{lm}" for s in ("left", "right") for part, lm in (
         ("shoulder", "shoulder"), ("elbow", "elbow"), ("wrist", "wrist"),
         ("index", "index"), ("pinky", "pinky"), ("thumb", "thumb"), ("hip", "hip"),
-        ("knee", "knee"), ("ankle", "ankle"), ("heel", "heel"), ("toe", "foot_index"),
+        ("knee", "knee"), ("ankle", "ankle"), ("heel", "heel"), ("toe_end", "foot_index"),
         ("ear", "ear"))},
+    # the ball of the foot (where rigs put the toe joint): ~70 % from heel to toe tip
+    "left_toe": "lerp(left_heel, left_foot_index, 0.7)",
+    "right_toe": "lerp(right_heel, right_foot_index, 0.7)",
     "left_fingers": "mean(left_index, left_pinky)",
     "right_fingers": "mean(right_index, right_pinky)",
     "left_collar": "lerp(shoulders_mid, left_shoulder, 0.2)",

@@ -222,3 +222,25 @@ def test_gaps_in_landmarks_are_bridged():
     world[:, 3] = np.nan
     with pytest.raises(InputError, match="left_eye_outer is missing"):
         world_motion(world, xy, vis, (W, H), fps)
+
+
+@needs_data
+def test_video_path_reproduces_joint_angles_of_the_walk():
+    """Landmarks seen by the camera -> animation of the CMU rig: knee and elbow flexion
+    (rotation-invariant) match the real motion."""
+    lm, fps = _cmu_landmarks()
+    world, xy, vis = _camera_view(lm)
+    res = animate_landmarks(world, xy, vis, (W, H), fps, "cmu", FOV, lock=False)
+    got = res.animation.points()
+    truth = bvh_animation(read_bvh(WALK)).points()
+
+    def flexion(p, a, b, c):
+        u, v = p[b] - p[a], p[c] - p[b]
+        cos = np.einsum("ti,ti->t", u, v) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1)
+        return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+    for side in ("left", "right"):
+        for joints in (("hip", "knee", "ankle"), ("shoulder", "elbow", "wrist")):
+            names = [f"{side}_{j}" for j in joints]
+            err = np.abs(flexion(got, *names) - flexion(truth, *names))
+            assert np.median(err) < 1.0 and err.max() < 5.0, (names, np.median(err), err.max())
