@@ -17,6 +17,7 @@ from mocap.errors import MocapError
 
 # Subcommand modules, in the order ``mocap --help`` lists them.
 COMMAND_MODULES = (
+    "mocap.commands.demo",
     "mocap.commands.pose",
     "mocap.commands.track",
     "mocap.commands.models",
