@@ -87,8 +87,8 @@ class PipelineConfig:
             ``min_tracking_confidence`` does).
         redetect_score: a tracked pose scoring below this is weak: the detector then runs
             every ``lost_detect_every`` frames.
-        lost_detect_every: while a person is lost (occluded or gone) or weak, run the
-            detector at least every N frames to find them again (the frame right after a
+        lost_detect_every: while a person is lost inside the frame (occluded, not walked
+            out across the border) or weak, run the detector at least every N frames to find them again (the frame right after a
             loss always runs it, and every frame while nobody is tracked).
         duplicate_iou: two poses whose joint boxes overlap more than this are one person
             (the higher score is kept).
@@ -334,6 +334,18 @@ def smooth_track(track: Track, config: SmoothConfig) -> Track:
     return track
 
 
+def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
+    """A confirmed track is lost away from the frame border (hidden, not walked out)."""
+    h, w = shape[:2]
+    for t in tracker.tracks:
+        if t.confirmed and t.lost:
+            x, y = t.center
+            half_w, half_h = max(t.scale, 1.0) * 0.25, max(t.scale, 1.0) * 0.4
+            if half_w < x < w - half_w and half_h < y < h - half_h:
+                return True
+    return False
+
+
 def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
                  *, progress: Callable[[int], None] | None = None):
     """The per-frame loop over an iterable of :class:`~mocap.video.Frame`.
@@ -367,7 +379,8 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         timestamps.append(frame.timestamp)
         rois = next_rois
         n_tracked = len(rois)
-        every = cfg.lost_detect_every if (tracker.any_lost or weak) else cfg.detect_every
+        every = cfg.lost_detect_every if (_lost_in_view(tracker, image.shape) or weak) \
+            else cfg.detect_every
         if need_detect or since_detect >= every:
             det = engine.detect(image, tiles=cfg.detector_tiles)
             detector_runs += 1
@@ -473,6 +486,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
     try:
         if engine is None:
             engine = make_video_engine(**(engine_options or {}))
+        import filterpy.kalman  # noqa: F401  (0.3-0.8 s of imports: not per-frame work)
+
         total = video.info.frame_count
         if max_frames is not None and total > 0:
             total = min(total, max_frames)
