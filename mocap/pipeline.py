@@ -88,8 +88,9 @@ class PipelineConfig:
         redetect_score: a tracked pose scoring below this is weak: the detector then runs
             every ``lost_detect_every`` frames.
         lost_detect_every: while a person is lost inside the frame (occluded, not walked
-            out across the border) or weak, run the detector at least every N frames to find them again (the frame right after a
-            loss always runs it, and every frame while nobody is tracked).
+            out across the border) or weak, run the detector at least every N frames to
+            find them again (the frame right after a loss always runs it, and every frame
+            runs it while nobody is tracked).
         duplicate_iou: two poses whose joint boxes overlap more than this are one person
             (the higher score is kept).
         max_people: at most this many people are tracked; None: no limit.
