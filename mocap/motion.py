@@ -267,7 +267,8 @@ def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
-              blend: int = 4) -> dict[str, np.ndarray]:
+              blend: int = 4, feet: dict[str, tuple[str, ...]] | None = None,
+              ) -> dict[str, np.ndarray]:
     """Pin each foot horizontally while in contact, then re-solve the knee.
 
     During a contact segment the foot (ankle, heel, toe, toe end) is moved by the offset
@@ -279,12 +280,14 @@ def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
         points: named tracks (T, 3) metres, Y up.
         contacts: whole-foot masks ``{"left": (T,) bool, "right": ...}``.
         blend: frames of fade at each end of a contact.
+        feet: per side, the points that move with the foot, the ankle first (default
+            :data:`FOOT_POINTS`; a rig adds its toe joints and End Sites).
 
     Returns:
         A new dict with the adjusted tracks.
     """
     out = {k: np.array(v, np.float64) for k, v in points.items()}
-    for side, names in FOOT_POINTS.items():
+    for side, names in (feet or FOOT_POINTS).items():
         ankle = names[0]
         if side not in contacts or ankle not in out:
             continue
@@ -304,10 +307,10 @@ def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
             delta[idx[upd], 0] = target[0] - a[idx[upd], 0]
             delta[idx[upd], 2] = target[1] - a[idx[upd], 2]
         delta *= weight[:, None]
+        hip, knee = f"{side}_hip", f"{side}_knee"
         for n in names:
             if n in out:
                 out[n] = out[n] + delta
-        hip, knee = f"{side}_hip", f"{side}_knee"
         if hip in out and knee in out:
             out[knee] = _two_bone_knee(points[hip], points[knee], points[ankle], out[hip],
                                        out[ankle])

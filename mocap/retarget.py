@@ -93,6 +93,42 @@ AIMS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
 }
 
 
+#: role -> hinge that fixes the joint's twist while the limb is bent: (a, b, c) points whose
+#: bend-plane normal ``(b - a) x (c - b)`` is the secondary axis, that normal's direction in
+#: the canonical T-pose (knees bend backwards: +X for both legs; elbows bend forwards: -Y
+#: for the left arm, +Y for the right) and the T-pose direction of ``a -> b`` (to carry the
+#: hinge onto rigs whose rest pose is not a T-pose). Blended in from 10 to 25 degrees.
+BENDS: dict[str, tuple[tuple[str, str, str], tuple[float, float, float],
+                       tuple[float, float, float]]] = {
+    **{f"{s}_{j}": ((f"{s}_hip", f"{s}_knee", f"{s}_ankle"), (1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
+       for s in ("left", "right") for j in ("hip", "knee")},
+    **{f"{s}_{j}": ((f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist"), (0.0, -sx, 0.0),
+                    (sx, 0.0, 0.0))
+       for s, sx in (("left", 1.0), ("right", -1.0)) for j in ("shoulder", "elbow")},
+}
+_BEND_SIN = (np.sin(np.radians(10.0)), np.sin(np.radians(25.0)))
+_PAIR_SIN = (0.15, 0.35)
+
+
+def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return np.where(np.isfinite(t), t * t * (3 - 2 * t), 0.0)
+
+
+def _blend_twist(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Rotate from ``a`` towards ``b`` by fraction ``w`` (both (T, 3, 3), sharing the
+    primary axis, so ``a^T b`` is a twist about it); ``w`` (T,) in [0, 1]."""
+    from scipy.spatial.transform import Rotation
+
+    rel = np.swapaxes(a, -1, -2) @ b
+    ok = np.isfinite(rel).all(axis=(-1, -2)) & (w > 0)
+    out = a.copy()
+    if ok.any():
+        rv = Rotation.from_matrix(rel[ok]).as_rotvec() * w[ok, None]
+        out[ok] = a[ok] @ Rotation.from_rotvec(rv).as_matrix()
+    return out
+
+
 def mirror_role(role: str) -> str:
     if role.startswith("left_"):
         return "right_" + role[5:]
@@ -328,6 +364,7 @@ class _Plan:
 
     primary: tuple[str, str] | None
     secondary: tuple[str, str] | None
+    bend: tuple[tuple[str, str, str], np.ndarray] | None = None  # points, rest hinge
 
 
 def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
@@ -375,7 +412,7 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
         if d != j:
             return target
         for c in reversed(path):
-            if keys[c] in points and np.linalg.norm(rest[keys[c]] - rest[keys[j]]) > 1e-6:
+            if keys[c] in points and usable((keys[j], keys[c])):
                 return keys[c]
         return target
 
@@ -396,6 +433,11 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
                 prim, sec = (
                     (key, nearest_on_path(j, o[1])) if o is not None and o[0] == key else o
                     for o in (prim, sec))
+                if sec is not None:  # a secondary nearly along the primary in rest is no use
+                    rp, rs = _rest_vec(rest, prim), _rest_vec(rest, sec)
+                    if np.linalg.norm(np.cross(rp, rs)) < 0.3 * np.linalg.norm(rp) * \
+                            np.linalg.norm(rs):
+                        sec = None
         if prim is None:
             desc = [d for d in descendants(j) if usable((key, d))]
             if desc:
@@ -409,7 +451,16 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
                         np.linalg.norm(p_rest) * np.linalg.norm(v))
                     if sin > max(best, 0.1):
                         best, sec = sin, (key, d)
-        plans.append(_Plan(prim, sec))
+        bend = None
+        if prim is not None and role in BENDS and all(p in points for p in BENDS[role][0]):
+            (a, b, c), hinge, limb = BENDS[role]
+            rest_limb = _rest_vec(rest, (a, b))
+            if rest_limb is not None:
+                hinge = _swing(np.asarray(limb), rest_limb) @ np.asarray(hinge)
+                rp = _rest_vec(rest, prim)
+                if np.linalg.norm(np.cross(rp, hinge)) >= 0.3 * np.linalg.norm(rp):
+                    bend = ((a, b, c), hinge)
+        plans.append(_Plan(prim, sec, bend))
     return plans
 
 
@@ -540,15 +591,26 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
         # minimum twist from the parent: swing the parent-carried rest axis onto the target
         carried = gp @ rest_p
         gk = _swing(carried, cur_p) @ gp
+        # twist: blend from minimum twist to the secondary axis' frame, then to the
+        # bend plane's, each weighted by how well defined it is in this frame (smoothly,
+        # so the twist never jumps where an axis degenerates)
+        layers = []
         if pl.secondary is not None:
-            cur_s = _vec(points, pl.secondary)
-            rest_s = _rest_vec(rest, pl.secondary)
+            layers.append((_vec(points, pl.secondary), _rest_vec(rest, pl.secondary),
+                           _PAIR_SIN))
+        if pl.bend is not None:
+            (a, b, c), hinge = pl.bend
+            u, v = points[b] - points[a], points[c] - points[b]
+            layers.append((np.cross(u, v), hinge, _BEND_SIN, u, v))
+        for layer in layers:
+            cur_s, rest_s, (lo, hi) = layer[:3]
             f_rest, _ = _frame(rest_p, rest_s)
             f_cur, sin_cur = _frame(cur_p, cur_s)
-            full = f_cur @ f_rest.T
-            # fall back to minimum twist where the two axes are (nearly) collinear
-            ok = (sin_cur > 0.05) & np.isfinite(full).all(axis=(-1, -2))
-            gk = np.where(ok[:, None, None], full, gk)
+            if len(layer) > 3:  # bend: weight by the bend angle itself
+                u, v = layer[3], layer[4]
+                sin_cur = np.linalg.norm(cur_s, axis=-1) / np.maximum(
+                    np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-12)
+            gk = _blend_twist(gk, f_cur @ f_rest.T, _smoothstep(sin_cur, lo, hi))
         bad = ~np.isfinite(gk).all(axis=(-1, -2))
         if bad.any():  # missing source frames (NaN): hold the parent's rotation
             gk[bad] = gp[bad]
@@ -609,6 +671,14 @@ def retarget_bvh(bvh: BvhData, rig: Rig, bone_lengths: str = "rig", unit: str | 
     return src, retarget(src.points(), rig, src.fps, bone_lengths)
 
 
+def _ancestors(rig: Rig, k: int) -> set[int]:
+    out = set()
+    while k >= 0:
+        k = int(rig.parents[k])
+        out.add(k)
+    return out
+
+
 def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5) -> Animation:
     """Remove foot sliding: feet in contact (height + speed, see
     :func:`mocap.motion.foot_contacts`) are pinned where they stand, knees re-placed by
@@ -619,14 +689,27 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
         height_tol: metres above the foot's lowest height that still counts as contact.
         speed_tol: m/s below which a low foot counts as planted.
     """
-    from mocap.motion import foot_contacts
+    from mocap.motion import FOOT_POINTS, foot_contacts
     from mocap.motion import lock_feet as lock_points
 
     pts = anim.points()
     if "left_ankle" not in pts and "right_ankle" not in pts:
         return anim
     contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
-    locked = lock_points(pts, contacts)
+    rig = anim.rig
+    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+    feet = {}
+    for side, names in FOOT_POINTS.items():
+        a = rig.role_index(names[0])
+        if a is None:
+            continue
+        # everything below the ankle moves with it (toe joints, their End Sites)
+        sub = [k for k in range(len(rig)) if k != a and a in _ancestors(rig, k)]
+        extra = [keys[k] for k in sub] + [
+            rig.end_roles[k] or f"{rig.joints[k]}/end" for k in [a, *sub]
+            if not np.isnan(rig.end_sites[k, 0])]
+        feet[side] = tuple(dict.fromkeys([*names, *extra]))
+    locked = lock_points(pts, contacts, feet=feet)
     out = retarget(locked, anim.rig, anim.fps, "rig", scale=1.0)
     return out
 
