@@ -11,8 +11,15 @@ directions, vectorised over frames:
   from the shoulder line, neck and head from the ear line, hands from pinky->index (or
   fingers->thumb), thighs and shins from the foot's forward direction, feet from
   heel->ankle (or the shin);
+* thighs, shins, upper arms and forearms also take their twist from the limb's bend plane
+  (the knee/elbow hinge) once the limb is bent;
 * joints with only a primary axis take the *minimum-twist* rotation from their parent;
   joints with nothing to aim at keep their rest pose relative to their parent.
+
+The twist is built in layers, each blended in smoothly by how well defined it is in that
+frame (minimum twist, then the secondary axis when it is not along the primary, then the
+bend plane when the limb bends more than 10-25 degrees), so it never flips where an axis
+degenerates (a straight knee, a foot pointing along the shin).
 
 ``G_joint = frame(current primary, secondary) @ frame(rest primary, secondary)^T``; local
 rotations are ``G_parent^T G_joint``, converted to quaternions with sign continuity (no
