@@ -1,0 +1,126 @@
+"""Inside Blender: import BVH files and export each as FBX and/or GLB, in one process.
+
+Usage, either inside the ``bpy`` virtual environment::
+
+    python export_anim.py REQUEST.json RESULT.json
+
+or with a Blender executable::
+
+    blender --background --factory-startup --python-exit-code 1 --python export_anim.py \
+        -- REQUEST.json RESULT.json
+
+Request: ``{"jobs": [{"bvh": "a.bvh", "fbx": "a.fbx" | null, "glb": "a.glb" | null}]}``.
+Result: ``{"blender_version": "5.0.1", "jobs": [{"bvh", "bones", "frames", "fps",
+"seconds"}]}``.
+
+Blender facts this script relies on (each one breaks the output silently if missed):
+
+* the BVH importer keys frames ``1..T`` and, with ``update_scene_fps``, sets the scene fps
+  (``fps``/``fps_base``) to the file's exact rate; the exporters sample at the scene fps;
+* the glTF exporter takes the joints' rest transforms from the armature's rest pose, so it
+  runs first, on the action exactly as imported (``export_anim_slide_to_zero``: frame 1 is
+  t = 0 s);
+* the FBX exporter bakes the *scene* frame range (not the action's), and an armature without
+  a skinned mesh gets no bind pose: the bones' default transforms are the pose at the
+  *current* frame, and importers (Blender's included) take them as the rest pose. So the
+  rig's rest pose is keyed at frame 0, the current frame is set to 0, and the scene range
+  is the action's ``1..T``: the file holds the T-pose as rest and exactly one key per frame;
+* FBX key times are absolute (frame / fps), so a re-import with ``anim_offset=0`` puts the
+  keys back on frames ``1..T``.
+"""
+
+import json
+import sys
+import time
+
+import bpy
+
+
+def _args() -> list[str]:
+    # Blender executable: script arguments follow "--"; bpy module: plain argv.
+    argv = sys.argv
+    return argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
+
+
+def _import_bvh(path: str):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_anim.bvh(filepath=path, target="ARMATURE", global_scale=1.0,
+                            frame_start=1, use_fps_scale=False, update_scene_fps=True,
+                            update_scene_duration=True, rotate_mode="NATIVE",
+                            axis_forward="-Z", axis_up="Y")
+    scene = bpy.context.scene
+    arm = next(o for o in scene.objects if o.type == "ARMATURE")
+    start, end = (round(v) for v in arm.animation_data.action.frame_range)
+    scene.frame_start, scene.frame_end = start, end
+    return scene, arm, start, end
+
+
+def _select_only(arm) -> None:
+    for ob in bpy.context.scene.objects:
+        ob.select_set(ob is arm)
+    bpy.context.view_layer.objects.active = arm
+
+
+def _export_glb(path: str, arm) -> None:
+    _select_only(arm)
+    bpy.ops.export_scene.gltf(
+        filepath=path, export_format="GLB", use_selection=True, export_animations=True,
+        export_animation_mode="ACTIONS", export_frame_range=False, export_force_sampling=True,
+        export_frame_step=1, export_anim_slide_to_zero=True, export_optimize_animation_size=False,
+        export_rest_position_armature=True, export_leaf_bone=False, export_def_bones=False,
+        export_yup=True, export_apply=False, export_materials="NONE", export_extras=False)
+
+
+def _key_rest_pose(arm, frame: int) -> None:
+    for pb in arm.pose.bones:
+        pb.location = (0.0, 0.0, 0.0)
+        pb.scale = (1.0, 1.0, 1.0)
+        pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+        pb.rotation_euler = (0.0, 0.0, 0.0)
+        pb.keyframe_insert("location", frame=frame)
+        if pb.rotation_mode == "QUATERNION":
+            pb.keyframe_insert("rotation_quaternion", frame=frame)
+        else:
+            pb.keyframe_insert("rotation_euler", frame=frame)
+
+
+def _export_fbx(path: str, scene, arm, start: int, end: int) -> None:
+    _key_rest_pose(arm, start - 1)
+    scene.frame_start, scene.frame_end = start, end
+    scene.frame_set(start - 1)  # the pose written as the bones' (rest) transforms
+    _select_only(arm)
+    bpy.ops.export_scene.fbx(
+        filepath=path, use_selection=True, object_types={"ARMATURE"},
+        apply_scale_options="FBX_SCALE_UNITS", add_leaf_bones=False,
+        primary_bone_axis="Y", secondary_bone_axis="X", armature_nodetype="NULL",
+        bake_anim=True, bake_anim_use_all_bones=True, bake_anim_use_nla_strips=False,
+        bake_anim_use_all_actions=False, bake_anim_force_startend_keying=True,
+        bake_anim_step=1.0, bake_anim_simplify_factor=0.0, use_custom_props=False,
+        axis_forward="-Z", axis_up="Y")
+
+
+def main(req_path: str, res_path: str) -> None:
+    with open(req_path) as fh:
+        req = json.load(fh)
+    results = []
+    for job in req["jobs"]:
+        t0 = time.perf_counter()
+        scene, arm, start, end = _import_bvh(job["bvh"])
+        # GLB first: it exports the action as imported; the FBX step adds a rest key.
+        if job.get("glb"):
+            _export_glb(job["glb"], arm)
+        if job.get("fbx"):
+            _export_fbx(job["fbx"], scene, arm, start, end)
+        results.append({
+            "bvh": job["bvh"],
+            "bones": len(arm.data.bones),
+            "frames": end - start + 1,
+            "fps": scene.render.fps / scene.render.fps_base,
+            "seconds": time.perf_counter() - t0,
+        })
+    with open(res_path, "w") as fh:
+        json.dump({"blender_version": bpy.app.version_string, "jobs": results}, fh)
+
+
+if __name__ == "__main__":
+    main(*_args()[:2])

@@ -1,0 +1,276 @@
+"""FBX and glTF (GLB) export of BVH clips through Blender, many files in one Blender process.
+
+Blender is started once per call (its start-up costs a few seconds) and runs
+``mocap/blender_scripts/export_anim.py``, which for each BVH file imports it with Blender's
+BVH importer and exports a binary FBX with baked animation (one key per frame, the rig's
+T-pose as the bones' rest transforms) and/or a GLB (one glTF animation, the rig's rest pose
+as the joints' rest transforms). Axes and units are those of Blender's importers and
+exporters at their defaults: Y up, metres.
+
+Which Blender: the ``blender`` argument, else ``$MOCAP_BLENDER`` (a Blender executable, run
+as ``blender --background --factory-startup --python SCRIPT -- ARGS``), else the ``bpy``
+virtual environment of :mod:`mocap.blender` (created on first use, about 400 MB from PyPI).
+
+Every output is written under a temporary name beside its target and renamed into place
+only when Blender succeeded, so a failure leaves no partial FBX/GLB (and never touches the
+BVH files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mocap.errors import InputError, MocapError
+from mocap.fileio import atomic_path
+
+FORMATS = ("fbx", "glb")
+BLENDER_ENV = "MOCAP_BLENDER"
+SCRIPT = Path(__file__).resolve().parents[1] / "blender_scripts" / "export_anim.py"
+
+
+@dataclass(frozen=True)
+class ExportedClip:
+    """What Blender made of one BVH file.
+
+    Attributes:
+        bvh: the source BVH file.
+        outputs: format name (``"fbx"``, ``"glb"``) -> written file.
+        bones: number of bones of the armature (the rig's joints).
+        frames: number of animation frames (one key per frame in each output).
+        fps: frames per second (the BVH's ``1 / Frame Time``).
+        seconds: Blender's time for this clip (import + exports), start-up excluded.
+    """
+
+    bvh: Path
+    outputs: dict[str, Path]
+    bones: int
+    frames: int
+    fps: float
+    seconds: float
+
+
+def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
+    """``"fbx,glb"`` or ``["fbx"]`` -> a tuple of known format names, in order, no repeats.
+
+    Raises:
+        InputError: an unknown or empty format list; the message lists the valid names.
+    """
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    names = []
+    for item in items:
+        name = item.strip().lower().lstrip(".")
+        if name == "gltf":
+            name = "glb"
+        if name not in FORMATS:
+            raise InputError(f"unknown export format {item!r}; valid formats: "
+                             f"{', '.join(FORMATS)}")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise InputError(f"no export format given; valid formats: {', '.join(FORMATS)}")
+    return tuple(names)
+
+
+def _not_available(reason: str, kept: Sequence[Path]) -> MocapError:
+    from mocap.blender import BPY_REQUIREMENT, BlenderUnavailableError
+
+    kept_note = f"; the BVH files are kept ({', '.join(str(p) for p in kept)})" if kept else ""
+    return BlenderUnavailableError(
+        f"FBX/GLB export needs Blender: {reason}. Run `mocap blender setup` (creates a "
+        f"{BPY_REQUIREMENT} environment from PyPI) or name a Blender executable with "
+        f"--blender PATH or ${BLENDER_ENV}{kept_note}")
+
+
+def blender_command(script: str | os.PathLike, args: Sequence[str],
+                    blender: str | os.PathLike | None = None,
+                    progress: Callable[[str], None] | None = None,
+                    kept: Sequence[Path] = ()) -> list[str]:
+    """The command line that runs a Blender script.
+
+    Args:
+        script: the Python script to run inside Blender.
+        args: its arguments (after ``--`` for a Blender executable).
+        blender: a Blender executable (path or name on ``PATH``); default
+            ``$MOCAP_BLENDER``, else the ``bpy`` environment (created if missing).
+        progress: optional callable taking a message, used while creating the environment.
+        kept: BVH files to name in the error message (they stay written).
+
+    Raises:
+        BlenderUnavailableError: the named executable does not exist, or no ``bpy``
+            environment can be made; the message says how to get one.
+    """
+    exe = str(blender) if blender else os.environ.get(BLENDER_ENV)
+    if exe:
+        found = shutil.which(exe)
+        if found is None:
+            origin = "--blender" if blender else f"${BLENDER_ENV}"
+            raise _not_available(f"{origin} {exe} is not an executable file", kept)
+        return [found, "--background", "--factory-startup", "--python-exit-code", "1",
+                "--python", str(script), "--", *map(str, args)]
+    from mocap.blender import BlenderUnavailableError, ensure_blender
+
+    try:
+        python = ensure_blender(progress)
+    except BlenderUnavailableError as exc:
+        raise _not_available(str(exc), kept) from None
+    except OSError as exc:
+        raise _not_available(f"cannot create the Blender environment: "
+                             f"{exc.strerror or exc}", kept) from None
+    return [str(python), str(script), *map(str, args)]
+
+
+def run_blender_json(script: str | os.PathLike, request: dict,
+                     blender: str | os.PathLike | None = None,
+                     progress: Callable[[str], None] | None = None,
+                     timeout: float = 3600.0, kept: Sequence[Path] = ()) -> dict:
+    """Run a Blender script taking ``REQUEST.json RESULT.json`` and return the result.
+
+    Works with the ``bpy`` environment and with a Blender executable (see
+    :func:`blender_command`).
+
+    Raises:
+        BlenderUnavailableError: no Blender (see :func:`blender_command`).
+        MocapError: the script failed or timed out; the message carries its last error line.
+    """
+    with tempfile.TemporaryDirectory(prefix="mocap-blender-") as tmp:
+        req = Path(tmp) / "request.json"
+        res = Path(tmp) / "result.json"
+        req.write_text(json.dumps(request))
+        cmd = blender_command(script, [str(req), str(res)], blender, progress, kept)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise MocapError(f"Blender ({Path(script).name}) did not finish within "
+                             f"{timeout:.0f} s") from None
+        except OSError as exc:
+            raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}", kept) from None
+        if proc.returncode != 0 or not res.exists():
+            lines = [ln for ln in (proc.stderr + "\n" + proc.stdout).splitlines()
+                     if ln.strip()]
+            errors = [ln for ln in lines if "Error" in ln or "error" in ln]
+            last = (errors or lines or [f"exit code {proc.returncode}"])[-1].strip()
+            raise MocapError(f"Blender ({Path(script).name}) failed: {last}")
+        return json.loads(res.read_text())
+
+
+def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
+                     formats: str | Sequence[str] = FORMATS,
+                     out_dir: str | os.PathLike | None = None,
+                     blender: str | os.PathLike | None = None,
+                     progress: Callable[[str], None] | None = None,
+                     timeout: float = 3600.0) -> list[Path]:
+    """Export BVH files as FBX and/or GLB, all in one Blender process.
+
+    Each ``<dir>/<stem>.bvh`` becomes ``<out_dir>/<stem>.fbx`` and/or ``<stem>.glb``
+    (``out_dir`` defaults to the BVH file's folder).
+
+    Args:
+        bvh_paths: BVH files (e.g. ``person_1.bvh``, ``person_2.bvh`` from one video).
+        formats: ``("fbx", "glb")`` (default), a subset, or a comma list ``"fbx,glb"``.
+        out_dir: folder for the outputs; created if missing.
+        blender: a Blender executable; default ``$MOCAP_BLENDER``, else the ``bpy``
+            environment (see :mod:`mocap.blender`).
+        progress: optional callable taking a message (used while creating the environment).
+        timeout: seconds for the whole Blender run.
+
+    Returns:
+        The written files, for each BVH file in order, in the order of ``formats``.
+
+    Raises:
+        InputError: a BVH file is missing, an unknown format, or two outputs would collide.
+        BlenderUnavailableError: no Blender available (the message says how to get one;
+            the BVH files are left as they are).
+        MocapError: Blender failed on a file.
+        OutputError: an output cannot be written.
+    """
+    fmts = parse_formats(formats)
+    jobs = []
+    for p in bvh_paths:
+        bvh = Path(p)
+        folder = Path(out_dir) if out_dir is not None else bvh.parent
+        jobs.append((bvh, {f: folder / f"{bvh.stem}.{f}" for f in fmts}))
+    clips = export_clips(jobs, blender=blender, progress=progress, timeout=timeout)
+    return [path for clip in clips for path in clip.outputs.values()]
+
+
+def export_bvh(bvh_path: str | os.PathLike, output: str | os.PathLike,
+               fmt: str | None = None, blender: str | os.PathLike | None = None,
+               progress: Callable[[str], None] | None = None,
+               timeout: float = 3600.0) -> ExportedClip:
+    """Export one BVH file as ``output`` (FBX or GLB; format from ``fmt`` or the suffix).
+
+    Raises:
+        InputError, BlenderUnavailableError, MocapError, OutputError: see
+            :func:`export_bvh_files`.
+    """
+    output = Path(output)
+    if fmt is None:
+        if not output.suffix:
+            raise InputError(f"cannot tell the format of {output} (no suffix); valid "
+                             f"formats: {', '.join(FORMATS)}")
+        fmt = output.suffix
+    (name,) = parse_formats([fmt])
+    return export_clips([(Path(bvh_path), {name: output})], blender=blender,
+                        progress=progress, timeout=timeout)[0]
+
+
+def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.PathLike]]],
+                 blender: str | os.PathLike | None = None,
+                 progress: Callable[[str], None] | None = None,
+                 timeout: float = 3600.0) -> list[ExportedClip]:
+    """The general form: ``[(bvh, {"fbx": out.fbx, "glb": out.glb}), ...]`` in one Blender.
+
+    Returns:
+        One :class:`ExportedClip` per job, in order.
+
+    Raises:
+        See :func:`export_bvh_files`.
+    """
+    norm: list[tuple[Path, dict[str, Path]]] = []
+    seen: set[Path] = set()
+    for bvh, outs in jobs:
+        bvh = Path(bvh)
+        if not bvh.is_file():
+            raise InputError(f"no such BVH file: {bvh}")
+        paths = {parse_formats([f])[0]: Path(o) for f, o in outs.items()}
+        for out in paths.values():
+            key = out.resolve()
+            if key in seen or key == bvh.resolve():
+                raise InputError(f"output {out} is written twice or overwrites an input")
+            seen.add(key)
+        norm.append((bvh, paths))
+    if not norm:
+        return []
+    bvhs = [bvh for bvh, _ in norm]
+    with contextlib.ExitStack() as stack:
+        tmp_of = {}
+        for _, outs in norm:
+            for f, out in outs.items():
+                tmp_of[(out, f)] = stack.enter_context(atomic_path(out))
+        request = {"jobs": [{"bvh": str(bvh.resolve()),
+                             **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
+                            for bvh, outs in norm]}
+        result = run_blender_json(SCRIPT, request, blender, progress, timeout, kept=bvhs)
+        for (out, _), tmp in tmp_of.items():
+            if not tmp.exists() or tmp.stat().st_size == 0:
+                raise MocapError(f"Blender wrote nothing for {out}")
+            # temporary files are created private (0600); outputs get the usual mode
+            tmp.chmod(0o666 & ~_umask())
+    return [ExportedClip(bvh=bvh, outputs=outs, bones=int(r["bones"]),
+                         frames=int(r["frames"]), fps=float(r["fps"]),
+                         seconds=float(r["seconds"]))
+            for (bvh, outs), r in zip(norm, result["jobs"], strict=True)]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
