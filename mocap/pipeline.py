@@ -80,7 +80,8 @@ class PipelineConfig:
     """Settings of the video loop (validated on construction).
 
     Attributes:
-        detect_every: run the detector at least every N frames (1: every frame).
+        detect_every: run the detector at least every N frames (1: every frame); skipped
+            while ``max_people`` healthy people are tracked (nobody new can be added).
         min_pose_score: pose score under which a newly detected region holds nobody.
         tracking_score: the same for a region derived from a tracked person's landmarks
             (lower: keeps hold of people through blur and odd poses, as MediaPipe's
@@ -382,7 +383,10 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         n_tracked = len(rois)
         every = cfg.lost_detect_every if (_lost_in_view(tracker, image.shape) or weak) \
             else cfg.detect_every
-        if need_detect or since_detect >= every:
+        # with the cap reached by healthy tracks there is nobody new to look for
+        full = (cfg.max_people is not None and not weak
+                and sum(t.confirmed and not t.lost for t in tracker.tracks) >= cfg.max_people)
+        if need_detect or (since_detect >= every and not full):
             det = engine.detect(image, tiles=cfg.detector_tiles)
             detector_runs += 1
             since_detect = 0

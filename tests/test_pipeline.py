@@ -380,3 +380,13 @@ def test_cli_failure_mid_run_leaves_nothing(tmp_path, monkeypatch, capsys):
     assert main(["track", str(video), "-o", str(old), "--preview"]) == 3
     assert [p.name for p in old.iterdir()] == ["mine.txt"]
     assert "simulated" in capsys.readouterr().err
+
+
+def test_no_scheduled_detection_once_max_people_are_tracked():
+    eng = ScriptedEngine(lambda i: [(300, 400, 300), (1200, 400, 300)])
+    track_frames(frames(60), eng, PipelineConfig(detect_every=10, max_people=2))
+    # frame 0 finds both; once both are confirmed nothing new can be added
+    assert eng.detect_calls == [0]
+    eng = ScriptedEngine(lambda i: [(300, 400, 300), (1200, 400, 300)])
+    track_frames(frames(60), eng, PipelineConfig(detect_every=10, max_people=3))
+    assert eng.detect_calls == [0, 10, 20, 30, 40, 50]
