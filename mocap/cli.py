@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "mocap.commands.track",
     "mocap.commands.models",
     "mocap.commands.retarget",
+    "mocap.commands.export",
+    "mocap.commands.blender",
 )
 
 

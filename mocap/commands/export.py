@@ -1,0 +1,45 @@
+"""`mocap export`: turn a BVH clip into FBX or glTF (GLB) through Blender."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mocap.export.blender_export import BLENDER_ENV, FORMATS
+
+
+def add_blender_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--blender PATH`` option (shared with the commands that export FBX/GLB)."""
+    parser.add_argument(
+        "--blender", metavar="PATH",
+        help=f"a Blender executable to export with (default: ${BLENDER_ENV}, else the "
+        "bpy environment made by `mocap blender setup`, created on first use)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="convert a BVH clip to FBX or GLB (glTF binary) with Blender",
+        description="Import IN.bvh with Blender's BVH importer and write a binary FBX "
+        "(baked animation, one key per frame, the rig's T-pose as rest pose) or a GLB "
+        "(one glTF animation). Y up, metres, the BVH's frame rate.")
+    p.add_argument("input", metavar="IN.bvh", help="input motion")
+    p.add_argument("--to", choices=FORMATS, metavar="FORMAT",
+                   help=f"output format: {', '.join(FORMATS)} (default: from the suffix of "
+                   "OUT)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file")
+    add_blender_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mocap.export.blender_export import export_bvh
+
+    def progress(msg: str) -> None:
+        print(msg, file=sys.stderr)
+
+    clip = export_bvh(args.input, args.output, args.to, blender=args.blender,
+                      progress=progress)
+    for fmt, path in clip.outputs.items():
+        print(f"{path}: {fmt.upper()}, {clip.bones} bones, {clip.frames} frames at "
+              f"{clip.fps:.6g} fps")
+    return 0
