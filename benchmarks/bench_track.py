@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in mc_runs),
         "loop_fps_all": [round(r["loop_fps"], 1) for r in mc_runs],
         "tracks": mc_runs[0]["summary"][1:-2],
+        "tracks_identical_across_runs": all(r["summary"][1:-2] == mc_runs[0]["summary"][1:-2]
+                                            for r in mc_runs),
     }
     if mp_runs:
         report["mediapipe_pose"] = {
@@ -212,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
               f"peak RSS {m['peak_rss_mb_max']:.0f} MB")
         for line in m["tracks"]:
             print(f"  {line.strip()}")
+        if not m["tracks_identical_across_runs"]:
+            print("  (tracks differed between runs: " + "; ".join(
+                " | ".join(x.strip() for x in r["summary"][1:-2]) for r in mc_runs) + ")")
         if mp_runs:
             p = report["mediapipe_pose"]
             print(f"MediaPipe {p['version']} solutions.Pose (1 person): "
