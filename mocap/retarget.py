@@ -122,18 +122,24 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.where(np.isfinite(t), t * t * (3 - 2 * t), 0.0)
 
 
-def _blend_twist(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Rotate from ``a`` towards ``b`` by fraction ``w`` (both (T, 3, 3), sharing the
-    primary axis, so ``a^T b`` is a twist about it); ``w`` (T,) in [0, 1]."""
-    from scipy.spatial.transform import Rotation
+def _blend_twist(a: np.ndarray, b: np.ndarray, w: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """Rotate from ``a`` towards ``b`` by fraction ``w``.
 
+    Both (T, 3, 3) map the rest ``axis`` (3,) onto the same current direction, so
+    ``a^T b`` is a twist about ``axis``: its angle is read off in closed form and a
+    fraction ``w`` (T,) in [0, 1] of it applied (Rodrigues), all vectorised.
+    """
+    k = axis / np.linalg.norm(axis)
     rel = np.swapaxes(a, -1, -2) @ b
-    ok = np.isfinite(rel).all(axis=(-1, -2)) & (w > 0)
-    out = a.copy()
-    if ok.any():
-        rv = Rotation.from_matrix(rel[ok]).as_rotvec() * w[ok, None]
-        out[ok] = a[ok] @ Rotation.from_rotvec(rv).as_matrix()
-    return out
+    sin = 0.5 * ((rel[:, 2, 1] - rel[:, 1, 2]) * k[0] + (rel[:, 0, 2] - rel[:, 2, 0]) * k[1]
+                 + (rel[:, 1, 0] - rel[:, 0, 1]) * k[2])
+    cos = 0.5 * (np.trace(rel, axis1=-2, axis2=-1) - 1.0)
+    theta = np.arctan2(sin, cos) * np.where(np.isfinite(w), w, 0.0)
+    theta = np.where(np.isfinite(theta), theta, 0.0)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    twist = (np.eye(3) + np.sin(theta)[:, None, None] * kx
+             + (1 - np.cos(theta))[:, None, None] * (kx @ kx))
+    return a @ twist
 
 
 def mirror_role(role: str) -> str:
@@ -181,10 +187,8 @@ class Animation:
 
     def global_transforms(self) -> tuple[np.ndarray, np.ndarray]:
         """Forward kinematics: ``(rotations (T, J, 3, 3), positions (T, J, 3) metres)``."""
-        from scipy.spatial.transform import Rotation
-
-        t, j = self.rotations.shape[:2]
-        local = Rotation.from_quat(self.rotations.reshape(-1, 4)).as_matrix().reshape(t, j, 3, 3)
+        q = self.rotations / np.linalg.norm(self.rotations, axis=-1, keepdims=True)
+        local = _quat_to_matrix(q)
         return forward_kinematics(local, self.rig.parents, self.rig.offsets,
                                   self.root_translation)
 
@@ -316,13 +320,41 @@ def _quat_to_matrix(q: np.ndarray) -> np.ndarray:
     ], axis=-2)
 
 
+def _matrix_to_quat(m: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotation matrices -> (..., 4) xyzw unit quaternions (Shepperd's method:
+    the largest of |w|, |x|, |y|, |z| comes from the diagonal, the rest from off-diagonals,
+    so it is accurate near 180 degrees too)."""
+    shape = m.shape[:-2]
+    m = m.reshape(-1, 3, 3)
+    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    d = np.stack([m00 - m11 - m22, m11 - m00 - m22, m22 - m00 - m11, m00 + m11 + m22], -1)
+    big = d.argmax(-1)
+    q = np.empty((len(m), 4))
+    # (index of the large component, then the pairs of entries for the other three)
+    cases = (
+        (0, ((0, 1, 1, 0, 1), (0, 2, 2, 0, 1), (2, 1, 1, 2, -1))),  # x; then y, z, w
+        (1, ((0, 1, 1, 0, 1), (1, 2, 2, 1, 1), (0, 2, 2, 0, -1))),  # y; then x, z, w
+        (2, ((0, 2, 2, 0, 1), (1, 2, 2, 1, 1), (1, 0, 0, 1, -1))),  # z; then x, y, w
+        (3, ((2, 1, 1, 2, -1), (0, 2, 2, 0, -1), (1, 0, 0, 1, -1))),  # w; then x, y, z
+    )
+    others = {0: (1, 2, 3), 1: (0, 2, 3), 2: (0, 1, 3), 3: (0, 1, 2)}
+    for c, pairs in cases:
+        sel = big == c
+        if not sel.any():
+            continue
+        ms = m[sel]
+        r = 0.5 * np.sqrt(np.maximum(1.0 + d[sel, c], 1e-300))
+        f = 0.25 / r
+        q[sel, c] = r
+        for slot, (i1, j1, i2, j2, sign) in zip(others[c], pairs, strict=True):
+            q[sel, slot] = (ms[:, i1, j1] + sign * ms[:, i2, j2]) * f
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    return q.reshape(*shape, 4)
+
+
 def matrices_to_quats(m: np.ndarray) -> np.ndarray:
     """(T, J, 3, 3) rotation matrices -> (T, J, 4) xyzw quaternions, sign-continuous in T."""
-    from scipy.spatial.transform import Rotation
-
-    t, j = m.shape[:2]
-    q = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_quat().reshape(t, j, 4)
-    return quat_continuity(q)
+    return quat_continuity(_matrix_to_quat(m))
 
 
 def quat_continuity(q: np.ndarray) -> np.ndarray:
@@ -582,16 +614,17 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
     rest = rig_rest_points(rig)
     plans = plan(points, rig)
     j = len(rig)
-    g = np.empty((t, j, 3, 3))
-    local = np.empty((t, j, 3, 3))
-    eye = np.broadcast_to(np.eye(3), (t, 3, 3))
+    # joint-major storage: each joint's (T, 3, 3) block is contiguous for fast matmuls
+    g = np.empty((j, t, 3, 3))
+    local = np.empty((j, t, 3, 3))
+    eye = np.ascontiguousarray(np.broadcast_to(np.eye(3), (t, 3, 3)))
     for k in range(j):
         par = int(rig.parents[k])
-        gp = g[:, par] if par >= 0 else eye
+        gp = g[par] if par >= 0 else eye
         pl = plans[k]
         if pl.primary is None:
-            g[:, k] = gp
-            local[:, k] = np.eye(3)
+            g[k] = gp
+            local[k] = np.eye(3)
             continue
         cur_p = _vec(points, pl.primary)
         rest_p = _rest_vec(rest, pl.primary)
@@ -617,12 +650,12 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
                 u, v = layer[3], layer[4]
                 sin_cur = np.linalg.norm(cur_s, axis=-1) / np.maximum(
                     np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-12)
-            gk = _blend_twist(gk, f_cur @ f_rest.T, _smoothstep(sin_cur, lo, hi))
+            gk = _blend_twist(gk, f_cur @ f_rest.T, _smoothstep(sin_cur, lo, hi), rest_p)
         bad = ~np.isfinite(gk).all(axis=(-1, -2))
         if bad.any():  # missing source frames (NaN): hold the parent's rotation
             gk[bad] = gp[bad]
-        g[:, k] = gk
-        local[:, k] = np.swapaxes(gp, -1, -2) @ gk
+        g[k] = gk
+        local[k] = np.swapaxes(gp, -1, -2) @ gk
     root = points[root_key] * scale
     if not np.isfinite(root).all():  # gaps in the source: interpolate the root path
         from mocap.motion import _fill_nan
@@ -630,7 +663,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
         root = _fill_nan(root)
     if root_key != (rig.roles[0] or rig.joints[0]):
         root = root - (rest["hips"] - rest[rig.roles[0] or rig.joints[0]])
-    quats = matrices_to_quats(local)
+    quats = matrices_to_quats(np.swapaxes(local, 0, 1))
     return Animation(rig, root, quats, float(fps))
 
 
