@@ -27,13 +27,15 @@ PALETTE = (
 )  # fmt: skip
 
 
-def draw_tracks(image: np.ndarray, people: list[tuple[int, np.ndarray, np.ndarray]],
-                min_visibility: float = 0.5) -> np.ndarray:
+def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
+                ) -> np.ndarray:
     """Draw skeletons and ids onto ``image`` in place.
 
     Args:
-        image: (H, W, 3) uint8, RGB or BGR (colours follow the array's order).
-        people: ``(id, xy (33, 2) px, visibility (33,))`` per person.
+        image: (H, W, 3) uint8 RGB.
+        people: ``(id, xy (33, 2) px, visibility (33,))`` per person, optionally with a
+            fourth item ``observed`` (bool): False draws a thin skeleton without joints
+            (a frame bridged by the smoother, where the person was not seen).
         min_visibility: joints below this are not drawn.
 
     Returns:
@@ -42,19 +44,23 @@ def draw_tracks(image: np.ndarray, people: list[tuple[int, np.ndarray, np.ndarra
     import cv2
 
     scale = max(1, round(max(image.shape[:2]) / 700))
-    for pid, xy, vis in people:
+    for person in people:
+        pid, xy, vis = person[:3]
+        seen = bool(person[3]) if len(person) > 3 else True
+        width = 2 * scale if seen else max(1, scale)
         color = PALETTE[(pid - 1) % len(PALETTE)]
         ok = (vis >= min_visibility) & np.isfinite(xy).all(1)
         pts = np.round(np.nan_to_num(xy)).astype(np.int32)
         for a, b in SKELETON_EDGES:
             if ok[a] and ok[b]:
-                cv2.line(image, tuple(pts[a]), tuple(pts[b]), color, 2 * scale, cv2.LINE_AA)
-        for j in np.flatnonzero(ok):
+                cv2.line(image, tuple(pts[a]), tuple(pts[b]), color, width, cv2.LINE_AA)
+        for j in np.flatnonzero(ok) if seen else ():
             cv2.circle(image, tuple(pts[j]), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
         anchor = pts[ok] if ok.any() else pts[np.isfinite(xy).all(1)]
         if len(anchor):
             x, y = int(anchor[:, 0].min()), int(anchor[:, 1].min()) - 10 * scale
-            cv2.putText(image, f"#{pid}", (x, max(y, 20 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+            label = f"#{pid}" if seen else f"#{pid}?"
+            cv2.putText(image, label, (x, max(y, 20 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
                         0.8 * scale, color, 2 * scale, cv2.LINE_AA)
     return image
 
@@ -93,7 +99,7 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
                 for t, i in by_frame.get(frame.index, []):
                     xyz = t.image[i] if smoothed else t.image_raw[i]
                     vis = t.visibility[i] if t.observed[i] else np.ones(len(xyz))
-                    people.append((t.id, xyz[:, :2], vis))
+                    people.append((t.id, xyz[:, :2], vis, bool(t.observed[i])))
                 rgb = draw_tracks(np.ascontiguousarray(frame.image), people)
                 writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
                 if progress is not None:

@@ -390,3 +390,39 @@ def test_no_scheduled_detection_once_max_people_are_tracked():
     eng = ScriptedEngine(lambda i: [(300, 400, 300), (1200, 400, 300)])
     track_frames(frames(60), eng, PipelineConfig(detect_every=10, max_people=3))
     assert eng.detect_calls == [0, 10, 20, 30, 40, 50]
+
+
+def test_preview_draws_each_person_in_their_frames(tmp_path):
+    from mocap.preview import PALETTE, write_preview
+
+    video = tmp_path / "v.avi"
+    _gray_video(video, 6)
+    t = 3
+    xy = np.zeros((t, 33, 3), np.float32)
+    xy[..., 0] = np.linspace(100, 220, 33)[None]
+    xy[..., 1] = np.linspace(40, 200, 33)[None]
+    obs = np.array([True, False, True])
+    vis = np.ones((t, 33), np.float32)
+    track = Track(1, np.arange(2, 5), np.arange(2, 5) / 30, obs, xy, xy, vis, vis,
+                  np.ones(t), xy, xy)
+    out = tmp_path / "p.mp4"
+    write_preview(video, [track], out)
+    cap = cv2.VideoCapture(str(out))
+    frames_back = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames_back.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(int))
+    assert len(frames_back) == 6
+    red = np.array(PALETTE[0])
+
+    def coloured(img):  # pixels close to person 1's colour
+        return int((np.abs(img - red).sum(-1) < 90).sum())
+
+    assert coloured(frames_back[0]) == 0 and coloured(frames_back[5]) == 0
+    assert coloured(frames_back[2]) > 50 and coloured(frames_back[4]) > 50
+    # a bridged frame (person not seen) shows the skeleton without the white joint dots
+    white = [int((img.min(-1) > 220).sum()) for img in frames_back]
+    assert coloured(frames_back[3]) > 50
+    assert white[2] > 20 and white[4] > 20 and white[3] == 0
