@@ -266,21 +266,43 @@ def _segments(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
+def _pin(track: np.ndarray, mask: np.ndarray, blend: int) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal shift (T, 3) that holds ``track`` at its median position over each
+    contact segment of ``mask``, and its weight (T,) fading over ``blend`` frames."""
+    t = len(track)
+    delta = np.zeros((t, 3))
+    weight = np.zeros(t)
+    for s, e in _segments(np.asarray(mask, bool)):
+        target = np.median(track[s:e][:, [0, 2]], axis=0)
+        lo, hi = max(0, s - blend), min(t, e + blend)
+        idx = np.arange(lo, hi)
+        w = np.clip(np.minimum(idx - (s - blend), (e - 1 + blend) - idx) / max(blend, 1), 0, 1)
+        w[(idx >= s) & (idx < e)] = 1.0
+        upd = w > weight[idx]
+        weight[idx[upd]] = w[upd]
+        delta[idx[upd], 0] = target[0] - track[idx[upd], 0]
+        delta[idx[upd], 2] = target[1] - track[idx[upd], 2]
+    return delta, weight
+
+
 def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
               blend: int = 4, feet: dict[str, tuple[str, ...]] | None = None,
               ) -> dict[str, np.ndarray]:
     """Pin each foot horizontally while in contact, then re-solve the knee.
 
-    During a contact segment the foot (ankle, heel, toe, toe end) is moved by the offset
-    that keeps its ankle at the segment's median horizontal position; the offset fades in
-    and out over ``blend`` frames around the segment. The knee is then placed by two-bone IK
-    so thigh and shin keep their per-frame lengths, in the original bending plane.
+    The whole foot (ankle, heel, toe, toe end, and any ``feet`` extras) is shifted
+    horizontally, rigidly: while the ankle is in contact, so that the ankle stays at its
+    median position over that contact; while only the toe is (heel off, pushing off), so
+    that the toe stays put instead. Shifts fade in and out over ``blend`` frames. The knee
+    is then placed by two-bone IK so thigh and shin keep their per-frame lengths, in the
+    original bending plane.
 
     Args:
         points: named tracks (T, 3) metres, Y up.
-        contacts: whole-foot masks ``{"left": (T,) bool, "right": ...}``.
+        contacts: from :func:`foot_contacts`: per point (``"left_ankle"``, ``"left_toe"``)
+            and/or whole feet (``"left"``, used for the ankle when it has no mask).
         blend: frames of fade at each end of a contact.
-        feet: per side, the points that move with the foot, the ankle first (default
+        feet: per side, the points that move with the foot: ankle, heel, toe first (default
             :data:`FOOT_POINTS`; a rig adds its toe joints and End Sites).
 
     Returns:
@@ -288,25 +310,15 @@ def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
     """
     out = {k: np.array(v, np.float64) for k, v in points.items()}
     for side, names in (feet or FOOT_POINTS).items():
-        ankle = names[0]
-        if side not in contacts or ankle not in out:
+        ankle, toe = names[0], names[2]
+        ankle_mask = contacts.get(ankle, contacts.get(side))
+        if ankle_mask is None or ankle not in out:
             continue
-        a = out[ankle]
-        t = len(a)
-        delta = np.zeros((t, 3))
-        weight = np.zeros(t)
-        for s, e in _segments(np.asarray(contacts[side], bool)):
-            target = np.median(a[s:e][:, [0, 2]], axis=0)
-            lo, hi = max(0, s - blend), min(t, e + blend)
-            idx = np.arange(lo, hi)
-            w = np.clip(np.minimum(idx - (s - blend), (e - 1 + blend) - idx) / max(blend, 1),
-                        0, 1)
-            w[(idx >= s) & (idx < e)] = 1.0
-            upd = w > weight[idx]
-            weight[idx[upd]] = w[upd]
-            delta[idx[upd], 0] = target[0] - a[idx[upd], 0]
-            delta[idx[upd], 2] = target[1] - a[idx[upd], 2]
-        delta *= weight[:, None]
+        d_a, w_a = _pin(out[ankle], ankle_mask, blend)
+        delta = d_a * w_a[:, None]
+        if toe in out and toe in contacts:
+            d_t, w_t = _pin(out[toe], contacts[toe] & ~np.asarray(ankle_mask, bool), blend)
+            delta += ((1 - w_a) * w_t)[:, None] * d_t
         hip, knee = f"{side}_hip", f"{side}_knee"
         for n in names:
             if n in out:
