@@ -43,7 +43,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -268,16 +268,33 @@ def _roi_boxes(rois: Rois) -> np.ndarray:
 
 
 class _Recorder:
-    """Per-id observation buffers (provisional ids resolved at the end)."""
+    """Per-id observation buffers (provisional ids resolved at the end).
+
+    One packed float32 row per person and frame (~1 KB: xy, z, visibility, presence, world,
+    score), so hours of video stay affordable.
+    """
+
+    J = NUM_LANDMARKS
+    SLICES: ClassVar[dict[str, tuple[int, int]]] = {
+        "xy": (0, 2 * J), "z": (2 * J, 3 * J), "visibility": (3 * J, 4 * J),
+        "presence": (4 * J, 5 * J), "world": (5 * J, 8 * J), "score": (8 * J, 8 * J + 1)}
 
     def __init__(self) -> None:
-        self.rows: dict[int, list[tuple[int, Poses2D]]] = {}
+        self.rows: dict[int, list[tuple[int, np.ndarray]]] = {}
 
     def add(self, frame_index: int, poses: Poses2D) -> None:
-        for k in np.flatnonzero(poses.track_id != -1):
-            self.rows.setdefault(int(poses.track_id[k]), []).append((frame_index, poses[k]))
+        keep = np.flatnonzero(poses.track_id != -1)
+        if not len(keep):
+            return
+        n = len(keep)
+        packed = np.concatenate([
+            poses.xy[keep].reshape(n, -1), poses.z[keep], poses.visibility[keep],
+            poses.presence[keep], poses.world[keep].reshape(n, -1), poses.score[keep, None],
+        ], axis=1).astype(np.float32)
+        for row, k in zip(packed, keep, strict=True):
+            self.rows.setdefault(int(poses.track_id[k]), []).append((frame_index, row))
 
-    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, Poses2D]]]:
+    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, np.ndarray]]]:
         out: dict[int, list] = {}
         for key, rows in self.rows.items():
             final = key if key >= 1 else resolved.get(key)
@@ -286,27 +303,32 @@ class _Recorder:
         return {k: sorted(v, key=lambda r: r[0]) for k, v in sorted(out.items())}
 
 
-def _build_track(tid: int, rows: list[tuple[int, Poses2D]], timestamps: np.ndarray) -> Track:
+def _build_track(tid: int, rows: list[tuple[int, np.ndarray]], indices: np.ndarray,
+                 timestamps: np.ndarray) -> Track:
+    """A contiguous :class:`Track` (smoothed fields still raw) from recorded rows.
+
+    ``indices`` / ``timestamps`` (F,): every decoded frame's index and time.
+    """
     first, last = rows[0][0], rows[-1][0]
     frames = np.arange(first, last + 1)
-    t = len(frames)
-    nan3 = np.full((t, NUM_LANDMARKS, 3), np.nan, np.float32)
-    image_raw, world_raw = nan3.copy(), nan3.copy()
-    vis = np.zeros((t, NUM_LANDMARKS), np.float32)
-    pres = np.zeros((t, NUM_LANDMARKS), np.float32)
+    t, j = len(frames), NUM_LANDMARKS
+    fi = np.array([f for f, _ in rows]) - first
+    data = np.stack([r for _, r in rows])
+    sl = {k: data[:, a:b] for k, (a, b) in _Recorder.SLICES.items()}
+    image_raw = np.full((t, j, 3), np.nan, np.float32)
+    world_raw = np.full((t, j, 3), np.nan, np.float32)
+    image_raw[fi, :, :2] = sl["xy"].reshape(-1, j, 2)
+    image_raw[fi, :, 2] = sl["z"]
+    world_raw[fi] = sl["world"].reshape(-1, j, 3)
+    vis = np.zeros((t, j), np.float32)
+    pres = np.zeros((t, j), np.float32)
     score = np.zeros(t, np.float32)
+    vis[fi], pres[fi], score[fi] = sl["visibility"], sl["presence"], sl["score"][:, 0]
     observed = np.zeros(t, bool)
-    for f, p in rows:
-        i = f - first
-        if observed[i] and p.score[0] <= score[i]:
-            continue  # two observations in one frame (cannot happen with one tracker)
-        observed[i] = True
-        image_raw[i, :, :2] = p.xy[0]
-        image_raw[i, :, 2] = p.z[0]
-        world_raw[i] = p.world[0]
-        vis[i], pres[i], score[i] = p.visibility[0], p.presence[0], p.score[0]
-    return Track(tid, frames, timestamps[frames], observed, image_raw, world_raw, vis, pres,
-                 score, image_raw.copy(), world_raw.copy())
+    observed[fi] = True
+    times = np.interp(frames, indices, timestamps)  # indices are increasing
+    return Track(tid, frames, times, observed, image_raw, world_raw, vis, pres, score,
+                 image_raw.copy(), world_raw.copy())
 
 
 def smooth_track(track: Track, config: SmoothConfig) -> Track:
@@ -375,10 +397,12 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
     since_detect = 0
     detector_runs = 0
     timestamps: list[float] = []
+    indices: list[int] = []
     min_conf = tcfg.min_confidence
     for n, frame in enumerate(frames):
         image = frame.image
         timestamps.append(frame.timestamp)
+        indices.append(frame.index)
         rois = next_rois
         n_tracked = len(rois)
         every = cfg.lost_detect_every if (_lost_in_view(tracker, image.shape) or weak) \
@@ -431,7 +455,8 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
     for tid, rows in recorder.finish(tracker.resolved).items():
         if len(rows) < cfg.min_track_frames:
             continue
-        tracks.append(smooth_track(_build_track(tid, rows, ts), cfg.smooth))
+        track = _build_track(tid, rows, np.asarray(indices), ts)
+        tracks.append(smooth_track(track, cfg.smooth))
     # ids 1..P in order of first appearance, whatever was dropped
     tracks.sort(key=lambda t: (t.first_frame, t.id))
     for i, t in enumerate(tracks, 1):
