@@ -117,7 +117,8 @@ def run_mocap(video: Path, out_dir: Path, extra: list[str]) -> dict:
             "loop_fps": loop_fps, "peak_rss_mb": peak, "summary": text}
 
 
-def jitter_and_lag(npz: Path, min_visibility: float = 0.5, max_lag: int = 5) -> dict:
+def jitter_and_lag(npz: Path, min_visibility: float = 0.5, max_lag: int = 5,
+                   space: str = "image") -> dict:
     """Jitter ratio and cross-correlation lag of smoothed vs raw image landmarks.
 
     Over every person and joint coordinate, on runs of consecutive observed frames where the
@@ -127,7 +128,8 @@ def jitter_and_lag(npz: Path, min_visibility: float = 0.5, max_lag: int = 5) -> 
     z = np.load(npz)
     d2_raw, d2_sm, lags = [], [], []
     for pid in z["track_ids"]:
-        raw, sm = z[f"p{pid}_image_raw"][..., :2], z[f"p{pid}_image"][..., :2]
+        dims = slice(0, 2) if space == "image" else slice(0, 3)
+        raw, sm = z[f"p{pid}_{space}_raw"][..., dims], z[f"p{pid}_{space}"][..., dims]
         vis = z[f"p{pid}_visibility"] >= min_visibility
         for j in range(raw.shape[1]):
             ok = vis[:, j] & np.isfinite(raw[:, j]).all(1)
@@ -142,7 +144,7 @@ def jitter_and_lag(npz: Path, min_visibility: float = 0.5, max_lag: int = 5) -> 
                 d2_raw.append(np.abs(np.diff(r, 2, axis=0)).ravel())
                 d2_sm.append(np.abs(np.diff(s, 2, axis=0)).ravel())
                 if len(run) >= 30:
-                    for c in range(2):
+                    for c in range(raw.shape[-1]):
                         vr, vs = np.diff(r[:, c]), np.diff(s[:, c])
                         vr, vs = vr - vr.mean(), vs - vs.mean()
                         if vr.std() == 0 or vs.std() == 0:
@@ -154,7 +156,7 @@ def jitter_and_lag(npz: Path, min_visibility: float = 0.5, max_lag: int = 5) -> 
     raw_j = float(np.mean(np.concatenate(d2_raw)))
     sm_j = float(np.mean(np.concatenate(d2_sm)))
     lags = np.array(lags)
-    return {"raw_mean_abs_d2_px": raw_j, "smoothed_mean_abs_d2_px": sm_j,
+    return {"raw_mean_abs_d2": raw_j, "smoothed_mean_abs_d2": sm_j,
             "jitter_ratio": sm_j / raw_j, "series": len(lags),
             "lag_mode_frames": int(np.bincount(lags + max_lag).argmax() - max_lag),
             "lag_share_at_0": float(np.mean(lags == 0))}
@@ -181,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 mp_runs.append(run_mediapipe(args.mediapipe_python, video))
             mc_runs.append(run_mocap(video, Path(tmp) / f"run{i}", extra))
         report["jitter"] = jitter_and_lag(Path(tmp) / "run0" / "tracks.npz")
+        report["jitter_world"] = jitter_and_lag(Path(tmp) / "run0" / "tracks.npz",
+                                                space="world")
     med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
     report["mocap_track"] = {
         "runs": len(mc_runs), "wall_fps_median": med(mc_runs, "wall_fps"),
@@ -224,11 +228,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{p['frames_with_pose']} frames, peak RSS {p['peak_rss_mb_max']:.0f} MB")
             print(f"speed ratio (mocap loop / MediaPipe): "
                   f"{report['speed_ratio_loop_vs_mediapipe']:.2f}x")
-        j = report["jitter"]
-        print(f"jitter: mean |d2| raw {j['raw_mean_abs_d2_px']:.2f} px, smoothed "
-              f"{j['smoothed_mean_abs_d2_px']:.2f} px, ratio {j['jitter_ratio']:.3f}; "
-              f"lag mode {j['lag_mode_frames']} frames ({100 * j['lag_share_at_0']:.0f}% of "
-              f"{j['series']} series peak at 0)")
+        for key, unit in (("jitter", "px"), ("jitter_world", "m")):
+            j = report[key]
+            print(f"{key}: mean |d2| raw {j['raw_mean_abs_d2']:.4g} {unit}, smoothed "
+                  f"{j['smoothed_mean_abs_d2']:.4g} {unit}, ratio {j['jitter_ratio']:.3f}; "
+                  f"lag mode {j['lag_mode_frames']} frames ({100 * j['lag_share_at_0']:.0f}% "
+                  f"of {j['series']} series peak at 0)")
     return 0
 
 
