@@ -8,7 +8,7 @@ directions, vectorised over frames:
 * **primary axis**: the bone towards the joint's child (``left_knee -> left_ankle``);
 * **secondary axis**, so twist is defined and not only swing: the hips from the hip line
   (there the hip line is the primary axis and the spine the secondary one), spine and chest
-  from the shoulder line, neck and head from the ear line, hands from pinky->index (or
+  from the collar or shoulder line, neck and head from the ear line, hands from pinky->index (or
   fingers->thumb), thighs and shins from the foot's forward direction, feet from
   heel->ankle (or the shin);
 * thighs, shins, upper arms and forearms also take their twist from the limb's bend plane

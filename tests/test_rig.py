@@ -167,3 +167,37 @@ def test_bvh_rig_with_unrecognisable_joints(tmp_path):
                                               (30.5, "cmu"), (68, "in")])
 def test_detect_unit(height, unit):
     assert detect_unit(height) == unit
+
+
+UNREAL = {  # UE mannequin naming (side suffix _l/_r)
+    "root": "", "pelvis": "root", "spine_01": "pelvis", "spine_02": "spine_01",
+    "spine_03": "spine_02", "neck_01": "spine_03", "head": "neck_01",
+    "clavicle_l": "spine_03", "upperarm_l": "clavicle_l", "lowerarm_l": "upperarm_l",
+    "hand_l": "lowerarm_l", "clavicle_r": "spine_03", "upperarm_r": "clavicle_r",
+    "lowerarm_r": "upperarm_r", "hand_r": "lowerarm_r", "thigh_l": "pelvis",
+    "calf_l": "thigh_l", "foot_l": "calf_l", "ball_l": "foot_l", "thigh_r": "pelvis",
+    "calf_r": "thigh_r", "foot_r": "calf_r", "ball_r": "foot_r",
+}
+BIPED = {  # 3ds Max Biped naming
+    "Bip01": "", "Bip01 Pelvis": "Bip01", "Bip01 Spine": "Bip01 Pelvis",
+    "Bip01 Spine1": "Bip01 Spine", "Bip01 Neck": "Bip01 Spine1", "Bip01 Head": "Bip01 Neck",
+    "Bip01 L Clavicle": "Bip01 Neck", "Bip01 L UpperArm": "Bip01 L Clavicle",
+    "Bip01 L Forearm": "Bip01 L UpperArm", "Bip01 L Hand": "Bip01 L Forearm",
+    "Bip01 R Clavicle": "Bip01 Neck", "Bip01 R UpperArm": "Bip01 R Clavicle",
+    "Bip01 R Forearm": "Bip01 R UpperArm", "Bip01 R Hand": "Bip01 R Forearm",
+    "Bip01 L Thigh": "Bip01 Pelvis", "Bip01 L Calf": "Bip01 L Thigh",
+    "Bip01 L Foot": "Bip01 L Calf", "Bip01 L Toe0": "Bip01 L Foot",
+    "Bip01 R Thigh": "Bip01 Pelvis", "Bip01 R Calf": "Bip01 R Thigh",
+    "Bip01 R Foot": "Bip01 R Calf", "Bip01 R Toe0": "Bip01 R Foot",
+}
+
+
+def test_unreal_and_biped_names():
+    r = _roles_of(UNREAL)
+    assert r["hips"] == "pelvis" and r["chest"] == "spine_03" and r["neck"] == "neck_01"
+    assert r["left_shoulder"] == "upperarm_l" and r["right_knee"] == "calf_r"
+    assert r["left_toe"] == "ball_l" and r["spine"] == "spine_01"
+    r = _roles_of(BIPED)
+    assert r["hips"] == "Bip01 Pelvis" and r["chest"] == "Bip01 Neck"
+    assert r["left_collar"] == "Bip01 L Clavicle" and r["left_wrist"] == "Bip01 L Hand"
+    assert r["right_ankle"] == "Bip01 R Foot" and r["right_toe"] == "Bip01 R Toe0"
