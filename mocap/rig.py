@@ -27,8 +27,7 @@ Rig files (``rigs/<name>.toml``), one per rig::
 Any BVH file can be a rig too (``load_rig("x.bvh")``): its hierarchy and rest offsets are
 used, units are recognised from the body height, and roles are recognised from joint names
 (CMU MotionBuilder and 3dsMax namings, Mixamo, SMPL, Daz/Second Life, Unreal, Biped) plus
-the structure
-(the chest is where the arms branch, the hips where the legs branch).
+the structure (the chest is where the arms branch, the hips where the legs branch).
 """
 
 from __future__ import annotations
