@@ -163,3 +163,22 @@ def test_geometry_helpers():
 def test_config_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrackerConfig(**kwargs)
+
+
+def test_crossing_with_the_far_person_hidden_keeps_ids():
+    rng = np.random.default_rng(9)
+    frames, truth = [], []
+    for i in range(70):
+        near = person(200 + 15 * i, 420, h=330, rng=rng)   # walks right, in front
+        far = person(1200 - 12 * i, 400, h=270, rng=rng)   # walks left, behind
+        cx_near, cx_far = 200 + 15 * i, 1200 - 12 * i
+        hidden = abs(cx_near - cx_far) < 120  # behind the near person
+        frames.append(frame(near) if hidden else frame(far, near))
+        truth.append(["near"] if hidden else ["far", "near"])
+    ids = run(PoseTracker(), frames)
+    assert any(len(t) == 1 for t in truth)  # the occlusion happens
+    mapping = {}
+    for got, names in zip(ids[3:], truth[3:], strict=True):
+        for tid, name in zip(got, names, strict=True):
+            assert mapping.setdefault(name, tid) == tid, "identity switch"
+    assert sorted(mapping.values()) == [1, 2]
