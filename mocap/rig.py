@@ -337,7 +337,25 @@ def _rig_from_toml(path: Path) -> Rig:
     missing = rig.missing_required()
     if missing:
         raise fail(f"rig {rig.name!r} is missing required joint roles: {', '.join(missing)}")
+    problem = orientation_problem(rig)
+    if problem:
+        raise fail(f"rig {rig.name!r}: {problem} (rig files are Y up, facing +Z, the "
+                   "character's left at +X)")
     return rig
+
+
+def orientation_problem(rig: Rig) -> str | None:
+    """Why ``rig``'s rest pose is not Y up / facing +Z / left at +X, or None if it is."""
+    p = rig.points()
+    if not p["head"][1] > p["hips"][1]:
+        return "the head is not above the hips"
+    if not p["left_hip"][0] > p["right_hip"][0] or not p["left_shoulder"][0] > \
+            p["right_shoulder"][0]:
+        return "the left side is not at +X"
+    toes = [p[f"{s}_toe"] - p[f"{s}_ankle"] for s in ("left", "right") if f"{s}_toe" in p]
+    if toes and not np.mean([t[2] for t in toes]) > 0:
+        return "the toes do not point to +Z"
+    return None
 
 
 # ---------------------------------------------------------------------------------------

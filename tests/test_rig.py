@@ -201,3 +201,20 @@ def test_unreal_and_biped_names():
     assert r["hips"] == "Bip01 Pelvis" and r["chest"] == "Bip01 Neck"
     assert r["left_collar"] == "Bip01 L Clavicle" and r["left_wrist"] == "Bip01 L Hand"
     assert r["right_ankle"] == "Bip01 R Foot" and r["right_toe"] == "Bip01 R Toe0"
+
+
+def test_rig_file_must_be_y_up_facing_z(tmp_path):
+    text = (rigs_dir() / "smpl.toml").read_text()
+    # mirror X: the character's left would be at -X
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("offset = [", "end = [")):
+            head, vals = line.split("[", 1)
+            v = [float(x) for x in vals.rstrip("]").split(",")]
+            line = f"{head}[{-v[0]}, {v[1]}, {v[2]}]"
+        lines.append(line)
+    path = tmp_path / "mirrored.toml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"mirrored\.toml:1: rig 'smpl': the left side is not "
+                                         r"at \+X"):
+        load_rig(path)
