@@ -1,8 +1,10 @@
 """Write an :class:`~mocap.retarget.Animation` as a BVH file (one file per person).
 
-The hierarchy is built with bvhio (``BvhJoint`` with explicit ``Channels``, written by its
-joint writer): the root has ``Xposition Yposition Zposition`` plus rotations, every other
-joint rotations only, in the rig's joint order and names, even for joints that never move.
+The hierarchy is built with bvhio (a ``BvhContainer`` of ``BvhJoint`` with explicit
+``Channels``, written by its joint writer): the root has ``Xposition Yposition Zposition``
+plus rotations, every other joint rotations only, in the rig's joint order and names, even
+for joints that never move (a rig whose order is not depth-first, like SMPL's, is written
+depth-first, as BVH requires).
 The motion table is written here, vectorised: bvhio's per-frame writer converts each
 keyframe through ``glm`` one at a time, far too slow for long clips, and its Euler helpers
 default to *extrinsic* angles while BVH angles are intrinsic.
@@ -48,7 +50,7 @@ def _end_site(rig: Rig, j: int) -> np.ndarray:
 def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
              precision: int = 6) -> str:
     """The BVH file content for ``anim`` (see :func:`write_bvh`)."""
-    from bvhio import BvhJoint
+    from bvhio import BvhContainer, BvhJoint
     from bvhio.lib.Parser import writeJoint
     from scipy.spatial.transform import Rotation
 
@@ -73,11 +75,12 @@ def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
     # rig file was, so the motion columns follow bvhio's depth-first layout explicitly.
     layout = [bj for bj, _, _ in joints[0].layout()]
     col_of = [next(k for k, bj in enumerate(joints) if bj is b) for b in layout]
+    t = len(anim)
+    container = BvhContainer(joints[0], t, 1.0 / anim.fps)
     head = io.StringIO()
     head.write("HIERARCHY\n")
-    writeJoint(head, joints[0], 0, True, precision)
+    writeJoint(head, container.Root, 0, True, precision)
 
-    t = len(anim)
     j = len(rig)
     if t:
         eul = Rotation.from_quat(anim.rotations.reshape(-1, 4)).as_euler(order, degrees=True)
@@ -90,8 +93,8 @@ def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
         k = int(np.flatnonzero(~np.isfinite(table).all(axis=1))[0])
         raise InputError(f"cannot write BVH: frame {k} of the animation has non-finite values")
     table = np.where(np.abs(table) < 0.5 * 10.0 ** -precision, 0.0, table)  # no "-0.000000"
-    frame_time = 1.0 / anim.fps
-    head.write(f"MOTION\nFrames: {t}\nFrame Time: {frame_time:.10g}\n")
+    head.write(f"MOTION\nFrames: {container.FrameCount}\n"
+               f"Frame Time: {container.FrameTime:.10g}\n")
     if t:
         row = " ".join([f"%.{precision}f"] * table.shape[1]) + "\n"
         head.write((row * t) % tuple(table.ravel().tolist()))
