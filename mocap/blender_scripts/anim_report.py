@@ -46,8 +46,10 @@ def _import(path: str, fps: float | None) -> None:
     if fps:
         # glTF stores seconds, not frames: its importer keys at the scene's fps
         scene = bpy.context.scene
+        # (the glTF add-on converts with fps * fps_base, not fps / fps_base: see
+        # export_anim.py; for the importer's seconds -> frames the product must be the rate)
         scene.render.fps = round(fps)
-        scene.render.fps_base = round(fps) / fps
+        scene.render.fps_base = fps / round(fps)
     if ext == ".bvh":
         bpy.ops.import_anim.bvh(filepath=path, target="ARMATURE", global_scale=1.0,
                                 frame_start=1, use_fps_scale=False, update_scene_fps=True,

@@ -17,6 +17,8 @@ Blender facts this script relies on (each one breaks the output silently if miss
 
 * the BVH importer keys frames ``1..T`` and, with ``update_scene_fps``, sets the scene fps
   (``fps``/``fps_base``) to the file's exact rate; the exporters sample at the scene fps;
+* the glTF add-on computes seconds as ``frame / (fps * fps_base)`` instead of
+  ``frame * fps_base / fps``; ``fps_base`` is set so that the product is the true rate;
 * the glTF exporter takes the joints' rest transforms from the armature's rest pose, so it
   runs first, on the action exactly as imported (``export_anim_slide_to_zero``: frame 1 is
   t = 0 s);
@@ -61,8 +63,22 @@ def _select_only(arm) -> None:
     bpy.context.view_layer.objects.active = arm
 
 
-def _export_glb(path: str, arm) -> None:
+def _export_glb(path: str, scene, arm) -> None:
     _select_only(arm)
+    # The glTF add-on converts frames to seconds with fps * fps_base (KhronosGroup/
+    # glTF-Blender-IO#2080), while Blender's rate is fps / fps_base: for a non-integer rate
+    # (BVH Frame Time 0.0083333 -> 120.00048 fps) the times would be off by 2 * 4e-6
+    # relative. Set fps_base so that the add-on's product is the true rate, then restore.
+    render = scene.render
+    saved = render.fps_base
+    render.fps_base = (render.fps / saved) / render.fps
+    try:
+        _gltf(path)
+    finally:
+        render.fps_base = saved
+
+
+def _gltf(path: str) -> None:
     bpy.ops.export_scene.gltf(
         filepath=path, export_format="GLB", use_selection=True, export_animations=True,
         export_animation_mode="ACTIONS", export_frame_range=False, export_force_sampling=True,
@@ -108,7 +124,7 @@ def main(req_path: str, res_path: str) -> None:
         scene, arm, start, end = _import_bvh(job["bvh"])
         # GLB first: it exports the action as imported; the FBX step adds a rest key.
         if job.get("glb"):
-            _export_glb(job["glb"], arm)
+            _export_glb(job["glb"], scene, arm)
         if job.get("fbx"):
             _export_fbx(job["fbx"], scene, arm, start, end)
         results.append({

@@ -24,12 +24,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mocap.errors import InputError, MocapError
-from mocap.fileio import atomic_path
+from mocap.errors import InputError, MocapError, OutputError
 
 FORMATS = ("fbx", "glb")
 BLENDER_ENV = "MOCAP_BLENDER"
@@ -254,7 +253,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         tmp_of = {}
         for _, outs in norm:
             for f, out in outs.items():
-                tmp_of[(out, f)] = stack.enter_context(atomic_path(out))
+                tmp_of[(out, f)] = stack.enter_context(_atomic_output(out, f))
         request = {"jobs": [{"bvh": str(bvh.resolve()),
                              **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
                             for bvh, outs in norm]}
@@ -274,3 +273,25 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def _atomic_output(path: Path, fmt: str) -> Iterator[Path]:
+    """Like :func:`mocap.fileio.atomic_path`, but the temporary name ends in ``.{fmt}``
+    whatever ``path`` ends in: Blender's exporters replace any other extension, and would
+    write a file we never rename (``out.bin`` -> ``.out.XXXX.part.glb``)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part.{fmt}",
+                                    dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,515 @@
+"""FBX and GLB export through Blender, checked by reading the files back independently.
+
+* Blender itself: the FBX re-imported with ``bpy.ops.import_scene.fbx(anim_offset=0)`` (and
+  the GLB with the glTF importer) gives our world joint positions on every frame, the rig's
+  T-pose as rest pose, the same frame count and fps.
+* Assimp (Debian ``assimp-utils``): ``assimp info`` and ``assimp dump`` read the FBX; the
+  bones are the rig's joints, one key per frame, and world positions composed from assimp's
+  keys equal ours.
+* The Khronos glTF validator (npm ``gltf-validator``, through its Node API): 0 errors on the
+  GLB; the GLB's own nodes and samplers, decoded here, give our positions too.
+
+The readers are installed once per test session when missing (``apt-get install -y
+assimp-utils`` as root; ``npm install --prefix <cache>/node gltf-validator``); tests skip
+only where that cannot be done (not root, no apt-get, no npm/node).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mocap.bvh import read_bvh
+from mocap.cli import main
+from mocap.errors import InputError, MocapError
+from mocap.export.blender_export import (
+    SCRIPT,
+    export_bvh,
+    export_bvh_files,
+    parse_formats,
+    run_blender_json,
+)
+from mocap.retarget import bvh_animation
+
+GLTF_VALIDATOR = "gltf-validator@2.0.0-dev.3.10"
+RIGS = ("mixamo", "smpl", "cmu")
+REPORT = SCRIPT.parent / "anim_report.py"
+
+# ---------------------------------------------------------------------------- readers
+
+
+@pytest.fixture(scope="session")
+def assimp() -> str:
+    """The ``assimp`` command, installed with apt-get when missing and we are root."""
+    found = shutil.which("assimp")
+    if found:
+        return found
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("assimp is not installed and installing assimp-utils needs root")
+    if not shutil.which("apt-get"):
+        pytest.skip("assimp is not installed and there is no apt-get to install it")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "assimp-utils"]
+    proc = subprocess.run(install, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:  # a fresh machine may have no package lists yet
+        subprocess.run(["apt-get", "update"], capture_output=True, text=True, env=env)
+        proc = subprocess.run(install, capture_output=True, text=True, env=env)
+    found = shutil.which("assimp")
+    assert found, f"apt-get install assimp-utils failed: {proc.stderr[-500:]}"
+    return found
+
+
+VALIDATE_JS = """\
+const fs = require('fs');
+const validator = require(process.argv[2]);
+const data = new Uint8Array(fs.readFileSync(process.argv[3]));
+validator.validateBytes(data, {uri: process.argv[3], maxIssues: 0, writeTimestamp: false})
+  .then((report) => { process.stdout.write(JSON.stringify(report)); })
+  .catch((error) => { process.stderr.write(String(error)); process.exit(1); });
+"""
+
+
+@pytest.fixture(scope="session")
+def gltf_validate():
+    """A function ``path -> validation report (dict)`` running the Khronos validator."""
+    from mocap.assets import cache_dir
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.skip("node/npm not found: cannot run the Khronos glTF validator")
+    prefix = cache_dir() / "node"
+    module = prefix / "node_modules" / "gltf-validator"
+    if not (module / "package.json").exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([npm, "install", "--no-save", "--prefix", str(prefix),
+                               GLTF_VALIDATOR], capture_output=True, text=True)
+        assert proc.returncode == 0, f"npm install {GLTF_VALIDATOR} failed: {proc.stderr}"
+    script = prefix / "validate_gltf.js"
+    script.write_text(VALIDATE_JS)
+
+    def validate(path: Path) -> dict:
+        proc = subprocess.run([node, str(script), str(module), str(path)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    return validate
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@pytest.fixture(scope="module")
+def blender():
+    from mocap.blender import BlenderUnavailableError, ensure_blender
+
+    try:
+        return ensure_blender()
+    except BlenderUnavailableError as exc:
+        pytest.skip(f"Blender environment cannot be made here: {exc}")
+
+
+@pytest.fixture(scope="module")
+def clips(shared_data, blender, tmp_path_factory):
+    """Three rig-retargeted BVH files (mixamo walk, smpl jump, cmu walk), all exported to
+    FBX and GLB in one Blender process."""
+    from mocap.export.bvh import write_bvh
+    from mocap.retarget import retarget_bvh
+    from mocap.rig import load_rig
+
+    walk = shared_data / "bvh" / "cmu_walk_delfem2.bvh"
+    jump = shared_data / "bvh" / "cmu_01_01_jump_fairmotion.bvh"
+    tmp = tmp_path_factory.mktemp("export")
+    bvhs = {"mixamo": tmp / "person_1.bvh", "smpl": tmp / "person_2.bvh",
+            "cmu": tmp / "person_3.bvh"}
+    assert main(["retarget", str(walk), "--rig", "mixamo", "-o", str(bvhs["mixamo"])]) == 0
+    _, anim = retarget_bvh(read_bvh(jump), load_rig("smpl"))
+    write_bvh(anim[:300], bvhs["smpl"])
+    assert main(["retarget", str(walk), "--rig", "cmu", "-o", str(bvhs["cmu"])]) == 0
+    out = tmp / "out"
+    paths = export_bvh_files(list(bvhs.values()), "fbx,glb", out)
+    assert paths == [out / f"person_{i}.{f}" for i in (1, 2, 3) for f in ("fbx", "glb")]
+    return {rig: (bvh, out / f"{bvh.stem}.fbx", out / f"{bvh.stem}.glb")
+            for rig, bvh in bvhs.items()}
+
+
+def _ours(bvh_path: Path):
+    """(names, positions (T, J, 3) m in the BVH's axes, rest (J, 3) m, fps) of our file."""
+    bvh = read_bvh(bvh_path)
+    anim = bvh_animation(bvh, unit="m")
+    rest = np.zeros((len(bvh.names), 3))
+    for j, p in enumerate(anim.rig.parents):
+        rest[j] = anim.rig.offsets[j] + (rest[p] if p >= 0 else 0.0)
+    return list(bvh.names), anim.positions(), rest, bvh.fps
+
+
+def _to_blender(p: np.ndarray) -> np.ndarray:
+    """BVH/FBX/glTF axes (Y up, facing +Z) -> Blender's (Z up): (x, y, z) -> (x, -z, y)."""
+    return np.stack([p[..., 0], -p[..., 2], p[..., 1]], axis=-1)
+
+
+def _report(path: Path, fps: float | None = None) -> dict:
+    return run_blender_json(REPORT, {"path": str(path), "frames": None, "fps": fps})
+
+
+def _t_pose(rest: np.ndarray, names: list[str], rig: str) -> None:
+    """Arms sideways and horizontal, legs straight down, head above hips (Blender axes)."""
+    from mocap.rig import load_rig
+
+    r = load_rig(rig)
+    role = {ro: r.joints[j] for j, ro in enumerate(r.roles) if ro}
+    at = {n: rest[names.index(n)] for n in names}
+    for side, sx in (("left", 1), ("right", -1)):
+        arm = at[role[f"{side}_wrist"]] - at[role[f"{side}_shoulder"]]
+        assert arm[0] * sx / np.linalg.norm(arm) > 0.98, f"{side} arm not sideways: {arm}"
+        leg = at[role[f"{side}_ankle"]] - at[role[f"{side}_hip"]]
+        assert leg[2] / np.linalg.norm(leg) < -0.98, f"{side} leg not down: {leg}"
+    assert at[role["head"]][2] > at[role["hips"]][2] + 0.3
+
+
+# ---------------------------------------------------------------------------- Blender round trip
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", RIGS)
+def test_fbx_round_trip_in_blender(clips, rig):
+    bvh_path, fbx, _ = clips[rig]
+    names, ours, rest, fps = _ours(bvh_path)
+    rep = _report(fbx)
+    t = len(ours)
+    assert rep["bones"] == names, "no leaf bones added, none lost, same order"
+    assert rep["frame_range"] == [1, t], "anim_offset=0: keys back on frames 1..T"
+    assert rep["keys"] == [t], "one key per frame on every F-curve (no rest key in the clip)"
+    # Blender keeps fps_base in float32: the rate agrees to ~1e-8 relative
+    assert rep["scene_fps"] == pytest.approx(fps, rel=1e-7)
+    heads = np.array(rep["heads"])
+    err = np.linalg.norm(heads - _to_blender(ours), axis=-1)
+    assert err.max() <= 1e-3, f"max world joint error {err.max() * 1000:.3f} mm"
+    # rest pose: the rig's T-pose, not a frame of the animation
+    rest_err = np.linalg.norm(np.array(rep["rest_heads"]) - _to_blender(rest), axis=-1)
+    assert rest_err.max() <= 1e-3, f"rest pose off the rig by {rest_err.max() * 1000:.3f} mm"
+    if rig != "cmu":  # the CMU rig's "hip" joints sit at the pelvis centre: no leg line
+        _t_pose(np.array(rep["rest_heads"]), names, rig)
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", ["mixamo", "smpl"])
+def test_glb_round_trip_in_blender(clips, rig):
+    bvh_path, _, glb = clips[rig]
+    names, ours, rest, fps = _ours(bvh_path)
+    rep = _report(glb, fps)  # glTF stores seconds: read back at the source fps
+    t = len(ours)
+    assert rep["bones"] == names
+    assert rep["frame_range"][1] - rep["frame_range"][0] + 1 == t
+    heads = np.array(rep["heads"])
+    err = np.linalg.norm(heads - _to_blender(ours), axis=-1)
+    assert err.max() <= 1e-3, f"max world joint error {err.max() * 1000:.3f} mm"
+    rest_err = np.linalg.norm(np.array(rep["rest_heads"]) - _to_blender(rest), axis=-1)
+    assert rest_err.max() <= 1e-3
+    _t_pose(np.array(rep["rest_heads"]), names, rig)
+
+
+# ---------------------------------------------------------------------------- assimp
+
+
+def _quat_matrix(q: np.ndarray) -> np.ndarray:
+    """(..., 4) x, y, z, w -> (..., 3, 3)."""
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    x, y, z, w = np.moveaxis(q, -1, 0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+    ], -2)
+
+
+def _trs(t: np.ndarray, q: np.ndarray, s: np.ndarray) -> np.ndarray:
+    m = np.zeros((*t.shape[:-1], 4, 4))
+    m[..., :3, :3] = _quat_matrix(q) * s[..., None, :]
+    m[..., :3, 3] = t
+    m[..., 3, 3] = 1.0
+    return m
+
+
+def _world(nodes: dict[str, tuple[str | None, np.ndarray]], anim: dict[str, np.ndarray],
+           names: list[str], t: int) -> np.ndarray:
+    """(T, J, 3) world positions of ``names`` from parent links, static local matrices and
+    animated local matrices (T, 4, 4)."""
+    cache: dict[str, np.ndarray] = {}
+
+    def world(name: str) -> np.ndarray:
+        if name not in cache:
+            parent, local = nodes[name]
+            local = anim.get(name, np.broadcast_to(local, (t, 4, 4)))
+            cache[name] = local if parent is None else world(parent) @ local
+        return cache[name]
+
+    return np.stack([world(n)[:, :3, 3] for n in names], axis=1)
+
+
+def _assimp_dump(assimp: str, fbx: Path, tmp_path: Path):
+    xml = tmp_path / f"{fbx.stem}.assxml"
+    proc = subprocess.run([assimp, "dump", str(fbx), str(xml)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and xml.exists(), proc.stdout[-500:] + proc.stderr[-500:]
+    scene = ET.parse(xml).getroot().find("Scene")
+    nodes: dict[str, tuple[str | None, np.ndarray]] = {}
+
+    def visit(node, parent):
+        m = np.array(node.find("Matrix4").text.split(), float).reshape(4, 4)
+        nodes[node.get("name")] = (parent, m)
+        for child in node.findall("NodeList/Node"):
+            visit(child, node.get("name"))
+
+    visit(scene.find("Node"), None)
+    (animation,) = scene.findall("AnimationList/Animation")
+    channels = {}
+    for na in animation.findall("NodeAnimList/NodeAnim"):
+        channels[na.get("node")] = [
+            np.array([[float(k.get("time")), *map(float, k.text.split())]
+                      for k in na.findall(f"{kind}KeyList/{kind}Key")])
+            for kind in ("Position", "Rotation", "Scaling")]
+    return nodes, animation.attrib, channels
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", ["mixamo", "smpl"])
+def test_assimp_reads_fbx(clips, assimp, rig, tmp_path):
+    bvh_path, fbx, _ = clips[rig]
+    names, ours, _, fps = _ours(bvh_path)
+    t = len(ours)
+    info = subprocess.run([assimp, "info", str(fbx)], capture_output=True, text=True,
+                          timeout=300)
+    assert info.returncode == 0, info.stderr
+    stats = dict(ln.split(":", 1) for ln in info.stdout.splitlines()
+                 if ":" in ln and not ln.startswith(" "))
+    # the armature object, its bones, and assimp's root node
+    assert int(stats["Nodes"]) == len(names) + 2
+    assert int(stats["Animations"]) == 1
+    assert int(stats["Animation Channels"]) == len(names) + 1
+    for n in names:
+        assert n in info.stdout, f"bone {n} missing from assimp's node hierarchy"
+
+    nodes, attrib, channels = _assimp_dump(assimp, fbx, tmp_path)
+    # bones: exactly the rig's joints (no leaf bones), under one armature node
+    (arm,) = [n for n, (p, _) in nodes.items() if p == "RootNode"]
+    bones = [n for n in nodes if n not in ("RootNode", arm)]
+    assert sorted(bones) == sorted(names)
+    assert nodes[names[0]][0] == arm
+    # one key per frame, on every bone channel, at 1/fps spacing
+    assert float(attrib["tick_cnt"]) == pytest.approx(fps, rel=1e-5)
+    assert float(attrib["duration"]) == pytest.approx(t - 1)
+    anim = {}
+    for n in names:
+        pos, rot, scl = channels[n]
+        for keys in (pos, rot, scl):
+            assert len(keys) == t, f"{n}: {len(keys)} keys for {t} frames"
+            np.testing.assert_allclose(keys[:, 0], np.arange(t), atol=1e-6)
+        anim[n] = _trs(pos[:, 1:], rot[:, 1:], scl[:, 1:])
+    # and assimp's keys put the joints where we do, on every frame
+    got = _world(nodes, anim, names, t)
+    err = np.linalg.norm(got - ours, axis=-1)
+    assert err.max() <= 1e-3, f"assimp world joint error {err.max() * 1000:.3f} mm"
+
+
+# ---------------------------------------------------------------------------- glTF
+
+
+def _read_glb(path: Path) -> tuple[dict, bytes]:
+    data = path.read_bytes()
+    magic, version, length = struct.unpack_from("<4sII", data, 0)
+    assert magic == b"glTF" and version == 2 and length == len(data)
+    n, kind = struct.unpack_from("<I4s", data, 12)
+    assert kind == b"JSON"
+    doc = json.loads(data[20:20 + n])
+    m, kind = struct.unpack_from("<I4s", data, 20 + n)
+    assert kind == b"BIN\x00"
+    return doc, data[28 + n:28 + n + m]
+
+
+def _accessor(doc: dict, binary: bytes, i: int) -> np.ndarray:
+    acc = doc["accessors"][i]
+    assert acc["componentType"] == 5126, "float accessors"
+    view = doc["bufferViews"][acc["bufferView"]]
+    width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4, "MAT4": 16}[acc["type"]]
+    start = view.get("byteOffset", 0) + acc.get("byteOffset", 0)
+    assert view.get("byteStride", 4 * width) == 4 * width
+    return np.frombuffer(binary, "<f4", acc["count"] * width, start).reshape(
+        acc["count"], width).astype(np.float64)
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", RIGS)
+def test_gltf_validator_and_contents(clips, gltf_validate, rig):
+    bvh_path, _, glb = clips[rig]
+    report = gltf_validate(glb)
+    issues = report["issues"]
+    errors = [m for m in issues["messages"] if m["severity"] == 0]
+    assert issues["numErrors"] == 0, errors
+    assert issues["numWarnings"] == 0, issues["messages"]
+    assert report["info"]["animationCount"] == 1
+
+    names, ours, _, fps = _ours(bvh_path)
+    t = len(ours)
+    doc, binary = _read_glb(glb)
+    (skin,) = doc["skins"]
+    joints = [doc["nodes"][j]["name"] for j in skin["joints"]]
+    assert sorted(joints) == sorted(names)
+    parent_of = {c: i for i, nd in enumerate(doc["nodes"]) for c in nd.get("children", [])}
+    nodes = {}
+    for i, nd in enumerate(doc["nodes"]):
+        m = _trs(np.array(nd.get("translation", [0.0, 0.0, 0.0])),
+                 np.array(nd.get("rotation", [0.0, 0.0, 0.0, 1.0])),
+                 np.array(nd.get("scale", [1.0, 1.0, 1.0])))
+        p = parent_of.get(i)
+        nodes[nd["name"]] = (doc["nodes"][p]["name"] if p is not None else None, m)
+    (animation,) = doc["animations"]
+    local: dict[str, dict[str, np.ndarray]] = {}
+    for ch in animation["channels"]:
+        sampler = animation["samplers"][ch["sampler"]]
+        times = _accessor(doc, binary, sampler["input"])[:, 0]
+        assert len(times) == t, "one key per frame"
+        np.testing.assert_allclose(times, np.arange(t) / fps, rtol=1e-6, atol=1e-7)
+        name = doc["nodes"][ch["target"]["node"]]["name"]
+        local.setdefault(name, {})[ch["target"]["path"]] = _accessor(
+            doc, binary, sampler["output"])
+    anim = {}
+    for name, paths in local.items():
+        _, rest = nodes[name]
+        tr = paths.get("translation", np.broadcast_to(rest[:3, 3], (t, 3)))
+        rot = paths["rotation"]
+        scl = paths.get("scale", np.ones((t, 3)))
+        anim[name] = _trs(tr, rot, scl)
+    assert set(names) <= set(anim), "every joint animated"
+    got = _world(nodes, anim, names, t)
+    err = np.linalg.norm(got - ours, axis=-1)
+    assert err.max() <= 1e-3, f"GLB world joint error {err.max() * 1000:.3f} mm"
+
+
+# ---------------------------------------------------------------------------- CLI and errors
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_export_command(clips, tmp_path, capsys):
+    bvh_path = clips["mixamo"][0]
+    out = tmp_path / "a" / "walk.fbx"
+    assert main(["export", str(bvh_path), "-o", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert f"{out}: FBX, 31 bones, 344 frames" in line
+    assert out.read_bytes()[:18] == b"Kaydara FBX Binary"
+    glb = tmp_path / "walk.bin"
+    assert main(["export", str(bvh_path), "--to", "glb", "-o", str(glb)]) == 0
+    assert glb.read_bytes()[:4] == b"glTF"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "walk.bin", "walk.fbx"]
+    assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_blender_executable_option(clips, blender, tmp_path, monkeypatch):
+    """``--blender PATH`` runs ``PATH --background --factory-startup ... --python SCRIPT --
+    ARGS``: here PATH is a stand-in that checks those options and runs the script in the
+    bpy environment (Blender's own argument handling, which a real executable does)."""
+    shim = tmp_path / "blender"
+    shim.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = --background ] && [ "$2" = --factory-startup ] || exit 9\n'
+        'while [ "$1" != --python ]; do shift; done\n'
+        'shift; script="$1"; shift\n'
+        f'[ "$1" = -- ] || exit 8\nexec "{blender}" "$script" "$@"\n')
+    shim.chmod(0o755)
+    bvh_path = clips["cmu"][0]
+    clip = export_bvh(bvh_path, tmp_path / "x.glb", blender=shim)
+    assert (tmp_path / "x.glb").stat().st_size > 1000
+    assert clip.frames == 344 and clip.bones == len(read_bvh(bvh_path).names)
+    monkeypatch.setenv("MOCAP_BLENDER", str(shim))
+    assert export_bvh_files([bvh_path], ["fbx"], tmp_path / "env") == [
+        tmp_path / "env" / "person_3.fbx"]
+
+
+def test_no_blender_named_executable(tmp_path, capsys):
+    bvh_path = tmp_path / "in.bvh"
+    bvh_path.write_text("HIERARCHY\n")
+    out = tmp_path / "out.fbx"
+    rc = main(["export", str(bvh_path), "-o", str(out), "--blender",
+               str(tmp_path / "no-blender")])
+    err = capsys.readouterr().err
+    assert rc == 3
+    assert err.count("\n") == 1 and err.startswith("mocap: error: FBX/GLB export needs Blender")
+    assert "mocap blender setup" in err and "--blender PATH" in err and str(bvh_path) in err
+    assert not out.exists() and bvh_path.read_text() == "HIERARCHY\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.bvh"]
+
+
+def test_no_blender_environment(tmp_path, monkeypatch):
+    """No executable named and the bpy environment cannot be created (its folder would
+    be inside a file): the same one-line error, and no download is attempted."""
+    from mocap.blender import BlenderUnavailableError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("MOCAP_BLENDER_VENV", str(blocker / "venv"))
+    monkeypatch.delenv("MOCAP_BLENDER", raising=False)
+    bvh_path = tmp_path / "person_1.bvh"
+    bvh_path.write_text("HIERARCHY\n")
+    with pytest.raises(BlenderUnavailableError, match="mocap blender setup") as exc:
+        export_bvh_files([bvh_path], "fbx,glb", tmp_path / "out")
+    assert "\n" not in str(exc.value) and "person_1.bvh" in str(exc.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_blender_failure_leaves_no_output(blender, tmp_path):
+    bad = tmp_path / "bad.bvh"
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n")
+    with pytest.raises(MocapError, match="Blender"):
+        export_bvh_files([bad], "fbx,glb", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.bvh"]
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("fbx,glb", ("fbx", "glb")), ("GLB", ("glb",)), (["gltf", "fbx", "glb"], ("glb", "fbx")),
+    (".fbx", ("fbx",)),
+])
+def test_parse_formats(given, expected):
+    assert parse_formats(given) == expected
+
+
+@pytest.mark.parametrize("given", ["obj", "", "fbx,usd", []])
+def test_parse_formats_rejects(given):
+    with pytest.raises(InputError, match="valid formats: fbx, glb"):
+        parse_formats(given)
+
+
+def test_export_rejects_bad_jobs(tmp_path):
+    with pytest.raises(InputError, match="no such BVH file"):
+        export_bvh_files([tmp_path / "missing.bvh"], "fbx")
+    a = tmp_path / "x" / "p.bvh"
+    b = tmp_path / "y" / "p.bvh"
+    for p in (a, b):
+        p.parent.mkdir()
+        p.write_text("")
+    with pytest.raises(InputError, match="written twice"):
+        export_bvh_files([a, b], "fbx", tmp_path / "out")
+    with pytest.raises(InputError, match="no suffix"):
+        export_bvh(a, tmp_path / "noext")
