@@ -18,6 +18,7 @@ from mocap.errors import MocapError
 # Subcommand modules, in the order ``mocap --help`` lists them.
 COMMAND_MODULES = (
     "mocap.commands.demo",
+    "mocap.commands.convert",
     "mocap.commands.pose",
     "mocap.commands.track",
     "mocap.commands.models",
@@ -57,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mocap: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, permissions, ... met outside a stage's own checks
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"mocap: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"mocap: internal error: {type(exc).__name__}: {exc} (run with --debug for "
+              "the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

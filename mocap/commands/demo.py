@@ -1,4 +1,4 @@
-"""`mocap demo`: run the pose engine on the demo video (two people walking) out of the box."""
+"""`mocap demo`: convert the demo video (two people walking) into BVH, out of the box."""
 
 from __future__ import annotations
 
@@ -6,62 +6,38 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from mocap import assets, fileio
-from mocap.commands.pose import add_engine_options, make_engine, poses_json
+from mocap import assets
+from mocap.commands.convert import (
+    add_convert_options,
+    convert_with_progress,
+    print_result,
+)
+from mocap.commands.pose import add_engine_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "demo", help="try it: pose on the demo video, written to ./mocap-demo/",
+        "demo", help="try it: convert the demo video into ./mocap-demo/",
         description="Obtain the demo video (Sports2D's demo.mp4, BSD-3-Clause: two people "
-        "walking outdoors, 1768x994, 30 fps, 230 frames) from the sports2d==0.8.34 wheel on "
-        "PyPI, verify it, and estimate every person's pose on evenly spaced frames. Writes "
-        "overlay PNGs and poses.json (33 landmarks in px + world landmarks in m per person).",
-        epilog="example: mocap demo -o mocap-demo --frames 8")
+        "outdoors, 1768x994, 30 fps, 230 frames) from the sports2d==0.8.34 wheel on PyPI, "
+        "verify it, and run `mocap convert` on it: one BVH per person, trajectories, "
+        "preview.mp4 and a report. An earlier demo's files in the directory are replaced.",
+        epilog="example: mocap demo -o mocap-demo --rig smpl")
     p.add_argument("-o", "--output", default="mocap-demo", metavar="DIR",
                    help="output directory (default: ./mocap-demo)")
-    p.add_argument("--frames", type=int, default=8, metavar="N",
-                   help="number of evenly spaced frames to process (default: 8)")
+    add_convert_options(p)
     add_engine_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mocap.draw import draw_poses
-    from mocap.errors import MocapError
-    from mocap.video import open_video
-
-    if args.frames < 1:
-        raise MocapError(f"--frames must be >= 1, got {args.frames}")
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise MocapError(f"{out}: exists and is not a directory")
     print("mocap: obtaining the demo video (sports2d==0.8.34 from PyPI) ...", file=sys.stderr)
     video = assets.ensure_demo_video()
-    engine = make_engine(args)
-    with open_video(video) as reader:
-        total = reader.info.frame_count if reader.info.frame_count > 0 else 230
-        wanted = set(np.linspace(0, total - 1, min(args.frames, total)).round().astype(int))
-        results = []
-        for frame in reader:
-            if frame.index not in wanted:
-                continue
-            poses = engine.estimate(frame.image)
-            overlay = draw_poses(frame.image, poses,
-                                 labels=[f"{s:.2f}" for s in poses.score])
-            _, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
-            name = f"frame_{frame.index:04d}.png"
-            fileio.write_bytes(out / name, png.tobytes())
-            entry = poses_json(name, frame.image.shape, poses)
-            entry.update(frame=frame.index, timestamp=round(frame.timestamp, 4))
-            results.append(entry)
-            print(f"frame {frame.index:4d}: {len(poses)} people -> {out / name}",
-                  file=sys.stderr)
-    fileio.write_json(out / "poses.json", {"video": video.name, "frames": results})
-    counts = [len(r["people"]) for r in results]
-    print(f"{len(results)} frames, {min(counts)}-{max(counts)} people per frame; "
-          f"overlays and poses.json in {out.resolve()}")
+    args.force = True
+    result = convert_with_progress(args, str(video), args.output)
+    print_result(result)
+    out = Path(args.output).resolve()
+    print(f"\nDone: the files are in {out}")
+    print(f"  open {out / 'preview.mp4'} to see the rigs on the people, "
+          f"{out / 'report.html'} for the numbers")
     return 0

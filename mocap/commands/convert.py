@@ -1,0 +1,137 @@
+"""`mocap convert VIDEO -o DIR`: one animated rig per person, a preview and a report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from mocap.commands.pose import add_engine_options, make_engine
+from mocap.commands.track import _Progress
+
+BLENDER_IMPORT_HINT = ("Blender: File > Import > Motion Capture (.bvh), pick person_<id>.bvh "
+                       "(scale 1.0 for metres; tick 'Update Scene FPS' and 'Update Scene "
+                       "Duration')")
+
+
+def add_convert_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `convert`, `demo` and `batch`."""
+    from mocap.convert import DEFAULT_FORMATS, FORMATS
+    from mocap.motion import DEFAULT_FOV_DEG
+
+    g = p.add_argument_group("conversion")
+    g.add_argument("--rig", default="mixamo", metavar="RIG",
+                   help="target skeleton: cmu, mixamo, smpl, or a .bvh/.toml file whose "
+                   "hierarchy is the rig (default: mixamo)")
+    g.add_argument("--max-people", type=int, metavar="N",
+                   help="track at most N people (default: everyone)")
+    g.add_argument("--fov", type=float, default=DEFAULT_FOV_DEG, metavar="DEG",
+                   help="horizontal field of view of the camera in degrees, used to place "
+                   f"people in 3D (default: {DEFAULT_FOV_DEG:g}; phones ~65-75, GoPro wide "
+                   "~120)")
+    g.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
+                   help=f"comma-separated outputs from {','.join(FORMATS)}; BVH is always "
+                   f"written; fbx/glb go through Blender (default: "
+                   f"{','.join(DEFAULT_FORMATS)})")
+    g.add_argument("--units", default="m", choices=("m", "cm"),
+                   help="BVH units (default: m, imported by Blender at true size)")
+    g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
+                   help="actor: each person's own proportions (default); rig: the rig's")
+    g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
+                   help="write preview.mp4 with the exported rig drawn on the video "
+                   "(default: on)")
+    g.add_argument("--blender", metavar="PATH",
+                   help="a Blender executable for fbx/glb (default: $MOCAP_BLENDER, else "
+                   "mocap's own bpy environment, made on first use)")
+    g.add_argument("--force", action="store_true",
+                   help="overwrite outputs of an earlier run in the output directory")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def convert_config(args: argparse.Namespace):
+    from mocap.convert import ConvertConfig
+
+    return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
+                         units=args.units, bone_lengths=args.bone_lengths,
+                         max_people=args.max_people, preview=args.preview,
+                         blender=args.blender)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "convert", help="video -> one animated skeleton per person (BVH, data, preview)",
+        description="Track every person in VIDEO, lift them to 3D, retarget onto a rig and "
+        "write DIR/person_<id>.bvh (one per person, every video frame, frame time 1/fps), "
+        "the trajectories in the chosen data formats, DIR/preview.mp4 (the exported rig "
+        "drawn onto the video) and DIR/report.json + report.html (coverage, confidence, "
+        "jitter, foot contacts and skate, bone lengths). Files appear only when all are "
+        "written.",
+        epilog="example: mocap convert dance.mp4 -o out/ --rig mixamo --formats bvh,json,csv")
+    p.add_argument("video", metavar="VIDEO", help="video file (MP4/MKV/AVI/WebM, ...)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="output directory (created if missing)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON summary on stdout (outputs, people, timings)")
+    add_convert_options(p)
+    add_engine_options(p)
+    p.set_defaults(func=run)
+
+
+def convert_with_progress(args: argparse.Namespace, video: str, output: str):
+    """Run :func:`mocap.convert.convert_video` with the CLI's options and progress bars."""
+    from mocap.convert import convert_video
+    from mocap.pipeline import video_detector_config
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines
+    config = convert_config(args)
+    show = sys.stderr.isatty() and not args.quiet
+    bars: dict[str, _Progress] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            bars[stage] = _Progress(f"{stage:<9}", show)
+        bars[stage](done, total)
+
+    try:
+        engine = make_engine(args, detector=video_detector_config())
+        return convert_video(video, output, config, engine=engine, force=args.force,
+                             progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    result = convert_with_progress(args, args.video, args.output)
+    if result.truncated:
+        print(f"mocap: warning: {args.video} is truncated or corrupt: processed the "
+              f"{result.frame_count} decodable frames", file=sys.stderr)
+    if not result.people:
+        print(f"mocap: nobody was found in {args.video} ({result.frame_count} frames); "
+              f"see {result.output_dir / 'report.json'}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.summary()))
+        return 0
+    print_result(result)
+    return 0
+
+
+def print_result(result) -> None:
+    total = sum(result.timings.values())
+    print(f"{result.frame_count} frames at {result.fps:g} fps in {total:.1f} s "
+          f"({result.frame_count / max(total, 1e-9):.1f} fps): {len(result.people)} "
+          f"{'person' if len(result.people) == 1 else 'people'}")
+    for p in result.people:
+        s = p.stats
+        print(f"  person {p.id}: frames {s['first_frame']}-{s['last_frame']}, seen in "
+              f"{s['frames_observed']} ({100 * s['coverage']:.0f}%), jitter "
+              f"{s['jitter_raw_px']:.1f} -> {s['jitter_smoothed_px']:.1f} px, foot skate "
+              f"{100 * s['foot_skate_m_per_s']:.1f} cm/s")
+    for path in result.outputs:
+        print(f"  wrote {path}")
+    if result.people:
+        print(BLENDER_IMPORT_HINT)
