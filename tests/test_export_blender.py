@@ -446,11 +446,28 @@ def test_blender_executable_option(clips, blender, tmp_path, monkeypatch):
         tmp_path / "env" / "person_3.fbx"]
 
 
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("units", [None, "cm"])
+def test_centimetre_bvh_exports_in_metres(clips, tmp_path, units):
+    from mocap.export.bvh import write_bvh
+
+    bvh_path = clips["smpl"][0]
+    _, ours, _, _ = _ours(bvh_path)
+    cm = write_bvh(bvh_animation(read_bvh(bvh_path), unit="m"), tmp_path / "cm.bvh",
+                   units="cm")
+    assert np.abs(read_bvh(cm).offsets[1:]).max() > 5, "the file really is in cm"
+    fbx = export_bvh(cm, tmp_path / "cm.fbx", units=units).outputs["fbx"]
+    heads = np.array(_report(fbx)["heads"])
+    err = np.linalg.norm(heads - _to_blender(ours), axis=-1)
+    assert err.max() <= 1e-3, f"max world joint error {err.max() * 1000:.3f} mm"
+
+
 def test_no_blender_named_executable(tmp_path, capsys):
     bvh_path = tmp_path / "in.bvh"
     bvh_path.write_text("HIERARCHY\n")
     out = tmp_path / "out.fbx"
-    rc = main(["export", str(bvh_path), "-o", str(out), "--blender",
+    rc = main(["export", str(bvh_path), "-o", str(out), "--units", "m", "--blender",
                str(tmp_path / "no-blender")])
     err = capsys.readouterr().err
     assert rc == 3

@@ -9,7 +9,8 @@ or with a Blender executable::
     blender --background --factory-startup --python-exit-code 1 --python export_anim.py \
         -- REQUEST.json RESULT.json
 
-Request: ``{"jobs": [{"bvh": "a.bvh", "fbx": "a.fbx" | null, "glb": "a.glb" | null}]}``.
+Request: ``{"jobs": [{"bvh": "a.bvh", "scale": 1.0, "fbx": "a.fbx" | null, "glb": "a.glb" |
+null}]}`` (``scale``: metres per BVH unit, e.g. 0.01 for centimetres).
 Result: ``{"blender_version": "5.0.1", "jobs": [{"bvh", "bones", "frames", "fps",
 "seconds"}]}``.
 
@@ -44,9 +45,9 @@ def _args() -> list[str]:
     return argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
 
 
-def _import_bvh(path: str):
+def _import_bvh(path: str, scale: float):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.import_anim.bvh(filepath=path, target="ARMATURE", global_scale=1.0,
+    bpy.ops.import_anim.bvh(filepath=path, target="ARMATURE", global_scale=scale,
                             frame_start=1, use_fps_scale=False, update_scene_fps=True,
                             update_scene_duration=True, rotate_mode="NATIVE",
                             axis_forward="-Z", axis_up="Y")
@@ -121,7 +122,7 @@ def main(req_path: str, res_path: str) -> None:
     results = []
     for job in req["jobs"]:
         t0 = time.perf_counter()
-        scene, arm, start, end = _import_bvh(job["bvh"])
+        scene, arm, start, end = _import_bvh(job["bvh"], job.get("scale", 1.0))
         # GLB first: it exports the action as imported; the FBX step adds a rest key.
         if job.get("glb"):
             _export_glb(job["glb"], scene, arm)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from mocap.export.blender_export import BLENDER_ENV, FORMATS
+from mocap.rig import UNIT_SCALES
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"output format: {', '.join(FORMATS)} (default: from the suffix of "
                    "OUT)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file")
+    p.add_argument("--units", choices=("auto", *UNIT_SCALES), default="auto",
+                   help="unit of IN.bvh (default auto: recognised from the body height); "
+                   "the output is in metres")
     add_blender_option(p)
     p.set_defaults(func=run)
 
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
 
     clip = export_bvh(args.input, args.output, args.to, blender=args.blender,
-                      progress=progress)
+                      progress=progress, units=None if args.units == "auto" else args.units)
     for fmt, path in clip.outputs.items():
         print(f"{path}: {fmt.upper()}, {clip.bones} bones, {clip.frames} frames at "
               f"{clip.fps:.6g} fps")

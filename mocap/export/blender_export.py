@@ -4,8 +4,8 @@ Blender is started once per call (its start-up costs a few seconds) and runs
 ``mocap/blender_scripts/export_anim.py``, which for each BVH file imports it with Blender's
 BVH importer and exports a binary FBX with baked animation (one key per frame, the rig's
 T-pose as the bones' rest transforms) and/or a GLB (one glTF animation, the rig's rest pose
-as the joints' rest transforms). Axes and units are those of Blender's importers and
-exporters at their defaults: Y up, metres.
+as the joints' rest transforms). Axes are those of Blender's importers and exporters at
+their defaults (Y up, the BVH's axes); outputs are in metres whatever the BVH's unit.
 
 Which Blender: the ``blender`` argument, else ``$MOCAP_BLENDER`` (a Blender executable, run
 as ``blender --background --factory-startup --python SCRIPT -- ARGS``), else the ``bpy``
@@ -165,7 +165,7 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
                      out_dir: str | os.PathLike | None = None,
                      blender: str | os.PathLike | None = None,
                      progress: Callable[[str], None] | None = None,
-                     timeout: float = 3600.0) -> list[Path]:
+                     timeout: float = 3600.0, units: str | None = "m") -> list[Path]:
     """Export BVH files as FBX and/or GLB, all in one Blender process.
 
     Each ``<dir>/<stem>.bvh`` becomes ``<out_dir>/<stem>.fbx`` and/or ``<stem>.glb``
@@ -179,6 +179,9 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
             environment (see :mod:`mocap.blender`).
         progress: optional callable taking a message (used while creating the environment).
         timeout: seconds for the whole Blender run.
+        units: unit of the BVH files, a key of :data:`mocap.rig.UNIT_SCALES` (``"m"``,
+            default, as :func:`mocap.export.bvh.write_bvh` writes by default; ``"cm"``...),
+            or None to recognise it from the skeleton's height. Outputs are in metres.
 
     Returns:
         The written files, for each BVH file in order, in the order of ``formats``.
@@ -196,14 +199,15 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
         bvh = Path(p)
         folder = Path(out_dir) if out_dir is not None else bvh.parent
         jobs.append((bvh, {f: folder / f"{bvh.stem}.{f}" for f in fmts}))
-    clips = export_clips(jobs, blender=blender, progress=progress, timeout=timeout)
+    clips = export_clips(jobs, blender=blender, progress=progress, timeout=timeout,
+                         units=units)
     return [path for clip in clips for path in clip.outputs.values()]
 
 
 def export_bvh(bvh_path: str | os.PathLike, output: str | os.PathLike,
                fmt: str | None = None, blender: str | os.PathLike | None = None,
                progress: Callable[[str], None] | None = None,
-               timeout: float = 3600.0) -> ExportedClip:
+               timeout: float = 3600.0, units: str | None = "m") -> ExportedClip:
     """Export one BVH file as ``output`` (FBX or GLB; format from ``fmt`` or the suffix).
 
     Raises:
@@ -218,13 +222,13 @@ def export_bvh(bvh_path: str | os.PathLike, output: str | os.PathLike,
         fmt = output.suffix
     (name,) = parse_formats([fmt])
     return export_clips([(Path(bvh_path), {name: output})], blender=blender,
-                        progress=progress, timeout=timeout)[0]
+                        progress=progress, timeout=timeout, units=units)[0]
 
 
 def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.PathLike]]],
                  blender: str | os.PathLike | None = None,
                  progress: Callable[[str], None] | None = None,
-                 timeout: float = 3600.0) -> list[ExportedClip]:
+                 timeout: float = 3600.0, units: str | None = "m") -> list[ExportedClip]:
     """The general form: ``[(bvh, {"fbx": out.fbx, "glb": out.glb}), ...]`` in one Blender.
 
     Returns:
@@ -233,12 +237,18 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
     Raises:
         See :func:`export_bvh_files`.
     """
+    from mocap.rig import UNIT_SCALES
+
+    if units is not None and units not in UNIT_SCALES:
+        raise InputError(f"unknown units {units!r}; valid units: {', '.join(UNIT_SCALES)}")
     norm: list[tuple[Path, dict[str, Path]]] = []
+    scales: list[float] = []
     seen: set[Path] = set()
     for bvh, outs in jobs:
         bvh = Path(bvh)
         if not bvh.is_file():
             raise InputError(f"no such BVH file: {bvh}")
+        scales.append(UNIT_SCALES[units] if units is not None else _recognised_scale(bvh))
         paths = {parse_formats([f])[0]: Path(o) for f, o in outs.items()}
         for out in paths.values():
             key = out.resolve()
@@ -254,9 +264,9 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         for _, outs in norm:
             for f, out in outs.items():
                 tmp_of[(out, f)] = stack.enter_context(_atomic_output(out, f))
-        request = {"jobs": [{"bvh": str(bvh.resolve()),
+        request = {"jobs": [{"bvh": str(bvh.resolve()), "scale": scale,
                              **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
-                            for bvh, outs in norm]}
+                            for (bvh, outs), scale in zip(norm, scales, strict=True)]}
         result = run_blender_json(SCRIPT, request, blender, progress, timeout, kept=bvhs)
         for (out, _), tmp in tmp_of.items():
             if not tmp.exists() or tmp.stat().st_size == 0:
@@ -295,3 +305,11 @@ def _atomic_output(path: Path, fmt: str) -> Iterator[Path]:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _recognised_scale(bvh: Path) -> float:
+    """Metres per unit of a BVH file, recognised from its skeleton's rest height."""
+    from mocap.bvh import read_bvh
+    from mocap.rig import bvh_unit_scale
+
+    return bvh_unit_scale(read_bvh(bvh))
