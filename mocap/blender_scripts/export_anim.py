@@ -45,12 +45,25 @@ def _args() -> list[str]:
     return argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
 
 
+def _call(op, **options) -> None:
+    """Run an operator; fail clearly on a Blender whose operator lacks an option (an older
+    version would otherwise stop with a bare TypeError) or that does not finish."""
+    known = set(op.get_rna_type().properties.keys())
+    missing = sorted(set(options) - known)
+    if missing:
+        raise RuntimeError(f"Blender {bpy.app.version_string}: {op.idname_py()} has no "
+                           f"option {', '.join(missing)} (tested with Blender 5.0; use a "
+                           "newer Blender or `mocap blender setup`)")
+    result = op(**options)
+    if "FINISHED" not in result:
+        raise RuntimeError(f"{op.idname_py()} did not finish: {sorted(result)}")
+
+
 def _import_bvh(path: str, scale: float):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.import_anim.bvh(filepath=path, target="ARMATURE", global_scale=scale,
-                            frame_start=1, use_fps_scale=False, update_scene_fps=True,
-                            update_scene_duration=True, rotate_mode="NATIVE",
-                            axis_forward="-Z", axis_up="Y")
+    _call(bpy.ops.import_anim.bvh, filepath=path, target="ARMATURE", global_scale=scale,
+          frame_start=1, use_fps_scale=False, update_scene_fps=True,
+          update_scene_duration=True, rotate_mode="NATIVE", axis_forward="-Z", axis_up="Y")
     scene = bpy.context.scene
     arm = next(o for o in scene.objects if o.type == "ARMATURE")
     start, end = (round(v) for v in arm.animation_data.action.frame_range)
@@ -80,13 +93,12 @@ def _export_glb(path: str, scene, arm) -> None:
 
 
 def _gltf(path: str) -> None:
-    bpy.ops.export_scene.gltf(
-        filepath=path, export_format="GLB", use_selection=True, export_animations=True,
-        export_animation_mode="ACTIONS", export_frame_range=False, export_force_sampling=True,
-        export_frame_step=1, export_anim_slide_to_zero=True, export_optimize_animation_size=False,
-        export_rest_position_armature=True, export_leaf_bone=False, export_def_bones=False,
-        export_yup=True, export_apply=False, export_materials="NONE", export_extras=False)
-
+    _call(bpy.ops.export_scene.gltf, filepath=path, export_format="GLB", use_selection=True,
+          export_animations=True, export_animation_mode="ACTIONS", export_frame_range=False,
+          export_force_sampling=True, export_frame_step=1, export_anim_slide_to_zero=True,
+          export_optimize_animation_size=False, export_rest_position_armature=True,
+          export_leaf_bone=False, export_def_bones=False, export_yup=True, export_apply=False,
+          export_materials="NONE", export_extras=False)
 
 def _key_rest_pose(arm, frame: int) -> None:
     for pb in arm.pose.bones:
@@ -106,15 +118,14 @@ def _export_fbx(path: str, scene, arm, start: int, end: int) -> None:
     scene.frame_start, scene.frame_end = start, end
     scene.frame_set(start - 1)  # the pose written as the bones' (rest) transforms
     _select_only(arm)
-    bpy.ops.export_scene.fbx(
-        filepath=path, use_selection=True, object_types={"ARMATURE"},
-        apply_scale_options="FBX_SCALE_UNITS", add_leaf_bones=False,
-        primary_bone_axis="Y", secondary_bone_axis="X", armature_nodetype="NULL",
-        bake_anim=True, bake_anim_use_all_bones=True, bake_anim_use_nla_strips=False,
-        bake_anim_use_all_actions=False, bake_anim_force_startend_keying=True,
-        bake_anim_step=1.0, bake_anim_simplify_factor=0.0, use_custom_props=False,
-        axis_forward="-Z", axis_up="Y")
-
+    _call(bpy.ops.export_scene.fbx, filepath=path, use_selection=True,
+          object_types={"ARMATURE"}, apply_scale_options="FBX_SCALE_UNITS",
+          add_leaf_bones=False, primary_bone_axis="Y", secondary_bone_axis="X",
+          armature_nodetype="NULL", bake_anim=True, bake_anim_use_all_bones=True,
+          bake_anim_use_nla_strips=False, bake_anim_use_all_actions=False,
+          bake_anim_force_startend_keying=True, bake_anim_step=1.0,
+          bake_anim_simplify_factor=0.0, use_custom_props=False, axis_forward="-Z",
+          axis_up="Y")
 
 def main(req_path: str, res_path: str) -> None:
     with open(req_path) as fh:
