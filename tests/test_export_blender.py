@@ -553,3 +553,28 @@ def test_export_rejects_bad_jobs(tmp_path):
         export_bvh_files([a, b], "fbx", tmp_path / "out")
     with pytest.raises(InputError, match="no suffix"):
         export_bvh(a, tmp_path / "noext")
+
+
+BLENDER_34_STDERR = """\
+Error: Python: Traceback (most recent call last):
+  File "/usr/share/blender/scripts/addons/io_anim_bvh/import_bvh.py", line 101, in read_bvh
+    file = open(file_path, 'rU')
+ValueError: invalid mode: 'rU'
+Location: /usr/share/blender/scripts/modules/bpy/ops.py:113
+
+Error: script failed, file: '/work/main/mocap/blender_scripts/export_anim.py', exiting.
+"""
+
+
+@pytest.mark.parametrize(("stdout", "stderr", "expected"), [
+    # a Blender executable (Debian's 3.4.1, whose BVH importer fails on Python 3.11)
+    ("Blender 3.4.1\n\tparsing bvh 'x.bvh'...", BLENDER_34_STDERR,
+     "ValueError: invalid mode: 'rU' (Blender 3.4.1)"),
+    ("", "Traceback (most recent call last):\nRuntimeError: Blender 5.0.1: x has no option y\n",
+     "RuntimeError: Blender 5.0.1: x has no option y"),
+    ("", "", "exit code 1"),
+])
+def test_blender_error_line(stdout, stderr, expected):
+    from mocap.export.blender_export import _error_line
+
+    assert _error_line(stdout, stderr, 1) == expected

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -152,12 +153,24 @@ def run_blender_json(script: str | os.PathLike, request: dict,
         except OSError as exc:
             raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}", kept) from None
         if proc.returncode != 0 or not res.exists():
-            lines = [ln for ln in (proc.stderr + "\n" + proc.stdout).splitlines()
-                     if ln.strip()]
-            errors = [ln for ln in lines if "Error" in ln or "error" in ln]
-            last = (errors or lines or [f"exit code {proc.returncode}"])[-1].strip()
-            raise MocapError(f"Blender ({Path(script).name}) failed: {last}")
+            raise MocapError(f"Blender ({Path(script).name}) failed: "
+                             f"{_error_line(proc.stdout, proc.stderr, proc.returncode)}")
         return json.loads(res.read_text())
+
+
+_EXCEPTION = re.compile(r"^[\w.]*(Error|Exception|Exit): ")
+
+
+def _error_line(stdout: str, stderr: str, code: int) -> str:
+    """The most telling line of a failed Blender run: the last Python exception line (a
+    Blender executable ends with its own "Error: script failed, ..." line), with the
+    Blender version where it printed one."""
+    lines = [ln.strip() for ln in (stdout + "\n" + stderr).splitlines() if ln.strip()]
+    version = next((ln for ln in lines if re.match(r"^Blender \d+\.\d+", ln)), None)
+    found = [ln for ln in lines if _EXCEPTION.match(ln) and "script failed" not in ln]
+    line = (found or [ln for ln in lines if "rror" in ln] or lines
+            or [f"exit code {code}"])[-1]
+    return f"{line} ({version})" if version else line
 
 
 def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
