@@ -475,6 +475,14 @@ def test_centimetre_bvh_exports_in_metres(clips, tmp_path, units):
     assert err.max() <= 1e-3, f"max world joint error {err.max() * 1000:.3f} mm"
 
 
+@pytest.mark.blender
+@pytest.mark.slow
+def test_blender_setup_command(blender, capsys):
+    assert main(["blender", "setup"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == f"{blender} (Blender 5.0.1)"
+
+
 def test_no_blender_named_executable(tmp_path, capsys):
     bvh_path = tmp_path / "in.bvh"
     bvh_path.write_text("HIERARCHY\n")
