@@ -491,8 +491,8 @@ def make_video_engine(**options):
 def track_video(path: str | os.PathLike, engine: Engine | None = None,
                 config: PipelineConfig | None = None, *,
                 progress: Callable[[int, int], None] | None = None,
-                max_frames: int | None = None, engine_options: dict | None = None
-                ) -> TrackResult:
+                max_frames: int | None = None, engine_options: dict | None = None,
+                decode_threads: int | None = 1) -> TrackResult:
     """Track and smooth every person in a video file.
 
     Args:
@@ -504,6 +504,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         max_frames: stop after this many frames.
         engine_options: keyword arguments for :class:`mocap.keypoints.PoseEngine` when
             ``engine`` is None (``models_dir``, ``device``, ``backend``, ``threads``).
+        decode_threads: video decoder threads; decoding runs beside inference on its own
+            thread, so one decoder thread leaves the other cores to the models.
 
     Returns:
         :class:`TrackResult` (``tracks`` empty when nobody was found).
@@ -512,7 +514,7 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         InputError: unreadable, empty or frameless video.
     """
     cfg = config or PipelineConfig()
-    video = open_video(path, max_frames=max_frames)
+    video = open_video(path, max_frames=max_frames, threads=decode_threads)
     try:
         if engine is None:
             engine = make_video_engine(**(engine_options or {}))

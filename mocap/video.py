@@ -93,7 +93,7 @@ class VideoReader:
     """
 
     def __init__(self, path: str | os.PathLike, *, prefetch: int = 4,
-                 max_frames: int | None = None) -> None:
+                 max_frames: int | None = None, threads: int | None = None) -> None:
         """Open and probe ``path``.
 
         Args:
@@ -101,6 +101,8 @@ class VideoReader:
             prefetch: frames decoded ahead of the consumer (memory bound: ``prefetch + 2``
                 frames). ``0`` decodes on the calling thread.
             max_frames: stop after this many frames (None: all).
+            threads: decoder threads (None: FFmpeg's choice). 1 leaves the other cores to
+                inference running at the same time.
 
         Raises:
             InputError: the file is missing, empty, not a video, or has no decodable frame.
@@ -118,7 +120,10 @@ class VideoReader:
             raise InputError(f"{self.path}: is a directory, not a video file")
         if self.path.stat().st_size == 0:
             raise InputError(f"{self.path}: file is empty (0 bytes)")
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if threads is not None and threads < 1:
+            raise ValueError(f"`threads` must be >= 1, got {threads}")
+        params = [] if threads is None else [cv2.CAP_PROP_N_THREADS, int(threads)]
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
             raise InputError(f"{self.path}: cannot be opened as a video (not a video file, "
@@ -259,10 +264,10 @@ class VideoReader:
 
 
 def open_video(path: str | os.PathLike, *, prefetch: int = 4,
-               max_frames: int | None = None) -> VideoReader:
+               max_frames: int | None = None, threads: int | None = None) -> VideoReader:
     """Open a video for streaming decode; see :class:`VideoReader`.
 
     Raises:
         InputError: missing, empty, non-video or frameless input.
     """
-    return VideoReader(path, prefetch=prefetch, max_frames=max_frames)
+    return VideoReader(path, prefetch=prefetch, max_frames=max_frames, threads=threads)
