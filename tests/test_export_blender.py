@@ -178,11 +178,7 @@ def _t_pose(rest: np.ndarray, names: list[str], rig: str) -> None:
 # ---------------------------------------------------------------------------- Blender round trip
 
 
-@pytest.mark.blender
-@pytest.mark.slow
-@pytest.mark.parametrize("rig", RIGS)
-def test_fbx_round_trip_in_blender(clips, rig):
-    bvh_path, fbx, _ = clips[rig]
+def _check_fbx_in_blender(bvh_path: Path, fbx: Path, rig: str, label: str) -> None:
     names, ours, rest, fps = _ours(bvh_path)
     rep = _report(fbx)
     t = len(ours)
@@ -193,16 +189,41 @@ def test_fbx_round_trip_in_blender(clips, rig):
     assert rep["scene_fps"] == pytest.approx(fps, rel=1e-7)
     heads = np.array(rep["heads"])
     err = np.linalg.norm(heads - _to_blender(ours), axis=-1)
-    print(f"FBX in Blender {rig}: {len(names)} bones, frames {rep['frame_range']}, keys "
-          f"{rep['keys']}, fps {rep['scene_fps']:.8g} (BVH {fps:.8g}); world joints max "
-          f"{err.max() * 1000:.4f} mm")
     # rest pose: the rig's T-pose, not a frame of the animation
     rest_err = np.linalg.norm(np.array(rep["rest_heads"]) - _to_blender(rest), axis=-1)
-    print(f"  rest pose vs the rig's T-pose: max {rest_err.max() * 1000:.4f} mm")
+    print(f"FBX in Blender {label}: {len(names)} bones, frames {rep['frame_range']}, keys "
+          f"{rep['keys']}, fps {rep['scene_fps']:.8g} (BVH {fps:.8g}); world joints max "
+          f"{err.max() * 1000:.4f} mm; rest pose vs the rig's T-pose max "
+          f"{rest_err.max() * 1000:.4f} mm")
     assert err.max() <= 1e-3, f"max world joint error {err.max() * 1000:.3f} mm"
     assert rest_err.max() <= 1e-3, f"rest pose off the rig by {rest_err.max() * 1000:.3f} mm"
     if rig != "cmu":  # the CMU rig's "hip" joints sit at the pelvis centre: no leg line
         _t_pose(np.array(rep["rest_heads"]), names, rig)
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", RIGS)
+def test_fbx_round_trip_in_blender(clips, rig):
+    bvh_path, fbx, _ = clips[rig]
+    _check_fbx_in_blender(bvh_path, fbx, rig, rig)
+
+
+@pytest.fixture(scope="module")
+def bare(clips):
+    """The mixamo clip exported without the mesh: an armature alone has no FBX bind pose,
+    so its rest pose rests on the rest key at frame 0 (see export_anim.py)."""
+    bvh_path = clips["mixamo"][0]
+    out = bvh_path.parent / "bare"
+    paths = export_bvh_files([bvh_path], "fbx,glb", out, mesh=False)
+    return bvh_path, *paths
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_armature_only_fbx_round_trip_in_blender(bare):
+    bvh_path, fbx, _ = bare
+    _check_fbx_in_blender(bvh_path, fbx, "mixamo", "mixamo, no mesh")
 
 
 @pytest.mark.blender
@@ -288,20 +309,22 @@ def _assimp_dump(assimp: str, fbx: Path, tmp_path: Path):
     return nodes, animation.attrib, channels
 
 
-@pytest.mark.blender
-@pytest.mark.slow
-@pytest.mark.parametrize("rig", ["mixamo", "smpl"])
-def test_assimp_reads_fbx(clips, assimp, rig, tmp_path):
-    bvh_path, fbx, _ = clips[rig]
+def _check_assimp(assimp: str, bvh_path: Path, fbx: Path, mesh: bool, label: str,
+                  tmp_path: Path) -> None:
     names, ours, _, fps = _ours(bvh_path)
     t = len(ours)
     info = subprocess.run([assimp, "info", str(fbx)], capture_output=True, text=True,
                           timeout=300)
     assert info.returncode == 0, info.stderr
-    stats = dict(ln.split(":", 1) for ln in info.stdout.splitlines()
-                 if ":" in ln and not ln.startswith(" "))
-    # the armature object, its bones, and assimp's root node
-    assert int(stats["Nodes"]) == len(names) + 2
+    stats: dict[str, str] = {}
+    for ln in info.stdout.splitlines():  # the first "Name: value" of each name
+        if ":" in ln and not ln.startswith(" "):
+            stats.setdefault(*(part.strip() for part in ln.split(":", 1)))
+    # assimp's root node, the armature object, its bones (and the mesh object); the bones
+    # count as "Bones" only where a mesh is skinned to them
+    assert int(stats["Nodes"]) == len(names) + 2 + mesh
+    assert int(stats["Meshes"]) == int(mesh)
+    assert int(stats["Bones"]) == (len(names) if mesh else 0)
     assert int(stats["Animations"]) == 1
     assert int(stats["Animation Channels"]) == len(names) + 1
     for n in names:
@@ -309,10 +332,10 @@ def test_assimp_reads_fbx(clips, assimp, rig, tmp_path):
 
     nodes, attrib, channels = _assimp_dump(assimp, fbx, tmp_path)
     # bones: exactly the rig's joints (no leaf bones), under one armature node
-    (arm,) = [n for n, (p, _) in nodes.items() if p == "RootNode"]
-    bones = [n for n in nodes if n not in ("RootNode", arm)]
+    arm = nodes[names[0]][0]
+    assert nodes[arm][0] == "RootNode"
+    bones = [n for n in nodes if n != arm and nodes[n][0] not in (None, "RootNode")]
     assert sorted(bones) == sorted(names)
-    assert nodes[names[0]][0] == arm
     # one key per frame, on every bone channel, at 1/fps spacing
     assert float(attrib["tick_cnt"]) == pytest.approx(fps, rel=1e-5)
     assert float(attrib["duration"]) == pytest.approx(t - 1)
@@ -326,10 +349,27 @@ def test_assimp_reads_fbx(clips, assimp, rig, tmp_path):
     # and assimp's keys put the joints where we do, on every frame
     got = _world(nodes, anim, names, t)
     err = np.linalg.norm(got - ours, axis=-1)
-    print(f"assimp FBX {rig}: {stats['Nodes'].strip()} nodes, {len(bones)} bones, "
+    print(f"assimp FBX {label}: {stats['Nodes'].strip()} nodes, {stats['Bones'].strip()} "
+          f"bones (skinned), {len(bones)} bone nodes, "
           f"{stats['Animation Channels'].strip()} channels x {t} keys at "
           f"{float(attrib['tick_cnt']):.6g} ticks/s; world joints max {err.max() * 1000:.4f} mm")
     assert err.max() <= 1e-3, f"assimp world joint error {err.max() * 1000:.3f} mm"
+
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", ["mixamo", "smpl"])
+def test_assimp_reads_fbx(clips, assimp, rig, tmp_path):
+    bvh_path, fbx, _ = clips[rig]
+    _check_assimp(assimp, bvh_path, fbx, True, rig, tmp_path)
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_assimp_reads_armature_only_fbx(bare, assimp, tmp_path):
+    bvh_path, fbx, _ = bare
+    _check_assimp(assimp, bvh_path, fbx, False, "mixamo, no mesh", tmp_path)
 
 
 # ---------------------------------------------------------------------------- glTF
@@ -358,20 +398,19 @@ def _accessor(doc: dict, binary: bytes, i: int) -> np.ndarray:
         acc["count"], width).astype(np.float64)
 
 
-@pytest.mark.blender
-@pytest.mark.slow
-@pytest.mark.parametrize("rig", RIGS)
-def test_gltf_validator_and_contents(clips, gltf_validate, rig):
-    bvh_path, _, glb = clips[rig]
-    report = gltf_validate(glb)
+def _check_glb(validate, bvh_path: Path, glb: Path, mesh: bool, label: str) -> None:
+    names, ours, _, fps = _ours(bvh_path)
+    t = len(ours)
+    report = validate(glb)
     issues = report["issues"]
     errors = [m for m in issues["messages"] if m["severity"] == 0]
     assert issues["numErrors"] == 0, errors
     assert issues["numWarnings"] == 0, issues["messages"]
     assert report["info"]["animationCount"] == 1
+    # the stick figure: an octahedron (8 flat triangles) per bone, skinned
+    assert report["info"]["totalTriangleCount"] == (8 * len(names) if mesh else 0)
+    assert report["info"]["hasSkins"]
 
-    names, ours, _, fps = _ours(bvh_path)
-    t = len(ours)
     doc, binary = _read_glb(glb)
     (skin,) = doc["skins"]
     joints = [doc["nodes"][j]["name"] for j in skin["joints"]]
@@ -404,10 +443,25 @@ def test_gltf_validator_and_contents(clips, gltf_validate, rig):
     assert set(names) <= set(anim), "every joint animated"
     got = _world(nodes, anim, names, t)
     err = np.linalg.norm(got - ours, axis=-1)
-    print(f"GLB {rig}: {len(names)} joints, {t} keys per channel, validator "
+    print(f"GLB {label}: {len(names)} joints, {t} keys per channel, validator "
           f"{issues['numErrors']} errors {issues['numWarnings']} warnings; world joints "
           f"max {err.max() * 1000:.4f} mm")
     assert err.max() <= 1e-3, f"GLB world joint error {err.max() * 1000:.3f} mm"
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+@pytest.mark.parametrize("rig", RIGS)
+def test_gltf_validator_and_contents(clips, gltf_validate, rig):
+    bvh_path, _, glb = clips[rig]
+    _check_glb(gltf_validate, bvh_path, glb, True, rig)
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_gltf_validator_armature_only(bare, gltf_validate):
+    bvh_path, _, glb = bare
+    _check_glb(gltf_validate, bvh_path, glb, False, "mixamo, no mesh")
 
 
 # ---------------------------------------------------------------------------- CLI and errors

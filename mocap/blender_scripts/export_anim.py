@@ -9,8 +9,9 @@ or with a Blender executable::
     blender --background --factory-startup --python-exit-code 1 --python export_anim.py \
         -- REQUEST.json RESULT.json
 
-Request: ``{"jobs": [{"bvh": "a.bvh", "scale": 1.0, "fbx": "a.fbx" | null, "glb": "a.glb" |
-null}]}`` (``scale``: metres per BVH unit, e.g. 0.01 for centimetres).
+Request: ``{"jobs": [{"bvh": "a.bvh", "scale": 1.0, "mesh": true, "fbx": "a.fbx" | null,
+"glb": "a.glb" | null}]}`` (``scale``: metres per BVH unit, e.g. 0.01 for centimetres;
+``mesh``: add a stick-figure mesh skinned to the bones).
 Result: ``{"blender_version": "5.0.1", "jobs": [{"bvh", "bones", "frames", "fps",
 "seconds"}]}``.
 
@@ -27,7 +28,8 @@ Blender facts this script relies on (each one breaks the output silently if miss
   a skinned mesh gets no bind pose: the bones' default transforms are the pose at the
   *current* frame, and importers (Blender's included) take them as the rest pose. So the
   rig's rest pose is keyed at frame 0, the current frame is set to 0, and the scene range
-  is the action's ``1..T``: the file holds the T-pose as rest and exactly one key per frame;
+  is the action's ``1..T``: the file holds the T-pose as rest and exactly one key per frame
+  (with the stick-figure mesh there is a bind pose too, and the two agree);
 * FBX key times are absolute (frame / fps), so a re-import with ``anim_offset=0`` puts the
   keys back on frames ``1..T``.
 """
@@ -71,14 +73,47 @@ def _import_bvh(path: str, scale: float):
     return scene, arm, start, end
 
 
-def _select_only(arm) -> None:
+def _add_bone_mesh(arm):
+    """A stick figure skinned to the armature: one octahedron per bone (the shape Blender
+    draws bones with), every vertex weighted 1 to its bone. Viewers then show the figure,
+    engines import a skeletal mesh, and the FBX gets a bind pose (the rest pose)."""
+    verts, faces = [], []
+    groups = []
+    for bone in arm.data.bones:
+        m = bone.matrix_local  # armature space, bone Y axis from head to tail
+        length = bone.length
+        w = min(0.1 * length, 0.03)
+        x, y, z = (m.col[i].to_3d() for i in range(3))
+        head, tail = bone.head_local, bone.tail_local
+        ring = head + y * (0.15 * length)
+        base = len(verts)
+        verts += [head, ring + x * w, ring + z * w, ring - x * w, ring - z * w, tail]
+        for i in range(4):
+            a, b = base + 1 + i, base + 1 + (i + 1) % 4
+            faces += [(base, b, a), (a, b, base + 5)]
+        groups.append((bone.name, list(range(base, base + 6))))
+    mesh = bpy.data.meshes.new(f"{arm.name}_mesh")
+    mw = arm.matrix_world
+    mesh.from_pydata([tuple(mw @ v) for v in verts], [], faces)
+    mesh.update()
+    obj = bpy.data.objects.new(f"{arm.name}_mesh", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    # not parented to the armature (the modifier moves it): glTF wants skinned meshes at
+    # the root (validator: NODE_SKINNED_MESH_NON_ROOT), so vertices are in world space
+    for name, idx in groups:
+        obj.vertex_groups.new(name=name).add(idx, 1.0, "REPLACE")
+    obj.modifiers.new("Armature", "ARMATURE").object = arm
+    return obj
+
+
+def _select_only(*objects) -> None:
     for ob in bpy.context.scene.objects:
-        ob.select_set(ob is arm)
-    bpy.context.view_layer.objects.active = arm
+        ob.select_set(ob in objects)
+    bpy.context.view_layer.objects.active = objects[0]
 
 
-def _export_glb(path: str, scene, arm) -> None:
-    _select_only(arm)
+def _export_glb(path: str, scene, objects) -> None:
+    _select_only(*objects)
     # The glTF add-on converts frames to seconds with fps * fps_base (KhronosGroup/
     # glTF-Blender-IO#2080), while Blender's rate is fps / fps_base: for a non-integer rate
     # (BVH Frame Time 0.0083333 -> 120.00048 fps) the times would be off by 2 * 4e-6
@@ -113,15 +148,17 @@ def _key_rest_pose(arm, frame: int) -> None:
             pb.keyframe_insert("rotation_euler", frame=frame)
 
 
-def _export_fbx(path: str, scene, arm, start: int, end: int) -> None:
+def _export_fbx(path: str, scene, objects, start: int, end: int) -> None:
+    arm = objects[0]
     _key_rest_pose(arm, start - 1)
     scene.frame_start, scene.frame_end = start, end
     scene.frame_set(start - 1)  # the pose written as the bones' (rest) transforms
-    _select_only(arm)
+    _select_only(*objects)
     _call(bpy.ops.export_scene.fbx, filepath=path, use_selection=True,
-          object_types={"ARMATURE"}, apply_scale_options="FBX_SCALE_UNITS",
-          add_leaf_bones=False, primary_bone_axis="Y", secondary_bone_axis="X",
-          armature_nodetype="NULL", bake_anim=True, bake_anim_use_all_bones=True,
+          object_types={"ARMATURE", "MESH"}, use_armature_deform_only=False,
+          apply_scale_options="FBX_SCALE_UNITS", add_leaf_bones=False,
+          primary_bone_axis="Y", secondary_bone_axis="X", armature_nodetype="NULL",
+          bake_anim=True, bake_anim_use_all_bones=True,
           bake_anim_use_nla_strips=False, bake_anim_use_all_actions=False,
           bake_anim_force_startend_keying=True, bake_anim_step=1.0,
           bake_anim_simplify_factor=0.0, use_custom_props=False, axis_forward="-Z",
@@ -134,11 +171,12 @@ def main(req_path: str, res_path: str) -> None:
     for job in req["jobs"]:
         t0 = time.perf_counter()
         scene, arm, start, end = _import_bvh(job["bvh"], job.get("scale", 1.0))
+        objects = [arm, _add_bone_mesh(arm)] if job.get("mesh", True) else [arm]
         # GLB first: it exports the action as imported; the FBX step adds a rest key.
         if job.get("glb"):
-            _export_glb(job["glb"], scene, arm)
+            _export_glb(job["glb"], scene, objects)
         if job.get("fbx"):
-            _export_fbx(job["fbx"], scene, arm, start, end)
+            _export_fbx(job["fbx"], scene, objects, start, end)
         results.append({
             "bvh": job["bvh"],
             "bones": len(arm.data.bones),

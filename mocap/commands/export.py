@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export", help="convert a BVH clip to FBX or GLB (glTF binary) with Blender",
         description="Import IN.bvh with Blender's BVH importer and write a binary FBX "
         "(baked animation, one key per frame, the rig's T-pose as rest pose) or a GLB "
-        "(one glTF animation). Y up, metres, the BVH's frame rate.")
+        "(one glTF animation), with a stick-figure mesh skinned to the bones. Y up, "
+        "metres, the BVH's frame rate.")
     p.add_argument("input", metavar="IN.bvh", help="input motion")
     p.add_argument("--to", choices=FORMATS, metavar="FORMAT",
                    help=f"output format: {', '.join(FORMATS)} (default: from the suffix of "
@@ -31,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--units", choices=("auto", *UNIT_SCALES), default="auto",
                    help="unit of IN.bvh (default auto: recognised from the body height); "
                    "the output is in metres")
+    p.add_argument("--no-mesh", dest="mesh", action="store_false",
+                   help="write the armature alone (default: with a stick-figure mesh "
+                   "skinned to the bones, so viewers show it and engines import a "
+                   "skeletal mesh)")
     add_blender_option(p)
     p.set_defaults(func=run)
 
@@ -42,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
 
     clip = export_bvh(args.input, args.output, args.to, blender=args.blender,
-                      progress=progress, units=None if args.units == "auto" else args.units)
+                      progress=progress, units=None if args.units == "auto" else args.units,
+                      mesh=args.mesh)
     for fmt, path in clip.outputs.items():
         print(f"{path}: {fmt.upper()}, {clip.bones} bones, {clip.frames} frames at "
               f"{clip.fps:.6g} fps")

@@ -4,8 +4,9 @@ Blender is started once per call (its start-up costs 0.5 s warm, seconds cold) a
 ``mocap/blender_scripts/export_anim.py``, which for each BVH file imports it with Blender's
 BVH importer and exports a binary FBX with baked animation (one key per frame, the rig's
 T-pose as the bones' rest transforms) and/or a GLB (one glTF animation, the rig's rest pose
-as the joints' rest transforms). Axes are those of Blender's importers and exporters at
-their defaults (Y up, the BVH's axes); outputs are in metres whatever the BVH's unit.
+as the joints' rest transforms), by default with a stick-figure mesh skinned to the bones.
+Axes are those of Blender's importers and exporters at their defaults (Y up, the BVH's
+axes); outputs are in metres whatever the BVH's unit.
 
 Which Blender: the ``blender`` argument, else ``$MOCAP_BLENDER`` (a Blender executable, run
 as ``blender --background --factory-startup --python SCRIPT -- ARGS``), else the ``bpy``
@@ -178,7 +179,8 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
                      out_dir: str | os.PathLike | None = None,
                      blender: str | os.PathLike | None = None,
                      progress: Callable[[str], None] | None = None,
-                     timeout: float = 3600.0, units: str | None = "m") -> list[Path]:
+                     timeout: float = 3600.0, units: str | None = "m",
+                     mesh: bool = True) -> list[Path]:
     """Export BVH files as FBX and/or GLB, all in one Blender process.
 
     Each ``<dir>/<stem>.bvh`` becomes ``<out_dir>/<stem>.fbx`` and/or ``<stem>.glb``
@@ -195,6 +197,9 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
         units: unit of the BVH files, a key of :data:`mocap.rig.UNIT_SCALES` (``"m"``,
             default, as :func:`mocap.export.bvh.write_bvh` writes by default; ``"cm"``...),
             or None to recognise it from the skeleton's height. Outputs are in metres.
+        mesh: add a stick figure skinned to the bones (one octahedron per bone, each
+            vertex weighted 1 to its bone), so viewers show the motion and game engines
+            import a skeletal mesh; False writes the armature alone.
 
     Returns:
         The written files, for each BVH file in order, in the order of ``formats``.
@@ -213,14 +218,15 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
         folder = Path(out_dir) if out_dir is not None else bvh.parent
         jobs.append((bvh, {f: folder / f"{bvh.stem}.{f}" for f in fmts}))
     clips = export_clips(jobs, blender=blender, progress=progress, timeout=timeout,
-                         units=units)
+                         units=units, mesh=mesh)
     return [path for clip in clips for path in clip.outputs.values()]
 
 
 def export_bvh(bvh_path: str | os.PathLike, output: str | os.PathLike,
                fmt: str | None = None, blender: str | os.PathLike | None = None,
                progress: Callable[[str], None] | None = None,
-               timeout: float = 3600.0, units: str | None = "m") -> ExportedClip:
+               timeout: float = 3600.0, units: str | None = "m",
+               mesh: bool = True) -> ExportedClip:
     """Export one BVH file as ``output`` (FBX or GLB; format from ``fmt`` or the suffix).
 
     Raises:
@@ -235,13 +241,14 @@ def export_bvh(bvh_path: str | os.PathLike, output: str | os.PathLike,
         fmt = output.suffix
     (name,) = parse_formats([fmt])
     return export_clips([(Path(bvh_path), {name: output})], blender=blender,
-                        progress=progress, timeout=timeout, units=units)[0]
+                        progress=progress, timeout=timeout, units=units, mesh=mesh)[0]
 
 
 def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.PathLike]]],
                  blender: str | os.PathLike | None = None,
                  progress: Callable[[str], None] | None = None,
-                 timeout: float = 3600.0, units: str | None = "m") -> list[ExportedClip]:
+                 timeout: float = 3600.0, units: str | None = "m",
+                 mesh: bool = True) -> list[ExportedClip]:
     """The general form: ``[(bvh, {"fbx": out.fbx, "glb": out.glb}), ...]`` in one Blender.
 
     Returns:
@@ -277,7 +284,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         for _, outs in norm:
             for f, out in outs.items():
                 tmp_of[(out, f)] = stack.enter_context(_atomic_output(out, f))
-        request = {"jobs": [{"bvh": str(bvh.resolve()), "scale": scale,
+        request = {"jobs": [{"bvh": str(bvh.resolve()), "scale": scale, "mesh": bool(mesh),
                              **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
                             for (bvh, outs), scale in zip(norm, scales, strict=True)]}
         result = run_blender_json(SCRIPT, request, blender, progress, timeout, kept=bvhs)
