@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.errors import InputError, MocapError, OutputError
+from mocap.errors import InputError, OutputError
 from mocap.motion import DEFAULT_FOV_DEG
 
 DATA_FORMATS = ("json", "npz", "csv")
@@ -107,7 +107,7 @@ class PersonResult:
         track: the smoothed :class:`mocap.pipeline.Track`.
         motion: :class:`mocap.motion.PersonMotion` (animation over the track's frames).
         animation: the exported animation, one frame per video frame.
-        camera: (rvec (3,), tvec (3,)) world -> camera pose used for re-projection.
+        camera: (rotation (3, 3), translation (3,)) world -> camera, for re-projection.
         stats: the numbers in the report.
     """
 
@@ -158,54 +158,15 @@ def full_length(anim, first: int, total: int):
     return Animation(anim.rig, anim.root_translation[idx], anim.rotations[idx], anim.fps)
 
 
-def solve_camera(world_points: np.ndarray, image_points: np.ndarray, weights: np.ndarray,
-                 focal: float, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The world -> camera pose that projects ``world_points`` onto ``image_points``.
-
-    The motion stage places people in a Y-up world with a rigid transform of the camera
-    frame; this recovers that transform (PnP over every confident landmark of every frame)
-    so the exported rig can be drawn back onto the video.
-
-    Args:
-        world_points: (T, 33, 3) metres, the placed landmarks.
-        image_points: (T, 33, 2) px.
-        weights: (T, 33) visibility; landmarks under 0.5 are not used.
-        focal: focal length, px.
-        size: (width, height) px.
-
-    Returns:
-        ``(rvec, tvec)`` for ``cv2.projectPoints``.
-    """
-    import cv2
-
-    ok = (weights >= 0.5) & np.isfinite(world_points).all(-1) & np.isfinite(image_points).all(-1)
-    obj = world_points[ok].astype(np.float64)
-    img = image_points[ok].astype(np.float64)
-    k = camera_matrix(focal, size)
-    if len(obj) < 6:
-        raise MocapError("too few confident landmarks to place the camera")
-    found, rvec, tvec = cv2.solvePnP(obj, img, k, None, flags=cv2.SOLVEPNP_EPNP)
-    if found:
-        found, rvec, tvec = cv2.solvePnP(obj, img, k, None, rvec, tvec, True,
-                                         cv2.SOLVEPNP_ITERATIVE)
-    if not found:
-        raise MocapError("cannot place the camera for the preview")
-    return rvec.reshape(3), tvec.reshape(3)
-
-
-def camera_matrix(focal: float, size: tuple[int, int]) -> np.ndarray:
-    w, h = size
-    return np.array([[focal, 0, w / 2], [0, focal, h / 2], [0, 0, 1]], np.float64)
-
-
 def project(points: np.ndarray, camera: tuple[np.ndarray, np.ndarray], focal: float,
             size: tuple[int, int]) -> np.ndarray:
-    """(..., 3) world metres -> (..., 2) px."""
-    import cv2
-
-    flat = points.reshape(-1, 3).astype(np.float64)
-    px, _ = cv2.projectPoints(flat, camera[0], camera[1], camera_matrix(focal, size), None)
-    return px.reshape(*points.shape[:-1], 2)
+    """(..., 3) world metres -> (..., 2) px through the pinhole camera the motion stage
+    used (``camera`` = world -> camera rotation (3, 3) and translation (3,))."""
+    rot, trans = camera
+    cam = points @ rot.T + trans
+    z = np.where(cam[..., 2] > 1e-6, cam[..., 2], np.nan)
+    w, h = size
+    return np.stack([focal * cam[..., 0] / z + w / 2, focal * cam[..., 1] / z + h / 2], -1)
 
 
 def jitter(x: np.ndarray, observed: np.ndarray) -> float:
@@ -334,7 +295,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         OutputError: ``out_dir`` holds earlier outputs (without ``force``) or cannot be
             written.
     """
-    from mocap.pipeline import OutputDir, PipelineConfig, make_video_engine, track_video
+    from mocap.pipeline import PipelineConfig
     from mocap.rig import load_rig
     from mocap.video import open_video
 
@@ -354,6 +315,17 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
 
         pipe = replace(pipe, max_people=cfg.max_people)
     timings: dict[str, float] = {}
+    try:
+        return _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
+                        timings)
+    except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+
+
+def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
+             timings) -> ConvertResult:
+    from mocap.pipeline import OutputDir, make_video_engine, track_video
+
     with OutputDir(out_dir) as out:
         t0 = time.perf_counter()
         if engine is None:
@@ -366,8 +338,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         fps = float(tracked.info.fps) if tracked.info.fps > 0 else 30.0
         size = (tracked.info.width, tracked.info.height)
         t0 = time.perf_counter()
-        people = [_animate(t, rig, cfg, fps, size, tracked.frame_count)
-                  for t in tracked.tracks]
+        people = _animate_all(tracked.tracks, rig, cfg, fps, size, tracked.frame_count)
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         staged = _write_people(out, people, cfg, fps, tracked.timestamps)
@@ -395,17 +366,23 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
                          tracked.truncated, timings)
 
 
-def _animate(track, rig, cfg: ConvertConfig, fps: float, size, total: int) -> PersonResult:
-    from mocap.motion import animate_landmarks, focal_px
+def _animate_all(tracks, rig, cfg: ConvertConfig, fps: float, size, total: int
+                 ) -> list[PersonResult]:
+    """Place everyone on one ground (one camera), then animate each person's rig."""
+    from mocap.motion import animate_landmarks, focal_px, scene_world_motion
 
-    motion = animate_landmarks(track.world, track.image[..., :2], track.visibility, size, fps,
-                               rig, cfg.fov_deg, cfg.bone_lengths)
-    anim = full_length(motion.animation, track.first_frame, total)
+    placed = scene_world_motion([(t.world, t.image[..., :2], t.visibility) for t in tracks],
+                                size, fps, cfg.fov_deg)
     focal = focal_px(size[0], cfg.fov_deg)
-    camera = solve_camera(motion.world.landmarks, track.image[..., :2],
-                          np.where(track.observed[:, None], track.visibility, 0), focal, size)
-    stats = _person_stats(track, motion, anim, camera, focal, size, total)
-    return PersonResult(track.id, track, motion, anim, camera, stats)
+    people = []
+    for track, wm in zip(tracks, placed, strict=True):
+        motion = animate_landmarks(track.world, track.image[..., :2], track.visibility, size,
+                                   fps, rig, cfg.fov_deg, cfg.bone_lengths, placed=wm)
+        anim = full_length(motion.animation, track.first_frame, total)
+        camera = (wm.camera_rotation, wm.camera_translation)
+        stats = _person_stats(track, motion, anim, camera, focal, size, total)
+        people.append(PersonResult(track.id, track, motion, anim, camera, stats))
+    return people
 
 
 def _person_stats(track, motion, anim, camera, focal, size, total) -> dict:

@@ -16,7 +16,7 @@ lengths hold; :func:`foot_skate` is the metric: mean horizontal speed of feet in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: Default horizontal field of view of the camera, degrees: a typical phone/action camera
 #: main lens in landscape (~26 mm equivalent). ``--fov`` overrides it.
 DEFAULT_FOV_DEG = 60.0
+# camera axes (x right, y down, z forward) -> Y up, Z towards the viewer
+_FLIP = np.array([1.0, -1.0, -1.0])
 
 #: Points of each foot: the first is the one contacts are detected on (and the foot moved
 #: with it when locked).
@@ -406,6 +408,9 @@ class WorldMotion:
         fps: frames per second.
         foot_skate: mean horizontal speed of the foot landmarks in contact, m/s (the
             placed landmarks as they are, before any foot locking).
+        camera_rotation: (3, 3) world -> camera rotation (camera axes: x right, y down,
+            z forward), so ``p_cam = camera_rotation @ p + camera_translation``.
+        camera_translation: (3,) metres.
     """
 
     landmarks: np.ndarray
@@ -413,6 +418,8 @@ class WorldMotion:
     contacts: np.ndarray
     fps: float
     foot_skate: float
+    camera_rotation: np.ndarray = field(default_factory=lambda: np.diag([1.0, -1.0, -1.0]))
+    camera_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
 
 def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
@@ -437,7 +444,15 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
 
     Returns:
         :class:`WorldMotion` (foot locking is applied by :func:`video_points`).
+
+    Several people filmed by one camera share one ground: :func:`scene_world_motion`.
     """
+    return scene_world_motion([(world, xy, visibility)], image_size, fps, fov_deg)[0]
+
+
+def _camera_frame(world, xy, visibility, image_size, fov_deg):
+    """One person's landmarks in the camera's frame turned Y up: (up (T,33,3), root (T,3),
+    ground candidates (K,3), their foot groups (K,), body up (3,))."""
     world = np.asarray(world, np.float64)
     xy = np.asarray(xy, np.float64)
     vis = np.asarray(visibility, np.float64)
@@ -463,11 +478,16 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     root = _fill_nan(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)))
     cam = world + root[:, None, :]
     # camera (x right, y down, z forward) -> Y up, Z towards the camera
-    up = cam * np.array([1.0, -1.0, -1.0])
+    up = cam * _FLIP
+    return up, root * _FLIP
+
+
+def _ground_candidates(up: np.ndarray, fps: float):
+    """Each frame's lowest foot landmark where it is (nearly) still: (points, groups)."""
+    t = len(up)
     feet_idx = [LANDMARK_INDEX[n] for n in ("left_heel", "right_heel", "left_foot_index",
                                             "right_foot_index")]
     feet = up[:, feet_idx]  # (T, 4, 3)
-    # ground candidates: each frame's lowest foot landmark, where it is (nearly) still
     lowest = np.nanargmin(np.nan_to_num(feet[..., 1], nan=np.inf), axis=1)
     low = feet[np.arange(t), lowest]
     speed = (np.linalg.norm(np.gradient(feet, axis=0), axis=-1) * fps
@@ -475,32 +495,121 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     still = speed[np.arange(t), lowest] < 0.5
     if still.sum() < 3:
         still[:] = True
+    return low[still], lowest[still]
+
+
+def _body_up(up: np.ndarray) -> np.ndarray:
     hip_mid = 0.5 * (up[:, LANDMARK_INDEX["left_hip"]] + up[:, LANDMARK_INDEX["right_hip"]])
     sh_mid = 0.5 * (up[:, LANDMARK_INDEX["left_shoulder"]]
                     + up[:, LANDMARK_INDEX["right_shoulder"]])
     body_up = np.nanmean(sh_mid - hip_mid, axis=0)
     if not np.isfinite(body_up).all() or np.linalg.norm(body_up) < 1e-6:
-        body_up = np.array([0.0, 1.0, 0.0])
-    if t >= 3:
-        n, d = fit_ground(low[still], lowest[still], body_up)
+        return np.array([0.0, 1.0, 0.0])
+    return body_up / np.linalg.norm(body_up)
+
+
+def lowest_support(points: np.ndarray, up: np.ndarray, tolerance: float = 0.15,
+                   min_share: float = 0.1, min_points: int = 10) -> np.ndarray:
+    """The contact points on the lowest surface that carries a fair share of them.
+
+    A person standing on a box, then on the floor, touches two surfaces; the floor is the
+    lowest one with at least ``min_share`` of the contacts (and ``min_points``) within
+    ``tolerance`` metres of its height along ``up``.
+
+    Returns:
+        (N,) bool mask of the points on that surface (all True if none qualifies).
+    """
+    heights = points @ up
+    order = np.sort(heights)
+    need = max(min_points, int(np.ceil(min_share * len(points))))
+    for h in order:
+        near = np.abs(heights - h) <= tolerance
+        if near.sum() >= need:
+            level = np.median(heights[near])
+            return np.abs(heights - level) <= tolerance
+    return np.ones(len(points), bool)
+
+
+# Two people's lowest supports closer than this (metres) are taken as the same floor.
+SAME_FLOOR_M = 0.5
+
+
+def _ground_height(points: np.ndarray, groups: np.ndarray, normal: np.ndarray,
+                   default: float) -> float:
+    """Height along ``normal`` of the lowest support under one person's contacts (as
+    :func:`fit_ground` measures it: the lowest foot group's median), or ``default``."""
+    ok = np.isfinite(points).all(axis=1)
+    points, groups = points[ok], groups[ok]
+    if len(points) < 3:
+        return default
+    on = lowest_support(points, normal, min_points=3)
+    heights = [np.median(points[on & (groups == k)] @ normal)
+               for k in np.unique(groups[on])]
+    return float(min(heights))
+
+
+def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                       image_size: tuple[int, int], fps: float,
+                       fov_deg: float = DEFAULT_FOV_DEG) -> list[WorldMotion]:
+    """:func:`world_motion` for several people seen by one still camera, on one ground.
+
+    Every person is placed in the camera frame on their own; the ground plane is then
+    fitted to the foot contacts of everyone, on the lowest surface that carries a fair
+    share of them (:func:`lowest_support`), so that someone standing on a box stands
+    above the floor that the others walk on, instead of defining a floor of their own.
+
+    Args:
+        people: ``(world (T,33,3), xy (T,33,2), visibility (T,33))`` per person, as in
+            :func:`world_motion` (T may differ between people).
+        image_size: (width, height) pixels.
+        fps: frames per second.
+        fov_deg: horizontal field of view, degrees.
+
+    Returns:
+        One :class:`WorldMotion` per person, all in the same world frame.
+    """
+    placed = [_camera_frame(w, x, v, image_size, fov_deg) for w, x, v in people]
+    if not placed:
+        return []
+    cands = [_ground_candidates(up, fps) for up, _ in placed]
+    pts = np.concatenate([c[0] for c in cands])
+    groups = np.concatenate([c[1] for c in cands])
+    ups = np.stack([_body_up(up) for up, _ in placed])
+    body_up = ups.mean(0) / np.linalg.norm(ups.mean(0))
+    if sum(len(up) for up, _ in placed) >= 3 and len(pts) >= 3:
+        on = lowest_support(pts, body_up)
+        n, d_scene = fit_ground(pts[on], groups[on], body_up)
     else:
-        n, d = body_up / np.linalg.norm(body_up), float(np.nanmin(up[..., 1]))
+        n, d_scene = body_up, float(min(np.nanmin(up[..., 1]) for up, _ in placed))
     from mocap.retarget import _swing
 
     r = _swing(n, np.array([0.0, 1.0, 0.0]))
-    up = up @ r.T
-    up[..., 1] -= d
-    root_w = (root * np.array([1.0, -1.0, -1.0])) @ r.T
-    root_w[:, 1] -= d
-    pts = {"left_ankle": up[:, LANDMARK_INDEX["left_ankle"]],
-           "left_toe": up[:, LANDMARK_INDEX["left_foot_index"]],
-           "right_ankle": up[:, LANDMARK_INDEX["right_ankle"]],
-           "right_toe": up[:, LANDMARK_INDEX["right_foot_index"]]}
-    contacts = foot_contacts(pts, fps)
-    skate = foot_skate(pts, fps, contacts)
-    c = np.stack([contacts.get("left", np.zeros(t, bool)),
-                  contacts.get("right", np.zeros(t, bool))], axis=1)
-    return WorldMotion(up, root_w, c, float(fps), skate)
+    # world = r @ (flip @ cam) - d * Y  =>  cam = flip @ r.T @ (world + d * Y)
+    cam_rot = np.diag(_FLIP) @ r.T
+    out = []
+    for (up, root), (own, own_groups) in zip(placed, cands, strict=True):
+        t = len(up)
+        # The plane's tilt is the scene's; its height is each person's own lowest support
+        # when that is the scene's floor give or take depth error (monocular depth errs
+        # differently per person: one shared height sinks one person's feet while lifting
+        # another's), and the scene's when the person only stood on something higher.
+        own_d = _ground_height(own, own_groups, n, d_scene)
+        d = own_d if abs(own_d - d_scene) <= SAME_FLOOR_M else d_scene
+        cam_trans = cam_rot @ np.array([0.0, d, 0.0])
+        up = up @ r.T
+        up[..., 1] -= d
+        root_w = root @ r.T
+        root_w[:, 1] -= d
+        feet = {"left_ankle": up[:, LANDMARK_INDEX["left_ankle"]],
+                "left_toe": up[:, LANDMARK_INDEX["left_foot_index"]],
+                "right_ankle": up[:, LANDMARK_INDEX["right_ankle"]],
+                "right_toe": up[:, LANDMARK_INDEX["right_foot_index"]]}
+        contacts = foot_contacts(feet, fps)
+        skate = foot_skate(feet, fps, contacts)
+        c = np.stack([contacts.get("left", np.zeros(t, bool)),
+                      contacts.get("right", np.zeros(t, bool))], axis=1)
+        out.append(WorldMotion(up, root_w, c, float(fps), skate, cam_rot, cam_trans))
+    return out
 
 
 def video_points(motion: WorldMotion, landmark_map: dict[str, str],
@@ -541,7 +650,8 @@ class PersonMotion:
 def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
                       image_size: tuple[int, int], fps: float, rig: Rig | str = "mixamo",
                       fov_deg: float = DEFAULT_FOV_DEG, bone_lengths: str = "actor",
-                      lock: bool = True) -> PersonMotion:
+                      lock: bool = True, placed: WorldMotion | None = None,
+                      floor: bool = True) -> PersonMotion:
     """One tracked person's landmarks -> an animation of ``rig``.
 
     Args:
@@ -556,6 +666,10 @@ def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
             :data:`DEFAULT_FOV_DEG`).
         bone_lengths: ``"actor"`` (default: the person's proportions) or ``"rig"``.
         lock: pin feet in contact so they do not slide.
+        floor: keep every joint at or above the ground (:func:`keep_above_floor`).
+        placed: the landmarks already placed in the world (e.g. by
+            :func:`scene_world_motion` with everyone in the video); default: placed here
+            on their own with :func:`world_motion`.
 
     Returns:
         :class:`PersonMotion` with the animation (Y up, ground at 0, metres), the placed
@@ -566,11 +680,29 @@ def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     from mocap.rig import Rig, load_rig
 
     rig = rig if isinstance(rig, Rig) else load_rig(rig)
-    wm = world_motion(world, xy, visibility, image_size, fps, fov_deg)
+    wm = placed or world_motion(world, xy, visibility, image_size, fps, fov_deg)
     pts, _ = video_points(wm, rig.landmarks, lock=False)
     anim = retarget(pts, rig, fps, bone_lengths)
     unlocked = foot_skate(anim.points(), fps)
     if lock:
         anim = lock_animation(anim)
+    if floor:
+        anim = keep_above_floor(anim)
     return PersonMotion(anim, wm, foot_skate(anim.points(), fps) if lock else unlocked,
                         unlocked)
+
+
+def keep_above_floor(anim: Animation, tolerance: float = 0.03) -> Animation:
+    """Lift the root in frames where a joint is more than ``tolerance`` metres below the
+    ground (y < 0) until it is at ``-tolerance``; other frames are left as they are. Depth
+    errors of a monocular camera otherwise sink a crouching or landing body into the floor.
+    """
+    from mocap.retarget import Animation
+
+    lowest = anim.positions()[..., 1].min(axis=1)
+    lift = np.where(lowest < -tolerance, -tolerance - lowest, 0.0)
+    if not lift.any():
+        return anim
+    root = anim.root_translation.copy()
+    root[:, 1] += lift
+    return Animation(anim.rig, root, anim.rotations, anim.fps)

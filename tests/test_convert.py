@@ -1,0 +1,251 @@
+"""`mocap convert` / `mocap demo` end to end on real video, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mocap.bvh import read_bvh
+from mocap.convert import outputs_complete, parse_formats
+from mocap.errors import InputError
+
+
+def run_cli(*args, env=None, timeout=900):
+    return subprocess.run([sys.executable, "-m", "mocap", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def assert_one_line_error(proc, *needles):
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr
+    err = [line for line in proc.stderr.splitlines() if line.startswith("mocap: error:")]
+    assert len(err) == 1, proc.stderr
+    for needle in needles:
+        assert needle in err[0], err[0]
+
+
+def cut_video(src: Path, dst: Path, frames: int, blank: bool = False) -> Path:
+    """The first ``frames`` frames of ``src`` (or grey noise of its size) as an MP4."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w // 2, h // 2))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        ok, frame = cap.read()
+        assert ok
+        if blank:
+            frame = rng.integers(100, 140, frame.shape, dtype=np.uint8)
+        out.write(cv2.resize(frame, (w // 2, h // 2)))
+    out.release()
+    cap.release()
+    return dst
+
+
+@pytest.fixture(scope="module")
+def demo_video(shared_data):
+    return shared_data / "videos" / "sports2d_demo.mp4"
+
+
+@pytest.fixture(scope="module")
+def short_clip(demo_video, tmp_path_factory):
+    return cut_video(demo_video, tmp_path_factory.mktemp("clip") / "clip.mp4", 60)
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_video, model_paths, tmp_path_factory):
+    out = tmp_path_factory.mktemp("convert") / "out"
+    proc = run_cli("convert", demo_video, "-o", out, "--formats", "bvh,json,npz,csv", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+def test_demo_video_gives_one_bvh_per_person_over_every_frame(demo_run):
+    out, summary = demo_run
+    assert len(summary["people"]) == 2
+    for p in summary["people"]:
+        bvh = read_bvh(out / f"person_{p['id']}.bvh")
+        assert len(bvh.motion) == 230
+        assert bvh.frame_time == pytest.approx(1 / 30, abs=1e-7)
+        assert p["frames_observed"] >= 100  # each person is in view for most of the clip
+    assert summary["frames"] == 230 and summary["fps"] == pytest.approx(30)
+    assert outputs_complete(out)
+
+
+@pytest.mark.slow
+def test_data_formats_share_one_schema(demo_run):
+    out, _ = demo_run
+    npz = np.load(out / "person_1.npz")
+    doc = json.loads((out / "person_1.json").read_text())
+    meta = json.loads(str(npz["meta"]))
+    joints = meta["joints"]
+    assert doc["joints"] == joints and meta["fps"] == pytest.approx(30)
+    pos = npz["joint_positions"]
+    assert pos.shape == (230, len(joints), 3)
+    assert npz["rotations"].shape == (230, len(joints), 4)
+    np.testing.assert_allclose(np.linalg.norm(npz["rotations"], axis=-1), 1, atol=1e-6)
+    np.testing.assert_allclose(np.array(doc["joint_positions"]), pos, atol=1e-5)
+    csv = np.loadtxt(out / "person_1.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(csv[:, 3:].reshape(pos.shape), pos, atol=1e-5)
+    # BVH and npz describe the same motion: the root translation matches (metres)
+    bvh = read_bvh(out / "person_1.bvh")
+    root = bvh.motion[:, :3]
+    np.testing.assert_allclose(root, npz["root_translation"], atol=1e-4)
+
+
+@pytest.mark.slow
+def test_report_and_preview(demo_run):
+    out, _ = demo_run
+    report = json.loads((out / "report.json").read_text())
+    for p in report["people"]:
+        assert p["jitter_smoothed_px"] < p["jitter_raw_px"]
+        assert 0 < p["mean_confidence"] <= 1
+        assert p["hip_reprojection_px_median"] < 25  # the exported rig lands on the person
+    assert "<svg" in (out / "report.html").read_text()
+    cap = cv2.VideoCapture(str(out / "preview.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 230
+    assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 1768
+    cap.release()
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_demo_bvh_imports_upright_in_blender_and_walks(demo_run):
+    from mocap.blender import BlenderUnavailableError, bvh_report
+
+    out, summary = demo_run
+    people = []
+    for p in summary["people"]:
+        try:
+            rep = bvh_report(out / f"person_{p['id']}.bvh", frames=list(range(0, 230, 5)))
+        except BlenderUnavailableError as exc:
+            pytest.skip(f"no Blender environment: {exc}")
+        assert rep["frame_range"][1] - rep["frame_range"][0] == 229
+        assert rep["scene_fps"] == pytest.approx(30)
+        heads = np.array(rep["heads"])  # (F, bones, 3), Blender Z up
+        bones = rep["bones"]
+        hips, head = bones.index("mixamorig:Hips"), bones.index("mixamorig:Head")
+        toes = [bones.index(n) for n in ("mixamorig:LeftToeBase", "mixamorig:RightToeBase")]
+        people.append({
+            "upright": heads[:, head, 2] > heads[:, hips, 2] + 0.3,
+            "lowest": heads[:, toes, 2].min(axis=1),
+            "travel": np.linalg.norm(heads[-1, hips, :2] - heads[0, hips, :2]),
+        })
+    # One person stands on a tall box, somersaults off it and lands in a crouch; the other
+    # walks across the scene. Both are upright most of the time and reach the ground.
+    for person in people:
+        assert person["upright"].mean() >= 0.8
+        assert abs(person["lowest"].min()) < 0.35
+    walker = max(people, key=lambda person: person["travel"])
+    assert walker["travel"] > 1.5
+    assert walker["upright"].all()
+    assert abs(np.median(walker["lowest"])) < 0.15  # feet on the ground
+
+
+@pytest.mark.slow
+def test_existing_outputs_need_force(short_clip, model_paths, tmp_path):
+    out = tmp_path / "o"
+    assert run_cli("convert", short_clip, "-o", out, "--no-preview").returncode == 0
+    before = (out / "report.json").read_bytes()
+    proc = run_cli("convert", short_clip, "-o", out, "--no-preview")
+    assert_one_line_error(proc, "already holds outputs", "--force")
+    assert (out / "report.json").read_bytes() == before
+    proc = run_cli("convert", short_clip, "-o", out, "--no-preview", "--force",
+                   "--formats", "bvh")
+    assert proc.returncode == 0, proc.stderr
+    assert outputs_complete(out)
+    assert not list(out.glob("person_*.json"))  # outputs of the old run do not linger
+
+
+@pytest.mark.slow
+def test_video_with_nobody_is_an_explained_empty_result(demo_video, model_paths, tmp_path):
+    empty = cut_video(demo_video, tmp_path / "nobody.mp4", 20, blank=True)
+    out = tmp_path / "o"
+    proc = run_cli("convert", empty, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "nobody was found" in proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["people"] == [] and report["message"] == "no people found in the video"
+    assert not list(out.glob("person_*"))
+
+
+def test_formats_resolve_by_name():
+    assert parse_formats("json,csv") == ("bvh", "json", "csv")
+    with pytest.raises(InputError, match="unknown format 'xml'; choose from bvh, json"):
+        parse_formats("bvh,xml")
+
+
+def _no_write_dir(tmp_path: Path) -> Path:
+    if os.geteuid() == 0:  # root writes anywhere it can; /proc refuses new directories
+        return Path("/proc/mocap-test-out")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    return locked / "out"
+
+
+@pytest.mark.parametrize(("case", "needle"), [
+    ("missing", "no such file"),
+    ("zero_bytes", "empty"),
+    ("not_video", "not a video"),
+    ("unknown_rig", "unknown rig"),
+    ("bad_formats", "unknown format"),
+    ("output_is_file", "not a directory"),
+    ("no_permission", "cannot write"),
+])
+def test_bad_inputs_are_one_line_errors(case, needle, short_clip, model_paths, tmp_path):
+    video, out, extra = short_clip, tmp_path / "out", []
+    if case == "missing":
+        video = tmp_path / "nope.mp4"
+    elif case == "zero_bytes":
+        video = tmp_path / "zero.mp4"
+        video.write_bytes(b"")
+    elif case == "not_video":
+        video = tmp_path / "notes.mp4"
+        video.write_text("this is not a video\n" * 100)
+    elif case == "unknown_rig":
+        extra = ["--rig", "gorilla"]
+    elif case == "bad_formats":
+        extra = ["--formats", "bvh,xml"]
+    elif case == "output_is_file":
+        out = tmp_path / "file.txt"
+        out.write_text("x")
+    elif case == "no_permission":
+        out = _no_write_dir(tmp_path)
+    proc = run_cli("convert", video, "-o", out, *extra)
+    assert_one_line_error(proc, needle)
+    if case != "output_is_file":
+        assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.slow
+def test_disk_full_leaves_nothing_behind(short_clip, model_paths, tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mnt)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root) to fill a disk")
+    try:
+        proc = run_cli("convert", short_clip, "-o", mnt / "out")
+        assert_one_line_error(proc, "No space left on device")
+        leftovers = list((mnt / "out").iterdir()) if (mnt / "out").exists() else []
+        assert leftovers == []
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_models_unavailable_offline_is_a_one_line_error(short_clip, tmp_path):
+    env = dict(os.environ, PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull,
+               PIP_FIND_LINKS=str(tmp_path), MOCAP_MODELS_DIR=str(tmp_path / "models"))
+    proc = run_cli("convert", short_clip, "-o", tmp_path / "out", env=env)
+    assert_one_line_error(proc, "pose_detection.tflite", "by hand")
+    assert proc.returncode == 3
