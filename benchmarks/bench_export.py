@@ -75,7 +75,9 @@ def main() -> None:
               f"{args.rig} ({len(clip.names)} joints)")
         out = folder / "out"
         # warm-up: file-system caches for Blender's 400 MB of libraries
+        t0 = time.perf_counter()
         export_bvh_files(bvhs[:1], "glb", out, args.blender)
+        print(f"first call (warm-up, one GLB): {time.perf_counter() - t0:.2f} s wall")
 
         jobs = [(b, {"fbx": out / f"{b.stem}.fbx", "glb": out / f"{b.stem}.glb"}) for b in bvhs]
         wall, clips = best_of(args.repeat, lambda: export_clips(jobs, args.blender))
