@@ -4,8 +4,10 @@
   the GLB with the glTF importer) gives our world joint positions on every frame, the rig's
   T-pose as rest pose, the same frame count and fps.
 * Assimp (Debian ``assimp-utils``): ``assimp info`` and ``assimp dump`` read the FBX; the
-  bones are the rig's joints, one key per frame, and world positions composed from assimp's
-  keys equal ours.
+  bones are the rig's joints (counted as "Bones" through the stick-figure mesh skinned to
+  them), one key per frame, and world positions composed from assimp's keys equal ours.
+* The same for files exported without the mesh (``mesh=False``), whose FBX has no bind
+  pose: there the rest pose comes from the rest key at frame 0 alone.
 * The Khronos glTF validator (npm ``gltf-validator``, through its Node API): 0 errors on the
   GLB; the GLB's own nodes and samplers, decoded here, give our positions too.
 
