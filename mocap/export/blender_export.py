@@ -80,20 +80,18 @@ def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _not_available(reason: str, kept: Sequence[Path]) -> MocapError:
+def _not_available(reason: str) -> MocapError:
     from mocap.blender import BPY_REQUIREMENT, BlenderUnavailableError
 
-    kept_note = f"; the BVH files are kept ({', '.join(str(p) for p in kept)})" if kept else ""
     return BlenderUnavailableError(
         f"FBX/GLB export needs Blender: {reason}. Run `mocap blender setup` (creates a "
         f"{BPY_REQUIREMENT} environment from PyPI) or name a Blender executable with "
-        f"--blender PATH or ${BLENDER_ENV}{kept_note}")
+        f"--blender PATH or ${BLENDER_ENV}")
 
 
 def blender_command(script: str | os.PathLike, args: Sequence[str],
                     blender: str | os.PathLike | None = None,
-                    progress: Callable[[str], None] | None = None,
-                    kept: Sequence[Path] = ()) -> list[str]:
+                    progress: Callable[[str], None] | None = None) -> list[str]:
     """The command line that runs a Blender script.
 
     Args:
@@ -102,7 +100,6 @@ def blender_command(script: str | os.PathLike, args: Sequence[str],
         blender: a Blender executable (path or name on ``PATH``); default
             ``$MOCAP_BLENDER``, else the ``bpy`` environment (created if missing).
         progress: optional callable taking a message, used while creating the environment.
-        kept: BVH files to name in the error message (they stay written).
 
     Raises:
         BlenderUnavailableError: the named executable does not exist, or no ``bpy``
@@ -113,7 +110,7 @@ def blender_command(script: str | os.PathLike, args: Sequence[str],
         found = shutil.which(exe)
         if found is None:
             origin = "--blender" if blender else f"${BLENDER_ENV}"
-            raise _not_available(f"{origin} {exe} is not an executable file", kept)
+            raise _not_available(f"{origin} {exe} is not an executable file")
         return [found, "--background", "--factory-startup", "--python-exit-code", "1",
                 "--python", str(script), "--", *map(str, args)]
     from mocap.blender import BlenderUnavailableError, ensure_blender
@@ -121,17 +118,17 @@ def blender_command(script: str | os.PathLike, args: Sequence[str],
     try:
         python = ensure_blender(progress)
     except BlenderUnavailableError as exc:
-        raise _not_available(str(exc), kept) from None
+        raise _not_available(str(exc)) from None
     except OSError as exc:
         raise _not_available(f"cannot create the Blender environment: "
-                             f"{exc.strerror or exc}", kept) from None
+                             f"{exc.strerror or exc}") from None
     return [str(python), str(script), *map(str, args)]
 
 
 def run_blender_json(script: str | os.PathLike, request: dict,
                      blender: str | os.PathLike | None = None,
                      progress: Callable[[str], None] | None = None,
-                     timeout: float = 3600.0, kept: Sequence[Path] = ()) -> dict:
+                     timeout: float = 3600.0) -> dict:
     """Run a Blender script taking ``REQUEST.json RESULT.json`` and return the result.
 
     Works with the ``bpy`` environment and with a Blender executable (see
@@ -145,14 +142,14 @@ def run_blender_json(script: str | os.PathLike, request: dict,
         req = Path(tmp) / "request.json"
         res = Path(tmp) / "result.json"
         req.write_text(json.dumps(request))
-        cmd = blender_command(script, [str(req), str(res)], blender, progress, kept)
+        cmd = blender_command(script, [str(req), str(res)], blender, progress)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise MocapError(f"Blender ({Path(script).name}) did not finish within "
                              f"{timeout:.0f} s") from None
         except OSError as exc:
-            raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}", kept) from None
+            raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
         if proc.returncode != 0 or not res.exists():
             raise MocapError(f"Blender ({Path(script).name}) failed: "
                              f"{_error_line(proc.stdout, proc.stderr, proc.returncode)}")
@@ -206,8 +203,8 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
 
     Raises:
         InputError: a BVH file is missing, an unknown format, or two outputs would collide.
-        BlenderUnavailableError: no Blender available (the message says how to get one;
-            the BVH files are left as they are).
+        BlenderUnavailableError: no Blender available (the message says how to get one).
+            Nothing is written; the BVH files are only read.
         MocapError: Blender failed on a file.
         OutputError: an output cannot be written.
     """
@@ -278,7 +275,6 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         norm.append((bvh, paths))
     if not norm:
         return []
-    bvhs = [bvh for bvh, _ in norm]
     with contextlib.ExitStack() as stack:
         tmp_of = {}
         for _, outs in norm:
@@ -287,7 +283,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         request = {"jobs": [{"bvh": str(bvh.resolve()), "scale": scale, "mesh": bool(mesh),
                              **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
                             for (bvh, outs), scale in zip(norm, scales, strict=True)]}
-        result = run_blender_json(SCRIPT, request, blender, progress, timeout, kept=bvhs)
+        result = run_blender_json(SCRIPT, request, blender, progress, timeout)
         for (out, _), tmp in tmp_of.items():
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise MocapError(f"Blender wrote nothing for {out}")
