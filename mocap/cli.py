@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from mocap import __version__
@@ -19,6 +20,7 @@ from mocap.errors import MocapError
 COMMAND_MODULES = (
     "mocap.commands.demo",
     "mocap.commands.convert",
+    "mocap.commands.batch",
     "mocap.commands.pose",
     "mocap.commands.track",
     "mocap.commands.models",
@@ -43,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # FFmpeg's and OpenCV's own log lines would break the one-line errors (problems reach
+    # the user through exceptions and summaries); child processes inherit this.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

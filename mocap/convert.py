@@ -341,7 +341,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         people = _animate_all(tracked.tracks, rig, cfg, fps, size, tracked.frame_count)
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        staged = _write_people(out, people, cfg, fps, tracked.timestamps)
+        blender_error: list = []
+        staged = _write_people(out, people, cfg, fps, tracked.timestamps, blender_error)
         timings["export"] = time.perf_counter() - t0
         if cfg.preview:
             t0 = time.perf_counter()
@@ -354,6 +355,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
             staged["report.html"].write_text(render_report_html(video, people, tracked, cfg),
                                              encoding="utf-8")
         report = _report(video, people, tracked, cfg, timings)
+        if blender_error:
+            report["message"] = f"FBX/glTF not written: {blender_error[0]}"
         report["files"] = {name: {"size": tmp.stat().st_size, "sha256": _sha256(tmp)}
                            for name, tmp in staged.items()}
         out.path(REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -362,6 +365,9 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
     for p in old:
         if p not in written:
             p.unlink(missing_ok=True)
+    if blender_error:  # raised after publishing everything else
+        exc = blender_error[0]
+        raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
                          tracked.truncated, timings)
 
@@ -423,8 +429,9 @@ def _person_stats(track, motion, anim, camera, focal, size, total) -> dict:
 
 
 def _write_people(out, people: list[PersonResult], cfg: ConvertConfig, fps: float,
-                  timestamps: np.ndarray) -> dict[str, Path]:
-    """Stage every per-person file; returns final name -> staged temporary path."""
+                  timestamps: np.ndarray, staged_error: list) -> dict[str, Path]:
+    """Stage every per-person file; returns final name -> staged temporary path. A missing
+    Blender is appended to ``staged_error`` instead of failing the other outputs."""
     from mocap.export.bvh import bvh_text
 
     staged: dict[str, Path] = {}
@@ -441,8 +448,14 @@ def _write_people(out, people: list[PersonResult], cfg: ConvertConfig, fps: floa
                 _write_data(fmt, staged[fname], p, arrays, fps)
     blender_formats = [f for f in cfg.formats if f in BLENDER_FORMATS]
     if blender_formats and people:
+        from mocap.blender import BlenderUnavailableError
+
         bvhs = {f"person_{p.id}.bvh": staged[f"person_{p.id}.bvh"] for p in people}
-        staged.update(_export_blender(out, bvhs, blender_formats, cfg))
+        try:
+            staged.update(_export_blender(out, bvhs, blender_formats, cfg))
+        except BlenderUnavailableError as exc:
+            # the BVH and data files are still written; the caller reports this after
+            staged_error.append(exc)
     return staged
 
 
@@ -460,7 +473,7 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg) -> dict
             sources.append(tmp / name)
             sources[-1].write_bytes(path.read_bytes())
         for produced in export_bvh_files(sources, formats=tuple(formats), out_dir=tmp,
-                                         blender=cfg.blender):
+                                         blender=cfg.blender, units=cfg.units):
             produced = Path(produced)
             staged[produced.name] = out.path(produced.name)
             staged[produced.name].write_bytes(produced.read_bytes())

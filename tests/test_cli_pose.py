@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-
-def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "mocap", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode != 0
-    err = [line for line in proc.stderr.splitlines() if line.startswith("mocap: error:")]
-    assert err, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for needle in needles:
-        assert needle in err[0], err[0]
+from tests.helpers import assert_one_line_error, run_cli
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -15,38 +14,7 @@ import pytest
 from mocap.bvh import read_bvh
 from mocap.convert import outputs_complete, parse_formats
 from mocap.errors import InputError
-
-
-def run_cli(*args, env=None, timeout=900):
-    return subprocess.run([sys.executable, "-m", "mocap", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=timeout)
-
-
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode != 0, proc.stdout
-    assert "Traceback" not in proc.stderr
-    err = [line for line in proc.stderr.splitlines() if line.startswith("mocap: error:")]
-    assert len(err) == 1, proc.stderr
-    for needle in needles:
-        assert needle in err[0], err[0]
-
-
-def cut_video(src: Path, dst: Path, frames: int, blank: bool = False) -> Path:
-    """The first ``frames`` frames of ``src`` (or grey noise of its size) as an MP4."""
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w // 2, h // 2))
-    rng = np.random.default_rng(0)
-    for _ in range(frames):
-        ok, frame = cap.read()
-        assert ok
-        if blank:
-            frame = rng.integers(100, 140, frame.shape, dtype=np.uint8)
-        out.write(cv2.resize(frame, (w // 2, h // 2)))
-    out.release()
-    cap.release()
-    return dst
+from tests.helpers import assert_one_line_error, cut_video, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +217,19 @@ def test_models_unavailable_offline_is_a_one_line_error(short_clip, tmp_path):
     proc = run_cli("convert", short_clip, "-o", tmp_path / "out", env=env)
     assert_one_line_error(proc, "pose_detection.tflite", "by hand")
     assert proc.returncode == 3
+
+
+@pytest.mark.slow
+def test_no_blender_still_writes_the_bvh(short_clip, model_paths, tmp_path):
+    env = dict(os.environ, MOCAP_BLENDER_VENV=str(tmp_path / "no-blender"), PIP_NO_INDEX="1",
+               PIP_CONFIG_FILE=os.devnull, PIP_FIND_LINKS=str(tmp_path))
+    env.pop("MOCAP_BLENDER", None)
+    out = tmp_path / "out"
+    proc = run_cli("convert", short_clip, "-o", out, "--formats", "bvh,fbx", "--no-preview",
+                   env=env)
+    assert_one_line_error(proc, "mocap blender setup", "--blender", "BVH and data files")
+    assert proc.returncode == 3
+    assert list(out.glob("person_*.bvh")) and not list(out.glob("*.fbx"))
+    report = json.loads((out / "report.json").read_text())
+    assert report["message"].startswith("FBX/glTF not written")
+    assert outputs_complete(out)

@@ -7,6 +7,7 @@ same :class:`~mocap.keypoints.PoseEngine`; parity tests hold them to the same bo
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Protocol
@@ -128,8 +129,9 @@ class LiteRTRunner:
         if reference:
             kwargs["experimental_op_resolver_type"] = (
                 OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        self.interpreter = Interpreter(**kwargs)
-        self.interpreter.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT prints an INFO line per delegate
+            self.interpreter = Interpreter(**kwargs)
+            self.interpreter.allocate_tensors()
         inp = self.interpreter.get_input_details()[0]
         self._input = inp["index"]
         self.input_shape = tuple(int(s) for s in inp["shape"][1:])
@@ -150,6 +152,23 @@ class LiteRTRunner:
             return [np.zeros((0, *self.interpreter.get_tensor(i).shape[1:]), np.float32)
                     for i in self._outputs]
         return [np.stack(r) for r in results]
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for a moment (C++ logging bypasses Python)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def make_runner(path: str | Path, outputs: list[int] | None, backend: str, device: str,

@@ -1,0 +1,89 @@
+"""`mocap batch INPUT... -o DIR`: convert a folder of videos, locally or on a Dask cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mocap.commands.convert import add_convert_options
+from mocap.commands.pose import add_engine_options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "batch", help="convert many videos (process pool or Dask), resumable",
+        description="Convert every input video as `mocap convert` does, each into "
+        "DIR/<name>/. DIR/batch.json records every video's status, timings and error. One "
+        "failing video never stops the others; the exit status is 1 if any failed. A batch "
+        "that was interrupted (even killed) is finished with --resume, which skips videos "
+        "whose outputs are complete and valid.",
+        epilog="examples:\n  mocap batch clips/ -o out/ --jobs 2\n"
+        "  mocap batch 'takes/**/*.mp4' -o out/ --resume\n"
+        "  mocap batch clips/ -o /shared/out --scheduler tcp://10.0.0.5:8786",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="video files, folders (their videos) or glob patterns (quote them)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="batch directory")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="videos converted at once, each in its own process with cores/N "
+                   "threads (default: 1)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a batch in DIR: skip videos whose outputs are complete")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster (e.g. tcp://host:8786; start it with "
+                   "`dask scheduler` and `dask worker ADDRESS`; needs mocap[distributed]); "
+                   "every worker must see the input and output paths")
+    add_convert_options(p)
+    add_engine_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mocap.batch import BatchConfig, run_batch
+    from mocap.commands.convert import convert_config
+    from mocap.errors import MocapError
+
+    if args.threads is not None and args.threads < 1:
+        raise MocapError(f"--threads must be >= 1, got {args.threads}")
+    cfg = convert_config(args)  # validates rig name, formats, fov before any work
+    from mocap.rig import load_rig
+
+    load_rig(cfg.rig)
+    options = {"rig": cfg.rig, "formats": list(cfg.formats), "fov_deg": cfg.fov_deg,
+               "units": cfg.units, "bone_lengths": cfg.bone_lengths,
+               "max_people": cfg.max_people, "preview": cfg.preview, "blender": cfg.blender,
+               "engine": {"models_dir": args.models_dir, "device": args.device,
+                          "backend": args.backend, "compile": args.compile}}
+    batch_cfg = BatchConfig(jobs=args.jobs, resume=args.resume, force=args.force,
+                            scheduler=args.scheduler, threads=args.threads)
+    counter = {"n": 0}
+
+    def on_event(event: str, name: str, rec) -> None:
+        if args.quiet and event not in ("failed",):
+            return
+        if event == "skip":
+            print(f"skip    {name}: already complete", file=sys.stderr)
+        elif event == "start":
+            print(f"start   {name}", file=sys.stderr)
+        else:
+            counter["n"] += 1
+            detail = (f"{rec.people} people, {rec.frames} frames, {rec.seconds:.1f} s"
+                      if event == "done" else rec.error)
+            print(f"{event:<7} {name}: {detail}", file=sys.stderr)
+
+    manifest = run_batch(args.inputs, args.output, options, batch_cfg, on_event)
+    jobs = manifest.jobs
+    width = max(len(n) for n in jobs)
+    print(f"{'video':<{width}}  status   people  frames  seconds  error")
+    for name, rec in jobs.items():
+        print(f"{name:<{width}}  {rec.status:<7}  {_fmt(rec.people):>6}  {_fmt(rec.frames):>6}"
+              f"  {_fmt(rec.seconds):>7}  {rec.error or ''}")
+    failed = sum(r.status != "done" for r in jobs.values())
+    print(f"{len(jobs) - failed} done, {failed} failed; manifest {manifest.path}")
+    return 1 if failed else 0
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)

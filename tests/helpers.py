@@ -1,0 +1,44 @@
+"""Helpers shared by the end-to-end tests: run the real CLI, check its errors, cut clips."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def run_cli(*args, env=None, timeout=900) -> subprocess.CompletedProcess:
+    """``python -m mocap ARGS`` in a fresh process, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "mocap", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """A failed run that printed exactly one ``mocap: error:`` line holding ``needles``."""
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr
+    err = [line for line in proc.stderr.splitlines() if line.startswith("mocap: error:")]
+    assert len(err) == 1, proc.stderr
+    for needle in needles:
+        assert needle in err[0], err[0]
+
+
+def cut_video(src: Path, dst: Path, frames: int, blank: bool = False) -> Path:
+    """The first ``frames`` frames of ``src`` at half size (or grey noise) as an MP4."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w // 2, h // 2))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        ok, frame = cap.read()
+        assert ok
+        if blank:
+            frame = rng.integers(100, 140, frame.shape, dtype=np.uint8)
+        out.write(cv2.resize(frame, (w // 2, h // 2)))
+    out.release()
+    cap.release()
+    return dst
