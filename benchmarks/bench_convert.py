@@ -1,0 +1,116 @@
+"""Benchmark `mocap convert` end to end (not a test): fps and peak memory.
+
+Reports, in one run on this machine:
+
+* ``mocap convert`` on the demo video (the real CLI in a subprocess: model load, decode,
+  detection, landmarks, tracking, smoothing, 3D, retargeting, BVH + data + preview +
+  report): wall-clock fps, the per-stage timings it reports, peak RSS;
+* MediaPipe's legacy ``solutions.Pose`` (one person, decode included) on the same video in
+  the same run, as the reference (needs an interpreter with ``mediapipe==0.10.21``, see
+  ``bench_track.py``; ``--mediapipe-python ''`` skips it);
+* with ``--long-minutes M``: a 1920x1080 video of M minutes made by looping the demo, and
+  the peak RSS of converting it (memory must stay bounded whatever the length).
+
+Usage::
+
+    python benchmarks/bench_convert.py [--repeat 2] [--long-minutes 10] \
+        [--mediapipe-python /work/venv-mp/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_track import DEFAULT_VIDEO, run_child, run_mediapipe
+
+PEAK = ("import resource, sys; from mocap.cli import main; rc = main(sys.argv[1:]); "
+        "print('PEAK_RSS_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
+        "file=sys.stderr); sys.exit(rc)")
+
+
+def run_convert(video: Path, out: Path, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-c", PEAK, "convert", str(video), "-o", str(out), "--json",
+           "--force", *extra]
+    proc, wall, _ = run_child(cmd)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mocap convert failed:\n{proc.stderr[-2000:]}")
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak = float(proc.stderr.split("PEAK_RSS_MB")[-1].split()[0])
+    return {"frames": summary["frames"], "wall_seconds": wall,
+            "wall_fps": summary["frames"] / wall, "timings": summary["timings"],
+            "people": len(summary["people"]), "peak_rss_mb": peak}
+
+
+def make_long_video(src: Path, dst: Path, minutes: float, size=(1920, 1080)) -> int:
+    """Loop ``src`` (resized to ``size``) into ``dst`` for ``minutes``; returns frames."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(f, size))
+    cap.release()
+    total = int(minutes * 60 * fps)
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for i in range(total):
+        # play forwards then backwards so people never jump between loops
+        k = i % (2 * len(frames) - 2)
+        out.write(frames[k if k < len(frames) else 2 * len(frames) - 2 - k])
+    out.release()
+    return total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("video", nargs="?", default=str(DEFAULT_VIDEO))
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--mediapipe-python", default="/work/venv-mp/bin/python")
+    ap.add_argument("--long-minutes", type=float, default=0.0,
+                    help="also convert a looped 1080p video this long (0: skip)")
+    args = ap.parse_args()
+    video = Path(args.video)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        mp, mc = [], []
+        for i in range(args.repeat):
+            if args.mediapipe_python:
+                mp.append(run_mediapipe(args.mediapipe_python, video))
+                time.sleep(1)
+            mc.append(run_convert(video, tmp / f"run{i}", []))
+            time.sleep(1)
+        fps = statistics.median(r["wall_fps"] for r in mc)
+        print(f"mocap convert {video.name}: {mc[0]['frames']} frames, {mc[0]['people']} "
+              f"people, {fps:.1f} fps wall (runs {[round(r['wall_fps'], 1) for r in mc]}), "
+              f"peak RSS {max(r['peak_rss_mb'] for r in mc):.0f} MB")
+        print(f"  stages (s): {mc[0]['timings']}")
+        if mp:
+            mfps = statistics.median(r["fps"] for r in mp)
+            print(f"MediaPipe {mp[0]['version']} solutions.Pose (1 person): {mfps:.1f} fps "
+                  f"(runs {[round(r['fps'], 1) for r in mp]}), peak RSS "
+                  f"{max(r['peak_rss_mb'] for r in mp):.0f} MB")
+            print(f"ratio mocap convert (both people, all outputs) / MediaPipe: "
+                  f"{fps / mfps:.2f}x")
+        if args.long_minutes > 0:
+            long_video = tmp / "long.mp4"
+            t0 = time.perf_counter()
+            n = make_long_video(video, long_video, args.long_minutes)
+            print(f"long video: {n} frames 1920x1080 ({args.long_minutes:g} min) made in "
+                  f"{time.perf_counter() - t0:.0f} s")
+            r = run_convert(long_video, tmp / "long", [])
+            print(f"  convert: {r['wall_fps']:.1f} fps wall, {r['people']} people, peak RSS "
+                  f"{r['peak_rss_mb']:.0f} MB, stages (s): {r['timings']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
