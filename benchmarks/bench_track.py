@@ -17,7 +17,7 @@ Runs alternate (MediaPipe, mocap, MediaPipe, mocap, ...) so background load hits
 median of ``--repeat`` runs is reported. Usage::
 
     /work/venv/bin/python benchmarks/bench_track.py [VIDEO] [--repeat 3] \
-        [--mediapipe-python /work/venv-mp/bin/python] [--json]
+        [--mediapipe-python /work/venv-mp/bin/python] [--track-args "--max-people 2"] [--json]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -169,12 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mediapipe-python", default="/work/venv-mp/bin/python",
                     help="interpreter with mediapipe==0.10.21 ('' to skip MediaPipe)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
-    ap.add_argument("mocap_args", nargs=argparse.REMAINDER,
-                    help="extra `mocap track` options after --")
+    ap.add_argument("--track-args", default="", metavar="ARGS",
+                    help='extra `mocap track` options, e.g. "--max-people 2"')
     args = ap.parse_args(argv)
     video = Path(args.video)
-    extra = [a for a in args.mocap_args if a != "--"]
-    report: dict = {"video": str(video), "cpu_count": os.cpu_count()}
+    extra = shlex.split(args.track_args)
+    report: dict = {"video": str(video), "cpu_count": os.cpu_count(), "track_args": extra}
     report["decode"] = decode_fps(video)
     mp_runs, mc_runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
