@@ -19,7 +19,6 @@ directory whose report checks out is complete (:func:`outputs_complete`).
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.assets import sha256_of
 from mocap.errors import InputError, OutputError
 from mocap.motion import DEFAULT_FOV_DEG
 
@@ -233,14 +233,6 @@ def _write_data(fmt: str, path: Path, p: PersonResult, arrays: dict, fps: float)
             np.savetxt(fh, rows, delimiter=",", fmt="%.6g")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def existing_outputs(out_dir: Path) -> list[Path]:
     """Files of a previous conversion in ``out_dir``."""
     if not out_dir.is_dir():
@@ -260,7 +252,7 @@ def outputs_complete(out_dir: str | os.PathLike) -> bool:
     for name, info in files.items():
         path = out_dir / name
         try:
-            if path.stat().st_size != info["size"] or _sha256(path) != info["sha256"]:
+            if path.stat().st_size != info["size"] or sha256_of(path) != info["sha256"]:
                 return False
         except (OSError, KeyError, TypeError):
             return False
@@ -357,7 +349,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         report = _report(video, people, tracked, cfg, timings)
         if blender_error:
             report["message"] = f"FBX/glTF not written: {blender_error[0]}"
-        report["files"] = {name: {"size": tmp.stat().st_size, "sha256": _sha256(tmp)}
+        report["files"] = {name: {"size": tmp.stat().st_size, "sha256": sha256_of(tmp)}
                            for name, tmp in staged.items()}
         out.path(REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
         # old outputs that this run does not write would mix two runs: remove them

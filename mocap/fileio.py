@@ -14,10 +14,12 @@ from mocap.errors import OutputError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
-    The temporary name keeps the suffix (writers such as OpenCV pick the format from it).
+    The temporary name ends in ``suffix`` (default: ``path``'s own suffix), since writers
+    such as OpenCV or Blender's exporters pick the format from it, or replace it.
+    The file is published with the usual mode (``0666 & ~umask``).
     On any exception the temporary file is removed and ``path`` is left untouched.
 
     Raises:
@@ -26,7 +28,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
+        end = path.suffix if suffix is None else suffix
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{end}",
                                    dir=path.parent)
         os.close(fd)
     except OSError as exc:

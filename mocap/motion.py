@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+from mocap.types import LANDMARK_NAMES as _LANDMARK_NAMES
 
 if TYPE_CHECKING:
     from mocap.retarget import Animation
@@ -41,14 +42,6 @@ FOOT_POINTS = {
 }
 
 #: Landmark index by name (BlazePose order, as in mocap.types.LANDMARK_NAMES).
-_LANDMARK_NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
-    "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb",
-    "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
-)  # fmt: skip
 LANDMARK_INDEX = {n: i for i, n in enumerate(_LANDMARK_NAMES)}
 
 

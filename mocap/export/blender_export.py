@@ -26,11 +26,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mocap.errors import InputError, MocapError, OutputError
+from mocap.errors import InputError, MocapError
+from mocap.fileio import atomic_path
 
 FORMATS = ("fbx", "glb")
 BLENDER_ENV = "MOCAP_BLENDER"
@@ -279,7 +280,8 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         tmp_of = {}
         for _, outs in norm:
             for f, out in outs.items():
-                tmp_of[(out, f)] = stack.enter_context(_atomic_output(out, f))
+                # Blender's exporters replace any other extension than the format's
+                tmp_of[(out, f)] = stack.enter_context(atomic_path(out, suffix=f".{f}"))
         request = {"jobs": [{"bvh": str(bvh.resolve()), "scale": scale, "mesh": bool(mesh),
                              **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
                             for (bvh, outs), scale in zip(norm, scales, strict=True)]}
@@ -287,41 +289,10 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         for (out, _), tmp in tmp_of.items():
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise MocapError(f"Blender wrote nothing for {out}")
-            # temporary files are created private (0600); outputs get the usual mode
-            tmp.chmod(0o666 & ~_umask())
     return [ExportedClip(bvh=bvh, outputs=outs, bones=int(r["bones"]),
                          frames=int(r["frames"]), fps=float(r["fps"]),
                          seconds=float(r["seconds"]))
             for (bvh, outs), r in zip(norm, result["jobs"], strict=True)]
-
-
-def _umask() -> int:
-    # os.umask can only be read by setting it; restored at once (single-threaded use)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _atomic_output(path: Path, fmt: str) -> Iterator[Path]:
-    """Like :func:`mocap.fileio.atomic_path`, but the temporary name ends in ``.{fmt}``
-    whatever ``path`` ends in: Blender's exporters replace any other extension, and would
-    write a file we never rename (``out.bin`` -> ``.out.XXXX.part.glb``)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part.{fmt}",
-                                    dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _recognised_scale(bvh: Path) -> float:
