@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,81 @@ def _write_video(path: Path, n: int = 12, size=(64, 48), fps: float = 25.0) -> l
         frames.append(bgr)
     writer.release()
     return frames
+
+
+def _box_chain(buf: bytes, path: list[bytes], start: int = 0, end: int | None = None):
+    """Offsets of the MP4 boxes along ``path`` (e.g. moov/trak/.../stts), or None."""
+    end = len(buf) if end is None else end
+    i = start
+    while i < end:
+        size, kind = struct.unpack(">I4s", buf[i:i + 8])
+        if kind == path[0]:
+            if len(path) == 1:
+                return [i]
+            sub = _box_chain(buf, path[1:], i + 8, i + size)
+            if sub:
+                return [i, *sub]
+        i += size
+    return None
+
+
+def _mp4v(path: Path, n: int, size=(160, 120), fps=25.0, stripe=False):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for i in range(n):
+        bgr = np.full((size[1], size[0], 3), 25 * i % 250, np.uint8)
+        if stripe:
+            bgr[:, : size[0] // 4] = 255  # a white stripe down the left edge
+        writer.write(bgr)
+    writer.release()
+    return bytearray(path.read_bytes())
+
+
+def test_variable_frame_rate_timestamps_come_from_the_container(tmp_path):
+    # OpenCV writes constant-rate MP4s; rewrite the sample-time table (stts) with one
+    # duration per frame. OpenCV's MP4 keeps moov after mdat, so no chunk offset moves.
+    data = _mp4v(tmp_path / "cfr.mp4", 8)
+    chain = _box_chain(data, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stts"])
+    mdhd = _box_chain(data, [b"moov", b"trak", b"mdia", b"mdhd"])[-1]
+    assert data[mdhd + 8] == 0  # version 0 layout
+    scale = struct.unpack(">I", data[mdhd + 20:mdhd + 24])[0]
+    # irregular frame durations with the same total (0.32 s), so the track, media and
+    # edit-list durations written by OpenCV stay valid
+    durations = np.array([0.02, 0.06, 0.02, 0.08, 0.04, 0.02, 0.04, 0.04])
+    times = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+    deltas = np.round(durations * scale).astype(int).tolist()
+    stts = chain[-1]
+    old_size = struct.unpack(">I", data[stts:stts + 4])[0]
+    body = struct.pack(">I4sII", 16 + 8 * len(deltas), b"stts", 0, len(deltas))
+    body += b"".join(struct.pack(">II", 1, d) for d in deltas)
+    grow = len(body) - old_size
+    data[stts:stts + old_size] = body
+    for box in chain[:-1]:  # parents grow with it
+        size = struct.unpack(">I", data[box:box + 4])[0]
+        data[box:box + 4] = struct.pack(">I", size + grow)
+    vfr = tmp_path / "vfr.mp4"
+    vfr.write_bytes(bytes(data))
+    with open_video(vfr) as video:
+        got = np.array([f.timestamp for f in video])
+    np.testing.assert_allclose(got, times, atol=1e-3)
+    assert video.frames_read == 8
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    data = _mp4v(tmp_path / "r0.mp4", 3, size=(160, 120), stripe=True)
+    tkhd = _box_chain(data, [b"moov", b"trak", b"tkhd"])[-1]
+    assert data[tkhd + 8] == 0  # version 0: the matrix is 40 bytes after the header
+    m = tkhd + 8 + 40
+    assert struct.unpack(">9i", data[m:m + 36])[0] == 0x10000  # identity to start with
+    data[m:m + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    rotated = tmp_path / "r90.mp4"
+    rotated.write_bytes(bytes(data))
+    with open_video(rotated) as video:
+        frame = next(iter(video))
+    assert video.info.rotation == 90
+    assert (video.info.width, video.info.height) == (120, 160)
+    assert frame.image.shape == (160, 120, 3)
+    # 90 degrees clockwise: the left-edge stripe is now along the top
+    assert frame.image[:30].mean() > 200 and frame.image[-30:].mean() < 100
 
 
 def test_reads_all_frames_with_index_and_timestamps(tmp_path):
