@@ -58,6 +58,7 @@ __all__ = [
     "PipelineConfig",
     "Track",
     "TrackResult",
+    "load_tracks",
     "make_video_engine",
     "smooth_track",
     "track_frames",
@@ -649,6 +650,32 @@ class OutputDir:
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def load_tracks(path: str | os.PathLike) -> tuple[list[Track], np.ndarray, float]:
+    """Read a ``tracks.npz`` written by :func:`write_tracks`.
+
+    Returns:
+        ``(tracks, timestamps, fps)``: the :class:`Track` list, (F,) seconds of every
+        decoded frame, and the container's frame rate.
+
+    Raises:
+        InputError: missing or not a tracks file.
+    """
+    from mocap.errors import InputError
+
+    try:
+        with np.load(path) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read tracks ({exc})") from None
+    if "track_ids" not in data:
+        raise InputError(f"{path}: not a mocap tracks.npz (no `track_ids`)")
+    names = ("frames", "times", "observed", "image_raw", "world_raw", "visibility",
+             "presence", "score", "image", "world")
+    tracks = [Track(int(i), *(data[f"p{int(i)}_{n}"] for n in names))
+              for i in data["track_ids"]]
+    return tracks, data["timestamps"], float(data["fps"])
 
 
 def write_tracks(result: TrackResult, out: OutputDir) -> tuple[Path, Path]:

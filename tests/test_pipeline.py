@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from mocap.cli import main
-from mocap.errors import OutputError
+from mocap.errors import InputError, OutputError
 from mocap.pipeline import (
     OutputDir,
     PipelineConfig,
     Track,
     TrackResult,
+    load_tracks,
     track_frames,
     track_video,
     write_tracks,
@@ -198,6 +199,14 @@ def test_write_tracks_npz_and_json(tmp_path):
     assert js["tracks"][0]["observed"] == [True, True, False, True]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tracks.json",
                                                                     "tracks.npz"]
+    (back,), ts, fps = load_tracks(tmp_path / "out" / "tracks.npz")
+    orig = result.tracks[0]
+    assert back.id == 1 and fps == 30.0 and len(ts) == 10
+    np.testing.assert_array_equal(back.observed, orig.observed)
+    np.testing.assert_array_equal(back.image_raw, orig.image_raw)
+    np.testing.assert_array_equal(back.world, orig.world)
+    with pytest.raises(InputError, match="cannot read tracks"):
+        load_tracks(tmp_path / "out" / "tracks.json")
 
 
 def test_output_dir_abort_leaves_nothing(tmp_path):
