@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 DEFAULT_FOV_DEG = 60.0
 # camera axes (x right, y down, z forward) -> Y up, Z towards the viewer
 _FLIP = np.array([1.0, -1.0, -1.0])
+# Foot-contact thresholds for locking feet in motion from video: looser than for optical
+# mocap (5 cm, 0.5 m/s), since a planted foot reconstructed from one camera still drifts
+# with depth noise (on the demo video a walker's planted foot moves at ~0.5 m/s, and the
+# stricter thresholds find 1-7 % contacts instead of tens of percent).
+VIDEO_CONTACT_HEIGHT_M = 0.08
+VIDEO_CONTACT_SPEED_M_S = 1.0
 
 #: Points of each foot: the first is the one contacts are detected on (and the foot moved
 #: with it when locked).
@@ -597,7 +603,7 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                 "left_toe": up[:, LANDMARK_INDEX["left_foot_index"]],
                 "right_ankle": up[:, LANDMARK_INDEX["right_ankle"]],
                 "right_toe": up[:, LANDMARK_INDEX["right_foot_index"]]}
-        contacts = foot_contacts(feet, fps)
+        contacts = foot_contacts(feet, fps, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
         skate = foot_skate(feet, fps, contacts)
         c = np.stack([contacts.get("left", np.zeros(t, bool)),
                       contacts.get("right", np.zeros(t, bool))], axis=1)
@@ -677,10 +683,10 @@ def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     pts, _ = video_points(wm, rig.landmarks, lock=False)
     anim = retarget(pts, rig, fps, bone_lengths)
     unlocked = foot_skate(anim.points(), fps)
-    if lock:
-        anim = lock_animation(anim)
-    if floor:
+    if floor:  # before locking, so that planted feet are pinned where they end up
         anim = keep_above_floor(anim)
+    if lock:
+        anim = lock_animation(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
     return PersonMotion(anim, wm, foot_skate(anim.points(), fps) if lock else unlocked,
                         unlocked)
 
