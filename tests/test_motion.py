@@ -244,3 +244,31 @@ def test_video_path_reproduces_joint_angles_of_the_walk():
             names = [f"{side}_{j}" for j in joints]
             err = np.abs(flexion(got, *names) - flexion(truth, *names))
             assert np.median(err) < 1.0 and err.max() < 5.0, (names, np.median(err), err.max())
+
+
+@needs_data
+def test_scene_ground_keeps_a_person_on_a_box_above_the_floor():
+    """Two people, one camera: a walker on the floor and the same walk 1.2 m up on a box.
+    One ground serves both, so the box stays a box; the camera pose reprojects exactly."""
+    from mocap.convert import project
+    from mocap.motion import scene_world_motion
+
+    lm, fps = _cmu_landmarks()
+    floor_walk = lm + np.array([-1.0, 0.0, 0.0])
+    box_walk = lm + np.array([1.0, 1.2, -1.0])
+    people = [_camera_view(floor_walk), _camera_view(box_walk)]
+    feet = [LANDMARK_INDEX[n] for n in ("left_heel", "right_heel", "left_foot_index",
+                                        "right_foot_index")]
+    a, b = scene_world_motion(people, (W, H), fps, FOV)
+    lowest_a = np.median(a.landmarks[:, feet, 1].min(axis=1))
+    lowest_b = np.median(b.landmarks[:, feet, 1].min(axis=1))
+    assert abs(lowest_a) < 0.03
+    assert lowest_b == pytest.approx(1.2 + lowest_a, abs=0.05)
+    # alone, the person on the box would make the box top the floor
+    alone = world_motion(*people[1], (W, H), fps, FOV)
+    assert abs(np.median(alone.landmarks[:, feet, 1].min(axis=1))) < 0.03
+    # the camera pose maps the placed landmarks back onto the pixels they came from
+    for wm, (_, xy, _) in ((a, people[0]), (b, people[1])):
+        px = project(wm.landmarks, (wm.camera_rotation, wm.camera_translation),
+                     focal_px(W, FOV), (W, H))
+        assert np.abs(px - xy).max() < 0.5
