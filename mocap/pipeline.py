@@ -55,6 +55,7 @@ from mocap.video import VideoInfo, open_video
 
 __all__ = [
     "Engine",
+    "OutputDir",
     "PipelineConfig",
     "Track",
     "TrackResult",
@@ -63,6 +64,8 @@ __all__ = [
     "smooth_track",
     "track_frames",
     "track_video",
+    "tracks_to_arrays",
+    "tracks_to_json",
     "video_detector_config",
     "write_tracks",
 ]
