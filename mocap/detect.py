@@ -163,6 +163,8 @@ class DetectorConfig:
         tile_overlap: fraction of a tile shared with its neighbour.
         min_tile_px: tiles smaller than this many image pixels are skipped (no gain from
             upsampling below the detector's own resolution).
+        whole_image: also look at the whole image, letterboxed; when False it is used only
+            if no tile applies (e.g. a square image with ``tile_scales=(1.0,)``).
     """
 
     score_threshold: float = 0.2
@@ -170,6 +172,7 @@ class DetectorConfig:
     tile_scales: tuple[float, ...] = (1.0, 0.5)
     tile_overlap: float = 0.3
     min_tile_px: int = 160
+    whole_image: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.score_threshold < 1.0:
@@ -182,9 +185,11 @@ class DetectorConfig:
 
 def detection_views(height: int, width: int, config: DetectorConfig) -> np.ndarray:
     """Square views ``(V, 3)``: x0, y0, side in image px. The first is the whole image,
-    letterboxed (centred, padded); then overlapping tiles for each scale."""
+    letterboxed (centred, padded), unless ``config.whole_image`` is off and tiles cover
+    the image; then overlapping tiles for each scale."""
     side = max(height, width)
-    views = [((width - side) / 2, (height - side) / 2, side)]
+    whole = [((width - side) / 2, (height - side) / 2, side)]
+    views = []
     short = min(height, width)
     for s in config.tile_scales:
         tile = s * short
@@ -196,6 +201,8 @@ def detection_views(height: int, width: int, config: DetectorConfig) -> np.ndarr
         xs = np.linspace(0, max(width - tile, 0), nx)
         ys = np.linspace(0, max(height - tile, 0), ny)
         views += [(x, y, tile) for y in ys for x in xs]
+    if config.whole_image or not views:
+        views = whole + views
     return np.array(views, np.float32)
 
 

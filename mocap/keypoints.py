@@ -16,7 +16,7 @@ sigmoids; the world landmarks are rotated by the crop's rotation in the image pl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -117,12 +117,13 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATM
     cols = col[..., None] + d
     rvalid = (rows >= 0) & (rows < h)
     cvalid = (cols >= 0) & (cols < w)
-    hm = _sigmoid(heatmap.astype(np.float64))
     ni = np.arange(n)[:, None, None, None]
     li = np.arange(lms)[None, :, None, None]
-    win = hm[ni, np.clip(rows, 0, h - 1)[..., :, None], np.clip(cols, 0, w - 1)[..., None, :], li]
+    # gather each landmark's window of logits first: the sigmoid of 7x7 cells, not 64x64
+    logits = heatmap[ni, np.clip(rows, 0, h - 1)[..., :, None],
+                     np.clip(cols, 0, w - 1)[..., None, :], li]
     mask = rvalid[..., :, None] & cvalid[..., None, :]
-    win = np.where(mask, win, 0.0)  # (N, L, k, k)
+    win = np.where(mask, _sigmoid(logits.astype(np.float64)), 0.0)  # (N, L, k, k)
     total = win.sum((-1, -2))
     peak = win.max((-1, -2))
     wx = (win * cols[..., None, :]).sum((-1, -2))
@@ -294,8 +295,7 @@ class PoseEngine:
         """Detector output merged over the whole image and (optionally) its tiles."""
         cfg = self.config.detector
         if not tiles:
-            cfg = DetectorConfig(cfg.score_threshold, cfg.nms_iou, (), cfg.tile_overlap,
-                                 cfg.min_tile_px)
+            cfg = replace(cfg, tile_scales=(), whole_image=True)
         views = detection_views(image.shape[0], image.shape[1], cfg)
         raw_boxes, raw_scores = self._detector(crop_views(image, views))
         return merge_views(raw_boxes, raw_scores, views, cfg, self._anchors)

@@ -469,14 +469,15 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
 
 
 def video_detector_config():
-    """Detector settings for video: the whole frame plus one scale of overlapping square
-    tiles (4 views for 16:9), which finds people of ordinary size in wide frames at a
-    fraction of the still-image tiling cost; detections under 0.5 are dropped (MediaPipe's
+    """Detector settings for video: overlapping square tiles as tall as the frame (3 views
+    for 16:9; the whole frame letterboxed only where no such tile fits, e.g. a square
+    frame), which finds people of ordinary size in wide frames at a fraction of the
+    still-image tiling cost; detections under 0.5 are dropped (MediaPipe's
     ``min_detection_confidence``): in video a missed person is found a few frames later,
     while every false detection costs a landmark-model run."""
     from mocap.detect import DetectorConfig
 
-    return DetectorConfig(score_threshold=0.5, tile_scales=(1.0,))
+    return DetectorConfig(score_threshold=0.5, tile_scales=(1.0,), whole_image=False)
 
 
 def make_video_engine(**options):

@@ -170,3 +170,12 @@ def test_backends_agree_on_real_photos(shared_data, engine, torch_engine):
     assert len(a) == len(b) >= 2
     sim = pose_similarity(a, b)
     assert (sim.max(1) > 0.95).all()
+
+
+def test_video_views_skip_the_letterbox_only_where_tiles_cover_the_frame():
+    cfg = DetectorConfig(tile_scales=(1.0,), whole_image=False)
+    wide = detection_views(994, 1768, cfg)
+    assert (wide[:, 2] == 994).all() and len(wide) == 3  # frame-high tiles, no letterbox
+    assert wide[0, 0] == 0 and wide[-1, 0] + 994 == pytest.approx(1768)
+    square = detection_views(500, 500, cfg)  # no scale-1 tile fits: the whole image
+    np.testing.assert_allclose(square, [[0, 0, 500]])
