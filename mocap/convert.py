@@ -478,7 +478,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
     """The video with each person's exported rig projected onto it, with its id."""
     import cv2
 
-    from mocap.draw import color_for
+    from mocap.draw import color_for, draw_label, line_scale
     from mocap.motion import focal_px
     from mocap.video import open_video
 
@@ -487,7 +487,6 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
     for p in people:
         px = project(p.animation.positions(), p.camera, focal, size)
         drawn.append((p, px))
-    scale = max(1, round(max(size) / 700))
     with open_video(video) as reader:
         writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not writer.isOpened():
@@ -495,6 +494,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
         try:
             for n, frame in enumerate(reader):
                 img = np.ascontiguousarray(frame.image)
+                scale = line_scale(img)
                 for p, px in drawn:
                     t = p.track
                     if not t.first_frame <= frame.index <= t.last_frame:
@@ -510,10 +510,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                                  cv2.LINE_AA)
                     for q in pts:
                         cv2.circle(img, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
-                    top = pts.min(0)
-                    cv2.putText(img, f"#{p.id}", (int(top[0]), max(int(top[1]) - 10 * scale,
-                                20 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, color,
-                                2 * scale, cv2.LINE_AA)
+                    draw_label(img, pts, f"#{p.id}", color)
                 writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
                 if progress is not None:
                     progress(n + 1)

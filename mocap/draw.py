@@ -1,4 +1,4 @@
-"""Overlay drawing: skeletons, landmarks and ids onto RGB frames."""
+"""Overlay drawing: skeletons, landmarks and labels onto RGB frames (one drawer for all)."""
 
 from __future__ import annotations
 
@@ -18,30 +18,54 @@ def color_for(index: int) -> tuple[int, int, int]:
     return PALETTE[int(index) % len(PALETTE)]
 
 
+def line_scale(image: np.ndarray) -> int:
+    """Line width / text size unit for an image (1 up to ~700 px, more for larger)."""
+    return max(1, round(max(image.shape[:2]) / 700))
+
+
+def draw_label(image: np.ndarray, points: np.ndarray, text: str, color) -> None:
+    """Write ``text`` just above the topmost of ``points`` (K, 2) px, in place."""
+    if not len(points):
+        return
+    scale = line_scale(image)
+    x, y = int(points[:, 0].min()), int(points[:, 1].min()) - 10 * scale
+    cv2.putText(image, text, (x, max(y, 20 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale,
+                color, 2 * scale, cv2.LINE_AA)
+
+
+def draw_skeleton(image: np.ndarray, xy: np.ndarray, visibility: np.ndarray, color,
+                  label: str | None = None, seen: bool = True,
+                  min_visibility: float = 0.5) -> np.ndarray:
+    """Draw one person's 33-landmark skeleton onto ``image`` (H, W, 3) uint8 RGB, in place.
+
+    Joints below ``min_visibility`` or not finite are skipped. ``seen=False`` draws a thin
+    skeleton without joint dots (a frame where the person was not observed but bridged).
+    """
+    scale = line_scale(image)
+    width = 2 * scale if seen else max(1, scale)
+    ok = (visibility >= min_visibility) & np.isfinite(xy).all(1)
+    pts = np.round(np.nan_to_num(xy)).astype(np.int32)
+    for a, b in SKELETON_EDGES:
+        if ok[a] and ok[b]:
+            cv2.line(image, tuple(pts[a]), tuple(pts[b]), color, width, cv2.LINE_AA)
+    for j in np.flatnonzero(ok) if seen else ():
+        cv2.circle(image, tuple(pts[j]), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
+    if label:
+        draw_label(image, pts[ok] if ok.any() else pts[np.isfinite(xy).all(1)], label, color)
+    return image
+
+
 def draw_poses(image: np.ndarray, poses: Poses2D, min_visibility: float = 0.5,
                labels: list[str] | None = None) -> np.ndarray:
     """Return a copy of ``image`` (H, W, 3) uint8 RGB with each person's skeleton drawn.
 
-    Joints below ``min_visibility`` are not drawn. Colour follows ``track_id`` when set,
-    else the person's index; ``labels`` (one per person) are written above each head.
+    Colour follows ``track_id`` when set, else the person's index; ``labels`` (one per
+    person) are written above each head.
     """
     out = np.ascontiguousarray(image.copy())
-    scale = max(1, round(max(image.shape[:2]) / 640))
     for k in range(len(poses)):
         key = poses.track_id[k] if poses.track_id[k] >= 0 else k
-        color = color_for(key)
-        pts = poses.xy[k]
-        vis = poses.visibility[k] >= min_visibility
-        for a, b in SKELETON_EDGES:
-            if vis[a] and vis[b]:
-                cv2.line(out, tuple(np.round(pts[a]).astype(int)),
-                         tuple(np.round(pts[b]).astype(int)), color, 2 * scale, cv2.LINE_AA)
-        for j in np.flatnonzero(vis):
-            cv2.circle(out, tuple(np.round(pts[j]).astype(int)), 2 * scale, (255, 255, 255),
-                       -1, cv2.LINE_AA)
-        if labels is not None:
-            top = pts[vis].min(0) if vis.any() else pts.min(0)
-            org = (int(top[0]), max(int(top[1]) - 8 * scale, 12 * scale))
-            cv2.putText(out, labels[k], org, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, color,
-                        2 * scale, cv2.LINE_AA)
+        draw_skeleton(out, poses.xy[k], poses.visibility[k], color_for(key),
+                      labels[k] if labels is not None else None,
+                      min_visibility=min_visibility)
     return out

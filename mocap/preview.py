@@ -13,19 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.draw import color_for, draw_skeleton
 from mocap.errors import OutputError
 from mocap.pipeline import Track
-from mocap.types import SKELETON_EDGES
 from mocap.video import open_video
 
 __all__ = ["draw_tracks", "write_preview"]
-
-# Distinct RGB colours, chosen by person id.
-PALETTE = (
-    (255, 99, 71), (65, 105, 225), (50, 205, 50), (255, 215, 0), (186, 85, 211),
-    (0, 206, 209), (255, 140, 0), (220, 20, 60),
-)  # fmt: skip
-
 
 def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
                 ) -> np.ndarray:
@@ -41,27 +34,11 @@ def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 
     Returns:
         ``image``.
     """
-    import cv2
-
-    scale = max(1, round(max(image.shape[:2]) / 700))
     for person in people:
         pid, xy, vis = person[:3]
         seen = bool(person[3]) if len(person) > 3 else True
-        width = 2 * scale if seen else max(1, scale)
-        color = PALETTE[(pid - 1) % len(PALETTE)]
-        ok = (vis >= min_visibility) & np.isfinite(xy).all(1)
-        pts = np.round(np.nan_to_num(xy)).astype(np.int32)
-        for a, b in SKELETON_EDGES:
-            if ok[a] and ok[b]:
-                cv2.line(image, tuple(pts[a]), tuple(pts[b]), color, width, cv2.LINE_AA)
-        for j in np.flatnonzero(ok) if seen else ():
-            cv2.circle(image, tuple(pts[j]), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
-        anchor = pts[ok] if ok.any() else pts[np.isfinite(xy).all(1)]
-        if len(anchor):
-            x, y = int(anchor[:, 0].min()), int(anchor[:, 1].min()) - 10 * scale
-            label = f"#{pid}" if seen else f"#{pid}?"
-            cv2.putText(image, label, (x, max(y, 20 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.8 * scale, color, 2 * scale, cv2.LINE_AA)
+        draw_skeleton(image, xy, vis, color_for(pid - 1), f"#{pid}" if seen else f"#{pid}?",
+                      seen, min_visibility)
     return image
 
 

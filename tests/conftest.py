@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-# ../shared/data beside the checkout (read-only, real material; see its README).
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests.helpers import SHARED_DATA
 
 
 @pytest.fixture(scope="session")

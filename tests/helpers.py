@@ -9,6 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+# ../shared/data beside the checkout (read-only, real material; see its README). Tests that
+# need it skip with a reason when it is absent (the `shared_data` fixture, or skipif).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
 
 def run_cli(*args, env=None, timeout=900) -> subprocess.CompletedProcess:
     """``python -m mocap ARGS`` in a fresh process, as a user would run it."""

@@ -16,10 +16,11 @@ from mocap.bvh import read_bvh
 from mocap.cli import main
 from mocap.retarget import bvh_animation
 from mocap.rig import load_rig
+from tests.helpers import SHARED_DATA
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 WALK = DATA / "bvh" / "cmu_walk_delfem2.bvh"
 needs_data = pytest.mark.skipif(not WALK.exists(), reason=f"shared BVH data not found in {DATA}")
 

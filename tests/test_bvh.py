@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +11,9 @@ from scipy.spatial.transform import Rotation
 from mocap.bvh import BvhData, bvh_local_transforms, parse_bvh, read_bvh
 from mocap.errors import InputError
 from mocap.retarget import bvh_animation
+from tests.helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 BVH_FILES = sorted((DATA / "bvh").glob("*.bvh")) if (DATA / "bvh").is_dir() else []
 needs_data = pytest.mark.skipif(not BVH_FILES, reason=f"shared BVH data not found in {DATA}")
 

@@ -8,7 +8,6 @@ known.
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,8 +26,9 @@ from mocap.motion import (
     world_motion,
 )
 from mocap.retarget import _swing, bvh_animation
+from tests.helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 WALK = DATA / "bvh" / "cmu_walk_delfem2.bvh"
 needs_data = pytest.mark.skipif(not WALK.exists(), reason=f"shared BVH data not found in {DATA}")
 

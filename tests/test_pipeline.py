@@ -24,8 +24,9 @@ from mocap.pipeline import (
 from mocap.smooth import SmoothConfig
 from mocap.types import Poses2D, Rois
 from mocap.video import Frame, VideoInfo
+from tests.helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 DEMO = DATA / "videos" / "sports2d_demo.mp4"
 
 _RNG = np.random.default_rng(0)
@@ -402,7 +403,8 @@ def test_no_scheduled_detection_once_max_people_are_tracked():
 
 
 def test_preview_draws_each_person_in_their_frames(tmp_path):
-    from mocap.preview import PALETTE, write_preview
+    from mocap.draw import PALETTE
+    from mocap.preview import write_preview
 
     video = tmp_path / "v.avi"
     _gray_video(video, 6)

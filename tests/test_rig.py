@@ -19,8 +19,9 @@ from mocap.rig import (
     rig_from_bvh,
     rigs_dir,
 )
+from tests.helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 BVH_FILES = sorted((DATA / "bvh").glob("*.bvh")) if (DATA / "bvh").is_dir() else []
 needs_data = pytest.mark.skipif(not BVH_FILES, reason=f"shared BVH data not found in {DATA}")
 

@@ -11,8 +11,9 @@ import pytest
 
 from mocap.errors import InputError
 from mocap.video import open_video
+from tests.helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 DEMO = DATA / "videos" / "sports2d_demo.mp4"
 
 

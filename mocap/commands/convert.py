@@ -8,7 +8,7 @@ import os
 import sys
 
 from mocap.commands.pose import add_engine_options, make_engine
-from mocap.commands.track import _Progress
+from mocap.commands.progress import ProgressBar
 
 BLENDER_IMPORT_HINT = ("Blender: File > Import > Motion Capture (.bvh), pick person_<id>.bvh "
                        "(scale 1.0 for metres; tick 'Update Scene FPS' and 'Update Scene "
@@ -86,14 +86,14 @@ def convert_with_progress(args: argparse.Namespace, video: str, output: str):
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines
     config = convert_config(args)
     show = sys.stderr.isatty() and not args.quiet
-    bars: dict[str, _Progress] = {}
+    bars: dict[str, ProgressBar] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage not in bars:
             for bar in bars.values():
                 bar.close()
             bars.clear()
-            bars[stage] = _Progress(f"{stage:<9}", show)
+            bars[stage] = ProgressBar(f"{stage:<9}", show)
         bars[stage](done, total)
 
     try:

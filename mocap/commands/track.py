@@ -6,9 +6,9 @@ import argparse
 import json
 import os
 import sys
-import time
 
 from mocap.commands.pose import add_engine_options, make_engine
+from mocap.commands.progress import ProgressBar
 from mocap.errors import MocapError
 
 
@@ -44,35 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-class _Progress:
-    """A one-line progress bar on stderr (only when stderr is a terminal)."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled = label, enabled
-        self.t0 = time.perf_counter()
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int = -1) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.2 and done != total):
-            return
-        self.last = now
-        rate = done / max(now - self.t0, 1e-9)
-        if total > 0:
-            frac = min(done / total, 1.0)
-            bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-            msg = f"\r{self.label} [{bar}] {done}/{total} frames {rate:5.1f} fps"
-        else:
-            msg = f"\r{self.label} {done} frames {rate:5.1f} fps"
-        sys.stderr.write(msg)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     # FFmpeg's own log lines (e.g. on truncated files) would break the one-line errors;
     # problems are reported through exceptions and the summary instead.
@@ -101,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     with OutputDir(args.output) as out:
         engine = make_engine(args, detector=video_detector_config())
-        bar = _Progress("tracking", tty)
+        bar = ProgressBar("tracking", tty)
         try:
             result = track_video(args.video, engine, config, progress=bar,
                                  max_frames=args.max_frames)
@@ -109,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         write_tracks(result, out)
         if args.preview:
-            pbar = _Progress("preview ", tty)
+            pbar = ProgressBar("preview ", tty)
             try:
                 write_preview(args.video, result.tracks, out.path("preview.mp4"),
                               progress=lambda n: pbar(n, result.frame_count))
