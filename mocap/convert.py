@@ -7,7 +7,8 @@
   the file is frame ``i`` of the video; before a person appears and after they leave, the
   nearest tracked pose is held), frame time ``1/fps``;
 - the trajectories in the chosen data formats (``json``, ``npz``, ``csv``; schema in
-  :func:`person_arrays`);
+  :func:`person_arrays`), over the frames from the person's first to last appearance
+  (``frames`` holds the video frame indices);
 - ``preview.mp4``: the video with the *exported rig* re-projected onto each person;
 - ``report.json`` and ``report.html``: per-person quality numbers and plots.
 
@@ -105,8 +106,9 @@ class PersonResult:
     Attributes:
         id: track id (1, 2, ... in order of appearance).
         track: the smoothed :class:`mocap.pipeline.Track`.
-        motion: :class:`mocap.motion.PersonMotion` (animation over the track's frames).
-        animation: the exported animation, one frame per video frame.
+        motion: :class:`mocap.motion.PersonMotion` (animation over the track's frames,
+            ``track.first_frame`` to ``track.last_frame``).
+        total_frames: frames in the video (the BVH's length).
         camera: (rotation (3, 3), translation (3,)) world -> camera, for re-projection.
         stats: the numbers in the report.
     """
@@ -114,9 +116,19 @@ class PersonResult:
     id: int
     track: object
     motion: object
-    animation: object
+    total_frames: int
     camera: tuple[np.ndarray, np.ndarray]
     stats: dict = field(default_factory=dict)
+
+    @property
+    def animation(self):
+        """The animation over the person's own frames (:class:`mocap.retarget.Animation`)."""
+        return self.motion.animation
+
+    def full_animation(self):
+        """The exported animation, one frame per video frame (ends held); built on demand,
+        so a long video with many people never holds them all at full length."""
+        return full_length(self.motion.animation, self.track.first_frame, self.total_frames)
 
 
 @dataclass
@@ -183,28 +195,26 @@ def jitter(x: np.ndarray, observed: np.ndarray) -> float:
 def person_arrays(p: PersonResult, timestamps: np.ndarray) -> dict[str, np.ndarray]:
     """The per-person trajectory arrays written to ``.npz`` / ``.json`` / ``.csv``.
 
-    All frames of the video (``frames`` (F,)), ``times`` (F,) s, ``observed`` (F,) bool
-    (person seen in that frame), ``root_translation`` (F, 3) m, ``joint_positions`` (F, J, 3)
-    m and ``rotations`` (F, J, 4) xyzw local quaternions of the rig, ``landmarks_world``
-    (F, 33, 3) m (placed BlazePose landmarks), ``landmarks_image`` (F, 33, 2) px (smoothed),
-    ``visibility`` (F, 33). World axes: Y up, ground at y = 0, x the camera's right,
-    z towards the camera (right-handed), metres.
+    Over the F frames from the person's first to last appearance: ``frames`` (F,) video
+    frame indices, ``times`` (F,) s, ``observed`` (F,) bool (person seen in that frame; the
+    others are bridged by the smoother), ``root_translation`` (F, 3) m, ``joint_positions``
+    (F, J, 3) m and ``rotations`` (F, J, 4) xyzw local quaternions of the rig,
+    ``landmarks_world`` (F, 33, 3) m (placed BlazePose landmarks), ``landmarks_image``
+    (F, 33, 2) px (smoothed), ``visibility`` (F, 33). World axes: Y up, ground at y = 0,
+    x the camera's right, z towards the camera (right-handed), metres.
     """
     anim = p.animation
-    total = len(anim)
     t = p.track
-    idx = np.clip(np.arange(total) - t.first_frame, 0, len(t) - 1)
-    inside = (np.arange(total) >= t.first_frame) & (np.arange(total) <= t.last_frame)
     return {
-        "frames": np.arange(total, dtype=np.int64),
-        "times": np.asarray(timestamps[:total], np.float64),
-        "observed": inside & t.observed[idx],
+        "frames": t.frames,
+        "times": t.times,
+        "observed": t.observed,
         "root_translation": anim.root_translation,
         "joint_positions": anim.positions(),
         "rotations": anim.rotations,
-        "landmarks_world": p.motion.world.landmarks[idx],
-        "landmarks_image": t.image[idx, :, :2],
-        "visibility": np.where(inside[:, None], t.visibility[idx], 0.0),
+        "landmarks_world": p.motion.world.landmarks,
+        "landmarks_image": t.image[:, :, :2],
+        "visibility": t.visibility,
     }
 
 
@@ -376,17 +386,16 @@ def _animate_all(tracks, rig, cfg: ConvertConfig, fps: float, size, total: int
     for track, wm in zip(tracks, placed, strict=True):
         motion = animate_landmarks(track.world, track.image[..., :2], track.visibility, size,
                                    fps, rig, cfg.fov_deg, cfg.bone_lengths, placed=wm)
-        anim = full_length(motion.animation, track.first_frame, total)
         camera = (wm.camera_rotation, wm.camera_translation)
-        stats = _person_stats(track, motion, anim, camera, focal, size, total)
-        people.append(PersonResult(track.id, track, motion, anim, camera, stats))
+        stats = _person_stats(track, motion, camera, focal, size, total)
+        people.append(PersonResult(track.id, track, motion, total, camera, stats))
     return people
 
 
-def _person_stats(track, motion, anim, camera, focal, size, total) -> dict:
-    offsets = anim.rig.offsets
-    lengths = {name: round(float(np.linalg.norm(offsets[j])), 4)
-               for j, name in enumerate(anim.rig.joints) if anim.rig.parents[j] >= 0}
+def _person_stats(track, motion, camera, focal, size, total) -> dict:
+    rig = motion.animation.rig
+    lengths = {name: round(float(np.linalg.norm(rig.offsets[j])), 4)
+               for j, name in enumerate(rig.joints) if rig.parents[j] >= 0}
     vis = track.visibility[track.observed]
     raw, smooth = track.image_raw[..., :2], track.image[..., :2]
     jr, js = jitter(raw, track.observed), jitter(smooth, track.observed)
@@ -430,7 +439,7 @@ def _write_people(out, people: list[PersonResult], cfg: ConvertConfig, fps: floa
     for p in people:
         name = f"person_{p.id}.bvh"
         staged[name] = out.path(name)
-        staged[name].write_text(bvh_text(p.animation, cfg.units), encoding="utf-8")
+        staged[name].write_text(bvh_text(p.full_animation(), cfg.units), encoding="utf-8")
         arrays = None
         for fmt in cfg.formats:
             if fmt in DATA_FORMATS:
@@ -483,10 +492,8 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
     from mocap.video import open_video
 
     focal = focal_px(size[0], fov_deg)
-    drawn = []
-    for p in people:
-        px = project(p.animation.positions(), p.camera, focal, size)
-        drawn.append((p, px))
+    # each person's rig over their own frames (drawn from first to last appearance)
+    drawn = [(p, project(p.animation.positions(), p.camera, focal, size)) for p in people]
     with open_video(video) as reader:
         writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not writer.isOpened():
@@ -499,7 +506,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                     t = p.track
                     if not t.first_frame <= frame.index <= t.last_frame:
                         continue
-                    pts = px[min(frame.index, len(px) - 1)]
+                    pts = px[frame.index - t.first_frame]
                     if not np.isfinite(pts).all():
                         continue
                     pts = np.round(pts).astype(np.int32)

@@ -30,12 +30,14 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
         assert needle in err[0], err[0]
 
 
-def cut_video(src: Path, dst: Path, frames: int, blank: bool = False) -> Path:
-    """The first ``frames`` frames of ``src`` at half size (or grey noise) as an MP4."""
+def cut_video(src: Path, dst: Path, frames: int, blank: bool = False,
+              fourcc: str = "mp4v") -> Path:
+    """The first ``frames`` frames of ``src`` at half size (or grey noise), encoded with
+    ``fourcc`` into ``dst`` (its suffix picks the container)."""
     cap = cv2.VideoCapture(str(src))
     fps = cap.get(cv2.CAP_PROP_FPS)
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w // 2, h // 2))
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*fourcc), fps, (w // 2, h // 2))
     rng = np.random.default_rng(0)
     for _ in range(frames):
         ok, frame = cap.read()

@@ -50,23 +50,33 @@ def test_demo_video_gives_one_bvh_per_person_over_every_frame(demo_run):
 
 @pytest.mark.slow
 def test_data_formats_share_one_schema(demo_run):
-    out, _ = demo_run
-    npz = np.load(out / "person_1.npz")
-    doc = json.loads((out / "person_1.json").read_text())
+    out, summary = demo_run
+    person = summary["people"][-1]  # the one who appears after the first frame
+    pid = person["id"]
+    npz = np.load(out / f"person_{pid}.npz")
+    doc = json.loads((out / f"person_{pid}.json").read_text())
     meta = json.loads(str(npz["meta"]))
     joints = meta["joints"]
     assert doc["joints"] == joints and meta["fps"] == pytest.approx(30)
+    # data cover the person's own frames, named by video frame index
+    frames = npz["frames"]
+    np.testing.assert_array_equal(
+        frames, np.arange(person["first_frame"], person["last_frame"] + 1))
+    assert npz["observed"].sum() == person["frames_observed"]
     pos = npz["joint_positions"]
-    assert pos.shape == (230, len(joints), 3)
-    assert npz["rotations"].shape == (230, len(joints), 4)
+    assert pos.shape == (len(frames), len(joints), 3)
+    assert npz["rotations"].shape == (len(frames), len(joints), 4)
     np.testing.assert_allclose(np.linalg.norm(npz["rotations"], axis=-1), 1, atol=1e-6)
     np.testing.assert_allclose(np.array(doc["joint_positions"]), pos, atol=1e-5)
-    csv = np.loadtxt(out / "person_1.csv", delimiter=",", skiprows=1)
+    csv = np.loadtxt(out / f"person_{pid}.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(csv[:, 0], frames)
     np.testing.assert_allclose(csv[:, 3:].reshape(pos.shape), pos, atol=1e-5)
-    # BVH and npz describe the same motion: the root translation matches (metres)
-    bvh = read_bvh(out / "person_1.bvh")
-    root = bvh.motion[:, :3]
-    np.testing.assert_allclose(root, npz["root_translation"], atol=1e-4)
+    # BVH (every video frame) and npz describe the same motion: the root translation in
+    # the person's frames matches (metres), and the ends are held outside them
+    root = read_bvh(out / f"person_{pid}.bvh").motion[:, :3]
+    np.testing.assert_allclose(root[frames], npz["root_translation"], atol=1e-4)
+    np.testing.assert_allclose(root[: frames[0]], np.broadcast_to(root[frames[0]],
+                                                                   (frames[0], 3)))
 
 
 @pytest.mark.slow
@@ -168,6 +178,7 @@ def _no_write_dir(tmp_path: Path) -> Path:
     ("bad_formats", "unknown format"),
     ("output_is_file", "not a directory"),
     ("no_permission", "cannot write"),
+    ("zero_people", "--max-people must be >= 1"),
 ])
 def test_bad_inputs_are_one_line_errors(case, needle, short_clip, model_paths, tmp_path):
     video, out, extra = short_clip, tmp_path / "out", []
@@ -188,6 +199,8 @@ def test_bad_inputs_are_one_line_errors(case, needle, short_clip, model_paths, t
         out.write_text("x")
     elif case == "no_permission":
         out = _no_write_dir(tmp_path)
+    elif case == "zero_people":
+        extra = ["--max-people", "0"]
     proc = run_cli("convert", video, "-o", out, *extra)
     assert_one_line_error(proc, needle)
     if case != "output_is_file":
@@ -233,3 +246,24 @@ def test_no_blender_still_writes_the_bvh(short_clip, model_paths, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["message"].startswith("FBX/glTF not written")
     assert outputs_complete(out)
+
+
+@pytest.mark.slow
+def test_truncated_video_converts_the_decodable_frames(demo_video, model_paths, tmp_path):
+    # AVI (MJPG): frames precede the index, so a file cut short keeps decodable frames
+    avi = cut_video(demo_video, tmp_path / "clip.avi", 60, fourcc="MJPG")
+    cut = tmp_path / "cut.avi"
+    data = avi.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    out = tmp_path / "out"
+    proc = run_cli("convert", cut, "-o", out, "--no-preview", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert 0 < summary["frames"] < 60
+    if summary["truncated"]:  # known only where the header declares the frame count
+        assert "truncated or corrupt" in proc.stderr
+    assert outputs_complete(out)
+    assert summary["people"]
+    for p in summary["people"]:
+        assert len(read_bvh(out / f"person_{p['id']}.bvh").motion) == summary["frames"]
