@@ -489,41 +489,34 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
 
     from mocap.draw import color_for, draw_label, line_scale
     from mocap.motion import focal_px
-    from mocap.video import open_video
+    from mocap.preview import render_video
 
     focal = focal_px(size[0], fov_deg)
     # each person's rig over their own frames (drawn from first to last appearance)
     drawn = [(p, project(p.animation.positions(), p.camera, focal, size)) for p in people]
-    with open_video(video) as reader:
-        writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        if not writer.isOpened():
-            raise OutputError(f"cannot write the preview video {out_path}")
-        try:
-            for n, frame in enumerate(reader):
-                img = np.ascontiguousarray(frame.image)
-                scale = line_scale(img)
-                for p, px in drawn:
-                    t = p.track
-                    if not t.first_frame <= frame.index <= t.last_frame:
-                        continue
-                    pts = px[frame.index - t.first_frame]
-                    if not np.isfinite(pts).all():
-                        continue
-                    pts = np.round(pts).astype(np.int32)
-                    color = color_for(p.id - 1)
-                    parents = p.animation.rig.parents
-                    for j in range(1, len(parents)):
-                        cv2.line(img, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale,
-                                 cv2.LINE_AA)
-                    for q in pts:
-                        cv2.circle(img, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
-                    draw_label(img, pts, f"#{p.id}", color)
-                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-                if progress is not None:
-                    progress(n + 1)
-        finally:
-            writer.release()
-    return out_path
+
+    def draw(frame) -> np.ndarray:
+        img = np.ascontiguousarray(frame.image)
+        scale = line_scale(img)
+        for p, px in drawn:
+            t = p.track
+            if not t.first_frame <= frame.index <= t.last_frame:
+                continue
+            pts = px[frame.index - t.first_frame]
+            if not np.isfinite(pts).all():
+                continue
+            pts = np.round(pts).astype(np.int32)
+            color = color_for(p.id - 1)
+            parents = p.animation.rig.parents
+            for j in range(1, len(parents)):
+                cv2.line(img, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale,
+                         cv2.LINE_AA)
+            for q in pts:
+                cv2.circle(img, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
+            draw_label(img, pts, f"#{p.id}", color)
+        return img
+
+    return render_video(video, out_path, draw, fps=fps, progress=progress)
 
 
 def _report(video: Path, people: list[PersonResult], tracked, cfg: ConvertConfig,

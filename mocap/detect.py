@@ -106,6 +106,25 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
+def greedy_keep(similarity: np.ndarray, threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression over items already sorted best first.
+
+    Args:
+        similarity: (N, N) pairwise similarity (IoU, OKS, ...).
+        threshold: an item more similar than this to a better kept item is dropped.
+
+    Returns:
+        (N,) bool mask of the kept items.
+    """
+    keep = np.ones(len(similarity), bool)
+    for i in range(len(similarity)):
+        if keep[i]:
+            dup = similarity[i] > threshold
+            dup[: i + 1] = False
+            keep &= ~dup
+    return keep
+
+
 def weighted_nms(dets: Detections, iou_threshold: float = 0.3) -> Detections:
     """MediaPipe's weighted NMS: each cluster averages its members' geometry by score.
 

@@ -30,6 +30,7 @@ from mocap.detect import (
     DetectorConfig,
     crop_views,
     detection_views,
+    greedy_keep,
     merge_views,
     rois_from_detections,
     rois_from_points,
@@ -242,16 +243,8 @@ def suppress_duplicates(poses: Poses2D, threshold: float) -> Poses2D:
     """Greedy NMS over people on :func:`pose_similarity`, highest score first."""
     if len(poses) < 2:
         return poses
-    order = np.argsort(-poses.score, kind="stable")
-    poses = poses[order]
-    sim = pose_similarity(poses, poses)
-    keep = np.ones(len(poses), bool)
-    for i in range(len(poses)):
-        if keep[i]:
-            dup = sim[i] > threshold
-            dup[: i + 1] = False
-            keep &= ~dup
-    return poses[keep]
+    poses = poses[np.argsort(-poses.score, kind="stable")]
+    return poses[greedy_keep(pose_similarity(poses, poses), threshold)]
 
 
 class PoseEngine:

@@ -47,6 +47,7 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from mocap.detect import greedy_keep
 from mocap.errors import OutputError, shape_error
 from mocap.smooth import SmoothConfig, smooth_landmarks
 from mocap.track import PoseTracker, TrackerConfig, box_iou, pose_boxes
@@ -257,13 +258,8 @@ def _dedupe(poses: Poses2D, aux: np.ndarray, iou: float, min_conf: float):
         return poses, aux
     order = np.argsort(-poses.score, kind="stable")
     poses, aux = poses[order], aux[order]
-    ov = box_iou(pose_boxes(poses, min_conf), pose_boxes(poses, min_conf))
-    keep = np.ones(len(poses), bool)
-    for i in range(len(poses)):
-        if keep[i]:
-            dup = ov[i] > iou
-            dup[: i + 1] = False
-            keep &= ~dup
+    boxes = pose_boxes(poses, min_conf)
+    keep = greedy_keep(box_iou(boxes, boxes), iou)
     return poses[keep], aux[keep]
 
 

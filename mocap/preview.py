@@ -16,9 +16,9 @@ import numpy as np
 from mocap.draw import color_for, draw_skeleton
 from mocap.errors import OutputError
 from mocap.pipeline import Track
-from mocap.video import open_video
+from mocap.video import Frame, open_video
 
-__all__ = ["draw_tracks", "write_preview"]
+__all__ = ["draw_tracks", "render_video", "write_preview"]
 
 def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
                 ) -> np.ndarray:
@@ -58,12 +58,33 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
     Raises:
         OutputError: the MP4 cannot be written.
     """
-    import cv2
-
     by_frame: dict[int, list[tuple[Track, int]]] = {}
     for t in tracks:
         for i, f in enumerate(t.frames):
             by_frame.setdefault(int(f), []).append((t, i))
+
+    def draw(frame: Frame) -> np.ndarray:
+        people = []
+        for t, i in by_frame.get(frame.index, []):
+            xyz = t.image[i] if smoothed else t.image_raw[i]
+            vis = t.visibility[i] if t.observed[i] else np.ones(len(xyz))
+            people.append((t.id, xyz[:, :2], vis, bool(t.observed[i])))
+        return draw_tracks(np.ascontiguousarray(frame.image), people)
+
+    return render_video(video_path, out_path, draw, fps=fps, progress=progress)
+
+
+def render_video(video_path: str | os.PathLike, out_path: Path,
+                 draw: Callable[[Frame], np.ndarray], *, fps: float | None = None,
+                 progress: Callable[[int], None] | None = None) -> Path:
+    """Decode ``video_path`` again and write ``draw(frame)`` (RGB) for every frame to
+    ``out_path`` (MP4, mp4v); frames are never kept in memory.
+
+    Raises:
+        OutputError: the MP4 cannot be written.
+    """
+    import cv2
+
     with open_video(video_path) as video:
         rate = fps or video.info.fps or 30.0
         size = (video.info.width, video.info.height)
@@ -72,13 +93,7 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
             raise OutputError(f"cannot write the preview video {out_path}")
         try:
             for n, frame in enumerate(video):
-                people = []
-                for t, i in by_frame.get(frame.index, []):
-                    xyz = t.image[i] if smoothed else t.image_raw[i]
-                    vis = t.visibility[i] if t.observed[i] else np.ones(len(xyz))
-                    people.append((t.id, xyz[:, :2], vis, bool(t.observed[i])))
-                rgb = draw_tracks(np.ascontiguousarray(frame.image), people)
-                writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+                writer.write(cv2.cvtColor(draw(frame), cv2.COLOR_RGB2BGR))
                 if progress is not None:
                     progress(n + 1)
         finally:

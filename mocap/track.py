@@ -146,14 +146,13 @@ def pose_boxes(poses: Poses2D, min_confidence: float = 0.5) -> np.ndarray:
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU between (A, 4) and (B, 4) ``cx, cy, w, h`` boxes -> (A, B)."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    a0, a1 = a[:, None, :2] - a[:, None, 2:] / 2, a[:, None, :2] + a[:, None, 2:] / 2
-    b0, b1 = b[None, :, :2] - b[None, :, 2:] / 2, b[None, :, :2] + b[None, :, 2:] / 2
-    wh = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    union = (a[:, None, 2] * a[:, None, 3]) + (b[None, :, 2] * b[None, :, 3]) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+    from mocap.detect import box_iou as corner_iou
+
+    def corners(x):
+        x = np.asarray(x, np.float64).reshape(-1, 4)
+        return np.concatenate([x[:, :2] - x[:, 2:] / 2, x[:, :2] + x[:, 2:] / 2], axis=1)
+
+    return corner_iou(corners(a), corners(b))
 
 
 def oks(xy_a: np.ndarray, ok_a: np.ndarray, xy_b: np.ndarray, ok_b: np.ndarray,
