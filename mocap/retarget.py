@@ -409,7 +409,7 @@ class _Plan:
 def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
     """Decide, per joint of ``rig``, which point pairs define its primary/secondary axes."""
     rest = rig_rest_points(rig)
-    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+    keys = _point_keys(rig)
     end_keys = [rig.end_roles[j] or f"{rig.joints[j]}/end" for j in range(len(rig))]
     plans: list[_Plan] = []
     kids = [rig.children(j) for j in range(len(rig))]
@@ -527,22 +527,36 @@ def leg_length(points: dict[str, np.ndarray]) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def actor_rig(points: dict[str, np.ndarray], rig: Rig) -> Rig:
-    """``rig`` with the actor's bone lengths: each bone between two joints with source
-    points takes the median length over the clip (left/right averaged); joints in between
-    are scaled along with it; directions stay the rig's."""
-    rest = rig_rest_points(rig)
-    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
-    ratios: dict[int, float] = {}
-    anc_of: dict[int, int] = {}
+def _point_keys(rig: Rig) -> list[str]:
+    """The name each joint's track has in a points dict: its role, else its joint name."""
+    return [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+
+
+def _driven_bones(rig: Rig, points: dict[str, np.ndarray]) -> list[tuple[int, int]]:
+    """``(ancestor, joint)`` index pairs: every non-root joint with a track, and its nearest
+    ancestor that has one too (joints between them have no track of their own)."""
+    keys = _point_keys(rig)
+    pairs = []
     for j in range(1, len(rig)):
         if keys[j] not in points:
             continue
         a = int(rig.parents[j])
         while a >= 0 and keys[a] not in points:
             a = int(rig.parents[a])
-        if a < 0:
-            continue
+        if a >= 0:
+            pairs.append((a, j))
+    return pairs
+
+
+def actor_rig(points: dict[str, np.ndarray], rig: Rig) -> Rig:
+    """``rig`` with the actor's bone lengths: each bone between two joints with source
+    points takes the median length over the clip (left/right averaged); joints in between
+    are scaled along with it; directions stay the rig's."""
+    rest = rig_rest_points(rig)
+    keys = _point_keys(rig)
+    ratios: dict[int, float] = {}
+    anc_of: dict[int, int] = {}
+    for a, j in _driven_bones(rig, points):
         r_len = np.linalg.norm(rest[keys[j]] - rest[keys[a]])
         if r_len < 1e-6:
             continue
@@ -737,7 +751,7 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
         return anim
     contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
     rig = anim.rig
-    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
+    keys = _point_keys(rig)
     feet = {}
     for side, names in FOOT_POINTS.items():
         a = rig.role_index(names[0])
@@ -779,16 +793,8 @@ def bone_direction_errors(points: dict[str, np.ndarray], anim: Animation,
     rig = anim.rig
     got = anim.points()
     rest = rig_rest_points(rig)
-    keys = [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
-    bones: list[tuple[str, str]] = []
-    for j in range(1, len(rig)):
-        if keys[j] not in points:
-            continue
-        a = int(rig.parents[j])
-        while a >= 0 and keys[a] not in points:
-            a = int(rig.parents[a])
-        if a >= 0:
-            bones.append((keys[a], keys[j]))
+    keys = _point_keys(rig)
+    bones = [(keys[a], keys[j]) for a, j in _driven_bones(rig, points)]
     for j in range(len(rig)):
         end = rig.end_roles[j] or f"{rig.joints[j]}/end"
         if not np.isnan(rig.end_sites[j, 0]) and end in points and keys[j] in points:
