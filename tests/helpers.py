@@ -8,10 +8,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 # ../shared/data beside the checkout (read-only, real material; see its README). Tests that
 # need it skip with a reason when it is absent (the `shared_data` fixture, or skipif).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The real CMU mocap files there, and a mark for tests that need them.
+BVH_FILES = sorted((SHARED_DATA / "bvh").glob("*.bvh")) if (SHARED_DATA / "bvh").is_dir() else []
+needs_bvh_files = pytest.mark.skipif(not BVH_FILES,
+                                     reason=f"shared BVH data not found in {SHARED_DATA}")
 
 
 def run_cli(*args, env=None, timeout=900) -> subprocess.CompletedProcess:

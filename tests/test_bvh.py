@@ -11,11 +11,10 @@ from scipy.spatial.transform import Rotation
 from mocap.bvh import BvhData, bvh_local_transforms, parse_bvh, read_bvh
 from mocap.errors import InputError
 from mocap.retarget import bvh_animation
-from tests.helpers import SHARED_DATA
+from tests.helpers import BVH_FILES, SHARED_DATA
+from tests.helpers import needs_bvh_files as needs_data
 
 DATA = SHARED_DATA
-BVH_FILES = sorted((DATA / "bvh").glob("*.bvh")) if (DATA / "bvh").is_dir() else []
-needs_data = pytest.mark.skipif(not BVH_FILES, reason=f"shared BVH data not found in {DATA}")
 
 SMALL = """HIERARCHY
 ROOT Hips

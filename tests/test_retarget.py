@@ -23,11 +23,10 @@ from mocap.retarget import (
     retarget,
 )
 from mocap.rig import load_rig
-from tests.helpers import SHARED_DATA
+from tests.helpers import BVH_FILES, SHARED_DATA
+from tests.helpers import needs_bvh_files as needs_data
 
 DATA = SHARED_DATA
-BVH_FILES = sorted((DATA / "bvh").glob("*.bvh")) if (DATA / "bvh").is_dir() else []
-needs_data = pytest.mark.skipif(not BVH_FILES, reason=f"shared BVH data not found in {DATA}")
 WALK = DATA / "bvh" / "cmu_walk_delfem2.bvh"
 
 

@@ -19,11 +19,10 @@ from mocap.rig import (
     rig_from_bvh,
     rigs_dir,
 )
-from tests.helpers import SHARED_DATA
+from tests.helpers import BVH_FILES, SHARED_DATA
+from tests.helpers import needs_bvh_files as needs_data
 
 DATA = SHARED_DATA
-BVH_FILES = sorted((DATA / "bvh").glob("*.bvh")) if (DATA / "bvh").is_dir() else []
-needs_data = pytest.mark.skipif(not BVH_FILES, reason=f"shared BVH data not found in {DATA}")
 
 
 def _angle(a, b):
