@@ -43,9 +43,9 @@ def main() -> int:
 
     import torch
 
-    from mocap import assets
-    from mocap.engine.runtime import LiteRTRunner, TorchRunner
-    from mocap.keypoints import LANDMARK_OUTPUTS
+    from mocap.io import assets
+    from mocap.perception.engine.runtime import LiteRTRunner, TorchRunner
+    from mocap.perception.landmarks import LANDMARK_OUTPUTS
 
     torch.set_num_threads(args.threads)
     paths = assets.ensure_models()

@@ -7,7 +7,7 @@ The people are real CMU motion (``../shared/data/bvh``: the walk and the jump, t
 repeated as needed), retargeted onto ``--rig``, resampled to ``--fps`` (a video's rate) and
 cut to ``--frames``, written as ``person_<i>.bvh``. Timed, best of ``--repeat``:
 
-* ``fbx+glb``: :func:`mocap.export.blender_export.export_bvh_files` with all people in one
+* ``fbx+glb``: :func:`mocap.export.blender.export_bvh_files` with all people in one
   Blender process (what ``mocap convert --formats fbx,glb`` does), split into Blender
   start-up and per-clip work (import + export, reported by the Blender script);
 * ``fbx`` only and ``glb`` only, in one process each;
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.bvh import read_bvh
-from mocap.export.blender_export import export_bvh_files, export_clips
+from mocap.io.bvh import read_bvh
+from mocap.export.blender import export_bvh_files, export_clips
 from mocap.export.bvh import write_bvh
-from mocap.retarget import Animation, retarget_bvh
-from mocap.rig import load_rig
+from mocap.retarget.solver import Animation, retarget_bvh
+from mocap.skeleton.rig import load_rig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SOURCES = ("cmu_walk_delfem2.bvh", "cmu_01_01_jump_fairmotion.bvh")

@@ -4,8 +4,8 @@ Usage: ``python benchmarks/bench_retarget.py [--frames 10000] [--rig mixamo] [--
 
 The source is real CMU motion (``../shared/data/bvh/cmu_01_01_jump_fairmotion.bvh``, 2752
 frames, repeated to the requested length) when present, else random poses of the ``cmu``
-rig. Timed (best of ``--repeat``): the rotation solve (:func:`mocap.retarget.retarget`),
-foot locking (:func:`mocap.retarget.lock_feet`) and writing the BVH file
+rig. Timed (best of ``--repeat``): the rotation solve (:func:`mocap.retarget.solver.retarget`),
+foot locking (:func:`mocap.retarget.solver.lock_feet`) and writing the BVH file
 (:func:`mocap.export.bvh.write_bvh`). Prints one line per stage and the total.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.bvh import read_bvh
+from mocap.io.bvh import read_bvh
 from mocap.export.bvh import write_bvh
-from mocap.retarget import Animation, bvh_animation, lock_feet, retarget
-from mocap.rig import load_rig
+from mocap.retarget.solver import Animation, bvh_animation, lock_feet, retarget
+from mocap.skeleton.rig import load_rig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

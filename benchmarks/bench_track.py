@@ -65,7 +65,7 @@ print(json.dumps({"frames": n, "frames_with_pose": found, "seconds": dt,
 def decode_fps(video: Path) -> dict:
     import cv2
 
-    from mocap.video import open_video
+    from mocap.io.video import open_video
 
     cap = cv2.VideoCapture(str(video))
     n, t0 = 0, time.perf_counter()

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.bvh import read_bvh
+from mocap.io.bvh import read_bvh
 from mocap.cli import main as cli
-from mocap.motion import foot_skate
-from mocap.retarget import bone_direction_errors, bvh_animation, retarget
-from mocap.rig import load_rig
+from mocap.motion.world import foot_skate
+from mocap.retarget.solver import bone_direction_errors, bvh_animation, retarget
+from mocap.skeleton.rig import load_rig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bvh"
 

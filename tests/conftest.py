@@ -19,7 +19,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def model_paths() -> dict[str, Path]:
     """The real BlazePose models, obtained from the mediapipe wheel on first use."""
-    from mocap import assets
+    from mocap.io import assets
 
     return assets.ensure_models()
 
@@ -27,13 +27,13 @@ def model_paths() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def engine(model_paths):
     """The default engine on this machine (LiteRT on a CPU where installed)."""
-    from mocap.keypoints import PoseEngine
+    from mocap.perception.landmarks import PoseEngine
 
     return PoseEngine()
 
 
 @pytest.fixture(scope="session")
 def torch_engine(model_paths):
-    from mocap.keypoints import PoseEngine
+    from mocap.perception.landmarks import PoseEngine
 
     return PoseEngine(backend="torch", device="cpu")

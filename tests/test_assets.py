@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mocap import assets
+from mocap.io import assets
 from mocap.errors import ModelUnavailableError
 
 

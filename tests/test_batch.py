@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mocap.batch import expand_inputs, job_names
-from mocap.convert import outputs_complete
+from mocap.app.batch import expand_inputs, job_names
+from mocap.app.convert import outputs_complete
 from mocap.errors import InputError
 from tests.helpers import cut_video, run_cli
 

@@ -1,7 +1,7 @@
 """Real Blender check: our BVH files imported with ``bpy.ops.import_anim.bvh``.
 
 Blender (``bpy==5.0.1``, needs ``numpy<2``) runs in its own virtual environment, created on
-first use under the cache folder (see :mod:`mocap.blender`; about 1 GB, a one-time cost).
+first use under the cache folder (see :mod:`mocap.export.blender_env`; about 1 GB, a one-time cost).
 The tests skip, with the reason, only when that environment cannot be made.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap.bvh import read_bvh
+from mocap.io.bvh import read_bvh
 from mocap.cli import main
-from mocap.retarget import bvh_animation
-from mocap.rig import load_rig
+from mocap.retarget.solver import bvh_animation
+from mocap.skeleton.rig import load_rig
 from tests.helpers import SHARED_DATA
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
@@ -27,7 +27,7 @@ needs_data = pytest.mark.skipif(not WALK.exists(), reason=f"shared BVH data not 
 
 @pytest.fixture(scope="module")
 def blender():
-    from mocap.blender import BlenderUnavailableError, ensure_blender
+    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
 
     try:
         ensure_blender()

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mocap.bvh import read_bvh
-from mocap.convert import outputs_complete, parse_formats
+from mocap.io.bvh import read_bvh
+from mocap.app.convert import outputs_complete, parse_formats
 from mocap.errors import InputError
 from tests.helpers import assert_one_line_error, cut_video, run_cli
 
@@ -97,7 +97,7 @@ def test_report_and_preview(demo_run):
 @pytest.mark.slow
 @pytest.mark.blender
 def test_demo_bvh_imports_upright_in_blender_and_walks(demo_run):
-    from mocap.blender import BlenderUnavailableError, bvh_report
+    from mocap.export.blender_env import BlenderUnavailableError, bvh_report
 
     out, summary = demo_run
     people = []

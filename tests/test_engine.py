@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from mocap.engine.tflite import _same_pad, depth_to_space_nchw, load_tflite
+from mocap.perception.engine.tflite import _same_pad, depth_to_space_nchw, load_tflite
 from mocap.errors import InputError
 
 pytest.importorskip("ai_edge_litert", reason="parity tests need ai-edge-litert (test extra)")
 
-from mocap.engine.runtime import LiteRTRunner, TorchRunner
+from mocap.perception.engine.runtime import LiteRTRunner, TorchRunner
 
 DETECTOR = "pose_detection.tflite"
 LANDMARK = "pose_landmark_full.tflite"
@@ -91,9 +91,9 @@ def _random_inputs(name: str, batch: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def real_inputs(shared_data, model_paths):
     """Real detector views (whole images, letterboxed) and real person crops."""
-    from mocap.detect import DetectorConfig, crop_views, detection_views
-    from mocap.images import load_image
-    from mocap.keypoints import PoseEngine, crop_rois
+    from mocap.perception.detect import DetectorConfig, crop_views, detection_views
+    from mocap.io.images import load_image
+    from mocap.perception.landmarks import PoseEngine, crop_rois
 
     paths = sorted((shared_data / "keypoints").glob("*/*.jpg"))
     paths += sorted((shared_data / "keypoints").glob("*/images/*.jpg"))[:6]

@@ -29,17 +29,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap.bvh import read_bvh
+from mocap.io.bvh import read_bvh
 from mocap.cli import main
 from mocap.errors import InputError, MocapError
-from mocap.export.blender_export import (
+from mocap.export.blender import (
     SCRIPT,
     export_bvh,
     export_bvh_files,
     parse_formats,
     run_blender_json,
 )
-from mocap.retarget import bvh_animation
+from mocap.retarget.solver import bvh_animation
 
 GLTF_VALIDATOR = "gltf-validator@2.0.0-dev.3.10"
 RIGS = ("mixamo", "smpl", "cmu")
@@ -82,7 +82,7 @@ validator.validateBytes(data, {uri: process.argv[3], maxIssues: 0, writeTimestam
 @pytest.fixture(scope="session")
 def gltf_validate():
     """A function ``path -> validation report (dict)`` running the Khronos validator."""
-    from mocap.assets import cache_dir
+    from mocap.io.assets import cache_dir
 
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
@@ -111,7 +111,7 @@ def gltf_validate():
 
 @pytest.fixture(scope="module")
 def blender():
-    from mocap.blender import BlenderUnavailableError, ensure_blender
+    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
 
     try:
         return ensure_blender()
@@ -124,8 +124,8 @@ def clips(shared_data, blender, tmp_path_factory):
     """Three rig-retargeted BVH files (mixamo walk, smpl jump, cmu walk), all exported to
     FBX and GLB in one Blender process."""
     from mocap.export.bvh import write_bvh
-    from mocap.retarget import retarget_bvh
-    from mocap.rig import load_rig
+    from mocap.retarget.solver import retarget_bvh
+    from mocap.skeleton.rig import load_rig
 
     walk = shared_data / "bvh" / "cmu_walk_delfem2.bvh"
     jump = shared_data / "bvh" / "cmu_01_01_jump_fairmotion.bvh"
@@ -164,7 +164,7 @@ def _report(path: Path, fps: float | None = None) -> dict:
 
 def _t_pose(rest: np.ndarray, names: list[str], rig: str) -> None:
     """Arms sideways and horizontal, legs straight down, head above hips (Blender axes)."""
-    from mocap.rig import load_rig
+    from mocap.skeleton.rig import load_rig
 
     r = load_rig(rig)
     role = {ro: r.joints[j] for j, ro in enumerate(r.roles) if ro}
@@ -554,7 +554,7 @@ def test_no_blender_named_executable(tmp_path, capsys):
 
 
 def test_no_blender_env_variable(tmp_path, monkeypatch):
-    from mocap.blender import BlenderUnavailableError
+    from mocap.export.blender_env import BlenderUnavailableError
 
     monkeypatch.setenv("MOCAP_BLENDER", str(tmp_path / "blender-9"))
     bvh_path = tmp_path / "a.bvh"
@@ -567,7 +567,7 @@ def test_no_blender_env_variable(tmp_path, monkeypatch):
 def test_no_blender_environment(tmp_path, monkeypatch):
     """No executable named and the bpy environment cannot be created (its folder would
     be inside a file): the same one-line error, and no download is attempted."""
-    from mocap.blender import BlenderUnavailableError
+    from mocap.export.blender_env import BlenderUnavailableError
 
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -640,6 +640,6 @@ Error: script failed, file: '/work/main/mocap/blender_scripts/export_anim.py', e
     ("", "", "exit code 1"),
 ])
 def test_blender_error_line(stdout, stderr, expected):
-    from mocap.export.blender_export import _error_line
+    from mocap.export.blender import _error_line
 
     assert _error_line(stdout, stderr, 1) == expected

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from mocap.detect import (
+from mocap.perception.detect import (
     Detections,
     DetectorConfig,
     box_iou,
@@ -17,7 +17,7 @@ from mocap.detect import (
     ssd_anchors,
     weighted_nms,
 )
-from mocap.keypoints import crop_to_image, pose_similarity, refine_from_heatmap
+from mocap.perception.landmarks import crop_to_image, pose_similarity, refine_from_heatmap
 from mocap.types import COCO17_FROM_BLAZEPOSE, Rois
 
 
@@ -137,8 +137,8 @@ def _oks(pred_xy, gt, area):
 @pytest.mark.parametrize("backend", ["torch", "auto"])
 def test_engine_finds_the_annotated_people(shared_data, model_paths, backend):
     """On the mmpose COCO photos, most fully annotated people are found with OKS >= 0.5."""
-    from mocap.images import load_image
-    from mocap.keypoints import PoseEngine
+    from mocap.io.images import load_image
+    from mocap.perception.landmarks import PoseEngine
 
     engine = PoseEngine(backend=backend, device="cpu")
     root = shared_data / "keypoints" / "mmpose_coco"
@@ -163,7 +163,7 @@ def test_engine_finds_the_annotated_people(shared_data, model_paths, backend):
 
 @pytest.mark.slow
 def test_backends_agree_on_real_photos(shared_data, engine, torch_engine):
-    from mocap.images import load_image
+    from mocap.io.images import load_image
 
     image = load_image(shared_data / "keypoints" / "mmpose_coco" / "000000196141.jpg")
     a, b = engine.estimate(image), torch_engine.estimate(image)

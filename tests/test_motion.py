@@ -12,9 +12,9 @@ from functools import cache
 import numpy as np
 import pytest
 
-from mocap.bvh import read_bvh
+from mocap.io.bvh import read_bvh
 from mocap.errors import InputError
-from mocap.motion import (
+from mocap.motion.world import (
     LANDMARK_INDEX,
     animate_landmarks,
     fit_ground,
@@ -25,7 +25,7 @@ from mocap.motion import (
     solve_root,
     world_motion,
 )
-from mocap.retarget import _swing, bvh_animation
+from mocap.retarget.solver import _swing, bvh_animation
 from tests.helpers import SHARED_DATA
 
 DATA = SHARED_DATA
@@ -250,8 +250,8 @@ def test_video_path_reproduces_joint_angles_of_the_walk():
 def test_scene_ground_keeps_a_person_on_a_box_above_the_floor():
     """Two people, one camera: a walker on the floor and the same walk 1.2 m up on a box.
     One ground serves both, so the box stays a box; the camera pose reprojects exactly."""
-    from mocap.convert import project
-    from mocap.motion import scene_world_motion
+    from mocap.app.convert import project
+    from mocap.motion.world import scene_world_motion
 
     lm, fps = _cmu_landmarks()
     floor_walk = lm + np.array([-1.0, 0.0, 0.0])

@@ -1,4 +1,4 @@
-"""Tests for mocap.pipeline (per-frame loop with a scripted engine, outputs) and `mocap track`."""
+"""Tests for mocap.tracking.loop (per-frame loop with a scripted engine, outputs) and `mocap track`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from mocap.cli import main
 from mocap.errors import InputError, OutputError
-from mocap.pipeline import (
+from mocap.tracking.loop import (
     OutputDir,
     PipelineConfig,
     Track,
@@ -21,9 +21,9 @@ from mocap.pipeline import (
     track_video,
     write_tracks,
 )
-from mocap.smooth import SmoothConfig
+from mocap.tracking.smooth import SmoothConfig
 from mocap.types import Poses2D, Rois
-from mocap.video import Frame, VideoInfo
+from mocap.io.video import Frame, VideoInfo
 from tests.helpers import SHARED_DATA
 
 DATA = SHARED_DATA
@@ -370,7 +370,7 @@ def test_demo_video_two_people_no_switches(tmp_path, capsys):
 
 def test_cli_failure_mid_run_leaves_nothing(tmp_path, monkeypatch, capsys):
     import mocap.commands.track as cmd
-    import mocap.pipeline as pipeline
+    import mocap.tracking.loop as pipeline
     from mocap.errors import ModelUnavailableError
 
     video = tmp_path / "v.avi"
@@ -403,8 +403,8 @@ def test_no_scheduled_detection_once_max_people_are_tracked():
 
 
 def test_preview_draws_each_person_in_their_frames(tmp_path):
-    from mocap.draw import PALETTE
-    from mocap.preview import write_preview
+    from mocap.app.draw import PALETTE
+    from mocap.app.preview import write_preview
 
     video = tmp_path / "v.avi"
     _gray_video(video, 6)

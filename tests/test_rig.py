@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap.bvh import read_bvh
+from mocap.io.bvh import read_bvh
 from mocap.errors import InputError
-from mocap.rig import (
+from mocap.skeleton.rig import (
     REQUIRED_ROLES,
     Rig,
     auto_roles,

@@ -1,4 +1,4 @@
-"""Tests for mocap.smooth: the vectorised Kalman/RTS core against filterpy, and accuracy."""
+"""Tests for mocap.tracking.smooth: the vectorised Kalman/RTS core against filterpy, and accuracy."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from filterpy.kalman import KalmanFilter
 
-from mocap.smooth import (
+from mocap.tracking.smooth import (
     SMOOTHERS,
     SmoothConfig,
     StreamSmoother,

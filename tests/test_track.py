@@ -1,11 +1,11 @@
-"""Tests for mocap.track with synthetic poses: crossing, occlusion, exits/entries, empties."""
+"""Tests for mocap.tracking.tracker with synthetic poses: crossing, occlusion, exits/entries, empties."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mocap.track import PoseTracker, TrackerConfig, box_iou, oks, pose_boxes
+from mocap.tracking.tracker import PoseTracker, TrackerConfig, box_iou, oks, pose_boxes
 from mocap.types import Poses2D
 
 _RNG = np.random.default_rng(0)

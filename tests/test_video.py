@@ -1,4 +1,4 @@
-"""Tests for mocap.video: streaming decode, timestamps, bad input."""
+"""Tests for mocap.io.video: streaming decode, timestamps, bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mocap.errors import InputError
-from mocap.video import open_video
+from mocap.io.video import open_video
 from tests.helpers import SHARED_DATA
 
 DATA = SHARED_DATA

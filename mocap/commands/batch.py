@@ -39,14 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mocap.batch import BatchConfig, run_batch
+    from mocap.app.batch import BatchConfig, run_batch
     from mocap.commands.convert import convert_config
     from mocap.errors import MocapError
 
     if args.threads is not None and args.threads < 1:
         raise MocapError(f"--threads must be >= 1, got {args.threads}")
     cfg = convert_config(args)  # validates rig name, formats, fov before any work
-    from mocap.rig import load_rig
+    from mocap.skeleton.rig import load_rig
 
     load_rig(cfg.rig)
     options = {"rig": cfg.rig, "formats": list(cfg.formats), "fov_deg": cfg.fov_deg,

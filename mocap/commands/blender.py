@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_setup(args: argparse.Namespace) -> int:
     import subprocess
 
-    from mocap.blender import ensure_blender
+    from mocap.export.blender_env import ensure_blender
 
     python = ensure_blender(progress=lambda msg: print(msg, file=sys.stderr))
     proc = subprocess.run([str(python), "-c", "import bpy; print(bpy.app.version_string)"],

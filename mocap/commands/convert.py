@@ -17,8 +17,8 @@ BLENDER_IMPORT_HINT = ("Blender: File > Import > Motion Capture (.bvh), pick per
 
 def add_convert_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `convert`, `demo` and `batch`."""
-    from mocap.convert import DEFAULT_FORMATS, FORMATS
-    from mocap.motion import DEFAULT_FOV_DEG
+    from mocap.app.convert import DEFAULT_FORMATS, FORMATS
+    from mocap.motion.world import DEFAULT_FOV_DEG
 
     g = p.add_argument_group("conversion")
     g.add_argument("--rig", default="mixamo", metavar="RIG",
@@ -50,7 +50,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
 
 
 def convert_config(args: argparse.Namespace):
-    from mocap.convert import ConvertConfig
+    from mocap.app.convert import ConvertConfig
 
     return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
                          units=args.units, bone_lengths=args.bone_lengths,
@@ -79,9 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def convert_with_progress(args: argparse.Namespace, video: str, output: str):
-    """Run :func:`mocap.convert.convert_video` with the CLI's options and progress bars."""
-    from mocap.convert import convert_video
-    from mocap.pipeline import video_detector_config
+    """Run :func:`mocap.app.convert.convert_video` with the CLI's options and progress bars."""
+    from mocap.app.convert import convert_video
+    from mocap.tracking.loop import video_detector_config
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines
     config = convert_config(args)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mocap import assets
+from mocap.io import assets
 from mocap.commands.convert import (
     add_convert_options,
     convert_with_progress,

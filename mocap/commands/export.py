@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mocap.export.blender_export import BLENDER_ENV, FORMATS
-from mocap.rig import UNIT_SCALES
+from mocap.export.blender import BLENDER_ENV, FORMATS
+from mocap.skeleton.rig import UNIT_SCALES
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mocap.export.blender_export import export_bvh
+    from mocap.export.blender import export_bvh
 
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mocap import assets
+from mocap.io import assets
 
 
 def add_models_dir_option(parser: argparse.ArgumentParser) -> None:

@@ -33,8 +33,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def make_engine(args: argparse.Namespace, **config):
-    """A :class:`~mocap.keypoints.PoseEngine` from the engine options."""
-    from mocap.keypoints import EstimatorConfig, PoseEngine
+    """A :class:`~mocap.perception.landmarks.PoseEngine` from the engine options."""
+    from mocap.perception.landmarks import EstimatorConfig, PoseEngine
 
     if args.threads is not None and args.threads < 1:
         raise MocapError(f"--threads must be >= 1, got {args.threads}")
@@ -100,8 +100,8 @@ def _image_id(path: Path) -> int | str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mocap.draw import draw_poses
-    from mocap.images import load_image
+    from mocap.app.draw import draw_poses
+    from mocap.io.images import load_image
 
     if args.max_people < 0:
         raise MocapError(f"--max-people must be >= 0, got {args.max_people}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from mocap.export.bvh import UNITS
-from mocap.retarget import BONE_LENGTHS
-from mocap.rig import UNIT_SCALES
+from mocap.retarget.solver import BONE_LENGTHS
+from mocap.skeleton.rig import UNIT_SCALES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,11 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mocap.bvh import read_bvh
+    from mocap.io.bvh import read_bvh
     from mocap.export.bvh import write_bvh
-    from mocap.motion import foot_skate
-    from mocap.retarget import bvh_animation, lock_feet, retarget
-    from mocap.rig import load_rig
+    from mocap.motion.world import foot_skate
+    from mocap.retarget.solver import bvh_animation, lock_feet, retarget
+    from mocap.skeleton.rig import load_rig
 
     rig = load_rig(args.rig)
     bvh = read_bvh(args.source)

@@ -1,4 +1,4 @@
-"""Write an :class:`~mocap.retarget.Animation` as a BVH file (one file per person).
+"""Write an :class:`~mocap.retarget.solver.Animation` as a BVH file (one file per person).
 
 The hierarchy is built with bvhio (a ``BvhContainer`` of ``BvhJoint`` with explicit
 ``Channels``, written by its joint writer): the root has ``Xposition Yposition Zposition``
@@ -30,8 +30,8 @@ import numpy as np
 from mocap.errors import InputError, OutputError
 
 if TYPE_CHECKING:
-    from mocap.retarget import Animation
-    from mocap.rig import Rig
+    from mocap.retarget.solver import Animation
+    from mocap.skeleton.rig import Rig
 
 UNITS = {"m": 1.0, "cm": 100.0}
 ROTATION_ORDERS = ("ZXY", "ZYX", "XYZ", "XZY", "YXZ", "YZX")
@@ -106,7 +106,7 @@ def write_bvh(anim: Animation, path: str | os.PathLike, units: str = "m",
     """Write ``anim`` to ``path`` atomically.
 
     Args:
-        anim: the :class:`~mocap.retarget.Animation` (root translation in metres).
+        anim: the :class:`~mocap.retarget.solver.Animation` (root translation in metres).
         path: output ``.bvh`` file; its folder is created if needed.
         units: ``"m"`` (default; Blender imports it at true size) or ``"cm"``.
         rotation_order: Euler channel order of every joint (intrinsic), default ``"ZXY"``.

@@ -6,7 +6,7 @@ person in the camera frame by solving each frame's root translation so that the 
 landmarks, shifted by it, reproject onto the image landmarks through a pinhole camera
 (least squares, closed form per frame, vectorised), then estimates the ground plane from the
 feet and expresses everything Y up, ground at y = 0, metres. :func:`landmark_points` turns
-that into the named body points the retargeter takes (see :data:`mocap.rig.DEFAULT_LANDMARKS`).
+that into the named body points the retargeter takes (see :data:`mocap.skeleton.rig.DEFAULT_LANDMARKS`).
 
 Foot contacts are detected from height above the ground and speed (:func:`foot_contacts`);
 :func:`lock_feet` pins a foot in contact where it landed and re-solves the knee so leg
@@ -25,8 +25,8 @@ from mocap.errors import InputError, shape_error
 from mocap.types import LANDMARK_NAMES as _LANDMARK_NAMES
 
 if TYPE_CHECKING:
-    from mocap.retarget import Animation
-    from mocap.rig import Rig
+    from mocap.retarget.solver import Animation
+    from mocap.skeleton.rig import Rig
 
 #: Default horizontal field of view of the camera, degrees: a typical phone/action camera
 #: main lens in landscape (~26 mm equivalent). ``--fov`` overrides it.
@@ -580,7 +580,7 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         n, d_scene = fit_ground(pts[on], groups[on], body_up)
     else:
         n, d_scene = body_up, float(min(np.nanmin(up[..., 1]) for up, _ in placed))
-    from mocap.retarget import _swing
+    from mocap.retarget.solver import _swing
 
     r = _swing(n, np.array([0.0, 1.0, 0.0]))
     # world = r @ (flip @ cam) - d * Y  =>  cam = flip @ r.T @ (world + d * Y)
@@ -634,7 +634,7 @@ class PersonMotion:
     """Result of :func:`animate_landmarks`.
 
     Attributes:
-        animation: the rig animation (:class:`mocap.retarget.Animation`).
+        animation: the rig animation (:class:`mocap.retarget.solver.Animation`).
         world: the placed landmarks (:class:`WorldMotion`).
         foot_skate: mean horizontal foot speed in contact of the animation, m/s.
         foot_skate_unlocked: the same for the animation before foot locking.
@@ -660,7 +660,7 @@ def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
         visibility: (T, 33) landmark visibility in [0, 1] (weights of the root solve).
         image_size: (width, height) pixels.
         fps: frames per second of the video.
-        rig: a :class:`mocap.rig.Rig` or a name/path for :func:`mocap.rig.load_rig`.
+        rig: a :class:`mocap.skeleton.rig.Rig` or a name/path for :func:`mocap.skeleton.rig.load_rig`.
         fov_deg: horizontal field of view of the camera, degrees (default
             :data:`DEFAULT_FOV_DEG`).
         bone_lengths: ``"actor"`` (default: the person's proportions) or ``"rig"``.
@@ -674,9 +674,9 @@ def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
         :class:`PersonMotion` with the animation (Y up, ground at 0, metres), the placed
         landmarks and the foot-skate metric of the animation.
     """
-    from mocap.retarget import lock_feet as lock_animation
-    from mocap.retarget import retarget
-    from mocap.rig import Rig, load_rig
+    from mocap.retarget.solver import lock_feet as lock_animation
+    from mocap.retarget.solver import retarget
+    from mocap.skeleton.rig import Rig, load_rig
 
     rig = rig if isinstance(rig, Rig) else load_rig(rig)
     wm = placed or world_motion(world, xy, visibility, image_size, fps, fov_deg)
@@ -696,7 +696,7 @@ def keep_above_floor(anim: Animation, tolerance: float = 0.03) -> Animation:
     ground (y < 0) until it is at ``-tolerance``; other frames are left as they are. Depth
     errors of a monocular camera otherwise sink a crouching or landing body into the floor.
     """
-    from mocap.retarget import Animation
+    from mocap.retarget.solver import Animation
 
     lowest = anim.positions()[..., 1].min(axis=1)
     lift = np.where(lowest < -tolerance, -tolerance - lowest, 0.0)

@@ -7,7 +7,7 @@ script inside it. Scripts talk JSON: they get their arguments on the command lin
 results to a file (see ``mocap/blender_scripts/``).
 
 Location: ``$MOCAP_BLENDER_VENV``, else ``<cache>/blender-venv`` (cache: see
-:func:`mocap.assets.cache_dir`). The environment is about 1 GB; it is created in a temporary
+:func:`mocap.io.assets.cache_dir`). The environment is about 1 GB; it is created in a temporary
 folder and renamed into place, so an interrupted install is never used.
 """
 
@@ -39,7 +39,7 @@ def venv_dir() -> Path:
     """Where the Blender environment lives (``$MOCAP_BLENDER_VENV`` or the cache)."""
     if env := os.environ.get("MOCAP_BLENDER_VENV"):
         return Path(env).expanduser()
-    from mocap.assets import cache_dir
+    from mocap.io.assets import cache_dir
 
     return cache_dir() / "blender-venv"
 

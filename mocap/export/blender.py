@@ -10,7 +10,7 @@ axes); outputs are in metres whatever the BVH's unit.
 
 Which Blender: the ``blender`` argument, else ``$MOCAP_BLENDER`` (a Blender executable, run
 as ``blender --background --factory-startup --python SCRIPT -- ARGS``), else the ``bpy``
-virtual environment of :mod:`mocap.blender` (created on first use, about 400 MB from PyPI).
+virtual environment of :mod:`mocap.export.blender_env` (created on first use, about 400 MB from PyPI).
 
 Every output is written under a temporary name beside its target and renamed into place
 only when Blender succeeded, so a failure leaves no partial FBX/GLB (and never touches the
@@ -35,7 +35,7 @@ from mocap.fileio import atomic_path
 
 FORMATS = ("fbx", "glb")
 BLENDER_ENV = "MOCAP_BLENDER"
-SCRIPT = Path(__file__).resolve().parents[1] / "blender_scripts" / "export_anim.py"
+SCRIPT = Path(__file__).resolve().parent / "blender_scripts" / "export_anim.py"
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def _not_available(reason: str) -> MocapError:
-    from mocap.blender import BPY_REQUIREMENT, BlenderUnavailableError
+    from mocap.export.blender_env import BPY_REQUIREMENT, BlenderUnavailableError
 
     return BlenderUnavailableError(
         f"FBX/GLB export needs Blender: {reason}. Run `mocap blender setup` (creates a "
@@ -114,7 +114,7 @@ def blender_command(script: str | os.PathLike, args: Sequence[str],
             raise _not_available(f"{origin} {exe} is not an executable file")
         return [found, "--background", "--factory-startup", "--python-exit-code", "1",
                 "--python", str(script), "--", *map(str, args)]
-    from mocap.blender import BlenderUnavailableError, ensure_blender
+    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
 
     try:
         python = ensure_blender(progress)
@@ -189,10 +189,10 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
         formats: ``("fbx", "glb")`` (default), a subset, or a comma list ``"fbx,glb"``.
         out_dir: folder for the outputs; created if missing.
         blender: a Blender executable; default ``$MOCAP_BLENDER``, else the ``bpy``
-            environment (see :mod:`mocap.blender`).
+            environment (see :mod:`mocap.export.blender_env`).
         progress: optional callable taking a message (used while creating the environment).
         timeout: seconds for the whole Blender run.
-        units: unit of the BVH files, a key of :data:`mocap.rig.UNIT_SCALES` (``"m"``,
+        units: unit of the BVH files, a key of :data:`mocap.skeleton.rig.UNIT_SCALES` (``"m"``,
             default, as :func:`mocap.export.bvh.write_bvh` writes by default; ``"cm"``...),
             or None to recognise it from the skeleton's height. Outputs are in metres.
         mesh: add a stick figure skinned to the bones (one octahedron per bone, each
@@ -255,7 +255,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
     Raises:
         See :func:`export_bvh_files`.
     """
-    from mocap.rig import UNIT_SCALES
+    from mocap.skeleton.rig import UNIT_SCALES
 
     if units is not None and units not in UNIT_SCALES:
         raise InputError(f"unknown units {units!r}; valid units: {', '.join(UNIT_SCALES)}")
@@ -297,7 +297,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
 
 def _recognised_scale(bvh: Path) -> float:
     """Metres per unit of a BVH file, recognised from its skeleton's rest height."""
-    from mocap.bvh import read_bvh
-    from mocap.rig import bvh_unit_scale
+    from mocap.io.bvh import read_bvh
+    from mocap.skeleton.rig import bvh_unit_scale
 
     return bvh_unit_scale(read_bvh(bvh))

@@ -2,7 +2,7 @@
 
 A runner takes a float32 NHWC batch ``(B, H, W, C)`` as numpy and returns the model's chosen
 outputs as numpy arrays, batch-first, in TFLite order and layout. Both backends serve the
-same :class:`~mocap.keypoints.PoseEngine`; parity tests hold them to the same bounds.
+same :class:`~mocap.perception.landmarks.PoseEngine`; parity tests hold them to the same bounds.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def resolve_backend(backend: str, device: str) -> str:
 
 
 class TorchRunner:
-    """The converted module (``mocap.engine.load_tflite``) on a torch device.
+    """The converted module (``mocap.perception.engine.load_tflite``) on a torch device.
 
     Args:
         path: the ``.tflite`` file.
@@ -88,7 +88,7 @@ class TorchRunner:
                  compile: bool = False):
         import torch
 
-        from mocap.engine.tflite import load_tflite
+        from mocap.perception.engine.tflite import load_tflite
 
         self._torch = torch
         self.device = torch.device(device)

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
-from mocap import assets
-from mocap.detect import (
+from mocap.io import assets
+from mocap.perception.detect import (
     Detections,
     DetectorConfig,
     crop_views,
@@ -36,7 +36,7 @@ from mocap.detect import (
     rois_from_points,
     ssd_anchors,
 )
-from mocap.engine.runtime import make_runner, resolve_backend, resolve_device
+from mocap.perception.engine.runtime import make_runner, resolve_backend, resolve_device
 from mocap.types import NUM_LANDMARKS, Poses2D, Rois
 
 LANDMARK_SIZE = 256
@@ -251,7 +251,7 @@ class PoseEngine:
     """BlazePose detector + full landmark model, batched, on torch or LiteRT.
 
     Args:
-        models_dir: where the model files are cached (see :mod:`mocap.assets`); they are
+        models_dir: where the model files are cached (see :mod:`mocap.io.assets`); they are
             obtained on first use.
         device: ``auto`` | ``cpu`` | ``cuda`` | ``mps`` (auto picks a GPU torch can see).
         backend: ``auto`` | ``torch`` | ``litert`` (auto: torch on a GPU; on a CPU LiteRT

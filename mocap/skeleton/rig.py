@@ -44,7 +44,7 @@ import numpy as np
 from mocap.errors import InputError, shape_error
 
 if TYPE_CHECKING:
-    from mocap.bvh import BvhData
+    from mocap.io.bvh import BvhData
 
 _SIDED = ("collar", "shoulder", "elbow", "wrist", "fingers", "index", "pinky", "thumb",
           "hip", "knee", "ankle", "heel", "toe", "toe_end", "ear")
@@ -221,11 +221,11 @@ def rigs_dir() -> Path:
     (a source checkout), else ``mocap/rigs`` inside an installed package."""
     if env := os.environ.get("MOCAP_RIGS_DIR"):
         return Path(env).expanduser()
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "rigs", here / "rigs"):
+    package = Path(__file__).resolve().parents[1]
+    for cand in (package.parent / "rigs", package / "rigs"):
         if cand.is_dir():
             return cand
-    return here.parent / "rigs"
+    return package.parent / "rigs"
 
 
 def available_rigs() -> list[str]:
@@ -247,7 +247,7 @@ def load_rig(spec: str | os.PathLike) -> Rig:
     s = os.fspath(spec)
     p = Path(s)
     if p.suffix.lower() == ".bvh":
-        from mocap.bvh import read_bvh
+        from mocap.io.bvh import read_bvh
 
         return rig_from_bvh(read_bvh(p))
     if p.suffix.lower() == ".toml":
@@ -526,7 +526,7 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
     """The hierarchy of a BVH file as a :class:`Rig` (roles from :func:`auto_roles`).
 
     Args:
-        bvh: a :class:`mocap.bvh.BvhData`.
+        bvh: a :class:`mocap.io.bvh.BvhData`.
         unit: the file's unit (key of :data:`UNIT_SCALES`); None recognises it from the rest
             height.
 

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from mocap.errors import InputError, shape_error
-from mocap.rig import Rig
+from mocap.skeleton.rig import Rig
 
 if TYPE_CHECKING:
-    from mocap.bvh import BvhData
+    from mocap.io.bvh import BvhData
 
 BONE_LENGTHS = ("rig", "actor")
 
@@ -587,7 +587,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
 
     Args:
         points: ``{name: (T, 3)}`` metres, Y up, ground at y = 0: role names (see
-            :data:`mocap.rig.ROLES`) and/or joint names of ``rig`` (for joints without a
+            :data:`mocap.skeleton.rig.ROLES`) and/or joint names of ``rig`` (for joints without a
             role). Missing points leave those joints in their rest pose relative to
             their parent.
         rig: the target skeleton.
@@ -672,7 +672,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
         local[k] = np.swapaxes(gp, -1, -2) @ gk
     root = points[root_key] * scale
     if not np.isfinite(root).all():  # gaps in the source: interpolate the root path
-        from mocap.motion import _fill_nan
+        from mocap.motion.world import _fill_nan
 
         root = _fill_nan(root)
     if root_key != (rig.roles[0] or rig.joints[0]):
@@ -689,11 +689,11 @@ def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
     """A BVH file as an :class:`Animation` of its own skeleton (rig from its hierarchy).
 
     Args:
-        bvh: :class:`mocap.bvh.BvhData`.
-        unit: the file's unit (see :data:`mocap.rig.UNIT_SCALES`); None recognises it.
+        bvh: :class:`mocap.io.bvh.BvhData`.
+        unit: the file's unit (see :data:`mocap.skeleton.rig.UNIT_SCALES`); None recognises it.
     """
-    from mocap.bvh import bvh_local_transforms
-    from mocap.rig import UNIT_SCALES, rig_from_bvh
+    from mocap.io.bvh import bvh_local_transforms
+    from mocap.skeleton.rig import UNIT_SCALES, rig_from_bvh
 
     rig = rig_from_bvh(bvh, unit)
     scale = UNIT_SCALES[unit] if unit else _scale_of(bvh, rig)
@@ -735,7 +735,7 @@ def _ancestors(rig: Rig, k: int) -> set[int]:
 
 def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5) -> Animation:
     """Remove foot sliding: feet in contact (height + speed, see
-    :func:`mocap.motion.foot_contacts`) are pinned where they stand, knees re-placed by
+    :func:`mocap.motion.world.foot_contacts`) are pinned where they stand, knees re-placed by
     two-bone IK (leg lengths kept), and the rig re-solved from the corrected points.
 
     Args:
@@ -743,8 +743,8 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
         height_tol: metres above the foot's lowest height that still counts as contact.
         speed_tol: m/s below which a low foot counts as planted.
     """
-    from mocap.motion import FOOT_POINTS, foot_contacts
-    from mocap.motion import lock_feet as lock_points
+    from mocap.motion.world import FOOT_POINTS, foot_contacts
+    from mocap.motion.world import lock_feet as lock_points
 
     pts = anim.points()
     if "left_ankle" not in pts and "right_ankle" not in pts:

@@ -13,7 +13,7 @@
 - ``report.json`` and ``report.html``: per-person quality numbers and plots.
 
 Every file is staged under a temporary name and published only when all are written
-(:class:`mocap.pipeline.OutputDir`), so a failed or killed run leaves no partial output.
+(:class:`mocap.tracking.loop.OutputDir`), so a failed or killed run leaves no partial output.
 ``report.json`` is published last and lists every output with its size and sha256: a
 directory whose report checks out is complete (:func:`outputs_complete`).
 """
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.assets import sha256_of
+from mocap.io.assets import sha256_of
 from mocap.errors import InputError, OutputError
-from mocap.motion import DEFAULT_FOV_DEG
+from mocap.motion.world import DEFAULT_FOV_DEG
 
 DATA_FORMATS = ("json", "npz", "csv")
 BLENDER_FORMATS = ("fbx", "glb")
@@ -71,7 +71,7 @@ class ConvertConfig:
         max_people: track at most this many people (None: everyone).
         preview: write ``preview.mp4``.
         report: write ``report.html`` (``report.json`` is always written).
-        pipeline: tracking settings (:class:`mocap.pipeline.PipelineConfig`); its
+        pipeline: tracking settings (:class:`mocap.tracking.loop.PipelineConfig`); its
             ``max_people`` is replaced by ``max_people``.
     """
 
@@ -105,8 +105,8 @@ class PersonResult:
 
     Attributes:
         id: track id (1, 2, ... in order of appearance).
-        track: the smoothed :class:`mocap.pipeline.Track`.
-        motion: :class:`mocap.motion.PersonMotion` (animation over the track's frames,
+        track: the smoothed :class:`mocap.tracking.loop.Track`.
+        motion: :class:`mocap.motion.world.PersonMotion` (animation over the track's frames,
             ``track.first_frame`` to ``track.last_frame``).
         total_frames: frames in the video (the BVH's length).
         camera: (rotation (3, 3), translation (3,)) world -> camera, for re-projection.
@@ -122,7 +122,7 @@ class PersonResult:
 
     @property
     def animation(self):
-        """The animation over the person's own frames (:class:`mocap.retarget.Animation`)."""
+        """The animation over the person's own frames (:class:`mocap.retarget.solver.Animation`)."""
         return self.motion.animation
 
     def full_animation(self):
@@ -164,7 +164,7 @@ class ConvertResult:
 # --------------------------------------------------------------------------------------
 def full_length(anim, first: int, total: int):
     """Pad an animation over frames ``first..`` to ``total`` frames by holding its ends."""
-    from mocap.retarget import Animation
+    from mocap.retarget.solver import Animation
 
     idx = np.clip(np.arange(total) - first, 0, len(anim) - 1)
     return Animation(anim.rig, anim.root_translation[idx], anim.rotations[idx], anim.fps)
@@ -282,7 +282,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         video: input video file.
         out_dir: output directory (created if missing).
         config: :class:`ConvertConfig`.
-        engine: a pose engine (default: :func:`mocap.pipeline.make_video_engine`).
+        engine: a pose engine (default: :func:`mocap.tracking.loop.make_video_engine`).
         force: overwrite outputs of an earlier conversion in ``out_dir``.
         progress: ``progress(stage, done, total)`` for long stages (``"tracking"``,
             ``"preview"``).
@@ -297,9 +297,9 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         OutputError: ``out_dir`` holds earlier outputs (without ``force``) or cannot be
             written.
     """
-    from mocap.pipeline import PipelineConfig
-    from mocap.rig import load_rig
-    from mocap.video import open_video
+    from mocap.tracking.loop import PipelineConfig
+    from mocap.skeleton.rig import load_rig
+    from mocap.io.video import open_video
 
     cfg = config or ConvertConfig()
     video, out_dir = Path(video), Path(out_dir)
@@ -326,7 +326,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
 
 def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
              timings) -> ConvertResult:
-    from mocap.pipeline import OutputDir, make_video_engine, track_video
+    from mocap.tracking.loop import OutputDir, make_video_engine, track_video
 
     with OutputDir(out_dir) as out:
         t0 = time.perf_counter()
@@ -377,7 +377,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
 def _animate_all(tracks, rig, cfg: ConvertConfig, fps: float, size, total: int
                  ) -> list[PersonResult]:
     """Place everyone on one ground (one camera), then animate each person's rig."""
-    from mocap.motion import animate_landmarks, focal_px, scene_world_motion
+    from mocap.motion.world import animate_landmarks, focal_px, scene_world_motion
 
     placed = scene_world_motion([(t.world, t.image[..., :2], t.visibility) for t in tracks],
                                 size, fps, cfg.fov_deg)
@@ -449,7 +449,7 @@ def _write_people(out, people: list[PersonResult], cfg: ConvertConfig, fps: floa
                 _write_data(fmt, staged[fname], p, arrays, fps)
     blender_formats = [f for f in cfg.formats if f in BLENDER_FORMATS]
     if blender_formats and people:
-        from mocap.blender import BlenderUnavailableError
+        from mocap.export.blender_env import BlenderUnavailableError
 
         bvhs = {f"person_{p.id}.bvh": staged[f"person_{p.id}.bvh"] for p in people}
         try:
@@ -464,7 +464,7 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg) -> dict
     """FBX/GLB of the staged BVH files through Blender, in one Blender process."""
     import tempfile
 
-    from mocap.export.blender_export import export_bvh_files
+    from mocap.export.blender import export_bvh_files
 
     staged = {}
     with tempfile.TemporaryDirectory(prefix="mocap-blender-") as tmp:
@@ -487,9 +487,9 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
     """The video with each person's exported rig projected onto it, with its id."""
     import cv2
 
-    from mocap.draw import color_for, draw_label, line_scale
-    from mocap.motion import focal_px
-    from mocap.preview import render_video
+    from mocap.app.draw import color_for, draw_label, line_scale
+    from mocap.motion.world import focal_px
+    from mocap.app.preview import render_video
 
     focal = focal_px(size[0], fov_deg)
     # each person's rig over their own frames (drawn from first to last appearance)
@@ -569,7 +569,7 @@ def _svg_lines(series: list[tuple[str, np.ndarray, np.ndarray, str]], width=640,
 def render_report_html(video: Path, people: list[PersonResult], tracked,
                        cfg: ConvertConfig) -> str:
     """A self-contained HTML page: a table per person and plots over time."""
-    from mocap.draw import color_for
+    from mocap.app.draw import color_for
 
     def hexcolor(i):
         r, g, b = color_for(i)

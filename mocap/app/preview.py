@@ -2,7 +2,7 @@
 
 Decodes the video a second time (frames are never kept in memory) and writes an MP4
 (``mp4v``) under a temporary name that the caller publishes (see
-:class:`mocap.pipeline.OutputDir`), so a failed run leaves no partial file.
+:class:`mocap.tracking.loop.OutputDir`), so a failed run leaves no partial file.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.draw import color_for, draw_skeleton
+from mocap.app.draw import color_for, draw_skeleton
 from mocap.errors import OutputError
-from mocap.pipeline import Track
-from mocap.video import Frame, open_video
+from mocap.tracking.loop import Track
+from mocap.io.video import Frame, open_video
 
 __all__ = ["draw_tracks", "render_video", "write_preview"]
 
@@ -49,7 +49,7 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
 
     Args:
         video_path: the video the tracks came from.
-        tracks: the people to draw (:class:`~mocap.pipeline.Track`).
+        tracks: the people to draw (:class:`~mocap.tracking.loop.Track`).
         out_path: file to write (the caller's temporary name).
         smoothed: draw smoothed landmarks (else raw; bridged gaps are then not drawn).
         fps: output frame rate; default the container's.

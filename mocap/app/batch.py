@@ -3,7 +3,7 @@
 Each video goes to ``DIR/<name>/`` (``name``: the file's stem, made unique). The manifest
 ``DIR/batch.json`` records each video's status (``pending``, ``running``, ``done``,
 ``failed``), timings, error and people found; it is rewritten atomically after every change,
-and each video's outputs are published atomically by :func:`mocap.convert.convert_video`.
+and each video's outputs are published atomically by :func:`mocap.app.convert.convert_video`.
 So a batch killed at any moment leaves finished videos complete and the rest without
 output, and :func:`run_batch` with ``resume=True`` redoes exactly what is not complete.
 
@@ -115,8 +115,8 @@ def convert_one(video: str, out_dir: str, options: dict, threads: int | None) ->
     Args:
         video: input path.
         out_dir: this video's output directory (earlier partial output is replaced).
-        options: :class:`mocap.convert.ConvertConfig` fields plus ``engine`` (a dict of
-            :class:`mocap.keypoints.PoseEngine` keyword arguments).
+        options: :class:`mocap.app.convert.ConvertConfig` fields plus ``engine`` (a dict of
+            :class:`mocap.perception.landmarks.PoseEngine` keyword arguments).
         threads: CPU threads for this worker's inference.
 
     Returns:
@@ -126,8 +126,8 @@ def convert_one(video: str, out_dir: str, options: dict, threads: int | None) ->
     try:
         import torch
 
-        from mocap.convert import ConvertConfig, convert_video
-        from mocap.pipeline import make_video_engine
+        from mocap.app.convert import ConvertConfig, convert_video
+        from mocap.tracking.loop import make_video_engine
 
         if threads:
             torch.set_num_threads(threads)
@@ -195,7 +195,7 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, options: dict,
             ``resume`` nor ``force`` is set.
         OutputError: ``out_dir`` cannot be written.
     """
-    from mocap.convert import outputs_complete
+    from mocap.app.convert import outputs_complete
 
     cfg = config or BatchConfig()
     videos = expand_inputs(inputs)

@@ -3,13 +3,13 @@
 The per-frame loop (:func:`track_video`) follows MediaPipe's tracking mode for many people:
 
 * the landmark model runs every frame on each tracked person's region, derived from that
-  person's landmarks in the previous frame (:func:`mocap.keypoints.roi_from_landmarks`);
+  person's landmarks in the previous frame (:func:`mocap.perception.landmarks.roi_from_landmarks`);
 * the detector runs on the first frame, every ``detect_every`` frames, and on the next frame
   whenever a track is lost, a tracked pose's score drops below ``redetect_score`` or nobody
   is tracked, so new people are found; detections overlapping a tracked region are dropped;
 * poses whose score is below ``min_pose_score`` are "nobody here"; duplicates are removed;
-* :class:`~mocap.track.PoseTracker` assigns identities;
-* afterwards every person's trajectories are smoothed (:mod:`mocap.smooth`).
+* :class:`~mocap.tracking.tracker.PoseTracker` assigns identities;
+* afterwards every person's trajectories are smoothed (:mod:`mocap.tracking.smooth`).
 
 The result is a :class:`TrackResult` holding one :class:`Track` per confirmed person; it is
 written by :func:`write_tracks` (``tracks.npz`` + ``tracks.json``, format below) and reused by
@@ -47,12 +47,12 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
-from mocap.detect import greedy_keep
+from mocap.perception.detect import greedy_keep
 from mocap.errors import OutputError, shape_error
-from mocap.smooth import SmoothConfig, smooth_landmarks
-from mocap.track import PoseTracker, TrackerConfig, box_iou, pose_boxes
+from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
+from mocap.tracking.tracker import PoseTracker, TrackerConfig, box_iou, pose_boxes
 from mocap.types import LANDMARK_NAMES, NUM_LANDMARKS, Poses2D, Rois
-from mocap.video import VideoInfo, open_video
+from mocap.io.video import VideoInfo, open_video
 
 __all__ = [
     "Engine",
@@ -73,7 +73,7 @@ __all__ = [
 
 
 class Engine(Protocol):
-    """What the loop needs from the pose engine (:class:`mocap.keypoints.PoseEngine`)."""
+    """What the loop needs from the pose engine (:class:`mocap.perception.landmarks.PoseEngine`)."""
 
     def detect(self, image: np.ndarray, tiles: bool = True) -> Rois: ...
 
@@ -106,8 +106,8 @@ class PipelineConfig:
         detector_tiles: let the detector also look at image tiles (finds people too small
             for one 224x224 view of a wide frame; :func:`make_video_engine` limits the tiles
             to one scale so this stays affordable).
-        tracker: :class:`~mocap.track.TrackerConfig` (its ``max_people`` is overridden).
-        smooth: :class:`~mocap.smooth.SmoothConfig`.
+        tracker: :class:`~mocap.tracking.tracker.TrackerConfig` (its ``max_people`` is overridden).
+        smooth: :class:`~mocap.tracking.smooth.SmoothConfig`.
     """
 
     detect_every: int = 10
@@ -372,7 +372,7 @@ def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
 
 def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
                  *, progress: Callable[[int], None] | None = None):
-    """The per-frame loop over an iterable of :class:`~mocap.video.Frame`.
+    """The per-frame loop over an iterable of :class:`~mocap.io.video.Frame`.
 
     Args:
         frames: iterable of frames (``index``, ``timestamp``, ``image`` RGB uint8).
@@ -384,7 +384,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         ``(tracks, timestamps, detector_runs)``: confirmed, smoothed :class:`Track` list,
         (F,) timestamps, and how many frames ran the detector.
     """
-    from mocap.keypoints import roi_from_landmarks
+    from mocap.perception.landmarks import roi_from_landmarks
 
     cfg = config or PipelineConfig()
     tcfg = cfg.tracker
@@ -471,19 +471,19 @@ def video_detector_config():
     still-image tiling cost; detections under 0.5 are dropped (MediaPipe's
     ``min_detection_confidence``): in video a missed person is found a few frames later,
     while every false detection costs a landmark-model run."""
-    from mocap.detect import DetectorConfig
+    from mocap.perception.detect import DetectorConfig
 
     return DetectorConfig(score_threshold=0.5, tile_scales=(1.0,), whole_image=False)
 
 
 def make_video_engine(**options):
-    """A :class:`mocap.keypoints.PoseEngine` with :func:`video_detector_config`.
+    """A :class:`mocap.perception.landmarks.PoseEngine` with :func:`video_detector_config`.
 
     Args:
         **options: ``PoseEngine`` keyword arguments (``models_dir``, ``device``,
             ``backend``, ``threads``, ``compile``).
     """
-    from mocap.keypoints import EstimatorConfig, PoseEngine
+    from mocap.perception.landmarks import EstimatorConfig, PoseEngine
 
     options.setdefault("config", EstimatorConfig(detector=video_detector_config()))
     return PoseEngine(**options)
@@ -503,7 +503,7 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         progress: called as ``progress(done, total)`` after each frame (``total`` is the
             container's frame count, -1 when unknown).
         max_frames: stop after this many frames.
-        engine_options: keyword arguments for :class:`mocap.keypoints.PoseEngine` when
+        engine_options: keyword arguments for :class:`mocap.perception.landmarks.PoseEngine` when
             ``engine`` is None (``models_dir``, ``device``, ``backend``, ``threads``).
         decode_threads: video decoder threads; decoding runs beside inference on its own
             thread, so one decoder thread leaves the other cores to the models.

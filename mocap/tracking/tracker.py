@@ -146,7 +146,7 @@ def pose_boxes(poses: Poses2D, min_confidence: float = 0.5) -> np.ndarray:
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU between (A, 4) and (B, 4) ``cx, cy, w, h`` boxes -> (A, B)."""
-    from mocap.detect import box_iou as corner_iou
+    from mocap.perception.detect import box_iou as corner_iou
 
     def corners(x):
         x = np.asarray(x, np.float64).reshape(-1, 4)

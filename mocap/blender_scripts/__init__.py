@@ -1,1 +1,0 @@
-"""Scripts run inside Blender's Python (see :mod:`mocap.blender`); not imported by mocap."""
