@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.io.bvh import read_bvh
 from mocap.export.blender import export_bvh_files, export_clips
 from mocap.export.bvh import write_bvh
-from mocap.retarget.solver import Animation, retarget_bvh
+from mocap.io.bvh import read_bvh
+from mocap.retarget.bvh_source import retarget_bvh
+from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import load_rig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.io.bvh import read_bvh
 from mocap.export.bvh import write_bvh
-from mocap.retarget.solver import Animation, bvh_animation, lock_feet, retarget
+from mocap.io.bvh import read_bvh
+from mocap.retarget.bvh_source import bvh_animation
+from mocap.retarget.foot_lock import lock_feet
+from mocap.retarget.solver import retarget
+from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import load_rig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

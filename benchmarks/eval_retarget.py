@@ -23,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.io.bvh import read_bvh
 from mocap.cli import main as cli
-from mocap.motion.world import foot_skate
-from mocap.retarget.solver import bone_direction_errors, bvh_animation, retarget
+from mocap.io.bvh import read_bvh
+from mocap.motion.contacts import foot_skate
+from mocap.retarget.bvh_source import bvh_animation
+from mocap.retarget.metrics import bone_direction_errors
+from mocap.retarget.solver import retarget
 from mocap.skeleton.rig import load_rig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bvh"

@@ -109,6 +109,9 @@ class Poses2D(_Batch):
         roi: (N, 5) float32, the region the landmarks came from: cx, cy, size px,
             rotation rad, detection score.
         track_id: (N,) int64, -1 until a tracker assigns an identity.
+        aux: (N, 2, 2) float32, px, the landmark model's two region landmarks (hip centre,
+            scale point) from which the next frame's region is derived; NaN where the pose
+            did not come from the model (default).
     """
 
     xy: np.ndarray
@@ -119,6 +122,7 @@ class Poses2D(_Batch):
     score: np.ndarray
     roi: np.ndarray
     track_id: np.ndarray
+    aux: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.xy = np.asarray(self.xy, np.float32)
@@ -137,6 +141,9 @@ class Poses2D(_Batch):
         _check("score", self.score, (n,), "(N,)")
         _check("roi", self.roi, (n, 5), "(N, 5)")
         _check("track_id", self.track_id, (n,), "(N,)")
+        self.aux = (np.full((n, 2, 2), np.nan, np.float32) if self.aux is None
+                    else np.asarray(self.aux, np.float32))
+        _check("aux", self.aux, (n, 2, 2), "(N, 2, 2)")
 
     @classmethod
     def empty(cls) -> Poses2D:
@@ -147,3 +154,68 @@ class Poses2D(_Batch):
     @property
     def rois(self) -> Rois:
         return Rois(self.roi[:, :2], self.roi[:, 2], self.roi[:, 3], self.roi[:, 4])
+
+
+@dataclass
+class Track:
+    """One person over time; frames run contiguously from first to last appearance.
+
+    Attributes:
+        id: person id (1, 2, ... in order of appearance).
+        frames: (T,) int64 frame indices.
+        times: (T,) float64 seconds.
+        observed: (T,) bool, False in gaps bridged by the smoother.
+        image_raw: (T, 33, 3) float32 x, y px, z (px-scaled depth); NaN where not observed.
+        world_raw: (T, 33, 3) float32 metres, hip-centred; NaN where not observed.
+        visibility: (T, 33) float32 in [0, 1]; 0 where not observed.
+        presence: (T, 33) float32 in [0, 1]; 0 where not observed.
+        score: (T,) float32 pose score; 0 where not observed.
+        image: (T, 33, 3) float32 smoothed ``image_raw`` (gaps bridged).
+        world: (T, 33, 3) float32 smoothed ``world_raw`` (gaps bridged).
+    """
+
+    id: int
+    frames: np.ndarray
+    times: np.ndarray
+    observed: np.ndarray
+    image_raw: np.ndarray
+    world_raw: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    score: np.ndarray
+    image: np.ndarray
+    world: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.frames = np.asarray(self.frames, np.int64).reshape(-1)
+        t = len(self.frames)
+        self.times = np.asarray(self.times, np.float64)
+        self.observed = np.asarray(self.observed, bool)
+        for name, shape, dtype in (
+            ("times", (t,), np.float64), ("observed", (t,), bool),
+            ("image_raw", (t, NUM_LANDMARKS, 3), np.float32),
+            ("world_raw", (t, NUM_LANDMARKS, 3), np.float32),
+            ("visibility", (t, NUM_LANDMARKS), np.float32),
+            ("presence", (t, NUM_LANDMARKS), np.float32), ("score", (t,), np.float32),
+            ("image", (t, NUM_LANDMARKS, 3), np.float32),
+            ("world", (t, NUM_LANDMARKS, 3), np.float32),
+        ):
+            arr = np.asarray(getattr(self, name), dtype)
+            if arr.shape != shape:
+                raise shape_error(name, str(shape).replace(f"{t}", "T", 1), arr.shape)
+            setattr(self, name, arr)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def first_frame(self) -> int:
+        return int(self.frames[0])
+
+    @property
+    def last_frame(self) -> int:
+        return int(self.frames[-1])
+
+    @property
+    def frames_observed(self) -> int:
+        return int(self.observed.sum())

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from mocap.io import assets
 from mocap.errors import ModelUnavailableError
+from mocap.io import assets
 
 
 def test_cache_locations_follow_environment(monkeypatch, tmp_path):

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap.io.bvh import read_bvh
 from mocap.cli import main
-from mocap.retarget.solver import bvh_animation
+from mocap.io.bvh import read_bvh
+from mocap.retarget.bvh_source import bvh_animation
 from mocap.skeleton.rig import load_rig
 from tests.helpers import SHARED_DATA
 
@@ -33,7 +33,7 @@ def blender():
         ensure_blender()
     except BlenderUnavailableError as exc:
         pytest.skip(f"Blender environment cannot be made here: {exc}")
-    from mocap import blender as mod
+    from mocap.export import blender as mod
 
     return mod
 

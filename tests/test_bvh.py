@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from mocap.io.bvh import BvhData, bvh_local_transforms, parse_bvh, read_bvh
 from mocap.errors import InputError
-from mocap.retarget.solver import bvh_animation
+from mocap.io.bvh import BvhData, bvh_local_transforms, parse_bvh, read_bvh
+from mocap.retarget.bvh_source import bvh_animation
 from tests.helpers import BVH_FILES, SHARED_DATA
 from tests.helpers import needs_bvh_files as needs_data
 

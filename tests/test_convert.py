@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mocap.io.bvh import read_bvh
 from mocap.app.convert import outputs_complete, parse_formats
 from mocap.errors import InputError
+from mocap.io.bvh import read_bvh
 from tests.helpers import assert_one_line_error, cut_video, run_cli
 
 
@@ -97,7 +97,8 @@ def test_report_and_preview(demo_run):
 @pytest.mark.slow
 @pytest.mark.blender
 def test_demo_bvh_imports_upright_in_blender_and_walks(demo_run):
-    from mocap.export.blender_env import BlenderUnavailableError, bvh_report
+    from mocap.export.blender import bvh_report
+    from mocap.export.blender_env import BlenderUnavailableError
 
     out, summary = demo_run
     people = []
@@ -156,7 +157,8 @@ def test_video_with_nobody_is_an_explained_empty_result(demo_video, model_paths,
 
 
 def test_formats_resolve_by_name():
-    assert parse_formats("json,csv") == ("bvh", "json", "csv")
+    assert parse_formats("json,csv", required=("bvh",)) == ("bvh", "json", "csv")
+    assert parse_formats("GLTF,Json") == ("glb", "json")
     with pytest.raises(InputError, match="unknown format 'xml'; choose from bvh, json"):
         parse_formats("bvh,xml")
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from mocap.perception.engine.tflite import _same_pad, depth_to_space_nchw, load_tflite
 from mocap.errors import InputError
+from mocap.perception.engine.tflite import _same_pad, depth_to_space_nchw, load_tflite
 
 pytest.importorskip("ai_edge_litert", reason="parity tests need ai-edge-litert (test extra)")
 
@@ -91,8 +91,8 @@ def _random_inputs(name: str, batch: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def real_inputs(shared_data, model_paths):
     """Real detector views (whole images, letterboxed) and real person crops."""
-    from mocap.perception.detect import DetectorConfig, crop_views, detection_views
     from mocap.io.images import load_image
+    from mocap.perception.detect import DetectorConfig, crop_views, detection_views
     from mocap.perception.landmarks import PoseEngine, crop_rois
 
     paths = sorted((shared_data / "keypoints").glob("*/*.jpg"))

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap.io.bvh import read_bvh
 from mocap.cli import main
 from mocap.errors import InputError, MocapError
 from mocap.export.blender import (
@@ -39,7 +38,8 @@ from mocap.export.blender import (
     parse_formats,
     run_blender_json,
 )
-from mocap.retarget.solver import bvh_animation
+from mocap.io.bvh import read_bvh
+from mocap.retarget.bvh_source import bvh_animation
 
 GLTF_VALIDATOR = "gltf-validator@2.0.0-dev.3.10"
 RIGS = ("mixamo", "smpl", "cmu")
@@ -124,7 +124,7 @@ def clips(shared_data, blender, tmp_path_factory):
     """Three rig-retargeted BVH files (mixamo walk, smpl jump, cmu walk), all exported to
     FBX and GLB in one Blender process."""
     from mocap.export.bvh import write_bvh
-    from mocap.retarget.solver import retarget_bvh
+    from mocap.retarget.bvh_source import retarget_bvh
     from mocap.skeleton.rig import load_rig
 
     walk = shared_data / "bvh" / "cmu_walk_delfem2.bvh"
@@ -602,7 +602,7 @@ def test_parse_formats(given, expected):
 
 @pytest.mark.parametrize("given", ["obj", "", "fbx,usd", []])
 def test_parse_formats_rejects(given):
-    with pytest.raises(InputError, match="valid formats: fbx, glb"):
+    with pytest.raises(InputError, match="choose from fbx, glb"):
         parse_formats(given)
 
 

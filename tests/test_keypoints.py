@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+from mocap.geometry.boxes import box_iou
 from mocap.perception.detect import (
     Detections,
     DetectorConfig,
-    box_iou,
     detection_views,
     rois_from_points,
     ssd_anchors,

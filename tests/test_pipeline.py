@@ -11,19 +11,12 @@ import pytest
 
 from mocap.cli import main
 from mocap.errors import InputError, OutputError
-from mocap.tracking.loop import (
-    OutputDir,
-    PipelineConfig,
-    Track,
-    TrackResult,
-    load_tracks,
-    track_frames,
-    track_video,
-    write_tracks,
-)
-from mocap.tracking.smooth import SmoothConfig
-from mocap.types import Poses2D, Rois
+from mocap.fileio import OutputDir
 from mocap.io.video import Frame, VideoInfo
+from mocap.tracking.loop import PipelineConfig, TrackResult, track_frames, track_video
+from mocap.tracking.smooth import SmoothConfig
+from mocap.tracking.tracks_io import load_tracks, write_tracks
+from mocap.types import Poses2D, Rois, Track
 from tests.helpers import SHARED_DATA
 
 DATA = SHARED_DATA
@@ -48,7 +41,6 @@ class ScriptedEngine:
         self.noise = noise
         self.rng = np.random.default_rng(seed)
         self.detect_calls: list[int] = []
-        self.last_aux = np.zeros((0, 2, 2), np.float32)
 
     @staticmethod
     def index(image):
@@ -86,12 +78,11 @@ class ScriptedEngine:
                 xy[k] = rois.center[k]
                 aux[k] = [rois.center[k], rois.center[k] - [0, rois.size[k] / 2.5]]
         xy[:, HIPS[0]] = xy[:, HIPS[1]] = aux[:, 0]
-        self.last_aux = aux.astype(np.float32)
         vis = np.where(score[:, None] > 0, 0.9, 0.1) * np.ones((n, 33))
         roi = np.column_stack([rois.center, rois.size, rois.rotation, rois.score])
         world = np.repeat(TEMPLATE[None], n, 0)
         world = np.concatenate([world, np.zeros((n, 33, 1))], -1)
-        return Poses2D(xy, np.zeros((n, 33)), vis, vis, world, score, roi, np.full(n, -1))
+        return Poses2D(xy, np.zeros((n, 33)), vis, vis, world, score, roi, np.full(n, -1), aux)
 
 
 def frames(n, fps=30.0, size=(1000, 1800)):

@@ -10,18 +10,16 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from mocap.io.bvh import read_bvh
 from mocap.cli import main
 from mocap.errors import InputError, OutputError
 from mocap.export.bvh import write_bvh
-from mocap.motion.world import foot_skate
-from mocap.retarget.solver import (
-    Animation,
-    bone_direction_errors,
-    bvh_animation,
-    lock_feet,
-    retarget,
-)
+from mocap.io.bvh import read_bvh
+from mocap.motion.contacts import foot_skate
+from mocap.retarget.bvh_source import bvh_animation
+from mocap.retarget.foot_lock import lock_feet
+from mocap.retarget.metrics import bone_direction_errors
+from mocap.retarget.solver import retarget
+from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import load_rig
 from tests.helpers import BVH_FILES, SHARED_DATA
 from tests.helpers import needs_bvh_files as needs_data

@@ -7,18 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mocap.io.bvh import read_bvh
 from mocap.errors import InputError
-from mocap.skeleton.rig import (
-    REQUIRED_ROLES,
-    Rig,
-    auto_roles,
-    available_rigs,
-    detect_unit,
-    load_rig,
-    rig_from_bvh,
-    rigs_dir,
-)
+from mocap.io.bvh import read_bvh
+from mocap.skeleton.rig import Rig, available_rigs, load_rig, rig_from_bvh, rigs_dir
+from mocap.skeleton.roles import REQUIRED_ROLES, auto_roles
+from mocap.units import detect_unit
 from tests.helpers import BVH_FILES, SHARED_DATA
 from tests.helpers import needs_bvh_files as needs_data
 

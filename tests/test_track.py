@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mocap.tracking.tracker import PoseTracker, TrackerConfig, box_iou, oks, pose_boxes
+from mocap.geometry.boxes import box_iou, cxcywh_to_corners
+from mocap.tracking.tracker import PoseTracker, TrackerConfig, oks, pose_boxes
 from mocap.types import Poses2D
 
 _RNG = np.random.default_rng(0)
@@ -146,7 +147,8 @@ def test_max_people_caps_tracks():
 def test_geometry_helpers():
     a = np.array([[0, 0, 10, 10]], float)
     b = np.array([[0, 0, 10, 10], [5, 0, 10, 10], [100, 100, 5, 5]], float)
-    np.testing.assert_allclose(box_iou(a, b)[0], [1.0, 50 / 150, 0.0])
+    np.testing.assert_allclose(box_iou(cxcywh_to_corners(a), cxcywh_to_corners(b))[0],
+                               [1.0, 50 / 150, 0.0])
     xy = TEMPLATE[None] * 300
     ok = np.ones((1, 33), bool)
     assert oks(xy, ok, xy, ok, np.array([300.0 * 150]))[0, 0] == pytest.approx(1.0)

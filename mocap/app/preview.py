@@ -2,7 +2,7 @@
 
 Decodes the video a second time (frames are never kept in memory) and writes an MP4
 (``mp4v``) under a temporary name that the caller publishes (see
-:class:`mocap.tracking.loop.OutputDir`), so a failed run leaves no partial file.
+:class:`mocap.fileio.OutputDir`), so a failed run leaves no partial file.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from mocap.app.draw import color_for, draw_skeleton
+from mocap.app.draw import color_for, draw_label, draw_skeleton, line_scale
+from mocap.app.person import PersonResult
 from mocap.errors import OutputError
-from mocap.tracking.loop import Track
+from mocap.geometry.camera import focal_px, project
 from mocap.io.video import Frame, open_video
+from mocap.types import Track
 
-__all__ = ["draw_tracks", "render_video", "write_preview"]
+__all__ = ["draw_tracks", "render_video", "write_preview", "write_rig_preview"]
 
 def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
                 ) -> np.ndarray:
@@ -99,3 +102,35 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
         finally:
             writer.release()
     return out_path
+
+
+def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, fps: float,
+                      size: tuple[int, int], fov_deg: float,
+                      progress: Callable[[int], None] | None = None) -> Path:
+    """The video with each person's exported rig projected onto it, with its id."""
+    focal = focal_px(size[0], fov_deg)
+    # each person's rig over their own frames (drawn from first to last appearance)
+    drawn = [(p, project(p.animation.positions(), p.camera, focal, size)) for p in people]
+
+    def draw(frame) -> np.ndarray:
+        img = np.ascontiguousarray(frame.image)
+        scale = line_scale(img)
+        for p, px in drawn:
+            t = p.track
+            if not t.first_frame <= frame.index <= t.last_frame:
+                continue
+            pts = px[frame.index - t.first_frame]
+            if not np.isfinite(pts).all():
+                continue
+            pts = np.round(pts).astype(np.int32)
+            color = color_for(p.id - 1)
+            parents = p.animation.rig.parents
+            for j in range(1, len(parents)):
+                cv2.line(img, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale,
+                         cv2.LINE_AA)
+            for q in pts:
+                cv2.circle(img, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
+            draw_label(img, pts, f"#{p.id}", color)
+        return img
+
+    return render_video(video, out_path, draw, fps=fps, progress=progress)

@@ -17,8 +17,9 @@ BLENDER_IMPORT_HINT = ("Blender: File > Import > Motion Capture (.bvh), pick per
 
 def add_convert_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `convert`, `demo` and `batch`."""
-    from mocap.app.convert import DEFAULT_FORMATS, FORMATS
-    from mocap.motion.world import DEFAULT_FOV_DEG
+    from mocap.app.convert import FORMATS
+    from mocap.export.formats import DEFAULT_FORMATS
+    from mocap.geometry.camera import DEFAULT_FOV_DEG
 
     g = p.add_argument_group("conversion")
     g.add_argument("--rig", default="mixamo", metavar="RIG",

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from mocap.io import assets
 from mocap.commands.convert import (
     add_convert_options,
     convert_with_progress,
     print_result,
 )
 from mocap.commands.pose import add_engine_options
+from mocap.io import assets
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from mocap.export.blender import BLENDER_ENV, FORMATS
-from mocap.skeleton.rig import UNIT_SCALES
+from mocap.units import METRES_PER_UNIT as UNIT_SCALES
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from mocap.export.bvh import UNITS
 from mocap.retarget.solver import BONE_LENGTHS
-from mocap.skeleton.rig import UNIT_SCALES
+from mocap.units import METRES_PER_UNIT as UNIT_SCALES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,10 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mocap.io.bvh import read_bvh
     from mocap.export.bvh import write_bvh
-    from mocap.motion.world import foot_skate
-    from mocap.retarget.solver import bvh_animation, lock_feet, retarget
+    from mocap.io.bvh import read_bvh
+    from mocap.motion.contacts import foot_skate
+    from mocap.retarget.bvh_source import bvh_animation
+    from mocap.retarget.foot_lock import lock_feet
+    from mocap.retarget.solver import retarget
     from mocap.skeleton.rig import load_rig
 
     rig = load_rig(args.rig)

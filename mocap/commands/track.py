@@ -48,16 +48,12 @@ def run(args: argparse.Namespace) -> int:
     # FFmpeg's own log lines (e.g. on truncated files) would break the one-line errors;
     # problems are reported through exceptions and the summary instead.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    from mocap.tracking.loop import (
-        OutputDir,
-        PipelineConfig,
-        track_video,
-        video_detector_config,
-        write_tracks,
-    )
     from mocap.app.preview import write_preview
-    from mocap.tracking.smooth import SmoothConfig
+    from mocap.fileio import OutputDir
     from mocap.io.video import open_video
+    from mocap.tracking.loop import PipelineConfig, track_video, video_detector_config
+    from mocap.tracking.smooth import SmoothConfig
+    from mocap.tracking.tracks_io import write_tracks
 
     if args.max_people is not None and args.max_people < 1:
         raise MocapError(f"--max-people must be >= 1, got {args.max_people}")

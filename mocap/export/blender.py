@@ -31,11 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mocap.errors import InputError, MocapError
+from mocap.export.blender_env import BPY_REQUIREMENT, BlenderUnavailableError, ensure_blender
+from mocap.export.formats import BLENDER_FORMATS
+from mocap.export.formats import parse_formats as _parse_formats
 from mocap.fileio import atomic_path
 
-FORMATS = ("fbx", "glb")
+FORMATS = BLENDER_FORMATS
 BLENDER_ENV = "MOCAP_BLENDER"
-SCRIPT = Path(__file__).resolve().parent / "blender_scripts" / "export_anim.py"
+SCRIPTS_DIR = Path(__file__).resolve().parent / "blender_scripts"
+SCRIPT = SCRIPTS_DIR / "export_anim.py"
 
 
 @dataclass(frozen=True)
@@ -60,30 +64,12 @@ class ExportedClip:
 
 
 def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
-    """``"fbx,glb"`` or ``["fbx"]`` -> a tuple of known format names, in order, no repeats.
-
-    Raises:
-        InputError: an unknown or empty format list; the message lists the valid names.
-    """
-    items = formats.split(",") if isinstance(formats, str) else list(formats)
-    names = []
-    for item in items:
-        name = item.strip().lower().lstrip(".")
-        if name == "gltf":
-            name = "glb"
-        if name not in FORMATS:
-            raise InputError(f"unknown export format {item!r}; valid formats: "
-                             f"{', '.join(FORMATS)}")
-        if name not in names:
-            names.append(name)
-    if not names:
-        raise InputError(f"no export format given; valid formats: {', '.join(FORMATS)}")
-    return tuple(names)
+    """``"fbx,glb"``, ``"GLTF"`` or ``[".fbx"]`` -> the Blender formats named
+    (:func:`mocap.export.formats.parse_formats` over :data:`FORMATS`)."""
+    return _parse_formats(formats, FORMATS)
 
 
 def _not_available(reason: str) -> MocapError:
-    from mocap.export.blender_env import BPY_REQUIREMENT, BlenderUnavailableError
-
     return BlenderUnavailableError(
         f"FBX/GLB export needs Blender: {reason}. Run `mocap blender setup` (creates a "
         f"{BPY_REQUIREMENT} environment from PyPI) or name a Blender executable with "
@@ -114,8 +100,6 @@ def blender_command(script: str | os.PathLike, args: Sequence[str],
             raise _not_available(f"{origin} {exe} is not an executable file")
         return [found, "--background", "--factory-startup", "--python-exit-code", "1",
                 "--python", str(script), "--", *map(str, args)]
-    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
-
     try:
         python = ensure_blender(progress)
     except BlenderUnavailableError as exc:
@@ -234,8 +218,8 @@ def export_bvh(bvh_path: str | os.PathLike, output: str | os.PathLike,
     output = Path(output)
     if fmt is None:
         if not output.suffix:
-            raise InputError(f"cannot tell the format of {output} (no suffix); valid "
-                             f"formats: {', '.join(FORMATS)}")
+            raise InputError(f"cannot tell the format of {output} (no suffix); choose "
+                             f"from {', '.join(FORMATS)}")
         fmt = output.suffix
     (name,) = parse_formats([fmt])
     return export_clips([(Path(bvh_path), {name: output})], blender=blender,
@@ -255,7 +239,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
     Raises:
         See :func:`export_bvh_files`.
     """
-    from mocap.skeleton.rig import UNIT_SCALES
+    from mocap.units import METRES_PER_UNIT as UNIT_SCALES
 
     if units is not None and units not in UNIT_SCALES:
         raise InputError(f"unknown units {units!r}; valid units: {', '.join(UNIT_SCALES)}")
@@ -301,3 +285,23 @@ def _recognised_scale(bvh: Path) -> float:
     from mocap.skeleton.rig import bvh_unit_scale
 
     return bvh_unit_scale(read_bvh(bvh))
+
+
+def bvh_report(path: str | os.PathLike, frames: list[int] | None = None,
+               blender: str | os.PathLike | None = None) -> dict:
+    """Import a BVH file in Blender and describe what Blender made of it.
+
+    Args:
+        path: the ``.bvh`` file.
+        frames: 0-based frames whose bone positions to report (default: first and last).
+        blender: which Blender (see :func:`blender_command`).
+
+    Returns:
+        A dict: ``bones`` (names, armature order), ``rest_heads``/``rest_tails`` (J, 3)
+        (Blender world, metres, Z up), ``frame_range`` of the action, ``scene_fps``,
+        ``scene_frame_start``/``scene_frame_end``, ``frames`` and ``heads`` (F, J, 3) world
+        positions of each bone's head at those frames.
+    """
+    return run_blender_json(SCRIPTS_DIR / "bvh_report.py",
+                            {"path": str(Path(path).resolve()), "frames": frames},
+                            blender, timeout=600.0)

@@ -2,9 +2,8 @@
 
 ``bpy==5.0.1`` (the newest for Python 3.11) needs ``numpy<2`` while mocap uses numpy 2, so
 Blender never shares mocap's interpreter: :func:`ensure_blender` creates (once) a virtual
-environment with ``bpy==5.0.1`` and ``numpy<2`` from PyPI, and :func:`run_script` runs a
-script inside it. Scripts talk JSON: they get their arguments on the command line and write
-results to a file (see ``mocap/blender_scripts/``).
+environment with ``bpy==5.0.1`` and ``numpy<2`` from PyPI; :mod:`mocap.export.blender`
+runs scripts inside it (``mocap/export/blender_scripts/``).
 
 Location: ``$MOCAP_BLENDER_VENV``, else ``<cache>/blender-venv`` (cache: see
 :func:`mocap.io.assets.cache_dir`). The environment is about 1 GB; it is created in a temporary
@@ -13,7 +12,6 @@ folder and renamed into place, so an interrupted install is never used.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -22,11 +20,11 @@ import tempfile
 from pathlib import Path
 
 from mocap.errors import MocapError
+from mocap.io.assets import cache_dir
 
 BPY_REQUIREMENT = "bpy==5.0.1"
 NUMPY_REQUIREMENT = "numpy<2"
 BPY_PYTHON = (3, 11)
-SCRIPTS_DIR = Path(__file__).resolve().parent / "blender_scripts"
 
 
 class BlenderUnavailableError(MocapError):
@@ -39,8 +37,6 @@ def venv_dir() -> Path:
     """Where the Blender environment lives (``$MOCAP_BLENDER_VENV`` or the cache)."""
     if env := os.environ.get("MOCAP_BLENDER_VENV"):
         return Path(env).expanduser()
-    from mocap.io.assets import cache_dir
-
     return cache_dir() / "blender-venv"
 
 
@@ -118,62 +114,3 @@ def ensure_blender(progress=None) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return python
-
-
-def run_script(script: str | os.PathLike, args: list[str] | tuple[str, ...] = (),
-               timeout: float = 600.0) -> subprocess.CompletedProcess:
-    """Run a Python script inside the Blender environment.
-
-    Args:
-        script: path of the script, or the name of one in ``mocap/blender_scripts``
-            (e.g. ``"bvh_report"``).
-        args: command-line arguments for the script.
-        timeout: seconds.
-
-    Returns:
-        The finished process (stdout/stderr captured as text).
-
-    Raises:
-        BlenderUnavailableError: no environment could be made.
-        MocapError: the script failed (the message carries the last line of its error).
-    """
-    path = Path(script)
-    if not path.suffix:
-        path = SCRIPTS_DIR / f"{script}.py"
-    if not path.exists():
-        raise MocapError(f"no Blender script {path}")
-    python = ensure_blender()
-    proc = subprocess.run([str(python), str(path), *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        raise MocapError(f"Blender script {path.name} failed: "
-                         f"{lines[-1] if lines else 'exit code ' + str(proc.returncode)}")
-    return proc
-
-
-def run_json(script: str | os.PathLike, request: dict, timeout: float = 600.0) -> dict:
-    """Run a Blender script that reads a JSON request file and writes a JSON result file
-    (``script REQUEST.json RESULT.json``); return the result."""
-    with tempfile.TemporaryDirectory(prefix="mocap-blender-") as tmp:
-        req = Path(tmp) / "request.json"
-        res = Path(tmp) / "result.json"
-        req.write_text(json.dumps(request))
-        run_script(script, [str(req), str(res)], timeout)
-        return json.loads(res.read_text())
-
-
-def bvh_report(path: str | os.PathLike, frames: list[int] | None = None) -> dict:
-    """Import a BVH file in Blender and describe what Blender made of it.
-
-    Args:
-        path: the ``.bvh`` file.
-        frames: 0-based frames whose bone positions to report (default: first and last).
-
-    Returns:
-        A dict: ``bones`` (names, armature order), ``rest_heads``/``rest_tails`` (J, 3)
-        (Blender world, metres, Z up), ``frame_range`` of the action, ``scene_fps``,
-        ``scene_frame_start``/``scene_frame_end``, ``frames`` and ``heads`` (F, J, 3) world
-        positions of each bone's head at those frames.
-    """
-    return run_json("bvh_report", {"path": str(Path(path).resolve()), "frames": frames})

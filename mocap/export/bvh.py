@@ -30,7 +30,7 @@ import numpy as np
 from mocap.errors import InputError, OutputError
 
 if TYPE_CHECKING:
-    from mocap.retarget.solver import Animation
+    from mocap.skeleton.animation import Animation
     from mocap.skeleton.rig import Rig
 
 UNITS = {"m": 1.0, "cm": 100.0}

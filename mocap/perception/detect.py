@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
+from mocap.geometry.boxes import box_iou
 from mocap.types import Rois
 
 DETECTOR_SIZE = 224
@@ -93,36 +94,6 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
     kps = raw[:, 4:12].reshape(-1, 4, 2) + anc[:, None, :]
     return boxes, kps, scores[keep]
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix ``(len(a), len(b))`` of ``xmin, ymin, xmax, ymax`` boxes."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(-1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
-def greedy_keep(similarity: np.ndarray, threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression over items already sorted best first.
-
-    Args:
-        similarity: (N, N) pairwise similarity (IoU, OKS, ...).
-        threshold: an item more similar than this to a better kept item is dropped.
-
-    Returns:
-        (N,) bool mask of the kept items.
-    """
-    keep = np.ones(len(similarity), bool)
-    for i in range(len(similarity)):
-        if keep[i]:
-            dup = similarity[i] > threshold
-            dup[: i + 1] = False
-            keep &= ~dup
-    return keep
 
 
 def weighted_nms(dets: Detections, iou_threshold: float = 0.3) -> Detections:

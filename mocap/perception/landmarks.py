@@ -24,13 +24,13 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
+from mocap.geometry.boxes import greedy_keep
 from mocap.io import assets
 from mocap.perception.detect import (
     Detections,
     DetectorConfig,
     crop_views,
     detection_views,
-    greedy_keep,
     merge_views,
     rois_from_detections,
     rois_from_points,
@@ -135,7 +135,8 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATM
     return np.where(ok[..., None], refined, xy).astype(np.float32)
 
 
-def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK_SIZE):
+def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK_SIZE,
+                     ) -> Poses2D:
     """Turn the landmark model's outputs for N crops into image-space values.
 
     Args:
@@ -144,11 +145,11 @@ def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK
         rois: the N regions the crops came from.
 
     Returns:
-        poses: :class:`Poses2D` (33 body landmarks); ``score`` is the model's pose flag
-        times the mean heatmap peak confidence of the 33 landmarks (the flag alone stays
-        high on many non-people; the heatmap says whether joints were actually found).
-        aux: (N, 2, 2) image px of the two ROI auxiliary landmarks (hip centre, scale
-        point) for the next region.
+        :class:`Poses2D` (33 body landmarks); ``score`` is the model's pose flag times the
+        mean heatmap peak confidence of the 33 landmarks (the flag alone stays high on many
+        non-people; the heatmap says whether joints were actually found); ``aux`` holds the
+        image px of the two ROI auxiliary landmarks (hip centre, scale point) for the next
+        region.
     """
     raw, flag, heatmap, world_raw = outputs
     n = len(rois)
@@ -171,28 +172,22 @@ def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK
                           rois.score[:, None]], 1)
     poses = Poses2D(xy[:, :NUM_LANDMARKS], z[:, :NUM_LANDMARKS],
                     visibility[:, :NUM_LANDMARKS], presence[:, :NUM_LANDMARKS], world, score,
-                    roi, np.full(n, -1, np.int64))
-    return poses, xy[:, NUM_LANDMARKS:NUM_LANDMARKS + 2].astype(np.float32)
+                    roi, np.full(n, -1, np.int64), xy[:, NUM_LANDMARKS:NUM_LANDMARKS + 2])
+    return poses
 
 
-def roi_from_landmarks(poses: Poses2D, aux: np.ndarray | None = None) -> Rois:
-    """Next regions from landmarks, as MediaPipe's tracking mode derives them.
-
-    Args:
-        poses: landmarks of N people.
-        aux: (N, 2, 2) px, the model's two auxiliary ROI landmarks (hip centre, scale
-            point) when available (:meth:`PoseEngine.landmarks` keeps them in
-            ``PoseEngine.last_aux``); without them the hip centre and a scale point are
-            derived from the body landmarks.
-    """
-    if aux is None:
-        hips = poses.xy[:, 23:25].mean(1)
-        shoulders = poses.xy[:, 11:13].mean(1)
-        # The model's scale point lies about 1.9 torso lengths above the hips on the body
-        # axis; approximate it from the torso for regions without auxiliary landmarks.
-        scale_point = hips + (shoulders - hips) * 1.9
-        return rois_from_points(hips, scale_point, poses.score)
-    return rois_from_points(aux[:, 0], aux[:, 1], poses.score)
+def roi_from_landmarks(poses: Poses2D) -> Rois:
+    """Next regions from landmarks, as MediaPipe's tracking mode derives them: from the
+    model's two region landmarks (``poses.aux``: hip centre, scale point) where they are
+    known, else from a hip centre and scale point derived from the body landmarks."""
+    hips = poses.xy[:, 23:25].mean(1)
+    shoulders = poses.xy[:, 11:13].mean(1)
+    # The model's scale point lies about 1.9 torso lengths above the hips on the body
+    # axis; approximate it from the torso for regions without auxiliary landmarks.
+    centre = np.where(np.isfinite(poses.aux[:, 0]), poses.aux[:, 0], hips)
+    scale_point = np.where(np.isfinite(poses.aux[:, 1]), poses.aux[:, 1],
+                           hips + (shoulders - hips) * 1.9)
+    return rois_from_points(centre, scale_point, poses.score)
 
 
 def pose_similarity(a: Poses2D, b: Poses2D, min_visibility: float = 0.5) -> np.ndarray:
@@ -281,7 +276,6 @@ class PoseEngine:
                                        LANDMARK_OUTPUTS, self.backend, self.device, threads,
                                        compile)
         self._anchors = ssd_anchors()
-        self.last_aux = np.zeros((0, 2, 2), np.float32)
 
     # --- stages -------------------------------------------------------------------------
     def detect_raw(self, image: np.ndarray, tiles: bool = True) -> Detections:
@@ -298,13 +292,11 @@ class PoseEngine:
         return rois_from_detections(self.detect_raw(image, tiles))
 
     def landmarks(self, image: np.ndarray, rois: Rois) -> Poses2D:
-        """Landmarks of every region in one batch. Also sets ``last_aux`` (N, 2, 2)."""
+        """Landmarks of every region in one batch (``aux`` holds the model's region
+        landmarks for the next frame's regions)."""
         if len(rois) == 0:
-            self.last_aux = np.zeros((0, 2, 2), np.float32)
             return Poses2D.empty()
-        outputs = self._landmarker(crop_rois(image, rois))
-        poses, self.last_aux = decode_landmarks(outputs, rois)
-        return poses
+        return decode_landmarks(self._landmarker(crop_rois(image, rois)), rois)
 
     def estimate(self, image: np.ndarray) -> Poses2D:
         """Every person in a still image: tiled detection, landmarks, refining passes,
@@ -315,7 +307,7 @@ class PoseEngine:
         for _ in range(cfg.refine_passes):
             if not len(poses):
                 break
-            refined = self.landmarks(image, roi_from_landmarks(poses, self.last_aux))
+            refined = self.landmarks(image, roi_from_landmarks(poses))
             agreement = np.diag(pose_similarity(poses, refined))
             refined.score = (refined.score * agreement).astype(np.float32)
             poses = refined

@@ -32,15 +32,15 @@ symmetric): ``bone_lengths="actor"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+from mocap.geometry.rotations import frame_from_axes, matrices_to_quats, swing
+from mocap.geometry.series import fill_nan
+from mocap.skeleton.animation import Animation, derive_points, rig_rest_points
 from mocap.skeleton.rig import Rig
-
-if TYPE_CHECKING:
-    from mocap.io.bvh import BvhData
+from mocap.skeleton.roles import mirror_role
 
 BONE_LENGTHS = ("rig", "actor")
 
@@ -142,235 +142,6 @@ def _blend_twist(a: np.ndarray, b: np.ndarray, w: np.ndarray, axis: np.ndarray) 
     return a @ twist
 
 
-def mirror_role(role: str) -> str:
-    if role.startswith("left_"):
-        return "right_" + role[5:]
-    if role.startswith("right_"):
-        return "left_" + role[6:]
-    return role
-
-
-@dataclass
-class Animation:
-    """A rig animated over time.
-
-    Attributes:
-        rig: the skeleton (its offsets are the bone lengths used).
-        root_translation: (T, 3) float64, metres, Y up: position of the root joint.
-        rotations: (T, J, 4) float64, xyzw unit quaternions: each joint's local rotation
-            relative to its parent (identity = rest pose), sign-continuous over time.
-        fps: frames per second.
-    """
-
-    rig: Rig
-    root_translation: np.ndarray
-    rotations: np.ndarray
-    fps: float
-
-    def __post_init__(self) -> None:
-        self.root_translation = np.asarray(self.root_translation, np.float64)
-        self.rotations = np.asarray(self.rotations, np.float64)
-        t, j = len(self.root_translation), len(self.rig)
-        if self.root_translation.shape != (t, 3):
-            raise shape_error("root_translation", "(T, 3)", self.root_translation.shape)
-        if self.rotations.shape != (t, j, 4):
-            raise shape_error("rotations", f"(T, {j}, 4)", self.rotations.shape)
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise ValueError(f"`fps` must be positive, got {self.fps}")
-
-    def __len__(self) -> int:
-        return len(self.root_translation)
-
-    def __getitem__(self, index) -> Animation:
-        return Animation(self.rig, self.root_translation[index], self.rotations[index],
-                         self.fps)
-
-    def global_transforms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Forward kinematics: ``(rotations (T, J, 3, 3), positions (T, J, 3) metres)``."""
-        q = self.rotations / np.linalg.norm(self.rotations, axis=-1, keepdims=True)
-        local = _quat_to_matrix(q)
-        return forward_kinematics(local, self.rig.parents, self.rig.offsets,
-                                  self.root_translation)
-
-    def positions(self) -> np.ndarray:
-        """(T, J, 3) float64, metres: world joint positions."""
-        return self.global_transforms()[1]
-
-    def points(self) -> dict[str, np.ndarray]:
-        """Named world points over time (joints, End Sites, roles), like
-        :meth:`Rig.points`; values (T, 3) metres."""
-        rots, pos = self.global_transforms()
-        ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(self.rig.end_sites))
-        return named_points(self.rig, pos, ends)
-
-
-class Retargeter(Protocol):
-    """Turns named point tracks into an animation of a rig."""
-
-    def __call__(self, points: dict[str, np.ndarray], rig: Rig, fps: float) -> Animation: ...
-
-
-def forward_kinematics(local: np.ndarray, parents: np.ndarray, offsets: np.ndarray,
-                       root: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Global rotations and positions from local rotation matrices.
-
-    Args:
-        local: (T, J, 3, 3) local rotation matrices.
-        parents: (J,) parent indices (topological, -1 root).
-        offsets: (J, 3) or (T, J, 3) local translations (root's ignored).
-        root: (T, 3) root positions.
-
-    Returns:
-        ``(rotations (T, J, 3, 3), positions (T, J, 3))``.
-    """
-    t, j = local.shape[:2]
-    g = np.empty_like(local)
-    pos = np.empty((t, j, 3))
-    per_frame = offsets.ndim == 3
-    for k in range(j):
-        p = parents[k]
-        if p < 0:
-            g[:, k] = local[:, k]
-            pos[:, k] = root
-            continue
-        g[:, k] = g[:, p] @ local[:, k]
-        if per_frame:
-            pos[:, k] = pos[:, p] + np.einsum("tab,tb->ta", g[:, p], offsets[:, k])
-        else:
-            pos[:, k] = pos[:, p] + g[:, p] @ offsets[k]
-    return g, pos
-
-
-def named_points(rig: Rig, pos: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
-    """Name joint and End Site tracks: roles where a joint has one, else joint names
-    (``"<joint>/end"`` for End Sites without a role).
-
-    Args:
-        rig: the skeleton.
-        pos: (..., J, 3) joint positions.
-        ends: (..., J, 3) End Site positions (ignored where the rig has none).
-    """
-    out: dict[str, np.ndarray] = {}
-    for j, name in enumerate(rig.joints):
-        out[rig.roles[j] or name] = pos[..., j, :]
-        if not np.isnan(rig.end_sites[j, 0]):
-            out[rig.end_roles[j] or f"{name}/end"] = ends[..., j, :]
-    _derive(out)
-    return out
-
-
-def _derive(points: dict[str, np.ndarray]) -> None:
-    """Add points implied by others (knuckle centre from index and pinky)."""
-    for s in ("left", "right"):
-        if f"{s}_fingers" not in points and f"{s}_index" in points and f"{s}_pinky" in points:
-            points[f"{s}_fingers"] = 0.5 * (points[f"{s}_index"] + points[f"{s}_pinky"])
-
-
-def rig_rest_points(rig: Rig) -> dict[str, np.ndarray]:
-    """Rest-pose points of a rig named like :func:`named_points`; values (3,) metres."""
-    pos = rig.rest_positions()
-    return named_points(rig, pos, pos + np.nan_to_num(rig.end_sites))
-
-
-# ---------------------------------------------------------------------------------------
-# Rotation helpers, vectorised over frames
-
-
-def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(n, 1e-12), n[..., 0]
-
-
-def _frame(p: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Orthonormal frames (..., 3, 3) with columns (x, y=p, z=x×y) where x ⟂ p lies in the
-    (p, s) plane; second value: (...,) sine of the p-s angle (0 = degenerate)."""
-    y, _ = _normalize(p)
-    s_n, _ = _normalize(s)
-    z_raw = np.cross(s_n, y)
-    z, sin = _normalize(z_raw)
-    x = np.cross(y, z)
-    return np.stack([x, y, z], axis=-1), sin
-
-
-def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) the smallest rotation taking unit vectors ``a`` onto ``b``."""
-    a, _ = _normalize(a)
-    b, _ = _normalize(b)
-    a, b = np.broadcast_arrays(a, b)
-    axis = np.cross(a, b)
-    w = 1.0 + np.einsum("...i,...i->...", a, b)
-    anti = w < 1e-8
-    if anti.any():
-        # 180 degrees: any axis perpendicular to a
-        helper = np.where(np.abs(a[..., :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
-        perp, _ = _normalize(np.cross(a, helper))
-        axis = np.where(anti[..., None], perp, axis)
-        w = np.where(anti, 0.0, w)
-    q = np.concatenate([axis, w[..., None]], axis=-1)
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return _quat_to_matrix(q)
-
-
-def _quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    x, y, z, w = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-    ], axis=-2)
-
-
-def _matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) rotation matrices -> (..., 4) xyzw unit quaternions (Shepperd's method:
-    the largest of |w|, |x|, |y|, |z| comes from the diagonal, the rest from off-diagonals,
-    so it is accurate near 180 degrees too)."""
-    shape = m.shape[:-2]
-    m = m.reshape(-1, 3, 3)
-    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
-    d = np.stack([m00 - m11 - m22, m11 - m00 - m22, m22 - m00 - m11, m00 + m11 + m22], -1)
-    big = d.argmax(-1)
-    q = np.empty((len(m), 4))
-    # (index of the large component, then the pairs of entries for the other three)
-    cases = (
-        (0, ((0, 1, 1, 0, 1), (0, 2, 2, 0, 1), (2, 1, 1, 2, -1))),  # x; then y, z, w
-        (1, ((0, 1, 1, 0, 1), (1, 2, 2, 1, 1), (0, 2, 2, 0, -1))),  # y; then x, z, w
-        (2, ((0, 2, 2, 0, 1), (1, 2, 2, 1, 1), (1, 0, 0, 1, -1))),  # z; then x, y, w
-        (3, ((2, 1, 1, 2, -1), (0, 2, 2, 0, -1), (1, 0, 0, 1, -1))),  # w; then x, y, z
-    )
-    others = {0: (1, 2, 3), 1: (0, 2, 3), 2: (0, 1, 3), 3: (0, 1, 2)}
-    for c, pairs in cases:
-        sel = big == c
-        if not sel.any():
-            continue
-        ms = m[sel]
-        r = 0.5 * np.sqrt(np.maximum(1.0 + d[sel, c], 1e-300))
-        f = 0.25 / r
-        q[sel, c] = r
-        for slot, (i1, j1, i2, j2, sign) in zip(others[c], pairs, strict=True):
-            q[sel, slot] = (ms[:, i1, j1] + sign * ms[:, i2, j2]) * f
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return q.reshape(*shape, 4)
-
-
-def matrices_to_quats(m: np.ndarray) -> np.ndarray:
-    """(T, J, 3, 3) rotation matrices -> (T, J, 4) xyzw quaternions, sign-continuous in T."""
-    return quat_continuity(_matrix_to_quat(m))
-
-
-def quat_continuity(q: np.ndarray) -> np.ndarray:
-    """Flip quaternion signs so consecutive frames are in the same hemisphere.
-
-    Args:
-        q: (T, J, 4) quaternions.
-    """
-    if len(q) < 2:
-        return q
-    dots = np.einsum("tjk,tjk->tj", q[1:], q[:-1])
-    flips = np.where(dots < 0, -1.0, 1.0)
-    sign = np.concatenate([np.ones((1, q.shape[1])), np.cumprod(flips, axis=0)])
-    return q * sign[..., None]
-
-
 # ---------------------------------------------------------------------------------------
 # The solver
 
@@ -409,7 +180,7 @@ class _Plan:
 def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
     """Decide, per joint of ``rig``, which point pairs define its primary/secondary axes."""
     rest = rig_rest_points(rig)
-    keys = _point_keys(rig)
+    keys = point_keys(rig)
     end_keys = [rig.end_roles[j] or f"{rig.joints[j]}/end" for j in range(len(rig))]
     plans: list[_Plan] = []
     kids = [rig.children(j) for j in range(len(rig))]
@@ -495,7 +266,7 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
             (a, b, c), hinge, limb = BENDS[role]
             rest_limb = _rest_vec(rest, (a, b))
             if rest_limb is not None:
-                hinge = _swing(np.asarray(limb), rest_limb) @ np.asarray(hinge)
+                hinge = swing(np.asarray(limb), rest_limb) @ np.asarray(hinge)
                 rp = _rest_vec(rest, prim)
                 if np.linalg.norm(np.cross(rp, hinge)) >= 0.3 * np.linalg.norm(rp):
                     bend = ((a, b, c), hinge)
@@ -527,15 +298,15 @@ def leg_length(points: dict[str, np.ndarray]) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
-def _point_keys(rig: Rig) -> list[str]:
+def point_keys(rig: Rig) -> list[str]:
     """The name each joint's track has in a points dict: its role, else its joint name."""
     return [rig.roles[j] or rig.joints[j] for j in range(len(rig))]
 
 
-def _driven_bones(rig: Rig, points: dict[str, np.ndarray]) -> list[tuple[int, int]]:
+def driven_bones(rig: Rig, points: dict[str, np.ndarray]) -> list[tuple[int, int]]:
     """``(ancestor, joint)`` index pairs: every non-root joint with a track, and its nearest
     ancestor that has one too (joints between them have no track of their own)."""
-    keys = _point_keys(rig)
+    keys = point_keys(rig)
     pairs = []
     for j in range(1, len(rig)):
         if keys[j] not in points:
@@ -553,10 +324,10 @@ def actor_rig(points: dict[str, np.ndarray], rig: Rig) -> Rig:
     points takes the median length over the clip (left/right averaged); joints in between
     are scaled along with it; directions stay the rig's."""
     rest = rig_rest_points(rig)
-    keys = _point_keys(rig)
+    keys = point_keys(rig)
     ratios: dict[int, float] = {}
     anc_of: dict[int, int] = {}
-    for a, j in _driven_bones(rig, points):
+    for a, j in driven_bones(rig, points):
         r_len = np.linalg.norm(rest[keys[j]] - rest[keys[a]])
         if r_len < 1e-6:
             continue
@@ -609,7 +380,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
                          f"{', '.join(BONE_LENGTHS)}")
     t = check_points(points)
     points = {k: np.asarray(v, np.float64) for k, v in points.items()}
-    _derive(points)
+    derive_points(points)
     root_key = rig.roles[0] or rig.joints[0]
     if root_key not in points:
         # a root without a source point (e.g. a floor-level "Root" above the hips) follows
@@ -644,7 +415,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
         rest_p = _rest_vec(rest, pl.primary)
         # minimum twist from the parent: swing the parent-carried rest axis onto the target
         carried = gp @ rest_p
-        gk = _swing(carried, cur_p) @ gp
+        gk = swing(carried, cur_p) @ gp
         # twist: blend from minimum twist to the secondary axis' frame, then to the
         # bend plane's, each weighted by how well defined it is in this frame (smoothly,
         # so the twist never jumps where an axis degenerates)
@@ -658,8 +429,8 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
             layers.append((np.cross(u, v), hinge, _BEND_SIN, u, v))
         for layer in layers:
             cur_s, rest_s, (lo, hi) = layer[:3]
-            f_rest, _ = _frame(rest_p, rest_s)
-            f_cur, sin_cur = _frame(cur_p, cur_s)
+            f_rest, _ = frame_from_axes(rest_p, rest_s)
+            f_cur, sin_cur = frame_from_axes(cur_p, cur_s)
             if len(layer) > 3:  # bend: weight by the bend angle itself
                 u, v = layer[3], layer[4]
                 sin_cur = np.linalg.norm(cur_s, axis=-1) / np.maximum(
@@ -672,9 +443,7 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
         local[k] = np.swapaxes(gp, -1, -2) @ gk
     root = points[root_key] * scale
     if not np.isfinite(root).all():  # gaps in the source: interpolate the root path
-        from mocap.motion.world import _fill_nan
-
-        root = _fill_nan(root)
+        root = fill_nan(root)
     if root_key != (rig.roles[0] or rig.joints[0]):
         root = root - (rest["hips"] - rest[rig.roles[0] or rig.joints[0]])
     quats = matrices_to_quats(np.swapaxes(local, 0, 1))
@@ -685,140 +454,3 @@ def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
 # BVH in: source points from a BVH file
 
 
-def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
-    """A BVH file as an :class:`Animation` of its own skeleton (rig from its hierarchy).
-
-    Args:
-        bvh: :class:`mocap.io.bvh.BvhData`.
-        unit: the file's unit (see :data:`mocap.skeleton.rig.UNIT_SCALES`); None recognises it.
-    """
-    from mocap.io.bvh import bvh_local_transforms
-    from mocap.skeleton.rig import UNIT_SCALES, rig_from_bvh
-
-    rig = rig_from_bvh(bvh, unit)
-    scale = UNIT_SCALES[unit] if unit else _scale_of(bvh, rig)
-    quats, trans = bvh_local_transforms(bvh, scale)
-    # non-root position channels move joints away from their offsets: not representable in
-    # an Animation (rotations only), so they are folded into the rig offsets' median.
-    offsets = rig.offsets.copy()
-    offsets[1:] = np.median(trans[:, 1:], axis=0) if len(trans) else offsets[1:]
-    rig = rig.with_offsets(offsets)
-    return Animation(rig, trans[:, 0], quat_continuity(quats), bvh.fps)
-
-
-def _scale_of(bvh: BvhData, rig: Rig) -> float:
-    nz = np.linalg.norm(bvh.offsets, axis=1) > 1e-9
-    if not nz.any():
-        return 1.0
-    return float(np.median(np.linalg.norm(rig.offsets[nz], axis=1)
-                           / np.linalg.norm(bvh.offsets[nz], axis=1)))
-
-
-def retarget_bvh(bvh: BvhData, rig: Rig, bone_lengths: str = "rig", unit: str | None = None,
-                 ) -> tuple[Animation, Animation]:
-    """Retarget a BVH clip onto ``rig`` through the position-based solver.
-
-    Returns:
-        ``(source, target)`` animations (the source on its own skeleton, in metres).
-    """
-    src = bvh_animation(bvh, unit)
-    return src, retarget(src.points(), rig, src.fps, bone_lengths)
-
-
-def _ancestors(rig: Rig, k: int) -> set[int]:
-    out = set()
-    while k >= 0:
-        k = int(rig.parents[k])
-        out.add(k)
-    return out
-
-
-def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5) -> Animation:
-    """Remove foot sliding: feet in contact (height + speed, see
-    :func:`mocap.motion.world.foot_contacts`) are pinned where they stand, knees re-placed by
-    two-bone IK (leg lengths kept), and the rig re-solved from the corrected points.
-
-    Args:
-        anim: an animation whose rig has ankle roles (others are returned unchanged).
-        height_tol: metres above the foot's lowest height that still counts as contact.
-        speed_tol: m/s below which a low foot counts as planted.
-    """
-    from mocap.motion.world import FOOT_POINTS, foot_contacts
-    from mocap.motion.world import lock_feet as lock_points
-
-    pts = anim.points()
-    if "left_ankle" not in pts and "right_ankle" not in pts:
-        return anim
-    contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
-    rig = anim.rig
-    keys = _point_keys(rig)
-    feet = {}
-    for side, names in FOOT_POINTS.items():
-        a = rig.role_index(names[0])
-        if a is None:
-            continue
-        # everything below the ankle moves with it (toe joints, their End Sites)
-        sub = [k for k in range(len(rig)) if k != a and a in _ancestors(rig, k)]
-        extra = [keys[k] for k in sub] + [
-            rig.end_roles[k] or f"{rig.joints[k]}/end" for k in [a, *sub]
-            if not np.isnan(rig.end_sites[k, 0])]
-        feet[side] = tuple(dict.fromkeys([*names, *extra]))
-    locked = lock_points(pts, contacts, feet=feet)
-    out = retarget(locked, anim.rig, anim.fps, "rig", scale=1.0)
-    return out
-
-
-def bone_direction_errors(points: dict[str, np.ndarray], anim: Animation,
-                          min_length: float = 0.01, branch_lines: bool = True,
-                          ) -> dict[str, np.ndarray]:
-    """Angle between source and animation directions of every mapped bone.
-
-    A mapped bone joins a joint to its nearest descendant with a point in the source (End
-    Sites included), both ends mapped. Where the joint branches into a left and a right
-    child (the pelvis into the hips, the chest into the collars), the rest-pose offsets of
-    those children are rig proportions (CMU's hip joints sit ~20 degrees further forward
-    and lower than Mixamo's), so with ``branch_lines`` the pair is measured as the line
-    between the two children (``right_hip->left_hip``), the axis the solver aligns, rather
-    than as two bones; ``branch_lines=False`` measures the two bones as they are.
-
-    Args:
-        points: the source tracks ``{name: (T, 3)}``.
-        anim: the retargeted animation.
-        min_length: bones shorter than this (metres) in the source or rest pose are skipped.
-        branch_lines: measure left/right branches as one line (see above).
-
-    Returns:
-        ``{"from->to": (T,) degrees}``.
-    """
-    rig = anim.rig
-    got = anim.points()
-    rest = rig_rest_points(rig)
-    keys = _point_keys(rig)
-    bones = [(keys[a], keys[j]) for a, j in _driven_bones(rig, points)]
-    for j in range(len(rig)):
-        end = rig.end_roles[j] or f"{rig.joints[j]}/end"
-        if not np.isnan(rig.end_sites[j, 0]) and end in points and keys[j] in points:
-            bones.append((keys[j], end))
-    if branch_lines:
-        out_bones = []
-        for a, b in bones:
-            mirror = mirror_role(b)
-            if mirror != b and (a, mirror) in bones:
-                if b.startswith("left_"):
-                    out_bones.append((mirror, b))
-                continue
-            out_bones.append((a, b))
-        bones = out_bones
-    out: dict[str, np.ndarray] = {}
-    for ka, key in bones:
-        if ka not in got or key not in got:
-            continue
-        src = points[key] - points[ka]
-        dst = got[key] - got[ka]
-        if (np.linalg.norm(rest[key] - rest[ka]) < min_length
-                or np.median(np.linalg.norm(src, axis=-1)) < min_length):
-            continue
-        cos = np.einsum("ti,ti->t", src, dst) / (
-            np.linalg.norm(src, axis=-1) * np.linalg.norm(dst, axis=-1) + 1e-12)
-        out[f"{ka}->{key}"] = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    return out

@@ -33,7 +33,6 @@ the structure (the chest is where the arms branch, the hips where the legs branc
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,23 +41,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, auto_roles
+from mocap.units import METRES_PER_UNIT, detect_unit, metres_per
+
+#: Units a rig TOML file may give its offsets in.
+TOML_UNITS = ("m", "cm", "mm")
 
 if TYPE_CHECKING:
     from mocap.io.bvh import BvhData
 
-_SIDED = ("collar", "shoulder", "elbow", "wrist", "fingers", "index", "pinky", "thumb",
-          "hip", "knee", "ankle", "heel", "toe", "toe_end", "ear")
-#: Body points a joint (or End Site) can sit at. "left" is the character's left (+X).
-ROLES: tuple[str, ...] = (
-    "hips", "spine", "chest", "neck", "head", "head_top", "nose",
-    *(f"{side}_{part}" for part in _SIDED for side in ("left", "right")),
-)
-#: Roles every humanoid rig must have (the rest are used when present).
-REQUIRED_ROLES: tuple[str, ...] = (
-    "hips", "chest", "head",
-    *(f"{side}_{part}" for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-      for side in ("left", "right")),
-)
 
 #: Where each role sits, as an expression over BlazePose landmark names: a name,
 #: ``mean(a, b, ...)`` or ``lerp(a, b, t)`` (``a + t (b - a)``). ``hips_mid`` and
@@ -85,7 +76,6 @@ DEFAULT_LANDMARKS: dict[str, str] = {
     "right_collar": "lerp(shoulders_mid, right_shoulder, 0.2)",
 }
 
-_UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
 
 @dataclass
@@ -281,9 +271,9 @@ def _rig_from_toml(path: Path) -> Rig:
         return InputError(f"{path}:{line}: {msg}")
 
     unit = data.get("units", "m")
-    if unit not in _UNITS:
-        raise fail(f"units must be one of {', '.join(_UNITS)}, got {unit!r}", "units")
-    scale = _UNITS[unit]
+    if unit not in TOML_UNITS:
+        raise fail(f"units must be one of {', '.join(TOML_UNITS)}, got {unit!r}", "units")
+    scale = METRES_PER_UNIT[unit]
     joints = data.get("joints")
     if not isinstance(joints, list) or not joints:
         raise fail("a rig file needs [[joints]] tables")
@@ -361,165 +351,7 @@ def orientation_problem(rig: Rig) -> str | None:
 # ---------------------------------------------------------------------------------------
 # BVH skeletons as rigs: units and roles from names + structure
 
-_PREFIX = re.compile(r"^(mixamorig\d*:|bip0*1[ _]?|def[-_]|cc_base_|rig:|[a-z0-9_]+:)", re.I)
 
-#: metres per unit, candidates for a BVH file's unit (CMU's ASF unit is inch / 0.45).
-UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "cmu": 0.0254 / 0.45}
-
-
-def detect_unit(height: float) -> str:
-    """The unit (key of :data:`UNIT_SCALES`) that makes a rest ``height`` most human-sized.
-
-    Body height in metres is assumed near 1.7 m (children and tall adults still resolve).
-    """
-    if not height > 0:
-        return "m"
-    return min(UNIT_SCALES, key=lambda u: abs(np.log(height * UNIT_SCALES[u] / 1.7)))
-
-
-def _norm(name: str) -> str:
-    n = _PREFIX.sub("", name.strip())
-    return re.sub(r"[^a-z0-9]", "", n.lower())
-
-
-def _side_of(norm: str, base_words: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """(side, base) when ``norm`` is a sided name like leftarm / lshldr / handleft / l_hand."""
-    for side, prefixes in (("left", ("left", "l")), ("right", ("right", "r"))):
-        for pre in prefixes:
-            for base in base_words:
-                if norm in (pre + base, base + pre):
-                    return side, base
-    return None, None
-
-
-_HAND_WORDS = ("wrist", "hand")
-_FOOT_WORDS = ("ankle", "foot")
-_TOE_WORDS = ("toebase", "toe", "toes", "foot", "ball")
-
-
-def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
-               ) -> tuple[list[str | None], list[str | None], list[str]]:
-    """Recognise body roles in a skeleton from joint names and structure.
-
-    Args:
-        names: (J,) joint names.
-        parents: (J,) parent indices (-1 root), topological order.
-        has_end: (J,) bool, whether the joint has an End Site.
-
-    Returns:
-        ``(roles, end_roles, missing)``: per-joint roles, per-joint End Site roles and the
-        required roles that could not be found.
-    """
-    j = len(names)
-    norm = [_norm(n) for n in names]
-    roles: list[str | None] = [None] * j
-    end_roles: list[str | None] = [None] * j
-    kids = [[c for c in range(j) if parents[c] == k] for k in range(j)]
-
-    def find_sided(words: tuple[str, ...], side: str) -> int | None:
-        for w in words:  # word order is preference order (wrist before hand)
-            for k in range(j):
-                s, _ = _side_of(norm[k], (w,))
-                if s == side:
-                    return k
-        return None
-
-    def ancestors(k: int) -> list[int]:
-        out = []
-        while k >= 0:
-            out.append(k)
-            k = int(parents[k])
-        return out
-
-    def lca(a: int, b: int) -> int:
-        anc = set(ancestors(a))
-        return next(k for k in ancestors(b) if k in anc)
-
-    def path_child(top: int, bottom: int) -> int | None:
-        """Child of ``top`` on the way down to ``bottom``."""
-        prev = None
-        for k in ancestors(bottom):
-            if k == top:
-                return prev
-            prev = k
-        return None
-
-    def named(words: tuple[str, ...]) -> int | None:
-        for w in words:
-            for k in range(j):
-                if norm[k] == w:
-                    return k
-        return None
-
-    def chain_tip(k: int) -> tuple[int | None, bool]:
-        """(first child, or None and whether the joint has an End Site)."""
-        return (kids[k][0] if kids[k] else None), bool(has_end[k])
-
-    for side in ("left", "right"):
-        wrist = find_sided(_HAND_WORDS, side)
-        ankle = find_sided(_FOOT_WORDS, side)
-        if wrist is not None and parents[wrist] >= 0 and parents[parents[wrist]] >= 0:
-            elbow = int(parents[wrist])
-            shoulder = int(parents[elbow])
-            roles[wrist], roles[elbow], roles[shoulder] = (
-                f"{side}_wrist", f"{side}_elbow", f"{side}_shoulder")
-            for c in kids[wrist]:
-                n = norm[c]
-                tag = ("thumb" if "thumb" in n else "index" if "index" in n
-                       else "pinky" if ("pinky" in n or "little" in n) else None)
-                if tag and f"{side}_{tag}" not in roles:
-                    roles[c] = f"{side}_{tag}"
-            rest = [c for c in kids[wrist] if roles[c] is None]
-            if rest and f"{side}_fingers" not in roles and f"{side}_index" not in roles:
-                roles[rest[0]] = f"{side}_fingers"
-        if ankle is not None and parents[ankle] >= 0 and parents[parents[ankle]] >= 0:
-            knee = int(parents[ankle])
-            hip = int(parents[knee])
-            roles[ankle], roles[knee], roles[hip] = (
-                f"{side}_ankle", f"{side}_knee", f"{side}_hip")
-            toe, end = chain_tip(ankle)
-            if toe is not None:
-                roles[toe] = f"{side}_toe"
-                tip, tip_end = chain_tip(toe)
-                if tip is not None:
-                    roles[tip] = f"{side}_toe_end"
-                elif tip_end:
-                    end_roles[toe] = f"{side}_toe_end"
-            elif end:
-                end_roles[ankle] = f"{side}_toe"
-    def at(role: str) -> int | None:
-        return roles.index(role) if role in roles else None
-
-    ls, rs, lh, rh = at("left_shoulder"), at("right_shoulder"), at("left_hip"), at("right_hip")
-    hips = lca(lh, rh) if lh is not None and rh is not None else named(("hips", "hip", "pelvis"))
-    if hips is not None and roles[hips] is None:
-        roles[hips] = "hips"
-    chest = lca(ls, rs) if ls is not None and rs is not None else None
-    if chest is not None and roles[chest] is None:
-        roles[chest] = "chest"
-        for side, s in (("left", ls), ("right", rs)):
-            col = int(parents[s])
-            if col != chest and roles[col] is None:
-                roles[col] = f"{side}_collar"
-        if hips is not None and chest != hips:
-            sp = path_child(hips, chest)
-            if sp is not None and sp != chest and roles[sp] is None:
-                roles[sp] = "spine"
-    head = named(("head",))
-    if head is not None and roles[head] is None:
-        roles[head] = "head"
-        tip, end = chain_tip(head)
-        if tip is not None and roles[tip] is None:
-            roles[tip] = "head_top"
-        elif end:
-            end_roles[head] = "head_top"
-        if chest is not None:
-            nk = path_child(chest, head)
-            if nk is not None and nk != head and roles[nk] is None:
-                roles[nk] = "neck"
-    have = {r for r in roles + end_roles if r}
-    missing = [r for r in REQUIRED_ROLES if r not in have]
-    return roles, end_roles, missing
 
 
 def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
@@ -527,7 +359,7 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
 
     Args:
         bvh: a :class:`mocap.io.bvh.BvhData`.
-        unit: the file's unit (key of :data:`UNIT_SCALES`); None recognises it from the rest
+        unit: the file's unit (key of :data:`METRES_PER_UNIT`); None recognises it from the rest
             height.
 
     Raises:
@@ -540,11 +372,11 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
         raise InputError(
             f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
             f"{', '.join(bvh.names)} (supported namings: CMU, Mixamo, SMPL, Daz/Second Life)")
-    scale = UNIT_SCALES[unit] if unit else 1.0
+    scale = METRES_PER_UNIT[unit] if unit else 1.0
     tmp = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)
     if unit is None:
-        scale = UNIT_SCALES[detect_unit(tmp.height())]
+        scale = METRES_PER_UNIT[detect_unit(tmp.height())]
         tmp = tmp.with_offsets(tmp.offsets * scale, tmp.end_sites * scale)
     return tmp
 
@@ -552,8 +384,6 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
 def bvh_unit_scale(bvh: BvhData, unit: str | None = None) -> float:
     """Metres per unit of a BVH file (``unit`` forces it; None recognises it)."""
     if unit:
-        if unit not in UNIT_SCALES:
-            raise InputError(f"unknown unit {unit!r}; valid units: {', '.join(UNIT_SCALES)}")
-        return UNIT_SCALES[unit]
+        return metres_per(unit)
     rig = Rig("tmp", bvh.names, bvh.parents, bvh.offsets, bvh.end_sites)
-    return UNIT_SCALES[detect_unit(rig.height())]
+    return METRES_PER_UNIT[detect_unit(rig.height())]

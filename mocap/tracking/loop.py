@@ -11,64 +11,37 @@ The per-frame loop (:func:`track_video`) follows MediaPipe's tracking mode for m
 * :class:`~mocap.tracking.tracker.PoseTracker` assigns identities;
 * afterwards every person's trajectories are smoothed (:mod:`mocap.tracking.smooth`).
 
-The result is a :class:`TrackResult` holding one :class:`Track` per confirmed person; it is
-written by :func:`write_tracks` (``tracks.npz`` + ``tracks.json``, format below) and reused by
-other commands through :func:`track_video`.
-
-``tracks.npz`` format (one file, ``np.load(path)``):
-
-* ``frame_count`` () int, ``fps`` () float (container's), ``timestamps`` (F,) float64 seconds
-  of every decoded frame, ``track_ids`` (P,) int64;
-* per person ``<id>`` (``p<id>_`` prefix): ``frames`` (T,) int64 frame indices, contiguous
-  from first to last appearance; ``times`` (T,) float64 s; ``observed`` (T,) bool, False in
-  bridged gaps; ``image_raw`` / ``image`` (T, 33, 3) float32: x, y px and z (px-scaled depth,
-  hip-relative), raw (NaN where not observed) and smoothed; ``world_raw`` / ``world``
-  (T, 33, 3) float32 metres, hip-centred (x right, y down, z away); ``visibility`` and
-  ``presence`` (T, 33) float32 (0 where not observed); ``score`` (T,) float32 pose score.
-
-``tracks.json`` is the same content: ``{"format": "mocap.tracks/1", "frame_count", "fps",
-"timestamps", "landmark_names", "smoothing", "tracks": [{"id", "frames", "times",
-"observed", "image_raw", "image", "world_raw", "world", "visibility", "presence",
-"score"}]}`` with NaN written as ``null``.
+The result is a :class:`TrackResult` holding one :class:`~mocap.types.Track` per confirmed
+person; :mod:`mocap.tracking.tracks_io` writes it as ``tracks.npz`` + ``tracks.json``.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import ClassVar, Protocol
 
 import numpy as np
 
-from mocap.perception.detect import greedy_keep
-from mocap.errors import OutputError, shape_error
-from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
-from mocap.tracking.tracker import PoseTracker, TrackerConfig, box_iou, pose_boxes
-from mocap.types import LANDMARK_NAMES, NUM_LANDMARKS, Poses2D, Rois
+from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
 from mocap.io.video import VideoInfo, open_video
+from mocap.perception.landmarks import roi_from_landmarks
+from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
+from mocap.tracking.tracker import PoseTracker, TrackerConfig, pose_boxes
+from mocap.types import NUM_LANDMARKS, Poses2D, Rois, Track
 
 __all__ = [
     "Engine",
-    "OutputDir",
     "PipelineConfig",
-    "Track",
     "TrackResult",
-    "load_tracks",
     "make_video_engine",
     "smooth_track",
     "track_frames",
     "track_video",
-    "tracks_to_arrays",
-    "tracks_to_json",
     "video_detector_config",
-    "write_tracks",
 ]
 
 
@@ -141,71 +114,6 @@ class PipelineConfig:
 
 
 @dataclass
-class Track:
-    """One person over time; frames run contiguously from first to last appearance.
-
-    Attributes:
-        id: person id (1, 2, ... in order of appearance).
-        frames: (T,) int64 frame indices.
-        times: (T,) float64 seconds.
-        observed: (T,) bool, False in gaps bridged by the smoother.
-        image_raw: (T, 33, 3) float32 x, y px, z (px-scaled depth); NaN where not observed.
-        world_raw: (T, 33, 3) float32 metres, hip-centred; NaN where not observed.
-        visibility: (T, 33) float32 in [0, 1]; 0 where not observed.
-        presence: (T, 33) float32 in [0, 1]; 0 where not observed.
-        score: (T,) float32 pose score; 0 where not observed.
-        image: (T, 33, 3) float32 smoothed ``image_raw`` (gaps bridged).
-        world: (T, 33, 3) float32 smoothed ``world_raw`` (gaps bridged).
-    """
-
-    id: int
-    frames: np.ndarray
-    times: np.ndarray
-    observed: np.ndarray
-    image_raw: np.ndarray
-    world_raw: np.ndarray
-    visibility: np.ndarray
-    presence: np.ndarray
-    score: np.ndarray
-    image: np.ndarray
-    world: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.frames = np.asarray(self.frames, np.int64).reshape(-1)
-        t = len(self.frames)
-        self.times = np.asarray(self.times, np.float64)
-        self.observed = np.asarray(self.observed, bool)
-        for name, shape, dtype in (
-            ("times", (t,), np.float64), ("observed", (t,), bool),
-            ("image_raw", (t, NUM_LANDMARKS, 3), np.float32),
-            ("world_raw", (t, NUM_LANDMARKS, 3), np.float32),
-            ("visibility", (t, NUM_LANDMARKS), np.float32),
-            ("presence", (t, NUM_LANDMARKS), np.float32), ("score", (t,), np.float32),
-            ("image", (t, NUM_LANDMARKS, 3), np.float32),
-            ("world", (t, NUM_LANDMARKS, 3), np.float32),
-        ):
-            arr = np.asarray(getattr(self, name), dtype)
-            if arr.shape != shape:
-                raise shape_error(name, str(shape).replace(f"{t}", "T", 1), arr.shape)
-            setattr(self, name, arr)
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    @property
-    def first_frame(self) -> int:
-        return int(self.frames[0])
-
-    @property
-    def last_frame(self) -> int:
-        return int(self.frames[-1])
-
-    @property
-    def frames_observed(self) -> int:
-        return int(self.observed.sum())
-
-
-@dataclass
 class TrackResult:
     """Everything :func:`track_video` found.
 
@@ -252,19 +160,19 @@ class TrackResult:
 # --------------------------------------------------------------------------------------
 # per-frame loop
 # --------------------------------------------------------------------------------------
-def _dedupe(poses: Poses2D, aux: np.ndarray, iou: float, min_conf: float):
+def _dedupe(poses: Poses2D, iou: float, min_conf: float) -> Poses2D:
     """Greedy NMS over people on joint-box IoU, highest score first."""
     if len(poses) < 2:
-        return poses, aux
-    order = np.argsort(-poses.score, kind="stable")
-    poses, aux = poses[order], aux[order]
-    boxes = pose_boxes(poses, min_conf)
+        return poses
+    poses = poses[np.argsort(-poses.score, kind="stable")]
+    boxes = cxcywh_to_corners(pose_boxes(poses, min_conf))
     keep = greedy_keep(box_iou(boxes, boxes), iou)
-    return poses[keep], aux[keep]
+    return poses[keep]
 
 
 def _roi_boxes(rois: Rois) -> np.ndarray:
-    return np.column_stack([rois.center, rois.size, rois.size]).astype(np.float64)
+    """Corner boxes of the (unrotated) squares."""
+    return cxcywh_to_corners(np.column_stack([rois.center, rois.size, rois.size]))
 
 
 class _Recorder:
@@ -384,8 +292,6 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         ``(tracks, timestamps, detector_runs)``: confirmed, smoothed :class:`Track` list,
         (F,) timestamps, and how many frames ran the detector.
     """
-    from mocap.perception.landmarks import roi_from_landmarks
-
     cfg = config or PipelineConfig()
     tcfg = cfg.tracker
     if cfg.max_people is not None:
@@ -430,21 +336,14 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             rois = Rois.concat([rois, det])
         since_detect += 1
         poses = engine.landmarks(image, rois)
-        aux = getattr(engine, "last_aux", None)
-        if aux is None or len(aux) != len(poses):
-            aux = np.full((len(poses), 2, 2), np.nan, np.float32)
         threshold = np.full(len(poses), cfg.min_pose_score, np.float32)
         threshold[:n_tracked] = cfg.tracking_score
         keep = poses.score >= threshold
-        poses, aux = _dedupe(poses[keep], aux[keep], cfg.duplicate_iou, min_conf)
+        poses = _dedupe(poses[keep], cfg.duplicate_iou, min_conf)
         poses = tracker.update(poses)
         recorder.add(frame.index, poses)
         live = poses.track_id != -1
-        if np.isnan(aux).any():
-            next_rois = roi_from_landmarks(poses[live]) if live.any() else Rois.empty()
-        else:
-            next_rois = roi_from_landmarks(poses[live], aux[live]) if live.any() \
-                else Rois.empty()
+        next_rois = roi_from_landmarks(poses[live]) if live.any() else Rois.empty()
         newly_lost = any(t.confirmed and t.time_since_update == 1 for t in tracker.tracks)
         need_detect = len(next_rois) == 0 or newly_lost
         weak = bool((poses.score[live] < cfg.redetect_score).any())
@@ -534,163 +433,3 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
                        seconds, cfg)
 
 
-# --------------------------------------------------------------------------------------
-# output
-# --------------------------------------------------------------------------------------
-def _json_array(a: np.ndarray, digits: int = 4):
-    a = np.asarray(a)
-    if a.dtype == bool or np.issubdtype(a.dtype, np.integer):
-        return a.tolist()
-    r = np.round(a.astype(np.float64), digits)
-    return [_json_array(x, digits) for x in r] if r.ndim > 1 else \
-        [None if not math.isfinite(v) else v for v in r.tolist()]
-
-
-def tracks_to_json(result: TrackResult) -> dict:
-    """The JSON twin of ``tracks.npz`` (see the module docstring)."""
-    return {
-        "format": "mocap.tracks/1",
-        "video": str(result.info.path),
-        "frame_count": result.frame_count,
-        "fps": result.info.fps,
-        "timestamps": _json_array(result.timestamps, 6),
-        "landmark_names": list(LANDMARK_NAMES),
-        "smoothing": asdict(result.config.smooth),
-        "tracks": [{
-            "id": t.id, "frames": _json_array(t.frames), "times": _json_array(t.times, 6),
-            "observed": _json_array(t.observed),
-            "image_raw": _json_array(t.image_raw, 2), "image": _json_array(t.image, 2),
-            "world_raw": _json_array(t.world_raw, 4), "world": _json_array(t.world, 4),
-            "visibility": _json_array(t.visibility, 3), "presence": _json_array(t.presence, 3),
-            "score": _json_array(t.score, 3),
-        } for t in result.tracks],
-    }
-
-
-def tracks_to_arrays(result: TrackResult) -> dict[str, np.ndarray]:
-    """The arrays of ``tracks.npz`` (see the module docstring)."""
-    out: dict[str, np.ndarray] = {
-        "frame_count": np.array(result.frame_count),
-        "fps": np.array(result.info.fps),
-        "timestamps": result.timestamps,
-        "track_ids": np.array([t.id for t in result.tracks], np.int64),
-    }
-    for t in result.tracks:
-        for name in ("frames", "times", "observed", "image_raw", "image", "world_raw",
-                     "world", "visibility", "presence", "score"):
-            out[f"p{t.id}_{name}"] = getattr(t, name)
-    return out
-
-
-class OutputDir:
-    """Stage files in an output directory and publish them all at once.
-
-    Files are written to hidden temporary names in ``directory``; :meth:`commit` renames
-    them into place, :meth:`abort` (or leaving the ``with`` block by an exception) removes
-    them, and removes ``directory`` too if this object created it and it is empty.
-
-    Raises:
-        OutputError: the directory cannot be created or written (checked on construction,
-            before any work).
-    """
-
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory)
-        self._created = not self.directory.exists()
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".mocap-probe-", dir=self.directory)
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as exc:
-            self._cleanup_dir()
-            raise OutputError(f"cannot write to {self.directory}: "
-                              f"{exc.strerror or exc}") from None
-        self._staged: list[tuple[Path, Path]] = []
-
-    def path(self, name: str) -> Path:
-        """A temporary path that :meth:`commit` will rename to ``directory/name``."""
-        suffix = Path(name).suffix
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(name).stem}.", suffix=f".part{suffix}",
-                                   dir=self.directory)
-        os.close(fd)
-        self._staged.append((Path(tmp), self.directory / name))
-        return Path(tmp)
-
-    def commit(self) -> list[Path]:
-        done = []
-        umask = os.umask(0)
-        os.umask(umask)
-        try:
-            for tmp, final in self._staged:
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; publish like open() would
-                os.replace(tmp, final)
-                done.append(final)
-        except OSError as exc:
-            for p in done:
-                p.unlink(missing_ok=True)
-            self.abort()
-            raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from None
-        self._staged = []
-        return done
-
-    def abort(self) -> None:
-        for tmp, _ in self._staged:
-            tmp.unlink(missing_ok=True)
-        self._staged = []
-        self._cleanup_dir()
-
-    def _cleanup_dir(self) -> None:
-        if self._created and self.directory.is_dir() and not any(self.directory.iterdir()):
-            self.directory.rmdir()
-
-    def __enter__(self) -> OutputDir:
-        return self
-
-    def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is not None:
-            self.abort()
-
-
-def load_tracks(path: str | os.PathLike) -> tuple[list[Track], np.ndarray, float]:
-    """Read a ``tracks.npz`` written by :func:`write_tracks`.
-
-    Returns:
-        ``(tracks, timestamps, fps)``: the :class:`Track` list, (F,) seconds of every
-        decoded frame, and the container's frame rate.
-
-    Raises:
-        InputError: missing or not a tracks file.
-    """
-    from mocap.errors import InputError
-
-    try:
-        with np.load(path) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read tracks ({exc})") from None
-    if "track_ids" not in data:
-        raise InputError(f"{path}: not a mocap tracks.npz (no `track_ids`)")
-    names = ("frames", "times", "observed", "image_raw", "world_raw", "visibility",
-             "presence", "score", "image", "world")
-    tracks = [Track(int(i), *(data[f"p{int(i)}_{n}"] for n in names))
-              for i in data["track_ids"]]
-    return tracks, data["timestamps"], float(data["fps"])
-
-
-def write_tracks(result: TrackResult, out: OutputDir) -> tuple[Path, Path]:
-    """Stage ``tracks.npz`` and ``tracks.json`` in ``out`` (published by ``out.commit()``).
-
-    Returns:
-        The final paths of the two files.
-    """
-    try:
-        npz = out.path("tracks.npz")
-        with open(npz, "wb") as fh:
-            np.savez_compressed(fh, **tracks_to_arrays(result))
-        js = out.path("tracks.json")
-        js.write_text(json.dumps(tracks_to_json(result), separators=(",", ":")) + "\n",
-                      encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out.directory}: {exc.strerror or exc}") from None
-    return out.directory / "tracks.npz", out.directory / "tracks.json"

@@ -32,6 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mocap.geometry.boxes import box_iou, cxcywh_to_corners
 from mocap.types import Poses2D
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
     "TrackState",
     "Tracker",
     "TrackerConfig",
-    "box_iou",
     "oks",
     "pose_boxes",
 ]
@@ -142,17 +142,6 @@ def pose_boxes(poses: Poses2D, min_confidence: float = 0.5) -> np.ndarray:
     out[~enough, :2] = roi[~enough, :2]
     out[~enough, 2:] = np.maximum(roi[~enough, 2:3], 1.0) * np.array([0.5, 1.0])
     return out
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between (A, 4) and (B, 4) ``cx, cy, w, h`` boxes -> (A, B)."""
-    from mocap.perception.detect import box_iou as corner_iou
-
-    def corners(x):
-        x = np.asarray(x, np.float64).reshape(-1, 4)
-        return np.concatenate([x[:, :2] - x[:, 2:] / 2, x[:, :2] + x[:, 2:] / 2], axis=1)
-
-    return corner_iou(corners(a), corners(b))
 
 
 def oks(xy_a: np.ndarray, ok_a: np.ndarray, xy_b: np.ndarray, ok_b: np.ndarray,
@@ -334,7 +323,7 @@ class PoseTracker:
     def _stage1_cost(self, tracks, boxes, xy, ok) -> np.ndarray:
         w = self.config.iou_weight
         pred = np.stack([t.box for t in tracks])
-        iou = box_iou(pred, boxes)
+        iou = box_iou(cxcywh_to_corners(pred), cxcywh_to_corners(boxes))
         # the predicted pose: last landmarks moved with the predicted box centre
         shift = pred[:, :2] - np.stack([t.center for t in tracks])
         t_xy = np.stack([t.xy for t in tracks]) + shift[:, None]

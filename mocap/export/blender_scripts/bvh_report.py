@@ -51,4 +51,6 @@ def main(req_path: str, res_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    # a Blender executable passes the script's arguments after "--"
+    args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    main(args[0], args[1])

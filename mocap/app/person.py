@@ -1,0 +1,248 @@
+"""One tracked person -> an animated rig and the numbers the report shows.
+
+:func:`animate_person` is the motion -> retarget hand-over for one person: the placed
+landmarks become the rig's body points (:func:`mocap.motion.world.landmark_points`), which
+are lifted above the floor and have their feet locked *in point space*
+(:mod:`mocap.motion.contacts`), then retargeted onto the rig in one solve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px, project
+from mocap.geometry.series import jitter
+from mocap.motion.contacts import (
+    VIDEO_CONTACT_HEIGHT_M,
+    VIDEO_CONTACT_SPEED_M_S,
+    foot_contacts,
+    foot_skate,
+    lift_above_floor,
+    lock_feet,
+)
+from mocap.motion.world import WorldMotion, landmark_points, scene_world_motion, world_motion
+from mocap.retarget.solver import retarget
+from mocap.skeleton.animation import Animation
+from mocap.skeleton.rig import Rig, load_rig
+from mocap.types import Track
+
+
+@dataclass
+class PersonMotion:
+    """Result of :func:`animate_person`.
+
+    Attributes:
+        animation: the rig animation over the person's frames (Y up, ground at 0, metres).
+        world: the placed landmarks (:class:`~mocap.motion.world.WorldMotion`).
+        foot_skate: mean horizontal speed of the animation's feet in contact, m/s.
+        foot_skate_unlocked: the same for the body points before foot locking, m/s.
+    """
+
+    animation: Animation
+    world: WorldMotion
+    foot_skate: float
+    foot_skate_unlocked: float
+
+
+def _skate(points: dict[str, np.ndarray], fps: float) -> float:
+    return foot_skate(points, fps, foot_contacts(points, fps, VIDEO_CONTACT_HEIGHT_M,
+                                                 VIDEO_CONTACT_SPEED_M_S))
+
+
+def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
+                   lock: bool = True, floor: bool = True) -> PersonMotion:
+    """Placed landmarks -> an animation of ``rig``, in one retarget solve.
+
+    Args:
+        placed: the person's landmarks in the world (:func:`scene_world_motion`).
+        rig: the target skeleton.
+        bone_lengths: ``"actor"`` (the person's proportions) or ``"rig"``.
+        lock: pin feet in contact (video contact thresholds) so they do not slide.
+        floor: keep every body point at or above the ground (within 3 cm).
+    """
+    fps = placed.fps
+    pts = landmark_points(placed.landmarks, rig.landmarks)
+    if floor:  # before locking, so that planted feet are pinned where they end up
+        pts = lift_above_floor(pts)
+    unlocked = _skate(pts, fps)
+    if lock:
+        contacts = foot_contacts(pts, fps, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+        pts = lock_feet(pts, contacts)
+    anim = retarget(pts, rig, fps, bone_lengths)
+    return PersonMotion(anim, placed, _skate(anim.points(), fps), unlocked)
+
+
+def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
+                      image_size: tuple[int, int], fps: float, rig: Rig | str = "mixamo",
+                      fov_deg: float = DEFAULT_FOV_DEG, bone_lengths: str = "actor",
+                      lock: bool = True, floor: bool = True) -> PersonMotion:
+    """One person's landmarks, alone in the scene, -> an animation of ``rig``.
+
+    Args:
+        world: (T, 33, 3) BlazePose world landmarks, metres, hip-centred, x right, y down,
+            z away from the camera.
+        xy: (T, 33, 2) image landmarks, pixels.
+        visibility: (T, 33) landmark visibility in [0, 1] (weights of the root solve).
+        image_size: (width, height) pixels.
+        fps: frames per second of the video.
+        rig: a :class:`~mocap.skeleton.rig.Rig` or a name/path for
+            :func:`~mocap.skeleton.rig.load_rig`.
+        fov_deg: horizontal field of view of the camera, degrees.
+        bone_lengths: ``"actor"`` or ``"rig"``.
+        lock: pin feet in contact.
+        floor: keep every joint at or above the ground.
+    """
+    rig = rig if isinstance(rig, Rig) else load_rig(rig)
+    placed = world_motion(world, xy, visibility, image_size, fps, fov_deg)
+    return animate_person(placed, rig, bone_lengths, lock, floor)
+
+
+@dataclass(frozen=True)
+class PersonStats:
+    """The numbers the report gives for one person.
+
+    Attributes:
+        first_frame, last_frame: video frames of the first and last appearance.
+        frames_observed: frames in which the person was seen (others are bridged).
+        coverage: ``frames_observed`` / frames of the video.
+        mean_confidence: mean landmark visibility over observed frames, [0, 1].
+        mean_pose_score: mean pose score over observed frames, [0, 1].
+        jitter_raw_px, jitter_smoothed_px: mean absolute second difference of the image
+            landmarks before and after smoothing, px.
+        jitter_ratio: smoothed / raw (None when raw is 0).
+        foot_contact_left, foot_contact_right: share of frames with the foot in contact.
+        foot_skate_m_per_s: mean horizontal speed of the exported feet in contact, m/s.
+        foot_skate_unlocked_m_per_s: the same before foot locking, m/s.
+        hip_reprojection_px_median: median distance between the exported rig's hips
+            projected through the camera and the 2D hip centre, px.
+        root_travel_m: horizontal distance from the first to the last root position, m.
+        bone_lengths_m: joint name -> length of the bone ending at it, m.
+    """
+
+    first_frame: int
+    last_frame: int
+    frames_observed: int
+    coverage: float
+    mean_confidence: float
+    mean_pose_score: float
+    jitter_raw_px: float
+    jitter_smoothed_px: float
+    jitter_ratio: float | None
+    foot_contact_left: float
+    foot_contact_right: float
+    foot_skate_m_per_s: float
+    foot_skate_unlocked_m_per_s: float
+    hip_reprojection_px_median: float
+    root_travel_m: float
+    bone_lengths_m: dict[str, float]
+
+    def to_json(self) -> dict:
+        """The ``report.json`` form (foot contacts as ``{"left", "right"}``)."""
+        d = asdict(self)
+        d["foot_contact_fraction"] = {"left": d.pop("foot_contact_left"),
+                                      "right": d.pop("foot_contact_right")}
+        return d
+
+
+@dataclass
+class PersonResult:
+    """One exported person.
+
+    Attributes:
+        id: track id (1, 2, ... in order of appearance).
+        track: the smoothed :class:`~mocap.types.Track`.
+        motion: :class:`PersonMotion` (animation over the track's frames,
+            ``track.first_frame`` to ``track.last_frame``).
+        total_frames: frames in the video (the BVH's length).
+        camera: (rotation (3, 3), translation (3,)) world -> camera, for re-projection.
+        stats: the numbers in the report.
+    """
+
+    id: int
+    track: Track
+    motion: PersonMotion
+    total_frames: int
+    camera: tuple[np.ndarray, np.ndarray]
+    stats: PersonStats
+
+    @property
+    def animation(self) -> Animation:
+        """The animation over the person's own frames."""
+        return self.motion.animation
+
+    def full_animation(self) -> Animation:
+        """The exported animation, one frame per video frame (ends held); built on demand,
+        so a long video with many people never holds them all at full length."""
+        return full_length(self.motion.animation, self.track.first_frame, self.total_frames)
+
+
+def full_length(anim: Animation, first: int, total: int) -> Animation:
+    """Pad an animation over frames ``first..`` to ``total`` frames by holding its ends."""
+    idx = np.clip(np.arange(total) - first, 0, len(anim) - 1)
+    return Animation(anim.rig, anim.root_translation[idx], anim.rotations[idx], anim.fps)
+
+
+def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: float,
+                  total: int, fov_deg: float = DEFAULT_FOV_DEG,
+                  bone_lengths: str = "actor") -> list[PersonResult]:
+    """Place everyone on one ground (one camera), then animate each person's rig.
+
+    Args:
+        tracks: smoothed tracks of one video.
+        rig: the target skeleton.
+        size: (width, height) of the video, px.
+        fps: frames per second.
+        total: frames in the video.
+        fov_deg: horizontal field of view, degrees.
+        bone_lengths: ``"actor"`` or ``"rig"``.
+    """
+    placed = scene_world_motion([(t.world, t.image[..., :2], t.visibility) for t in tracks],
+                                size, fps, fov_deg)
+    focal = focal_px(size[0], fov_deg)
+    people = []
+    for track, wm in zip(tracks, placed, strict=True):
+        motion = animate_person(wm, rig, bone_lengths)
+        camera = (wm.camera_rotation, wm.camera_translation)
+        stats = person_stats(track, motion, camera, focal, size, total)
+        people.append(PersonResult(track.id, track, motion, total, camera, stats))
+    return people
+
+
+def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, np.ndarray],
+                 focal: float, size: tuple[int, int], total: int) -> PersonStats:
+    """The report's numbers for one person (see :class:`PersonStats`)."""
+    anim = motion.animation
+    rig = anim.rig
+    lengths = {name: round(float(np.linalg.norm(rig.offsets[j])), 4)
+               for j, name in enumerate(rig.joints) if rig.parents[j] >= 0}
+    seen = track.observed
+    vis = track.visibility[seen]
+    jr = jitter(track.image_raw[..., :2], seen)
+    js = jitter(track.image[..., :2], seen)
+    # how far the exported rig lands from the 2D landmarks it was made from (px)
+    hips_rig = project(anim.positions()[:, 0], camera, focal, size)
+    hips_2d = track.image[:, 23:25, :2].mean(1)
+    err = np.linalg.norm(hips_rig - hips_2d, axis=-1)[seen]
+    reproj = float(np.nanmedian(err)) if np.isfinite(err).any() else float("nan")
+    contacts = motion.world.contacts
+    travel = anim.root_translation[-1, [0, 2]] - anim.root_translation[0, [0, 2]]
+    return PersonStats(
+        first_frame=track.first_frame,
+        last_frame=track.last_frame,
+        frames_observed=track.frames_observed,
+        coverage=round(track.frames_observed / max(total, 1), 4),
+        mean_confidence=round(float(vis.mean()) if vis.size else 0.0, 4),
+        mean_pose_score=round(float(track.score[seen].mean()) if seen.any() else 0.0, 4),
+        jitter_raw_px=round(jr, 4),
+        jitter_smoothed_px=round(js, 4),
+        jitter_ratio=round(js / jr, 4) if jr > 0 else None,
+        foot_contact_left=round(float(contacts[:, 0].mean()), 4),
+        foot_contact_right=round(float(contacts[:, 1].mean()), 4),
+        foot_skate_m_per_s=round(float(motion.foot_skate), 4),
+        foot_skate_unlocked_m_per_s=round(float(motion.foot_skate_unlocked), 4),
+        hip_reprojection_px_median=round(reproj, 2),
+        root_travel_m=round(float(np.linalg.norm(travel)), 3),
+        bone_lengths_m=lengths,
+    )

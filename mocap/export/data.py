@@ -1,0 +1,100 @@
+"""Per-person trajectory files: ``person_<id>.json``, ``.npz`` and ``.csv``.
+
+All three hold the arrays of :func:`person_arrays` over the F frames from the person's first
+to last appearance, and the same metadata: ``id``, ``fps``, ``frame_time`` (s), ``rig``,
+``joints`` (J,) names, ``parents`` (J,) indices (-1 for the root), ``units``, ``axes`` and
+``rotations`` (descriptions). In the ``.npz`` each metadata item is an array of its own
+(``np.load(f)["fps"]``, ``["joints"]``); in the ``.json`` a top-level key; the ``.csv``
+has one row per frame: ``frame, time, observed, <joint>_x, <joint>_y, <joint>_z ...``
+(metres).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mocap.errors import InputError
+from mocap.export.formats import DATA_FORMATS
+from mocap.skeleton.animation import Animation
+from mocap.types import Track
+
+UNITS = {"positions": "m", "image": "px", "time": "s"}
+AXES = "Y up, ground at y=0, x camera right, z towards the camera"
+ROTATIONS = "local quaternions x, y, z, w relative to the parent; identity = the rig's T-pose"
+
+
+def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarray,
+                  ) -> dict[str, np.ndarray]:
+    """The per-person trajectory arrays written to ``.npz`` / ``.json`` / ``.csv``.
+
+    Args:
+        animation: the rig animation over the track's frames.
+        track: the smoothed track.
+        landmarks_world: (F, 33, 3) metres, the placed landmarks.
+
+    Returns:
+        ``frames`` (F,) video frame indices, ``times`` (F,) s, ``observed`` (F,) bool
+        (person seen in that frame; the others are bridged by the smoother),
+        ``root_translation`` (F, 3) m, ``joint_positions`` (F, J, 3) m and ``rotations``
+        (F, J, 4) xyzw local quaternions of the rig, ``landmarks_world`` (F, 33, 3) m,
+        ``landmarks_image`` (F, 33, 2) px (smoothed), ``visibility`` (F, 33). World axes:
+        Y up, ground at y = 0, x the camera's right, z towards the camera (right-handed).
+    """
+    return {
+        "frames": track.frames,
+        "times": track.times,
+        "observed": track.observed,
+        "root_translation": animation.root_translation,
+        "joint_positions": animation.positions(),
+        "rotations": animation.rotations,
+        "landmarks_world": np.asarray(landmarks_world),
+        "landmarks_image": track.image[:, :, :2],
+        "visibility": track.visibility,
+    }
+
+
+def person_meta(person_id: int, animation: Animation, fps: float) -> dict:
+    """The metadata written beside the arrays (see the module docstring)."""
+    rig = animation.rig
+    return {"id": int(person_id), "fps": float(fps), "frame_time": 1.0 / fps,
+            "rig": rig.name, "joints": list(rig.joints), "parents": rig.parents.tolist(),
+            "units": UNITS, "axes": AXES, "rotations": ROTATIONS}
+
+
+def write_person_data(fmt: str, path: str | Path, meta: dict,
+                      arrays: dict[str, np.ndarray]) -> None:
+    """Write one data file (``fmt`` in :data:`~mocap.export.formats.DATA_FORMATS`).
+
+    Args:
+        fmt: ``json``, ``npz`` or ``csv``.
+        path: the file to write (a staged temporary path: this writes in place).
+        meta: :func:`person_meta`.
+        arrays: :func:`person_arrays`.
+
+    Raises:
+        InputError: an unknown format.
+    """
+    path = Path(path)
+    if fmt == "npz":
+        items = {k: (np.asarray(v) if not isinstance(v, dict) else np.asarray(json.dumps(v)))
+                 for k, v in meta.items()}
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, **items, **arrays)
+    elif fmt == "json":
+        doc = {**meta, **{k: np.round(v, 5).tolist() if v.dtype.kind == "f" else v.tolist()
+                          for k, v in arrays.items()}}
+        path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+    elif fmt == "csv":
+        pos = arrays["joint_positions"]
+        header = ["frame", "time", "observed"] + [
+            f"{j}_{a}" for j in meta["joints"] for a in "xyz"]
+        rows = np.column_stack([arrays["frames"], arrays["times"],
+                                arrays["observed"].astype(int), pos.reshape(len(pos), -1)])
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(",".join(header) + "\n")
+            np.savetxt(fh, rows, delimiter=",", fmt="%.6g")
+    else:
+        raise InputError(f"unknown data format {fmt!r}; choose from {', '.join(DATA_FORMATS)}")

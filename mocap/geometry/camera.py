@@ -1,0 +1,97 @@
+"""The pinhole camera: focal length from the field of view, projection, and the per-frame
+root translation that makes hip-centred 3D landmarks reproject onto 2D ones.
+
+Camera axes: x right, y down, z forward (OpenCV's); the principal point is the image
+centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mocap.errors import InputError
+
+#: Default horizontal field of view of the camera, degrees: a typical phone/action camera
+#: main lens in landscape (~26 mm equivalent). ``--fov`` overrides it.
+DEFAULT_FOV_DEG = 60.0
+#: The horizontal fields of view accepted, degrees (a long telephoto to a fisheye's worth).
+FOV_RANGE_DEG = (10.0, 170.0)
+
+
+def check_fov(fov_deg: float) -> float:
+    """``fov_deg`` if it lies in :data:`FOV_RANGE_DEG`.
+
+    Raises:
+        InputError: outside the range, or not a finite number.
+    """
+    lo, hi = FOV_RANGE_DEG
+    if not (np.isfinite(fov_deg) and lo <= fov_deg <= hi):
+        raise InputError(f"--fov must be between {lo:g} and {hi:g} degrees, got {fov_deg}")
+    return float(fov_deg)
+
+
+def focal_px(width: int, fov_deg: float = DEFAULT_FOV_DEG) -> float:
+    """Focal length in pixels of a pinhole camera with horizontal field of view ``fov_deg``
+    (within :data:`FOV_RANGE_DEG`) over an image ``width`` pixels wide."""
+    check_fov(fov_deg)
+    return 0.5 * width / np.tan(np.radians(fov_deg) / 2)
+
+
+def solve_root(world: np.ndarray, xy: np.ndarray, weight: np.ndarray, focal: float,
+               center: tuple[float, float], min_depth: float = 0.3) -> np.ndarray:
+    """Per-frame camera-space translation of hip-centred world landmarks.
+
+    Minimises, for each frame, ``sum_i w_i |f (X_i + t) / (Z_i + t_z) + c - u_i|^2`` in its
+    linearised form ``f (X_i + t_x) - (u_i - c)(Z_i + t_z) = 0`` (and the same in y): a
+    3x3 weighted linear least-squares system per frame, solved for all frames at once.
+
+    Args:
+        world: (T, K, 3) metres, camera axes (x right, y down, z forward), hip-centred.
+        xy: (T, K, 2) pixels, image landmarks.
+        weight: (T, K) confidence weights (0 ignores a landmark).
+        focal: focal length, px.
+        center: principal point (cx, cy), px.
+        min_depth: smallest accepted root depth, metres.
+
+    Returns:
+        (T, 3) float64 root translation, metres, camera axes (NaN where a frame has fewer
+        than 3 weighted landmarks).
+    """
+    world = np.asarray(world, np.float64)
+    uv = np.asarray(xy, np.float64) - np.asarray(center, np.float64)
+    w = np.clip(np.nan_to_num(np.asarray(weight, np.float64)), 0.0, None)
+    ok = np.isfinite(world).all(-1) & np.isfinite(uv).all(-1)
+    w = np.where(ok, w, 0.0)
+    world = np.where(ok[..., None], world, 0.0)
+    uv = np.where(ok[..., None], uv, 0.0)
+    t, k = world.shape[:2]
+    # rows: [f, 0, -u] . t = u Z - f X ;  [0, f, -v] . t = v Z - f Y
+    a = np.zeros((t, k, 2, 3))
+    a[..., 0, 0] = focal
+    a[..., 1, 1] = focal
+    a[..., 0, 2] = -uv[..., 0]
+    a[..., 1, 2] = -uv[..., 1]
+    b = np.stack([uv[..., 0] * world[..., 2] - focal * world[..., 0],
+                  uv[..., 1] * world[..., 2] - focal * world[..., 1]], axis=-1)
+    a = a.reshape(t, 2 * k, 3)
+    b = b.reshape(t, 2 * k)
+    ww = np.repeat(w, 2, axis=1)
+    ata = np.einsum("tki,tk,tkj->tij", a, ww, a)
+    atb = np.einsum("tki,tk,tk->ti", a, ww, b)
+    enough = (w > 0).sum(axis=1) >= 3
+    ata[~enough] = np.eye(3)
+    root = np.linalg.solve(ata, atb[..., None])[..., 0]
+    root[~enough] = np.nan
+    root[:, 2] = np.where(np.isfinite(root[:, 2]), np.maximum(root[:, 2], min_depth), np.nan)
+    return root
+
+
+def project(points: np.ndarray, camera: tuple[np.ndarray, np.ndarray], focal: float,
+            size: tuple[int, int]) -> np.ndarray:
+    """(..., 3) world metres -> (..., 2) px through the pinhole camera the motion stage
+    used (``camera`` = world -> camera rotation (3, 3) and translation (3,))."""
+    rot, trans = camera
+    cam = points @ rot.T + trans
+    z = np.where(cam[..., 2] > 1e-6, cam[..., 2], np.nan)
+    w, h = size
+    return np.stack([focal * cam[..., 0] / z + w / 2, focal * cam[..., 1] / z + h / 2], -1)

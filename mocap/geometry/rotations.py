@@ -1,0 +1,103 @@
+"""Rotations, vectorised over any leading axes: quaternions (x, y, z, w) and matrices.
+
+Quaternions are xyzw, unit length; matrices act on column vectors (``v' = R @ v``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(n, 1e-12), n[..., 0]
+
+
+def frame_from_axes(p: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal frames (..., 3, 3) with columns (x, y=p, z=x×y) where x ⟂ p lies in the
+    (p, s) plane; second value: (...,) sine of the p-s angle (0 = degenerate)."""
+    y, _ = normalize(p)
+    s_n, _ = normalize(s)
+    z_raw = np.cross(s_n, y)
+    z, sin = normalize(z_raw)
+    x = np.cross(y, z)
+    return np.stack([x, y, z], axis=-1), sin
+
+
+def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) the smallest rotation taking unit vectors ``a`` onto ``b``."""
+    a, _ = normalize(a)
+    b, _ = normalize(b)
+    a, b = np.broadcast_arrays(a, b)
+    axis = np.cross(a, b)
+    w = 1.0 + np.einsum("...i,...i->...", a, b)
+    anti = w < 1e-8
+    if anti.any():
+        # 180 degrees: any axis perpendicular to a
+        helper = np.where(np.abs(a[..., :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
+        perp, _ = normalize(np.cross(a, helper))
+        axis = np.where(anti[..., None], perp, axis)
+        w = np.where(anti, 0.0, w)
+    q = np.concatenate([axis, w[..., None]], axis=-1)
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    return quat_to_matrix(q)
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    x, y, z, w = np.moveaxis(q, -1, 0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+    ], axis=-2)
+
+
+def matrix_to_quat(m: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotation matrices -> (..., 4) xyzw unit quaternions (Shepperd's method:
+    the largest of |w|, |x|, |y|, |z| comes from the diagonal, the rest from off-diagonals,
+    so it is accurate near 180 degrees too)."""
+    shape = m.shape[:-2]
+    m = m.reshape(-1, 3, 3)
+    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    d = np.stack([m00 - m11 - m22, m11 - m00 - m22, m22 - m00 - m11, m00 + m11 + m22], -1)
+    big = d.argmax(-1)
+    q = np.empty((len(m), 4))
+    # (index of the large component, then the pairs of entries for the other three)
+    cases = (
+        (0, ((0, 1, 1, 0, 1), (0, 2, 2, 0, 1), (2, 1, 1, 2, -1))),  # x; then y, z, w
+        (1, ((0, 1, 1, 0, 1), (1, 2, 2, 1, 1), (0, 2, 2, 0, -1))),  # y; then x, z, w
+        (2, ((0, 2, 2, 0, 1), (1, 2, 2, 1, 1), (1, 0, 0, 1, -1))),  # z; then x, y, w
+        (3, ((2, 1, 1, 2, -1), (0, 2, 2, 0, -1), (1, 0, 0, 1, -1))),  # w; then x, y, z
+    )
+    others = {0: (1, 2, 3), 1: (0, 2, 3), 2: (0, 1, 3), 3: (0, 1, 2)}
+    for c, pairs in cases:
+        sel = big == c
+        if not sel.any():
+            continue
+        ms = m[sel]
+        r = 0.5 * np.sqrt(np.maximum(1.0 + d[sel, c], 1e-300))
+        f = 0.25 / r
+        q[sel, c] = r
+        for slot, (i1, j1, i2, j2, sign) in zip(others[c], pairs, strict=True):
+            q[sel, slot] = (ms[:, i1, j1] + sign * ms[:, i2, j2]) * f
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    return q.reshape(*shape, 4)
+
+
+def matrices_to_quats(m: np.ndarray) -> np.ndarray:
+    """(T, J, 3, 3) rotation matrices -> (T, J, 4) xyzw quaternions, sign-continuous in T."""
+    return quat_continuity(matrix_to_quat(m))
+
+
+def quat_continuity(q: np.ndarray) -> np.ndarray:
+    """Flip quaternion signs so consecutive frames are in the same hemisphere.
+
+    Args:
+        q: (T, J, 4) quaternions.
+    """
+    if len(q) < 2:
+        return q
+    dots = np.einsum("tjk,tjk->tj", q[1:], q[:-1])
+    flips = np.where(dots < 0, -1.0, 1.0)
+    sign = np.concatenate([np.ones((1, q.shape[1])), np.cumprod(flips, axis=0)])
+    return q * sign[..., None]
