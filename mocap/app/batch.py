@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import glob
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from mocap import fileio
+from mocap.app.convert import ConvertConfig, convert_video, outputs_complete
 from mocap.errors import InputError, MocapError, OutputError
+from mocap.perception.landmarks import EngineOptions
+from mocap.tracking.loop import make_video_engine
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv",
                     ".flv", ".ts", ".mts")
@@ -109,41 +114,52 @@ class Manifest:
                                       "jobs": {k: asdict(v) for k, v in self.jobs.items()}})
 
 
-def convert_one(video: str, out_dir: str, options: dict, threads: int | None) -> dict:
+@dataclass(frozen=True)
+class JobResult:
+    """What one worker reports back for one video.
+
+    Attributes:
+        status: ``done`` or ``failed``.
+        error: the one-line reason of a failure.
+        seconds: wall-clock time of the conversion.
+        frames: frames decoded.
+        people: people exported.
+    """
+
+    status: str
+    error: str | None = None
+    seconds: float = 0.0
+    frames: int | None = None
+    people: int | None = None
+
+
+def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineOptions,
+                threads: int | None) -> JobResult:
     """Convert one video (runs in a worker process, local or Dask). Never raises.
 
     Args:
         video: input path.
         out_dir: this video's output directory (earlier partial output is replaced).
-        options: :class:`mocap.app.convert.ConvertConfig` fields plus ``engine`` (a dict of
-            :class:`mocap.perception.landmarks.PoseEngine` keyword arguments).
+        config: the conversion settings.
+        engine: how to run the models (its ``threads`` default to ``threads``).
         threads: CPU threads for this worker's inference.
-
-    Returns:
-        ``{"status": "done"|"failed", "error", "seconds", "frames", "people"}``.
     """
     t0 = time.perf_counter()
     try:
-        import torch
-
-        from mocap.app.convert import ConvertConfig, convert_video
-        from mocap.tracking.loop import make_video_engine
+        import torch  # heavy: only in the worker
 
         if threads:
             torch.set_num_threads(threads)
-        opts = dict(options)
-        engine_opts = dict(opts.pop("engine", {}))
-        engine_opts.setdefault("threads", threads)
-        config = ConvertConfig(**opts)
-        engine = make_video_engine(**engine_opts)
-        result = convert_video(video, out_dir, config, engine=engine, force=True)
-        return {"status": "done", "error": None, "seconds": time.perf_counter() - t0,
-                "frames": result.frame_count, "people": len(result.people)}
+        if engine.threads is None and threads:
+            engine = replace(engine, threads=threads)
+        result = convert_video(video, out_dir, config, engine=make_video_engine(engine),
+                               force=True)
+        return JobResult("done", None, time.perf_counter() - t0, result.frame_count,
+                         len(result.people))
     except MocapError as exc:
-        return {"status": "failed", "error": str(exc), "seconds": time.perf_counter() - t0}
+        return JobResult("failed", str(exc), time.perf_counter() - t0)
     except Exception as exc:  # a bug in one video must not stop the batch
-        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - t0}
+        return JobResult("failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
 
 
 @dataclass(frozen=True)
@@ -174,15 +190,16 @@ class BatchConfig:
             raise InputError("--resume and --force contradict each other; choose one")
 
 
-def run_batch(inputs: list[str], out_dir: str | os.PathLike, options: dict,
-              config: BatchConfig | None = None,
+def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertConfig,
+              engine: EngineOptions | None = None, config: BatchConfig | None = None,
               on_event: Callable[[str, str, JobRecord], None] | None = None) -> Manifest:
     """Convert every input video into ``out_dir/<name>/``.
 
     Args:
         inputs: files, folders and glob patterns (:func:`expand_inputs`).
         out_dir: batch directory (created if missing).
-        options: conversion options (see :func:`convert_one`).
+        convert: the conversion settings of every video.
+        engine: how to run the models.
         config: :class:`BatchConfig`.
         on_event: called as ``on_event(event, name, record)`` with ``skip``, ``start``,
             ``done`` or ``failed``.
@@ -195,9 +212,8 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, options: dict,
             ``resume`` nor ``force`` is set.
         OutputError: ``out_dir`` cannot be written.
     """
-    from mocap.app.convert import outputs_complete
-
     cfg = config or BatchConfig()
+    engine = engine or EngineOptions()
     videos = expand_inputs(inputs)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -207,7 +223,8 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, options: dict,
     if old is not None and not (cfg.resume or cfg.force):
         raise OutputError(f"{out} holds an earlier batch ({MANIFEST}); use --resume to finish "
                           "it or --force to start over")
-    manifest = Manifest(manifest_path, options=_jsonable(options))
+    manifest = Manifest(manifest_path, options=_jsonable(
+        {"convert": asdict(convert), "engine": asdict(engine)}))
     for video, name in zip(videos, job_names(videos), strict=True):
         rec = JobRecord(str(video), str(out / name))
         prev = old.jobs.get(name) if old is not None else None
@@ -230,9 +247,9 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, options: dict,
             todo.append(name)
     if todo:
         if cfg.scheduler:
-            _run_dask(manifest, todo, options, cfg, on_event)
+            _run_dask(manifest, todo, (convert, engine), cfg, on_event)
         else:
-            _run_local(manifest, todo, options, cfg, on_event)
+            _run_local(manifest, todo, (convert, engine), cfg, on_event)
     return manifest
 
 
@@ -255,32 +272,30 @@ def _start(manifest: Manifest, name: str, on_event) -> None:
         on_event("start", name, rec)
 
 
-def _finish(manifest: Manifest, name: str, result: dict, on_event) -> None:
+def _finish(manifest: Manifest, name: str, result: JobResult, on_event) -> None:
     rec = manifest.jobs[name]
-    rec.status = result["status"]
-    rec.error = result.get("error")
-    rec.seconds = round(result.get("seconds") or 0.0, 3)
-    rec.frames = result.get("frames")
-    rec.people = result.get("people")
+    rec.status = result.status
+    rec.error = result.error
+    rec.seconds = round(result.seconds or 0.0, 3)
+    rec.frames = result.frames
+    rec.people = result.people
     rec.finished = time.time()
     manifest.save()
     if on_event:
         on_event(rec.status, name, rec)
 
 
-def _run_local(manifest: Manifest, todo: list[str], options: dict, cfg: BatchConfig,
+def _run_local(manifest: Manifest, todo: list[str],
+               options: tuple[ConvertConfig, EngineOptions], cfg: BatchConfig,
                on_event) -> None:
     threads = _threads_per_job(cfg)
     if cfg.jobs == 1:  # no pool: one process, one set of models
         for name in todo:
             _start(manifest, name, on_event)
             rec = manifest.jobs[name]
-            _finish(manifest, name, convert_one(rec.input, rec.output, options, threads),
+            _finish(manifest, name, convert_one(rec.input, rec.output, *options, threads),
                     on_event)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     # spawn: workers start clean (no inherited torch/OpenMP thread state from this process)
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=ctx) as pool:
@@ -288,20 +303,22 @@ def _run_local(manifest: Manifest, todo: list[str], options: dict, cfg: BatchCon
         for name in todo:
             _start(manifest, name, on_event)
             rec = manifest.jobs[name]
-            futures[pool.submit(convert_one, rec.input, rec.output, options, threads)] = name
+            futures[pool.submit(convert_one, rec.input, rec.output, *options, threads)] = name
         for fut in as_completed(futures):
             name = futures[fut]
             try:
                 result = fut.result()
             except Exception as exc:  # the worker process died (e.g. out of memory)
-                result = {"status": "failed", "error": f"worker died: {exc}"}
+                result = JobResult("failed", f"worker died: {exc}")
             _finish(manifest, name, result, on_event)
 
 
-def _run_dask(manifest: Manifest, todo: list[str], options: dict, cfg: BatchConfig,
+def _run_dask(manifest: Manifest, todo: list[str],
+              options: tuple[ConvertConfig, EngineOptions], cfg: BatchConfig,
               on_event) -> None:
     try:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise MocapError("--scheduler needs Dask: pip install 'mocap[distributed]'") from None
     try:
@@ -314,15 +331,15 @@ def _run_dask(manifest: Manifest, todo: list[str], options: dict, cfg: BatchConf
         for name in todo:
             _start(manifest, name, on_event)
             rec = manifest.jobs[name]
-            fut = client.submit(convert_one, rec.input, rec.output, options, threads,
+            fut = client.submit(convert_one, rec.input, rec.output, *options, threads,
                                 key=f"mocap-{name}-{rec.attempts}", pure=False)
             futures[fut] = name
-        for fut in as_completed(list(futures)):
+        for fut in dask_completed(list(futures)):
             name = futures[fut]
             try:
                 result = fut.result()
             except Exception as exc:
-                result = {"status": "failed", "error": f"worker failed: {exc}"}
+                result = JobResult("failed", f"worker failed: {exc}")
             _finish(manifest, name, result, on_event)
     finally:
         client.close()

@@ -7,8 +7,8 @@
   the file is frame ``i`` of the video; before a person appears and after they leave, the
   nearest tracked pose is held), frame time ``1/fps``;
 - the trajectories in the chosen data formats (``json``, ``npz``, ``csv``; schema in
-  :func:`mocap.export.data.person_arrays`), over the frames from the person's first to last appearance
-  (``frames`` holds the video frame indices);
+  :func:`mocap.export.data.person_arrays`), over the frames from the person's first to last
+  appearance (``frames`` holds the video frame indices);
 - ``preview.mp4``: the video with the *exported rig* re-projected onto each person;
 - ``report.json`` and ``report.html``: per-person quality numbers and plots.
 
@@ -47,6 +47,7 @@ from mocap.fileio import OutputDir
 from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
+from mocap.perception.landmarks import EngineOptions
 from mocap.retarget.solver import BONE_LENGTHS
 from mocap.skeleton.rig import load_rig
 from mocap.tracking.loop import PipelineConfig, make_video_engine, track_video
@@ -163,7 +164,7 @@ def outputs_complete(out_dir: str | os.PathLike) -> bool:
 def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
                   config: ConvertConfig | None = None, *, engine=None, force: bool = False,
                   progress: Callable[[str, int, int], None] | None = None,
-                  engine_options: dict | None = None) -> ConvertResult:
+                  engine_options: EngineOptions | None = None) -> ConvertResult:
     """Convert one video into per-person animations and their outputs in ``out_dir``.
 
     Args:
@@ -174,7 +175,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         force: overwrite outputs of an earlier conversion in ``out_dir``.
         progress: ``progress(stage, done, total)`` for long stages (``"tracking"``,
             ``"preview"``).
-        engine_options: ``PoseEngine`` keyword arguments when ``engine`` is None.
+        engine_options: how to run the models when ``engine`` is None.
 
     Returns:
         :class:`ConvertResult`. A video with nobody in it gives no person files and a
@@ -211,7 +212,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
     with OutputDir(out_dir) as out:
         t0 = time.perf_counter()
         if engine is None:
-            engine = make_video_engine(**(engine_options or {}))
+            engine = make_video_engine(engine_options)
         timings["load_models"] = time.perf_counter() - t0
         cb = (lambda done, total: progress("tracking", done, total)) if progress else None
         t0 = time.perf_counter()

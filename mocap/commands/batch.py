@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from mocap.commands.convert import add_convert_options
 from mocap.commands.pose import add_engine_options
@@ -41,19 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mocap.app.batch import BatchConfig, run_batch
     from mocap.commands.convert import convert_config
-    from mocap.errors import MocapError
-
-    if args.threads is not None and args.threads < 1:
-        raise MocapError(f"--threads must be >= 1, got {args.threads}")
-    cfg = convert_config(args)  # validates rig name, formats, fov before any work
+    from mocap.commands.pose import engine_options
     from mocap.skeleton.rig import load_rig
 
+    cfg = convert_config(args)  # validates rig name, formats, fov before any work
     load_rig(cfg.rig)
-    options = {"rig": cfg.rig, "formats": list(cfg.formats), "fov_deg": cfg.fov_deg,
-               "units": cfg.units, "bone_lengths": cfg.bone_lengths,
-               "max_people": cfg.max_people, "preview": cfg.preview, "blender": cfg.blender,
-               "engine": {"models_dir": args.models_dir, "device": args.device,
-                          "backend": args.backend, "compile": args.compile}}
+    # --threads is per job here (BatchConfig.threads), not the models' own setting
+    engine = replace(engine_options(args), threads=None)
     batch_cfg = BatchConfig(jobs=args.jobs, resume=args.resume, force=args.force,
                             scheduler=args.scheduler, threads=args.threads)
     counter = {"n": 0}
@@ -71,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                       if event == "done" else rec.error)
             print(f"{event:<7} {name}: {detail}", file=sys.stderr)
 
-    manifest = run_batch(args.inputs, args.output, options, batch_cfg, on_event)
+    manifest = run_batch(args.inputs, args.output, cfg, engine, batch_cfg, on_event)
     jobs = manifest.jobs
     width = max(len(n) for n in jobs)
     print(f"{'video':<{width}}  status   people  frames  seconds  error")

@@ -128,10 +128,10 @@ def print_result(result) -> None:
           f"{'person' if len(result.people) == 1 else 'people'}")
     for p in result.people:
         s = p.stats
-        print(f"  person {p.id}: frames {s['first_frame']}-{s['last_frame']}, seen in "
-              f"{s['frames_observed']} ({100 * s['coverage']:.0f}%), jitter "
-              f"{s['jitter_raw_px']:.1f} -> {s['jitter_smoothed_px']:.1f} px, foot skate "
-              f"{100 * s['foot_skate_m_per_s']:.1f} cm/s")
+        print(f"  person {p.id}: frames {s.first_frame}-{s.last_frame}, seen in "
+              f"{s.frames_observed} ({100 * s.coverage:.0f}%), jitter "
+              f"{s.jitter_raw_px:.1f} -> {s.jitter_smoothed_px:.1f} px, foot skate "
+              f"{100 * s.foot_skate_m_per_s:.1f} cm/s")
     for path in result.outputs:
         print(f"  wrote {path}")
     if result.people:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from mocap.export.blender import BLENDER_ENV, FORMATS
-from mocap.units import METRES_PER_UNIT as UNIT_SCALES
+from mocap.units import METRES_PER_UNIT
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"output format: {', '.join(FORMATS)} (default: from the suffix of "
                    "OUT)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file")
-    p.add_argument("--units", choices=("auto", *UNIT_SCALES), default="auto",
+    p.add_argument("--units", choices=("auto", *METRES_PER_UNIT), default="auto",
                    help="unit of IN.bvh (default auto: recognised from the body height); "
                    "the output is in metres")
     p.add_argument("--no-mesh", dest="mesh", action="store_false",

@@ -32,15 +32,21 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     add_models_dir_option(g)
 
 
+def engine_options(args: argparse.Namespace):
+    """The :class:`~mocap.perception.landmarks.EngineOptions` the CLI options name."""
+    from mocap.perception.landmarks import EngineOptions
+
+    return EngineOptions(models_dir=args.models_dir, device=args.device, backend=args.backend,
+                         threads=args.threads, compile=args.compile)
+
+
 def make_engine(args: argparse.Namespace, **config):
     """A :class:`~mocap.perception.landmarks.PoseEngine` from the engine options."""
+    from dataclasses import asdict
+
     from mocap.perception.landmarks import EstimatorConfig, PoseEngine
 
-    if args.threads is not None and args.threads < 1:
-        raise MocapError(f"--threads must be >= 1, got {args.threads}")
-    return PoseEngine(models_dir=args.models_dir, device=args.device, backend=args.backend,
-                      threads=args.threads, compile=args.compile,
-                      config=EstimatorConfig(**config))
+    return PoseEngine(**asdict(engine_options(args)), config=EstimatorConfig(**config))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write all 33 landmarks (x, y px, z, visibility, presence) and world "
                    "landmarks (m) per person")
     p.add_argument("--draw", metavar="DIR", help="write overlay PNGs (DIR/<image>.png)")
-    p.add_argument("--max-people", type=int, default=0, metavar="N",
+    p.add_argument("--max-people", type=int, metavar="N",
                    help="keep at most N people per image, best first (default: no limit)")
     p.add_argument("--min-score", type=float, default=0.2, metavar="S",
                    help="drop people whose score is below S (default: 0.2; lower finds more "
@@ -103,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
     from mocap.app.draw import draw_poses
     from mocap.io.images import load_image
 
-    if args.max_people < 0:
-        raise MocapError(f"--max-people must be >= 0, got {args.max_people}")
+    if args.max_people is not None and args.max_people < 1:
+        raise MocapError(f"--max-people must be >= 1, got {args.max_people}")
     if not 0.0 <= args.min_score <= 1.0:
         raise MocapError(f"--min-score must be in [0, 1], got {args.min_score}")
     for opt in ("coco", "json_out"):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mocap.export.bvh import UNITS
 from mocap.retarget.solver import BONE_LENGTHS
-from mocap.units import METRES_PER_UNIT as UNIT_SCALES
+from mocap.units import METRES_PER_UNIT, OUTPUT_UNITS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,10 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the rig's bone lengths (default; the root path is scaled by "
                    "the leg-length ratio) or take the actor's (median over the clip, "
                    "left/right symmetric)")
-    p.add_argument("--units", choices=tuple(UNITS), default="m",
+    p.add_argument("--units", choices=OUTPUT_UNITS, default="m",
                    help="units of the output file (default m: Blender imports it at true "
                    "size with its default scale)")
-    p.add_argument("--source-units", choices=("auto", *UNIT_SCALES), default="auto",
+    p.add_argument("--source-units", choices=("auto", *METRES_PER_UNIT), default="auto",
                    help="units of SOURCE.bvh (default auto: recognised from the body "
                    "height; cmu = inch/0.45, the CMU database's unit)")
     p.add_argument("--foot-lock", choices=("auto", "on", "off"), default="auto",

@@ -10,7 +10,8 @@ axes); outputs are in metres whatever the BVH's unit.
 
 Which Blender: the ``blender`` argument, else ``$MOCAP_BLENDER`` (a Blender executable, run
 as ``blender --background --factory-startup --python SCRIPT -- ARGS``), else the ``bpy``
-virtual environment of :mod:`mocap.export.blender_env` (created on first use, about 400 MB from PyPI).
+virtual environment of :mod:`mocap.export.blender_env` (created on first use, about 400 MB
+from PyPI).
 
 Every output is written under a temporary name beside its target and renamed into place
 only when Blender succeeded, so a failure leaves no partial FBX/GLB (and never touches the
@@ -35,6 +36,9 @@ from mocap.export.blender_env import BPY_REQUIREMENT, BlenderUnavailableError, e
 from mocap.export.formats import BLENDER_FORMATS
 from mocap.export.formats import parse_formats as _parse_formats
 from mocap.fileio import atomic_path
+from mocap.io.bvh import read_bvh
+from mocap.skeleton.rig import bvh_unit_scale
+from mocap.units import METRES_PER_UNIT, metres_per
 
 FORMATS = BLENDER_FORMATS
 BLENDER_ENV = "MOCAP_BLENDER"
@@ -137,14 +141,14 @@ def run_blender_json(script: str | os.PathLike, request: dict,
             raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
         if proc.returncode != 0 or not res.exists():
             raise MocapError(f"Blender ({Path(script).name}) failed: "
-                             f"{_error_line(proc.stdout, proc.stderr, proc.returncode)}")
+                             f"{error_line(proc.stdout, proc.stderr, proc.returncode)}")
         return json.loads(res.read_text())
 
 
 _EXCEPTION = re.compile(r"^[\w.]*(Error|Exception|Exit): ")
 
 
-def _error_line(stdout: str, stderr: str, code: int) -> str:
+def error_line(stdout: str, stderr: str, code: int) -> str:
     """The most telling line of a failed Blender run: the last Python exception line (a
     Blender executable ends with its own "Error: script failed, ..." line), with the
     Blender version where it printed one."""
@@ -176,7 +180,7 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
             environment (see :mod:`mocap.export.blender_env`).
         progress: optional callable taking a message (used while creating the environment).
         timeout: seconds for the whole Blender run.
-        units: unit of the BVH files, a key of :data:`mocap.skeleton.rig.UNIT_SCALES` (``"m"``,
+        units: unit of the BVH files, a key of :data:`mocap.units.METRES_PER_UNIT` (``"m"``,
             default, as :func:`mocap.export.bvh.write_bvh` writes by default; ``"cm"``...),
             or None to recognise it from the skeleton's height. Outputs are in metres.
         mesh: add a stick figure skinned to the bones (one octahedron per bone, each
@@ -239,10 +243,9 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
     Raises:
         See :func:`export_bvh_files`.
     """
-    from mocap.units import METRES_PER_UNIT as UNIT_SCALES
 
-    if units is not None and units not in UNIT_SCALES:
-        raise InputError(f"unknown units {units!r}; valid units: {', '.join(UNIT_SCALES)}")
+    if units is not None:
+        metres_per(units)  # an unknown unit fails before Blender starts
     norm: list[tuple[Path, dict[str, Path]]] = []
     scales: list[float] = []
     seen: set[Path] = set()
@@ -250,7 +253,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         bvh = Path(bvh)
         if not bvh.is_file():
             raise InputError(f"no such BVH file: {bvh}")
-        scales.append(UNIT_SCALES[units] if units is not None else _recognised_scale(bvh))
+        scales.append(METRES_PER_UNIT[units] if units is not None else _recognised_scale(bvh))
         paths = {parse_formats([f])[0]: Path(o) for f, o in outs.items()}
         for out in paths.values():
             key = out.resolve()
@@ -281,9 +284,6 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
 
 def _recognised_scale(bvh: Path) -> float:
     """Metres per unit of a BVH file, recognised from its skeleton's rest height."""
-    from mocap.io.bvh import read_bvh
-    from mocap.skeleton.rig import bvh_unit_scale
-
     return bvh_unit_scale(read_bvh(bvh))
 
 

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mocap.errors import InputError, OutputError
+from mocap.units import OUTPUT_UNITS, metres_per
 
 if TYPE_CHECKING:
     from mocap.skeleton.animation import Animation
     from mocap.skeleton.rig import Rig
 
-UNITS = {"m": 1.0, "cm": 100.0}
 ROTATION_ORDERS = ("ZXY", "ZYX", "XYZ", "XZY", "YXZ", "YZX")
 
 
@@ -54,14 +54,12 @@ def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
     from bvhio.lib.Parser import writeJoint
     from scipy.spatial.transform import Rotation
 
-    if units not in UNITS:
-        raise InputError(f"unknown units {units!r}; valid units: {', '.join(UNITS)}")
     order = rotation_order.upper()
     if order not in ROTATION_ORDERS:
         raise InputError(f"unknown rotation order {rotation_order!r}; valid: "
                          f"{', '.join(ROTATION_ORDERS)}")
     rig = anim.rig
-    scale = UNITS[units]
+    scale = 1.0 / metres_per(units, OUTPUT_UNITS)  # units per metre
     rot_channels = [f"{a}rotation" for a in order]
     joints = []
     for j, name in enumerate(rig.joints):

@@ -3,7 +3,7 @@
 All three hold the arrays of :func:`person_arrays` over the F frames from the person's first
 to last appearance, and the same metadata: ``id``, ``fps``, ``frame_time`` (s), ``rig``,
 ``joints`` (J,) names, ``parents`` (J,) indices (-1 for the root), ``units``, ``axes`` and
-``rotations`` (descriptions). In the ``.npz`` each metadata item is an array of its own
+``rotation_convention`` (descriptions). In the ``.npz`` each metadata item is an array of its own
 (``np.load(f)["fps"]``, ``["joints"]``); in the ``.json`` a top-level key; the ``.csv``
 has one row per frame: ``frame, time, observed, <joint>_x, <joint>_y, <joint>_z ...``
 (metres).
@@ -61,7 +61,7 @@ def person_meta(person_id: int, animation: Animation, fps: float) -> dict:
     rig = animation.rig
     return {"id": int(person_id), "fps": float(fps), "frame_time": 1.0 / fps,
             "rig": rig.name, "joints": list(rig.joints), "parents": rig.parents.tolist(),
-            "units": UNITS, "axes": AXES, "rotations": ROTATIONS}
+            "units": UNITS, "axes": AXES, "rotation_convention": ROTATIONS}
 
 
 def write_person_data(fmt: str, path: str | Path, meta: dict,

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
+from mocap.errors import InputError
 from mocap.geometry.boxes import greedy_keep
 from mocap.io import assets
 from mocap.perception.detect import (
@@ -36,7 +37,13 @@ from mocap.perception.detect import (
     rois_from_points,
     ssd_anchors,
 )
-from mocap.perception.engine.runtime import make_runner, resolve_backend, resolve_device
+from mocap.perception.engine.runtime import (
+    BACKENDS,
+    DEVICES,
+    make_runner,
+    resolve_backend,
+    resolve_device,
+)
 from mocap.types import NUM_LANDMARKS, Poses2D, Rois
 
 LANDMARK_SIZE = 256
@@ -216,22 +223,22 @@ class EstimatorConfig:
         refine_passes: extra landmark passes on the region implied by the previous pass.
         duplicate_similarity: two poses more similar than this are the same person; the
             lower-scored one is dropped.
-        max_people: keep at most this many (highest score first); 0 = no limit.
+        max_people: keep at most this many (highest score first); None: no limit.
     """
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     min_pose_score: float = 0.2
     refine_passes: int = 1
     duplicate_similarity: float = 0.3
-    max_people: int = 0
+    max_people: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_pose_score <= 1.0:
             raise ValueError(f"`min_pose_score` must be in [0, 1], got {self.min_pose_score}")
         if self.refine_passes < 0:
             raise ValueError(f"`refine_passes` must be >= 0, got {self.refine_passes}")
-        if self.max_people < 0:
-            raise ValueError(f"`max_people` must be >= 0, got {self.max_people}")
+        if self.max_people is not None and self.max_people < 1:
+            raise ValueError(f"`max_people` must be >= 1, got {self.max_people}")
 
 
 def suppress_duplicates(poses: Poses2D, threshold: float) -> Poses2D:
@@ -240,6 +247,37 @@ def suppress_duplicates(poses: Poses2D, threshold: float) -> Poses2D:
         return poses
     poses = poses[np.argsort(-poses.score, kind="stable")]
     return poses[greedy_keep(pose_similarity(poses, poses), threshold)]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run the models (:class:`PoseEngine`'s keyword arguments), validated; plain
+    values, so they cross process boundaries (``mocap batch`` workers, Dask).
+
+    Attributes:
+        models_dir: model cache folder (None: the default, see :mod:`mocap.io.assets`).
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``mps``.
+        backend: ``auto`` | ``torch`` | ``litert``.
+        threads: CPU threads for inference (None: all cores).
+        compile: ``torch.compile`` the torch modules.
+    """
+
+    models_dir: str | None = None
+    device: str = "auto"
+    backend: str = "auto"
+    threads: int | None = None
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise InputError(f"unknown device {self.device!r}; choose from {', '.join(DEVICES)}")
+        if self.backend not in BACKENDS:
+            raise InputError(f"unknown backend {self.backend!r}; choose from "
+                             f"{', '.join(BACKENDS)}")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"--threads must be >= 1, got {self.threads}")
+        if self.models_dir is not None:
+            object.__setattr__(self, "models_dir", str(self.models_dir))
 
 
 class PoseEngine:
@@ -313,6 +351,6 @@ class PoseEngine:
             poses = refined
         poses = poses[poses.score >= cfg.min_pose_score]
         poses = suppress_duplicates(poses, cfg.duplicate_similarity)
-        if cfg.max_people:
+        if cfg.max_people is not None:
             poses = poses[: cfg.max_people]
         return poses

@@ -248,14 +248,18 @@ def plan(points: dict[str, np.ndarray], rig: Rig) -> list[_Plan]:
                     if np.linalg.norm(np.cross(rp, rs)) < 0.3 * np.linalg.norm(rp) * \
                             np.linalg.norm(rs):
                         sec = None
-        if prim is None:
+        if prim is None or sec is None:
             desc = [d for d in descendants(j) if usable((key, d))]
-            if desc:
+            if prim is None and desc:
                 prim = (key, desc[0])
-                # a second, non-collinear descendant fixes the twist
+            if prim is not None:
+                # a descendant off the primary axis fixes the twist (a head whose role has
+                # no ear line in this source still turns its eyes with it)
                 p_rest = _rest_vec(rest, prim)
                 best = 0.0
-                for d in desc[1:]:
+                for d in desc:
+                    if (key, d) == prim:
+                        continue
                     v = _rest_vec(rest, (key, d))
                     sin = np.linalg.norm(np.cross(p_rest, v)) / (
                         np.linalg.norm(p_rest) * np.linalg.norm(v))

@@ -36,19 +36,17 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+from mocap.io.bvh import BvhData, read_bvh
 from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, auto_roles
 from mocap.units import METRES_PER_UNIT, detect_unit, metres_per
 
 #: Units a rig TOML file may give its offsets in.
 TOML_UNITS = ("m", "cm", "mm")
 
-if TYPE_CHECKING:
-    from mocap.io.bvh import BvhData
 
 
 #: Where each role sits, as an expression over BlazePose landmark names: a name,
@@ -237,8 +235,6 @@ def load_rig(spec: str | os.PathLike) -> Rig:
     s = os.fspath(spec)
     p = Path(s)
     if p.suffix.lower() == ".bvh":
-        from mocap.io.bvh import read_bvh
-
         return rig_from_bvh(read_bvh(p))
     if p.suffix.lower() == ".toml":
         return _rig_from_toml(p)

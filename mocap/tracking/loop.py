@@ -28,7 +28,13 @@ import numpy as np
 
 from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
 from mocap.io.video import VideoInfo, open_video
-from mocap.perception.landmarks import roi_from_landmarks
+from mocap.perception.detect import DetectorConfig
+from mocap.perception.landmarks import (
+    EngineOptions,
+    EstimatorConfig,
+    PoseEngine,
+    roi_from_landmarks,
+)
 from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
 from mocap.tracking.tracker import PoseTracker, TrackerConfig, pose_boxes
 from mocap.types import NUM_LANDMARKS, Poses2D, Rois, Track
@@ -370,40 +376,34 @@ def video_detector_config():
     still-image tiling cost; detections under 0.5 are dropped (MediaPipe's
     ``min_detection_confidence``): in video a missed person is found a few frames later,
     while every false detection costs a landmark-model run."""
-    from mocap.perception.detect import DetectorConfig
-
     return DetectorConfig(score_threshold=0.5, tile_scales=(1.0,), whole_image=False)
 
 
-def make_video_engine(**options):
-    """A :class:`mocap.perception.landmarks.PoseEngine` with :func:`video_detector_config`.
+def make_video_engine(options: EngineOptions | None = None) -> PoseEngine:
+    """A :class:`~mocap.perception.landmarks.PoseEngine` with :func:`video_detector_config`.
 
     Args:
-        **options: ``PoseEngine`` keyword arguments (``models_dir``, ``device``,
-            ``backend``, ``threads``, ``compile``).
+        options: how to run the models (default :class:`EngineOptions`).
     """
-    from mocap.perception.landmarks import EstimatorConfig, PoseEngine
-
-    options.setdefault("config", EstimatorConfig(detector=video_detector_config()))
-    return PoseEngine(**options)
+    return PoseEngine(**asdict(options or EngineOptions()),
+                      config=EstimatorConfig(detector=video_detector_config()))
 
 
 def track_video(path: str | os.PathLike, engine: Engine | None = None,
                 config: PipelineConfig | None = None, *,
                 progress: Callable[[int, int], None] | None = None,
-                max_frames: int | None = None, engine_options: dict | None = None,
+                max_frames: int | None = None, engine_options: EngineOptions | None = None,
                 decode_threads: int | None = 1) -> TrackResult:
     """Track and smooth every person in a video file.
 
     Args:
         path: video file.
-        engine: a pose engine; default ``PoseEngine(**engine_options)``.
+        engine: a pose engine; default :func:`make_video_engine` of ``engine_options``.
         config: :class:`PipelineConfig`.
         progress: called as ``progress(done, total)`` after each frame (``total`` is the
             container's frame count, -1 when unknown).
         max_frames: stop after this many frames.
-        engine_options: keyword arguments for :class:`mocap.perception.landmarks.PoseEngine` when
-            ``engine`` is None (``models_dir``, ``device``, ``backend``, ``threads``).
+        engine_options: how to run the models when ``engine`` is None.
         decode_threads: video decoder threads; decoding runs beside inference on its own
             thread, so one decoder thread leaves the other cores to the models.
 
@@ -417,7 +417,7 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
     video = open_video(path, max_frames=max_frames, threads=decode_threads)
     try:
         if engine is None:
-            engine = make_video_engine(**(engine_options or {}))
+            engine = make_video_engine(engine_options)
         import filterpy.kalman  # noqa: F401  (0.3-0.8 s of imports: not per-frame work)
 
         total = video.info.frame_count

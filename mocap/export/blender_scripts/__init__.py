@@ -1,1 +1,2 @@
-"""Scripts run inside Blender's Python (see :mod:`mocap.export.blender_env`); not imported by mocap."""
+"""Scripts run inside Blender's Python (see :mod:`mocap.export.blender`); mocap never imports
+them."""

@@ -121,7 +121,7 @@ def _options(op, cls_name: str):
     return opts
 
 
-def _same_pad(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+def same_pad(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     out = -(-size // stride)
     total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
     return total // 2, total - total // 2
@@ -258,8 +258,8 @@ class _Builder:
         node = self.value(ins[0], "nchw")
         pad = (0, 0)
         if opts.Padding() == _PAD_SAME:
-            ph = _same_pad(x_shape[1], kh, sh, dh)
-            pw = _same_pad(x_shape[2], kw, sw, dw)
+            ph = same_pad(x_shape[1], kh, sh, dh)
+            pw = same_pad(x_shape[2], kw, sw, dw)
             if ph[0] == ph[1] and pw[0] == pw[1]:
                 pad = (ph[0], pw[0])
             else:  # TF's SAME puts the odd pixel after: pad explicitly
@@ -354,7 +354,7 @@ class _Builder:
         node = self.value(ins[0], "nchw")
         if opts.Padding() == _PAD_SAME:
             shape = self.tensors[ins[0]].shape
-            ph, pw = _same_pad(shape[1], kh, sh), _same_pad(shape[2], kw, sw)
+            ph, pw = same_pad(shape[1], kh, sh), same_pad(shape[2], kw, sw)
             if any(ph + pw):
                 node = self.graph.call_function(
                     F.pad, (node, (pw[0], pw[1], ph[0], ph[1])), {"value": float("-inf")})

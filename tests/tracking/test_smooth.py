@@ -1,4 +1,4 @@
-"""Tests for mocap.tracking.smooth: the vectorised Kalman/RTS core against filterpy, and accuracy."""
+"""mocap.tracking.smooth: the vectorised Kalman/RTS core against filterpy, and accuracy."""
 
 from __future__ import annotations
 

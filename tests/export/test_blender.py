@@ -640,6 +640,6 @@ Error: script failed, file: '/work/main/mocap/blender_scripts/export_anim.py', e
     ("", "", "exit code 1"),
 ])
 def test_blender_error_line(stdout, stderr, expected):
-    from mocap.export.blender import _error_line
+    from mocap.export.blender import error_line
 
-    assert _error_line(stdout, stderr, 1) == expected
+    assert error_line(stdout, stderr, 1) == expected

@@ -24,7 +24,7 @@ def _angle(a, b):
 
 
 def test_rigs_ship_in_top_level_rigs_folder():
-    assert rigs_dir() == Path(__file__).resolve().parents[1] / "rigs"
+    assert rigs_dir() == Path(__file__).resolve().parents[2] / "rigs"
     assert {"cmu", "mixamo", "smpl"} <= set(available_rigs())
 
 

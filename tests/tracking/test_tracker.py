@@ -1,4 +1,4 @@
-"""Tests for mocap.tracking.tracker with synthetic poses: crossing, occlusion, exits/entries, empties."""
+"""mocap.tracking.tracker on synthetic poses: crossing, occlusion, exits/entries, empties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for mocap.tracking.loop (per-frame loop with a scripted engine, outputs) and `mocap track`."""
+"""mocap.tracking.loop: the per-frame loop with a scripted engine, outputs, `mocap track`."""
 
 from __future__ import annotations
 

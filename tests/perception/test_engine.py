@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mocap.errors import InputError
-from mocap.perception.engine.tflite import _same_pad, depth_to_space_nchw, load_tflite
+from mocap.perception.engine.tflite import depth_to_space_nchw, load_tflite, same_pad
 
 pytest.importorskip("ai_edge_litert", reason="parity tests need ai-edge-litert (test extra)")
 
@@ -59,7 +59,7 @@ def test_depth_to_space_uses_tensorflow_channel_order():
     (256, 5, 2, (1, 2)),
 ])
 def test_same_padding_is_tensorflows(size, k, stride, expected):
-    assert _same_pad(size, k, stride) == expected
+    assert same_pad(size, k, stride) == expected
 
 
 def test_not_a_model_is_a_clear_error(tmp_path):

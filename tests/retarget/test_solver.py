@@ -173,7 +173,7 @@ def test_units_cm_and_bvhio_reads_our_output(tmp_path):
 def test_write_errors_leave_no_partial_output(tmp_path):
     rig = load_rig("smpl")
     anim = Animation(rig, np.zeros((3, 3)), np.tile([0, 0, 0, 1.0], (3, len(rig), 1)), 30)
-    with pytest.raises(InputError, match="unknown units 'km'"):
+    with pytest.raises(InputError, match="unknown unit 'km'; choose from m, cm"):
         write_bvh(anim, tmp_path / "a.bvh", units="km")
     nan_root = Animation(rig, np.full((3, 3), np.nan), anim.rotations, 30)
     with pytest.raises(InputError, match="frame 0 of the animation has non-finite values"):

@@ -55,9 +55,10 @@ def test_data_formats_share_one_schema(demo_run):
     pid = person["id"]
     npz = np.load(out / f"person_{pid}.npz")
     doc = json.loads((out / f"person_{pid}.json").read_text())
-    meta = json.loads(str(npz["meta"]))
-    joints = meta["joints"]
-    assert doc["joints"] == joints and meta["fps"] == pytest.approx(30)
+    # the npz holds fps, joints and parents as arrays of their own (as the README says)
+    joints = npz["joints"].tolist()
+    assert doc["joints"] == joints and float(npz["fps"]) == pytest.approx(30)
+    assert npz["parents"].tolist() == doc["parents"] and npz["parents"][0] == -1
     # data cover the person's own frames, named by video frame index
     frames = npz["frames"]
     np.testing.assert_array_equal(
