@@ -116,7 +116,8 @@ class PersonStats:
         foot_skate_m_per_s: mean horizontal speed of the exported feet in contact, m/s.
         foot_skate_unlocked_m_per_s: the same before foot locking, m/s.
         hip_reprojection_px_median: median distance between the exported rig's hips
-            projected through the camera and the 2D hip centre, px.
+            projected through the camera and the 2D hip centre, px (None if they never
+            project).
         root_travel_m: horizontal distance from the first to the last root position, m.
         bone_lengths_m: joint name -> length of the bone ending at it, m.
     """
@@ -134,7 +135,7 @@ class PersonStats:
     foot_contact_right: float
     foot_skate_m_per_s: float
     foot_skate_unlocked_m_per_s: float
-    hip_reprojection_px_median: float
+    hip_reprojection_px_median: float | None
     root_travel_m: float
     bone_lengths_m: dict[str, float]
 
@@ -225,7 +226,8 @@ def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, n
     hips_rig = project(anim.positions()[:, 0], camera, focal, size)
     hips_2d = track.image[:, 23:25, :2].mean(1)
     err = np.linalg.norm(hips_rig - hips_2d, axis=-1)[seen]
-    reproj = float(np.nanmedian(err)) if np.isfinite(err).any() else float("nan")
+    # None (JSON null) when the hips never project (behind the camera in every frame)
+    reproj = round(float(np.nanmedian(err)), 2) if np.isfinite(err).any() else None
     contacts = motion.world.contacts
     travel = anim.root_translation[-1, [0, 2]] - anim.root_translation[0, [0, 2]]
     return PersonStats(
@@ -242,7 +244,7 @@ def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, n
         foot_contact_right=round(float(contacts[:, 1].mean()), 4),
         foot_skate_m_per_s=round(float(motion.foot_skate), 4),
         foot_skate_unlocked_m_per_s=round(float(motion.foot_skate_unlocked), 4),
-        hip_reprojection_px_median=round(reproj, 2),
+        hip_reprojection_px_median=reproj,
         root_travel_m=round(float(np.linalg.norm(travel)), 3),
         bone_lengths_m=lengths,
     )

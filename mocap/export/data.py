@@ -84,8 +84,9 @@ def write_person_data(fmt: str, path: str | Path, meta: dict,
         with open(path, "wb") as fh:
             np.savez_compressed(fh, **items, **arrays)
     elif fmt == "json":
-        doc = {**meta, **{k: np.round(v, 5).tolist() if v.dtype.kind == "f" else v.tolist()
-                          for k, v in arrays.items()}}
+        # float64 before rounding: a rounded float32 prints with all its binary digits
+        doc = {**meta, **{k: np.round(v.astype(np.float64), 5).tolist()
+                          if v.dtype.kind == "f" else v.tolist() for k, v in arrays.items()}}
         path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
     elif fmt == "csv":
         pos = arrays["joint_positions"]
@@ -95,6 +96,9 @@ def write_person_data(fmt: str, path: str | Path, meta: dict,
                                 arrays["observed"].astype(int), pos.reshape(len(pos), -1)])
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(",".join(header) + "\n")
-            np.savetxt(fh, rows, delimiter=",", fmt="%.6g")
+            # frame indices and times exactly (a long video's frame 1234567 or time
+            # 10000.017 s do not survive %g); positions to a micrometre
+            fmt = ["%d", "%.6f", "%d"] + ["%.6g"] * (rows.shape[1] - 3)
+            np.savetxt(fh, rows, delimiter=",", fmt=fmt)
     else:
         raise InputError(f"unknown data format {fmt!r}; choose from {', '.join(DATA_FORMATS)}")
