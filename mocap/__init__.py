@@ -1,4 +1,26 @@
-"""mocap: video in, one animated skeleton per person out (BVH, FBX, glTF)."""
+"""mocap: video in, one animated skeleton per person out (BVH, FBX, glTF).
+
+The package is laid out as the pipeline runs, one folder ("room") per stage::
+
+    errors, types, units, fileio   boundary types, errors, the unit table, atomic writing
+    geometry/    rotations, the pinhole camera and root solve, time series, boxes
+    io/          video, images, BVH reading, model and demo-video acquisition
+    perception/  engine/ (TFLite -> torch, LiteRT), detect, landmarks: frames -> Poses2D
+    tracking/    tracker (Kalman + Hungarian), smooth (Kalman/RTS), loop, tracks_io
+    motion/      world (root, ground, scene), contacts (foot contacts, locking, skate)
+    skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)
+    retarget/    solver, foot_lock, bvh_source, metrics
+    export/      bvh, data (json/npz/csv), formats, blender (FBX/GLB), blender_env
+    app/         convert, person, report, preview, draw, batch: the orchestration
+    commands/    one file per subcommand + shared options (the CLI, thin)
+
+Import rule: a room imports only itself and the rooms listed above it (``errors`` and
+``geometry`` import nothing of mocap but errors; no stage imports ``app``), so there is no
+import cycle between rooms. A function-local import is only for a heavy optional dependency
+(torch, LiteRT, bpy, dask), never to dodge a cycle; the CLI's ``commands/`` import the
+library lazily so that ``mocap --help`` starts fast. ``tests/test_architecture.py`` checks
+all of it, function-local imports included.
+"""
 
 from __future__ import annotations
 

@@ -6,8 +6,7 @@ import argparse
 import sys
 from dataclasses import replace
 
-from mocap.commands.convert import add_convert_options
-from mocap.commands.pose import add_engine_options
+from mocap.commands.options import add_convert_options, add_engine_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,8 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mocap.app.batch import BatchConfig, run_batch
-    from mocap.commands.convert import convert_config
-    from mocap.commands.pose import engine_options
+    from mocap.commands.options import convert_config, engine_options
     from mocap.skeleton.rig import load_rig
 
     cfg = convert_config(args)  # validates rig name, formats, fov before any work

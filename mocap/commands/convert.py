@@ -7,56 +7,17 @@ import json
 import os
 import sys
 
-from mocap.commands.pose import add_engine_options, make_engine
+from mocap.commands.options import (
+    add_convert_options,
+    add_engine_options,
+    convert_config,
+    make_engine,
+)
 from mocap.commands.progress import ProgressBar
 
 BLENDER_IMPORT_HINT = ("Blender: File > Import > Motion Capture (.bvh), pick person_<id>.bvh "
                        "(scale 1.0 for metres; tick 'Update Scene FPS' and 'Update Scene "
                        "Duration')")
-
-
-def add_convert_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by `convert`, `demo` and `batch`."""
-    from mocap.app.convert import FORMATS
-    from mocap.export.formats import DEFAULT_FORMATS
-    from mocap.geometry.camera import DEFAULT_FOV_DEG
-
-    g = p.add_argument_group("conversion")
-    g.add_argument("--rig", default="mixamo", metavar="RIG",
-                   help="target skeleton: cmu, mixamo, smpl, or a .bvh/.toml file whose "
-                   "hierarchy is the rig (default: mixamo)")
-    g.add_argument("--max-people", type=int, metavar="N",
-                   help="track at most N people (default: everyone)")
-    g.add_argument("--fov", type=float, default=DEFAULT_FOV_DEG, metavar="DEG",
-                   help="horizontal field of view of the camera in degrees, used to place "
-                   f"people in 3D (default: {DEFAULT_FOV_DEG:g}; phones ~65-75, GoPro wide "
-                   "~120)")
-    g.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
-                   help=f"comma-separated outputs from {','.join(FORMATS)}; BVH is always "
-                   f"written; fbx/glb go through Blender (default: "
-                   f"{','.join(DEFAULT_FORMATS)})")
-    g.add_argument("--units", default="m", choices=("m", "cm"),
-                   help="BVH units (default: m, imported by Blender at true size)")
-    g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
-                   help="actor: each person's own proportions (default); rig: the rig's")
-    g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
-                   help="write preview.mp4 with the exported rig drawn on the video "
-                   "(default: on)")
-    g.add_argument("--blender", metavar="PATH",
-                   help="a Blender executable for fbx/glb (default: $MOCAP_BLENDER, else "
-                   "mocap's own bpy environment, made on first use)")
-    g.add_argument("--force", action="store_true",
-                   help="overwrite outputs of an earlier run in the output directory")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-
-
-def convert_config(args: argparse.Namespace):
-    from mocap.app.convert import ConvertConfig
-
-    return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
-                         units=args.units, bone_lengths=args.bone_lengths,
-                         max_people=args.max_people, preview=args.preview,
-                         blender=args.blender)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ from mocap.commands.convert import (
     convert_with_progress,
     print_result,
 )
-from mocap.commands.pose import add_engine_options
+from mocap.commands.options import add_engine_options
 from mocap.io import assets
 
 

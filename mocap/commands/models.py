@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mocap.commands.options import add_models_dir_option
 from mocap.io import assets
-
-
-def add_models_dir_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--models-dir", metavar="DIR",
-        help="where the model files are cached (default: $MOCAP_MODELS_DIR, else "
-        "$XDG_CACHE_HOME/mocap/models)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,43 +10,9 @@ import cv2
 import numpy as np
 
 from mocap import fileio
-from mocap.commands.models import add_models_dir_option
+from mocap.commands.options import add_engine_options, make_engine
 from mocap.errors import InputError, MocapError
 from mocap.types import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, Poses2D
-
-
-def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that runs the pose models."""
-    g = parser.add_argument_group("inference")
-    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
-                   help="where torch runs the models; auto picks a GPU torch can see "
-                   "(default: auto)")
-    g.add_argument("--backend", default="auto", choices=("auto", "torch", "litert"),
-                   help="auto: torch on a GPU; on a CPU LiteRT/XNNPACK when installed "
-                   "(pip install 'mocap[litert]'), else torch (default: auto)")
-    g.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for inference (default: all cores)")
-    g.add_argument("--compile", action="store_true",
-                   help="torch.compile the models (torch backend): faster on long runs, "
-                   "5-20 s extra at start")
-    add_models_dir_option(g)
-
-
-def engine_options(args: argparse.Namespace):
-    """The :class:`~mocap.perception.landmarks.EngineOptions` the CLI options name."""
-    from mocap.perception.landmarks import EngineOptions
-
-    return EngineOptions(models_dir=args.models_dir, device=args.device, backend=args.backend,
-                         threads=args.threads, compile=args.compile)
-
-
-def make_engine(args: argparse.Namespace, **config):
-    """A :class:`~mocap.perception.landmarks.PoseEngine` from the engine options."""
-    from dataclasses import asdict
-
-    from mocap.perception.landmarks import EstimatorConfig, PoseEngine
-
-    return PoseEngine(**asdict(engine_options(args)), config=EstimatorConfig(**config))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from mocap.commands.pose import add_engine_options, make_engine
+from mocap.commands.options import add_engine_options, make_engine
 from mocap.commands.progress import ProgressBar
 from mocap.errors import MocapError
 

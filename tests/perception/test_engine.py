@@ -167,3 +167,16 @@ def test_pruned_outputs_drop_the_segmentation_branch(model_paths):
         a, b = full(x), pruned(x)
     for i, j in zip((0, 1, 3, 4), range(4), strict=True):
         torch.testing.assert_close(a[i], b[j])
+
+
+def test_load_tflite_is_importable_where_the_readme_says():
+    import sys
+
+    import mocap.perception.engine as engine_pkg
+    from mocap.perception.engine import load_tflite as named
+
+    assert named is load_tflite
+    assert "load_tflite" in engine_pkg.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        engine_pkg.nothing  # noqa: B018
+    assert "mocap.perception.engine.tflite" in sys.modules

@@ -1,0 +1,89 @@
+"""Options shared by several subcommands, and the library values they map onto."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_models_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models-dir", metavar="DIR",
+        help="where the model files are cached (default: $MOCAP_MODELS_DIR, else "
+        "$XDG_CACHE_HOME/mocap/models)")
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that runs the pose models."""
+    g = parser.add_argument_group("inference")
+    g.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="where torch runs the models; auto picks a GPU torch can see "
+                   "(default: auto)")
+    g.add_argument("--backend", default="auto", choices=("auto", "torch", "litert"),
+                   help="auto: torch on a GPU; on a CPU LiteRT/XNNPACK when installed "
+                   "(pip install 'mocap[litert]'), else torch (default: auto)")
+    g.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for inference (default: all cores)")
+    g.add_argument("--compile", action="store_true",
+                   help="torch.compile the models (torch backend): faster on long runs, "
+                   "5-20 s extra at start")
+    add_models_dir_option(g)
+
+
+def engine_options(args: argparse.Namespace):
+    """The :class:`~mocap.perception.landmarks.EngineOptions` the CLI options name."""
+    from mocap.perception.landmarks import EngineOptions
+
+    return EngineOptions(models_dir=args.models_dir, device=args.device, backend=args.backend,
+                         threads=args.threads, compile=args.compile)
+
+
+def make_engine(args: argparse.Namespace, **config):
+    """A :class:`~mocap.perception.landmarks.PoseEngine` from the engine options."""
+    from dataclasses import asdict
+
+    from mocap.perception.landmarks import EstimatorConfig, PoseEngine
+
+    return PoseEngine(**asdict(engine_options(args)), config=EstimatorConfig(**config))
+
+
+def add_convert_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `convert`, `demo` and `batch`."""
+    from mocap.export.formats import DEFAULT_FORMATS, FORMATS
+    from mocap.geometry.camera import DEFAULT_FOV_DEG
+
+    g = p.add_argument_group("conversion")
+    g.add_argument("--rig", default="mixamo", metavar="RIG",
+                   help="target skeleton: cmu, mixamo, smpl, or a .bvh/.toml file whose "
+                   "hierarchy is the rig (default: mixamo)")
+    g.add_argument("--max-people", type=int, metavar="N",
+                   help="track at most N people (default: everyone)")
+    g.add_argument("--fov", type=float, default=DEFAULT_FOV_DEG, metavar="DEG",
+                   help="horizontal field of view of the camera in degrees, used to place "
+                   f"people in 3D (default: {DEFAULT_FOV_DEG:g}; phones ~65-75, GoPro wide "
+                   "~120)")
+    g.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
+                   help=f"comma-separated outputs from {','.join(FORMATS)}; BVH is always "
+                   f"written; fbx/glb go through Blender (default: "
+                   f"{','.join(DEFAULT_FORMATS)})")
+    g.add_argument("--units", default="m", choices=("m", "cm"),
+                   help="BVH units (default: m, imported by Blender at true size)")
+    g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
+                   help="actor: each person's own proportions (default); rig: the rig's")
+    g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
+                   help="write preview.mp4 with the exported rig drawn on the video "
+                   "(default: on)")
+    g.add_argument("--blender", metavar="PATH",
+                   help="a Blender executable for fbx/glb (default: $MOCAP_BLENDER, else "
+                   "mocap's own bpy environment, made on first use)")
+    g.add_argument("--force", action="store_true",
+                   help="overwrite outputs of an earlier run in the output directory")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def convert_config(args: argparse.Namespace):
+    from mocap.app.convert import ConvertConfig
+
+    return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
+                         units=args.units, bone_lengths=args.bone_lengths,
+                         max_people=args.max_people, preview=args.preview,
+                         blender=args.blender)
