@@ -1,26 +1,56 @@
 """Atomic output: every file is written under a temporary name and renamed into place, so a
-run killed at any moment leaves either the complete file or none."""
+run killed at any moment leaves either the complete file or none.
+
+Temporary files are hidden (``.<stem>.<random>.part<suffix>``) and created with mode
+``0666`` as ``open()`` would, so the user's umask decides their mode (no process-wide umask
+is read or changed).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 from mocap.errors import OutputError
+
+#: Marks the temporary files of a write in progress.
+PART = ".part"
+
+
+def temp_path(directory: str | os.PathLike, name: str, suffix: str | None = None) -> Path:
+    """Create an empty hidden temporary file in ``directory`` for the final file ``name``.
+
+    Args:
+        directory: where the final file will be (renames stay on one file system).
+        name: the final file name.
+        suffix: the temporary name's ending (default: ``name``'s suffix), since writers such
+            as OpenCV or Blender's exporters pick the format from it.
+
+    Raises:
+        OSError: the file cannot be created.
+    """
+    stem, end = Path(name).stem, Path(name).suffix if suffix is None else suffix
+    for _ in range(100):
+        path = Path(directory) / f".{stem}.{secrets.token_hex(4)}{PART}{end}"
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"no free temporary name in {directory}")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
-    The temporary name ends in ``suffix`` (default: ``path``'s own suffix), since writers
-    such as OpenCV or Blender's exporters pick the format from it, or replace it.
-    The file is published with the usual mode (``0666 & ~umask``).
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    The temporary name ends in ``suffix`` (default: ``path``'s own suffix). On any
+    exception the temporary file is removed and ``path`` is left untouched.
 
     Raises:
         OutputError: the directory cannot be created or written.
@@ -28,28 +58,21 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        end = path.suffix if suffix is None else suffix
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{end}",
-                                   dir=path.parent)
-        os.close(fd)
+        tmp = temp_path(path.parent, path.name, suffix)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; publish as open() would
-        os.replace(tmp_path, path)
+        yield tmp
+        os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        tmp_path.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
@@ -78,9 +101,7 @@ class OutputDir:
         self._created = not self.directory.exists()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".mocap-probe-", dir=self.directory)
-            os.close(fd)
-            os.unlink(probe)
+            temp_path(self.directory, "mocap-probe").unlink()
         except OSError as exc:
             self._cleanup_dir()
             raise OutputError(f"cannot write to {self.directory}: "
@@ -89,20 +110,15 @@ class OutputDir:
 
     def path(self, name: str) -> Path:
         """A temporary path that :meth:`commit` will rename to ``directory/name``."""
-        suffix = Path(name).suffix
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(name).stem}.", suffix=f".part{suffix}",
-                                   dir=self.directory)
-        os.close(fd)
-        self._staged.append((Path(tmp), self.directory / name))
-        return Path(tmp)
+        tmp = temp_path(self.directory, name)
+        self._staged.append((tmp, self.directory / name))
+        return tmp
 
     def commit(self) -> list[Path]:
+        """Rename every staged file into place (all or, on failure, none of them)."""
         done = []
-        umask = os.umask(0)
-        os.umask(umask)
         try:
             for tmp, final in self._staged:
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; publish like open() would
                 os.replace(tmp, final)
                 done.append(final)
         except OSError as exc:

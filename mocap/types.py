@@ -6,6 +6,7 @@ and units are in each docstring; ``__post_init__`` checks them with one message 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -219,3 +220,67 @@ class Track:
     @property
     def frames_observed(self) -> int:
         return int(self.observed.sum())
+
+
+class PointTracks(Mapping):
+    """Named 3D point tracks over T frames: the hand-over from 3D motion to retargeting.
+
+    Read like a mapping, ``tracks["left_knee"] -> (T, 3)``; built from one.
+
+    Attributes:
+        names: (K,) unique names: body roles (``"left_knee"``, see
+            :data:`mocap.skeleton.roles.ROLES`) where a point has one, else joint names, and
+            ``"<joint>/end"`` for End Sites without a role.
+        positions: (T, K, 3) float64, metres, Y up, ground at y = 0.
+    """
+
+    __slots__ = ("_index", "names", "positions")
+
+    def __init__(self, names: tuple[str, ...] | list[str], positions: np.ndarray) -> None:
+        self.names = tuple(str(n) for n in names)
+        self.positions = np.asarray(positions, np.float64)
+        k = len(self.names)
+        if self.positions.ndim != 3 or self.positions.shape[1:] != (k, 3):
+            raise shape_error("positions", f"(T, {k}, 3)", self.positions.shape)
+        self._index = {n: i for i, n in enumerate(self.names)}
+        if len(self._index) != k:
+            dup = next(n for n in self.names if self.names.count(n) > 1)
+            raise ValueError(f"`names` must be unique, got {dup!r} twice")
+
+    @classmethod
+    def from_dict(cls, points: Mapping[str, np.ndarray]) -> PointTracks:
+        """From ``{name: (T, 3)}`` (all of the same length T)."""
+        if isinstance(points, PointTracks):
+            return points
+        names = list(points)
+        if not names:
+            raise ValueError("`points` must name at least one point")
+        arrays = [np.asarray(points[n], np.float64) for n in names]
+        t = len(arrays[0])
+        for n, a in zip(names, arrays, strict=True):
+            if a.shape != (t, 3):
+                raise shape_error(f"points[{n!r}]", f"({t}, 3)", a.shape)
+        return cls(names, np.stack(arrays, axis=1))
+
+    @property
+    def frames(self) -> int:
+        """T, the number of frames."""
+        return len(self.positions)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.positions[:, self._index[name]]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"PointTracks({len(self.names)} points x {self.frames} frames)"
+
+    def replaced(self, points: Mapping[str, np.ndarray]) -> PointTracks:
+        """A copy with some tracks replaced or added (``{name: (T, 3)}``)."""
+        merged = {n: self[n] for n in self.names}
+        merged.update(points)
+        return PointTracks.from_dict(merged)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mocap.errors import InputError, OutputError
+from mocap.errors import InputError
+from mocap.fileio import write_text
 from mocap.units import OUTPUT_UNITS, metres_per
 
 if TYPE_CHECKING:
@@ -119,19 +119,5 @@ def write_bvh(anim: Animation, path: str | os.PathLike, units: str = "m",
     """
     text = bvh_text(anim, units, rotation_order, precision)
     out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{out}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(out, text)
     return out

@@ -8,9 +8,12 @@ the metric: mean horizontal speed of feet in contact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from mocap.geometry.series import moving_average, segments
+from mocap.types import PointTracks
 
 # Foot-contact thresholds for locking feet in motion from video: looser than for optical
 # mocap (5 cm, 0.5 m/s), since a planted foot reconstructed from one camera still drifts
@@ -29,7 +32,7 @@ FOOT_POINTS = {
 }
 
 
-def foot_contacts(points: dict[str, np.ndarray], fps: float, height_tol: float = 0.05,
+def foot_contacts(points: Mapping[str, np.ndarray], fps: float, height_tol: float = 0.05,
                   speed_tol: float = 0.5, ground: float | None = None,
                   ) -> dict[str, np.ndarray]:
     """Detect foot contacts from height and speed.
@@ -73,7 +76,7 @@ def foot_contacts(points: dict[str, np.ndarray], fps: float, height_tol: float =
     return out
 
 
-def foot_skate(points: dict[str, np.ndarray], fps: float,
+def foot_skate(points: Mapping[str, np.ndarray], fps: float,
                contacts: dict[str, np.ndarray] | None = None) -> float:
     """Mean horizontal speed (m/s) of foot points while they are in contact.
 
@@ -119,7 +122,7 @@ def _pin(track: np.ndarray, mask: np.ndarray, blend: int) -> tuple[np.ndarray, n
     return delta, weight
 
 
-def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
+def lock_feet(points: Mapping[str, np.ndarray], contacts: dict[str, np.ndarray],
               blend: int = 4, feet: dict[str, tuple[str, ...]] | None = None,
               ) -> dict[str, np.ndarray]:
     """Pin each foot horizontally while in contact, then re-solve the knee.
@@ -140,7 +143,7 @@ def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
             :data:`FOOT_POINTS`; a rig adds its toe joints and End Sites).
 
     Returns:
-        A new dict with the adjusted tracks.
+        The adjusted tracks (:class:`~mocap.types.PointTracks`).
     """
     out = {k: np.array(v, np.float64) for k, v in points.items()}
     for side, names in (feet or FOOT_POINTS).items():
@@ -160,7 +163,7 @@ def lock_feet(points: dict[str, np.ndarray], contacts: dict[str, np.ndarray],
         if hip in out and knee in out:
             out[knee] = _two_bone_knee(points[hip], points[knee], points[ankle], out[hip],
                                        out[ankle])
-    return out
+    return PointTracks.from_dict(out)
 
 
 def _two_bone_knee(hip0, knee0, ankle0, hip, ankle) -> np.ndarray:
@@ -185,8 +188,8 @@ def _two_bone_knee(hip0, knee0, ankle0, hip, ankle) -> np.ndarray:
     return hip + u * x[..., None] + perp * h[..., None]
 
 
-def lift_above_floor(points: dict[str, np.ndarray], tolerance: float = FLOOR_TOLERANCE_M,
-                     ) -> dict[str, np.ndarray]:
+def lift_above_floor(points: Mapping[str, np.ndarray], tolerance: float = FLOOR_TOLERANCE_M,
+                     ) -> PointTracks:
     """Lift every point of a frame where the lowest one is more than ``tolerance`` metres
     below the ground (y < 0) until it is at ``-tolerance``; other frames are left as they
     are. Depth errors of a monocular camera otherwise sink a crouching or landing body into
@@ -196,15 +199,13 @@ def lift_above_floor(points: dict[str, np.ndarray], tolerance: float = FLOOR_TOL
         points: named tracks (T, 3) metres, Y up, ground at y = 0.
 
     Returns:
-        A new dict (the same arrays where nothing is lifted).
+        The lifted tracks.
     """
-    if not points:
-        return points
+    points = PointTracks.from_dict(points)
     heights = np.stack([np.asarray(v, np.float64)[:, 1] for v in points.values()], axis=1)
     with np.errstate(invalid="ignore"):
         lowest = np.nanmin(np.where(np.isfinite(heights), heights, np.inf), axis=1)
     lift = np.where(np.isfinite(lowest) & (lowest < -tolerance), -tolerance - lowest, 0.0)
     if not lift.any():
-        return dict(points)
-    return {k: np.asarray(v, np.float64) + lift[:, None] * np.array([0.0, 1.0, 0.0])
-            for k, v in points.items()}
+        return points
+    return PointTracks(points.names, points.positions + lift[:, None, None] * [0.0, 1.0, 0.0])

@@ -29,6 +29,7 @@ from mocap.motion.contacts import (
     foot_skate,
 )
 from mocap.types import LANDMARK_NAMES as _LANDMARK_NAMES
+from mocap.types import PointTracks
 
 # camera axes (x right, y down, z forward) -> Y up, Z towards the viewer
 _FLIP = np.array([1.0, -1.0, -1.0])
@@ -118,7 +119,7 @@ def eval_landmark_expr(expr: str, lm: dict[str, np.ndarray]) -> np.ndarray:
     return a + float(args[2]) * (b - a)
 
 
-def landmark_points(landmarks: np.ndarray, landmark_map: dict[str, str]) -> dict[str, np.ndarray]:
+def landmark_points(landmarks: np.ndarray, landmark_map: dict[str, str]) -> PointTracks:
     """Named body points from BlazePose landmarks.
 
     Args:
@@ -134,7 +135,8 @@ def landmark_points(landmarks: np.ndarray, landmark_map: dict[str, str]) -> dict
     lm = {n: landmarks[:, i] for n, i in LANDMARK_INDEX.items()}
     lm["hips_mid"] = 0.5 * (lm["left_hip"] + lm["right_hip"])
     lm["shoulders_mid"] = 0.5 * (lm["left_shoulder"] + lm["right_shoulder"])
-    return {role: eval_landmark_expr(expr, lm) for role, expr in landmark_map.items()}
+    return PointTracks.from_dict({role: eval_landmark_expr(expr, lm)
+                                  for role, expr in landmark_map.items()})
 
 
 @dataclass

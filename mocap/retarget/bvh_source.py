@@ -9,7 +9,6 @@ from mocap.io.bvh import BvhData, bvh_local_transforms
 from mocap.retarget.solver import retarget
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import Rig, rig_from_bvh
-from mocap.units import metres_per
 
 
 def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
@@ -20,8 +19,7 @@ def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
         unit: the file's unit (see :data:`mocap.units.METRES_PER_UNIT`); None recognises it.
     """
 
-    rig = rig_from_bvh(bvh, unit)
-    scale = metres_per(unit) if unit else _scale_of(bvh, rig)
+    rig, scale = rig_from_bvh(bvh, unit)
     quats, trans = bvh_local_transforms(bvh, scale)
     # non-root position channels move joints away from their offsets: not representable in
     # an Animation (rotations only), so they are folded into the rig offsets' median.
@@ -29,14 +27,6 @@ def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
     offsets[1:] = np.median(trans[:, 1:], axis=0) if len(trans) else offsets[1:]
     rig = rig.with_offsets(offsets)
     return Animation(rig, trans[:, 0], quat_continuity(quats), bvh.fps)
-
-
-def _scale_of(bvh: BvhData, rig: Rig) -> float:
-    nz = np.linalg.norm(bvh.offsets, axis=1) > 1e-9
-    if not nz.any():
-        return 1.0
-    return float(np.median(np.linalg.norm(rig.offsets[nz], axis=1)
-                           / np.linalg.norm(bvh.offsets[nz], axis=1)))
 
 
 def retarget_bvh(bvh: BvhData, rig: Rig, bone_lengths: str = "rig", unit: str | None = None,

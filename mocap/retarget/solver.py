@@ -31,6 +31,7 @@ symmetric): ``bone_lengths="actor"``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,7 @@ from mocap.geometry.series import fill_nan
 from mocap.skeleton.animation import Animation, derive_points, rig_rest_points
 from mocap.skeleton.rig import Rig
 from mocap.skeleton.roles import mirror_role
+from mocap.types import PointTracks
 
 BONE_LENGTHS = ("rig", "actor")
 
@@ -356,15 +358,15 @@ def actor_rig(points: dict[str, np.ndarray], rig: Rig) -> Rig:
     return rig.with_offsets(offsets, name=rig.name)
 
 
-def retarget(points: dict[str, np.ndarray], rig: Rig, fps: float,
+def retarget(points: PointTracks | Mapping[str, np.ndarray], rig: Rig, fps: float,
              bone_lengths: str = "rig", scale: float | None = None) -> Animation:
     """Solve an animation of ``rig`` that follows the source point tracks.
 
     Args:
-        points: ``{name: (T, 3)}`` metres, Y up, ground at y = 0: role names (see
-            :data:`mocap.skeleton.rig.ROLES`) and/or joint names of ``rig`` (for joints without a
-            role). Missing points leave those joints in their rest pose relative to
-            their parent.
+        points: :class:`~mocap.types.PointTracks` (or ``{name: (T, 3)}``), metres, Y up,
+            ground at y = 0: role names (see :data:`mocap.skeleton.roles.ROLES`) and/or
+            joint names of ``rig`` (for joints without a role). Missing points leave those
+            joints in their rest pose relative to their parent.
         rig: the target skeleton.
         fps: frames per second of the source.
         bone_lengths: ``"rig"`` keeps the rig's bone lengths (root path scaled by the leg

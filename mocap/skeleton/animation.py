@@ -10,6 +10,7 @@ import numpy as np
 from mocap.errors import shape_error
 from mocap.geometry.rotations import quat_to_matrix
 from mocap.skeleton.rig import Rig
+from mocap.types import PointTracks
 
 
 @dataclass
@@ -58,12 +59,12 @@ class Animation:
         """(T, J, 3) float64, metres: world joint positions."""
         return self.global_transforms()[1]
 
-    def points(self) -> dict[str, np.ndarray]:
-        """Named world points over time (joints, End Sites, roles), like
-        :meth:`Rig.points`; values (T, 3) metres."""
+    def points(self) -> PointTracks:
+        """Named world points over time: roles where a joint has one, else joint names
+        (End Sites as their role or ``"<joint>/end"``); (T, 3) metres each."""
         rots, pos = self.global_transforms()
         ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(self.rig.end_sites))
-        return named_points(self.rig, pos, ends)
+        return PointTracks.from_dict(named_points(self.rig, pos, ends))
 
 
 def forward_kinematics(local: np.ndarray, parents: np.ndarray, offsets: np.ndarray,

@@ -235,7 +235,7 @@ def load_rig(spec: str | os.PathLike) -> Rig:
     s = os.fspath(spec)
     p = Path(s)
     if p.suffix.lower() == ".bvh":
-        return rig_from_bvh(read_bvh(p))
+        return rig_from_bvh(read_bvh(p))[0]
     if p.suffix.lower() == ".toml":
         return _rig_from_toml(p)
     names = available_rigs()
@@ -350,13 +350,16 @@ def orientation_problem(rig: Rig) -> str | None:
 
 
 
-def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
+def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> tuple[Rig, float]:
     """The hierarchy of a BVH file as a :class:`Rig` (roles from :func:`auto_roles`).
 
     Args:
         bvh: a :class:`mocap.io.bvh.BvhData`.
-        unit: the file's unit (key of :data:`METRES_PER_UNIT`); None recognises it from the rest
-            height.
+        unit: the file's unit (key of :data:`METRES_PER_UNIT`); None recognises it from the
+            rest height.
+
+    Returns:
+        ``(rig, scale)``: the rig in metres and the file's metres per unit.
 
     Raises:
         InputError: required joints cannot be recognised (the message lists them and the
@@ -368,13 +371,10 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> Rig:
         raise InputError(
             f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
             f"{', '.join(bvh.names)} (supported namings: CMU, Mixamo, SMPL, Daz/Second Life)")
-    scale = METRES_PER_UNIT[unit] if unit else 1.0
-    tmp = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
+    scale = bvh_unit_scale(bvh, unit)
+    rig = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)
-    if unit is None:
-        scale = METRES_PER_UNIT[detect_unit(tmp.height())]
-        tmp = tmp.with_offsets(tmp.offsets * scale, tmp.end_sites * scale)
-    return tmp
+    return rig, scale
 
 
 def bvh_unit_scale(bvh: BvhData, unit: str | None = None) -> float:

@@ -39,7 +39,7 @@ def test_head_twist_survives_a_round_trip_with_eye_children():
     root = np.column_stack([np.linspace(0, 1, t), np.full(t, 1.0), np.zeros(t)])
     src = Animation(rig, root, rot, 30.0)
     bvh = parse_bvh(bvh_text(src, "m"), "eyes.bvh")
-    source, target = retarget_bvh(bvh, rig_from_bvh(bvh, "m"))
+    source, target = retarget_bvh(bvh, rig_from_bvh(bvh, "m")[0])
     err = np.linalg.norm(target.positions() - source.positions(), axis=-1)  # (T, J) metres
     eyes = [rig.index("mixamorig:LeftEye"), rig.index("mixamorig:RightEye")]
     assert err[:, eyes].max() < 1e-3, f"eyes off by up to {1000 * err[:, eyes].max():.1f} mm"

@@ -133,7 +133,8 @@ def test_shipped_rig_names_are_recognised_without_their_roles(rig):
 @needs_data
 @pytest.mark.parametrize("path", BVH_FILES, ids=lambda p: p.stem)
 def test_cmu_bvh_as_rig(path):
-    rig = rig_from_bvh(read_bvh(path))
+    rig, scale = rig_from_bvh(read_bvh(path))
+    assert scale == pytest.approx(0.0254 / 0.45)  # the CMU ASF unit, recognised
     assert rig.missing_required() == []
     r = dict(zip(rig.roles, rig.joints, strict=True))
     # MotionBuilder (LeftArm) and 3dsMax (LeftShoulder = upper arm) namings both resolve
