@@ -278,9 +278,3 @@ class PointTracks(Mapping):
 
     def __repr__(self) -> str:
         return f"PointTracks({len(self.names)} points x {self.frames} frames)"
-
-    def replaced(self, points: Mapping[str, np.ndarray]) -> PointTracks:
-        """A copy with some tracks replaced or added (``{name: (T, 3)}``)."""
-        merged = {n: self[n] for n in self.names}
-        merged.update(points)
-        return PointTracks.from_dict(merged)

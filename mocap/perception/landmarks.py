@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -52,18 +51,6 @@ HEATMAP_KERNEL = 7
 HEATMAP_MIN_CONFIDENCE = 0.5
 # Landmark model outputs kept (the segmentation mask, output 2, is pruned away).
 LANDMARK_OUTPUTS = [0, 1, 3, 4]
-
-
-class Detector(Protocol):
-    """Finds people: ``detect(image (H,W,3) uint8 RGB) -> Rois``."""
-
-    def detect(self, image: np.ndarray) -> Rois: ...
-
-
-class PoseEstimator(Protocol):
-    """Landmarks for given regions: ``landmarks(image, rois) -> Poses2D``."""
-
-    def landmarks(self, image: np.ndarray, rois: Rois) -> Poses2D: ...
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Feet on the floor and planted while in contact: foot locking of an animation and the
-floor constraint."""
+"""Feet planted while in contact: foot locking of an animation (a BVH clip retargeted onto
+a rig); video locks its feet in point space before the one solve (:mod:`mocap.motion.contacts`)."""
 
 from __future__ import annotations
 
@@ -51,17 +51,3 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
     locked = lock_points(pts, contacts, feet=feet)
     out = retarget(locked, anim.rig, anim.fps, "rig", scale=1.0)
     return out
-
-
-def keep_above_floor(anim: Animation, tolerance: float = 0.03) -> Animation:
-    """Lift the root in frames where a joint is more than ``tolerance`` metres below the
-    ground (y < 0) until it is at ``-tolerance``; other frames are left as they are. Depth
-    errors of a monocular camera otherwise sink a crouching or landing body into the floor.
-    """
-    lowest = anim.positions()[..., 1].min(axis=1)
-    lift = np.where(lowest < -tolerance, -tolerance - lowest, 0.0)
-    if not lift.any():
-        return anim
-    root = anim.root_translation.copy()
-    root[:, 1] += lift
-    return Animation(anim.rig, root, anim.rotations, anim.fps)

@@ -274,9 +274,11 @@ def smooth_track(track: Track, config: SmoothConfig) -> Track:
 
 def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
     """A confirmed track is lost away from the frame border (hidden, not walked out)."""
+    if not tracker.any_lost:
+        return False
     h, w = shape[:2]
-    for t in tracker.tracks:
-        if t.confirmed and t.lost:
+    for t in tracker.confirmed_tracks:
+        if t.lost:
             x, y = t.center
             half_w, half_h = max(t.scale, 1.0) * 0.25, max(t.scale, 1.0) * 0.4
             if half_w < x < w - half_w and half_h < y < h - half_h:
@@ -321,7 +323,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             else cfg.detect_every
         # with the cap reached by healthy tracks there is nobody new to look for
         full = (cfg.max_people is not None and not weak
-                and sum(t.confirmed and not t.lost for t in tracker.tracks) >= cfg.max_people)
+                and sum(not t.lost for t in tracker.confirmed_tracks) >= cfg.max_people)
         if need_detect or (since_detect >= every and not full):
             det = engine.detect(image, tiles=cfg.detector_tiles)
             detector_runs += 1

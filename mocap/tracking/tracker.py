@@ -18,7 +18,7 @@ become people. A confirmed track dies after ``max_age`` frames without a match.
 
 Identities: confirmed tracks have ids 1, 2, 3, ... in order of birth. A tentative track's
 poses carry a provisional id <= -2 (so callers can buffer them); once it is confirmed,
-:attr:`Tracker.resolved` maps the provisional id to the final one. -1 means "no track"
+:attr:`PoseTracker.resolved` maps the provisional id to the final one. -1 means "no track"
 (e.g. over the ``max_people`` cap).
 
 Joints whose visibility is below ``min_confidence`` are missing for boxes and OKS: they are
@@ -28,7 +28,6 @@ never treated as (0, 0).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -38,7 +37,6 @@ from mocap.types import Poses2D
 __all__ = [
     "PoseTracker",
     "TrackState",
-    "Tracker",
     "TrackerConfig",
     "oks",
     "pose_boxes",
@@ -51,18 +49,6 @@ _COCO_SIGMA = {0: 0.026, 2: 0.025, 5: 0.025, 7: 0.035, 8: 0.035, 11: 0.079, 12: 
                26: 0.087, 27: 0.089, 28: 0.089}
 OKS_SIGMAS = np.array([_COCO_SIGMA.get(i, 0.025 if i <= 10 else (0.062 if i <= 22 else 0.089))
                        for i in range(33)])
-
-
-class Tracker(Protocol):
-    """A tracker enriches poses with identities; called once per frame, empty frames too."""
-
-    def update(self, poses: Poses2D | None) -> Poses2D:
-        """Return ``poses`` with ``track_id`` filled in (same order, same length)."""
-        ...
-
-    def reset(self) -> None:
-        """Forget all tracks; ids start again at 1."""
-        ...
 
 
 @dataclass(frozen=True)

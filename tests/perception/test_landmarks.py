@@ -10,6 +10,7 @@ from scipy.special import expit
 
 from mocap.geometry.boxes import box_iou
 from mocap.perception.detect import (
+    NUM_ANCHORS,
     Detections,
     DetectorConfig,
     detection_views,
@@ -55,7 +56,7 @@ def test_heatmap_refinement_matches_mediapipes_loop():
 
 def test_anchors_follow_ssd_layout():
     a = ssd_anchors()
-    assert a.shape == (2254, 2)
+    assert a.shape == (NUM_ANCHORS, 2) == (2254, 2)
     # stride 8: 28x28 cells, two anchors each, row-major; first cell centre at 0.5/28
     np.testing.assert_allclose(a[0], [0.5 / 28, 0.5 / 28])
     np.testing.assert_allclose(a[1], a[0])
