@@ -44,6 +44,19 @@ def _check(name: str, arr: np.ndarray, shape: tuple[int | None, ...], expected: 
         raise shape_error(name, expected, arr.shape)
 
 
+def check_hierarchy(j: int, parents: np.ndarray, offsets: np.ndarray,
+                    end_sites: np.ndarray) -> None:
+    """The shapes every skeleton (a BVH hierarchy, a rig) shares: ``parents`` (J,),
+    ``offsets`` (J, 3) and ``end_sites`` (J, 3).
+
+    Raises:
+        ValueError: with the project's shape message.
+    """
+    _check("parents", parents, (j,), "(J,)")
+    _check("offsets", offsets, (j, 3), "(J, 3)")
+    _check("end_sites", end_sites, (j, 3), "(J, 3)")
+
+
 class _Batch:
     """Shared behaviour of the batch-first dataclasses: len, empty(), mask/index selection."""
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mocap.export.blender import BLENDER_ENV, FORMATS
+from mocap.commands.options import add_blender_option
+from mocap.export.blender import FORMATS
 from mocap.units import METRES_PER_UNIT
-
-
-def add_blender_option(parser: argparse.ArgumentParser) -> None:
-    """The ``--blender PATH`` option (shared with the commands that export FBX/GLB)."""
-    parser.add_argument(
-        "--blender", metavar="PATH",
-        help=f"a Blender executable to export with (default: ${BLENDER_ENV}, else the "
-        "bpy environment made by `mocap blender setup`, created on first use)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

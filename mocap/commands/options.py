@@ -72,9 +72,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
                    help="write preview.mp4 with the exported rig drawn on the video "
                    "(default: on)")
-    g.add_argument("--blender", metavar="PATH",
-                   help="a Blender executable for fbx/glb (default: $MOCAP_BLENDER, else "
-                   "mocap's own bpy environment, made on first use)")
+    add_blender_option(g)
     g.add_argument("--force", action="store_true",
                    help="overwrite outputs of an earlier run in the output directory")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -87,3 +85,11 @@ def convert_config(args: argparse.Namespace):
                          units=args.units, bone_lengths=args.bone_lengths,
                          max_people=args.max_people, preview=args.preview,
                          blender=args.blender)
+
+
+def add_blender_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--blender PATH`` option (shared with the commands that export FBX/GLB)."""
+    parser.add_argument(
+        "--blender", metavar="PATH",
+        help="a Blender executable for FBX/GLB (default: $MOCAP_BLENDER, else the bpy "
+        "environment made by `mocap blender setup`, created on first use)")

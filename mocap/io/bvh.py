@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+from mocap.types import check_hierarchy
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
@@ -60,12 +61,7 @@ class BvhData:
         self.offsets = np.asarray(self.offsets, np.float64)
         self.end_sites = np.asarray(self.end_sites, np.float64)
         self.motion = np.asarray(self.motion, np.float64)
-        if self.parents.shape != (j,):
-            raise shape_error("parents", "(J,)", self.parents.shape)
-        if self.offsets.shape != (j, 3):
-            raise shape_error("offsets", "(J, 3)", self.offsets.shape)
-        if self.end_sites.shape != (j, 3):
-            raise shape_error("end_sites", "(J, 3)", self.end_sites.shape)
+        check_hierarchy(j, self.parents, self.offsets, self.end_sites)
         if len(self.channels) != j:
             raise ValueError(f"`channels` must have one entry per joint ({j}), "
                              f"got {len(self.channels)}")

@@ -39,9 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.errors import InputError, shape_error
+from mocap.errors import InputError
 from mocap.io.bvh import BvhData, read_bvh
 from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, auto_roles
+from mocap.types import check_hierarchy
 from mocap.units import METRES_PER_UNIT, detect_unit, metres_per
 
 #: Units a rig TOML file may give its offsets in.
@@ -115,12 +116,7 @@ class Rig:
         self.end_sites = np.asarray(self.end_sites, np.float64)
         self.roles = tuple(self.roles) if self.roles is not None else (None,) * j
         self.end_roles = tuple(self.end_roles) if self.end_roles is not None else (None,) * j
-        if self.parents.shape != (j,):
-            raise shape_error("parents", "(J,)", self.parents.shape)
-        if self.offsets.shape != (j, 3):
-            raise shape_error("offsets", "(J, 3)", self.offsets.shape)
-        if self.end_sites.shape != (j, 3):
-            raise shape_error("end_sites", "(J, 3)", self.end_sites.shape)
+        check_hierarchy(j, self.parents, self.offsets, self.end_sites)
         if len(self.roles) != j or len(self.end_roles) != j:
             raise ValueError(f"`roles` and `end_roles` must have J={j} entries")
         if len(set(self.joints)) != j:
