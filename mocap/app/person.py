@@ -1,9 +1,10 @@
 """One tracked person -> an animated rig and the numbers the report shows.
 
 :func:`animate_person` is the motion -> retarget hand-over for one person: the placed
-landmarks become the rig's body points (:func:`mocap.motion.world.landmark_points`), which
-are lifted above the floor and have their feet locked *in point space*
-(:mod:`mocap.motion.contacts`), then retargeted onto the rig in one solve.
+landmarks become the rig's body points (:func:`mocap.motion.world.landmark_points`), are
+retargeted onto the rig in one solve, lifted where a joint sinks into the floor, and the
+feet in contact are then planted by two-bone IK on the legs
+(:func:`mocap.retarget.foot_lock.lock_feet`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from mocap.geometry.series import jitter
 from mocap.motion.contacts import (
     VIDEO_CONTACT_HEIGHT_M,
     VIDEO_CONTACT_SPEED_M_S,
-    foot_contacts,
     foot_skate,
-    lift_above_floor,
-    lock_feet,
 )
 from mocap.motion.world import WorldMotion, landmark_points, scene_world_motion, world_motion
+from mocap.retarget.foot_lock import keep_above_floor, lock_feet
 from mocap.retarget.solver import retarget
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import Rig, load_rig
@@ -37,18 +36,13 @@ class PersonMotion:
         animation: the rig animation over the person's frames (Y up, ground at 0, metres).
         world: the placed landmarks (:class:`~mocap.motion.world.WorldMotion`).
         foot_skate: mean horizontal speed of the animation's feet in contact, m/s.
-        foot_skate_unlocked: the same for the body points before foot locking, m/s.
+        foot_skate_unlocked: the same before foot locking, m/s.
     """
 
     animation: Animation
     world: WorldMotion
     foot_skate: float
     foot_skate_unlocked: float
-
-
-def _skate(points: dict[str, np.ndarray], fps: float) -> float:
-    return foot_skate(points, fps, foot_contacts(points, fps, VIDEO_CONTACT_HEIGHT_M,
-                                                 VIDEO_CONTACT_SPEED_M_S))
 
 
 def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
@@ -64,14 +58,15 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
     """
     fps = placed.fps
     pts = landmark_points(placed.landmarks, rig.landmarks)
+    anim = retarget(pts, rig, fps, bone_lengths)  # the one solve
+    unlocked = foot_skate(anim.points(), fps)
     if floor:  # before locking, so that planted feet are pinned where they end up
-        pts = lift_above_floor(pts)
-    unlocked = _skate(pts, fps)
-    if lock:
-        contacts = foot_contacts(pts, fps, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
-        pts = lock_feet(pts, contacts)
-    anim = retarget(pts, rig, fps, bone_lengths)
-    return PersonMotion(anim, placed, _skate(anim.points(), fps), unlocked)
+        anim = keep_above_floor(anim)
+    if not lock:
+        return PersonMotion(anim, placed, foot_skate(anim.points(), fps) if floor
+                            else unlocked, unlocked)
+    anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+    return PersonMotion(anim, placed, foot_skate(anim.points(), fps), unlocked)
 
 
 def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,

@@ -186,26 +186,3 @@ def _two_bone_knee(hip0, knee0, ankle0, hip, ankle) -> np.ndarray:
     fallback = np.broadcast_to([0.0, 0.0, 1.0], perp.shape)  # straight leg: knee forward
     perp = np.where(pn > 1e-6, perp / np.maximum(pn, 1e-9), fallback)
     return hip + u * x[..., None] + perp * h[..., None]
-
-
-def lift_above_floor(points: Mapping[str, np.ndarray], tolerance: float = FLOOR_TOLERANCE_M,
-                     ) -> PointTracks:
-    """Lift every point of a frame where the lowest one is more than ``tolerance`` metres
-    below the ground (y < 0) until it is at ``-tolerance``; other frames are left as they
-    are. Depth errors of a monocular camera otherwise sink a crouching or landing body into
-    the floor.
-
-    Args:
-        points: named tracks (T, 3) metres, Y up, ground at y = 0.
-
-    Returns:
-        The lifted tracks.
-    """
-    points = PointTracks.from_dict(points)
-    heights = np.stack([np.asarray(v, np.float64)[:, 1] for v in points.values()], axis=1)
-    with np.errstate(invalid="ignore"):
-        lowest = np.nanmin(np.where(np.isfinite(heights), heights, np.inf), axis=1)
-    lift = np.where(np.isfinite(lowest) & (lowest < -tolerance), -tolerance - lowest, 0.0)
-    if not lift.any():
-        return points
-    return PointTracks(points.names, points.positions + lift[:, None, None] * [0.0, 1.0, 0.0])

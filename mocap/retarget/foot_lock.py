@@ -1,11 +1,21 @@
-"""Feet planted while in contact: foot locking of an animation (a BVH clip retargeted onto
-a rig); video locks its feet in point space before the one solve (:mod:`mocap.motion.contacts`)."""
+"""Feet planted while in contact: foot locking of an animation, by two-bone IK on its legs.
+
+Contacts are found on the animation's own points (height + speed,
+:func:`mocap.motion.contacts.foot_contacts`); each foot in contact is pinned where it
+stands (:func:`mocap.motion.contacts.lock_feet` moves the whole foot rigidly and re-places
+the knee keeping thigh and shin lengths), and the leg's rotations are then turned to reach
+those points: the thigh swings onto the new knee, the shin onto the new ankle, and the foot
+keeps its orientation in the world, so everything below the ankle follows exactly. No
+second retarget solve is needed (rigs whose knee or ankle is not the direct child of the
+hip or knee, e.g. with twist joints between, are re-solved from the corrected points).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mocap.motion.contacts import FOOT_POINTS, foot_contacts
+from mocap.geometry.rotations import matrices_to_quats, swing
+from mocap.motion.contacts import FLOOR_TOLERANCE_M, FOOT_POINTS, foot_contacts
 from mocap.motion.contacts import lock_feet as lock_points
 from mocap.retarget.solver import point_keys, retarget
 from mocap.skeleton.animation import Animation
@@ -20,34 +30,90 @@ def ancestors(rig: Rig, k: int) -> set[int]:
     return out
 
 
-def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5) -> Animation:
-    """Remove foot sliding: feet in contact (height + speed, see
-    :func:`mocap.motion.contacts.foot_contacts`) are pinned where they stand, knees re-placed by
-    two-bone IK (leg lengths kept), and the rig re-solved from the corrected points.
-
-    Args:
-        anim: an animation whose rig has ankle roles (others are returned unchanged).
-        height_tol: metres above the foot's lowest height that still counts as contact.
-        speed_tol: m/s below which a low foot counts as planted.
-    """
-
-    pts = anim.points()
-    if "left_ankle" not in pts and "right_ankle" not in pts:
-        return anim
-    contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
-    rig = anim.rig
+def _foot_points(rig: Rig) -> dict[str, tuple[str, ...]]:
+    """Per side, the points that move with the foot: ankle, heel, toe, toe end, then every
+    joint below the ankle and their End Sites."""
     keys = point_keys(rig)
     feet = {}
     for side, names in FOOT_POINTS.items():
         a = rig.role_index(names[0])
         if a is None:
             continue
-        # everything below the ankle moves with it (toe joints, their End Sites)
         sub = [k for k in range(len(rig)) if k != a and a in ancestors(rig, k)]
         extra = [keys[k] for k in sub] + [
             rig.end_roles[k] or f"{rig.joints[k]}/end" for k in [a, *sub]
             if not np.isnan(rig.end_sites[k, 0])]
         feet[side] = tuple(dict.fromkeys([*names, *extra]))
-    locked = lock_points(pts, contacts, feet=feet)
-    out = retarget(locked, anim.rig, anim.fps, "rig", scale=1.0)
-    return out
+    return feet
+
+
+def _legs(rig: Rig) -> list[tuple[int, int, int]] | None:
+    """(hip, knee, ankle) joint indices per side, or None unless each is the direct child
+    of the one before (the case the IK handles)."""
+    legs = []
+    for side in ("left", "right"):
+        idx = [rig.role_index(f"{side}_{j}") for j in ("hip", "knee", "ankle")]
+        if None in idx:
+            continue
+        hip, knee, ankle = idx
+        if rig.parents[knee] != hip or rig.parents[ankle] != knee:
+            return None
+        legs.append((hip, knee, ankle))
+    return legs
+
+
+def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5) -> Animation:
+    """Remove foot sliding (see the module docstring).
+
+    Args:
+        anim: an animation whose rig has ankle roles (others are returned unchanged).
+        height_tol: metres above the foot's lowest height that still counts as contact.
+        speed_tol: m/s below which a low foot counts as planted.
+
+    Returns:
+        The animation with planted feet (same rig, root path and upper body).
+    """
+    pts = anim.points()
+    if "left_ankle" not in pts and "right_ankle" not in pts:
+        return anim
+    contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
+    rig = anim.rig
+    locked = lock_points(pts, contacts, feet=_foot_points(rig))
+    legs = _legs(rig)
+    if legs is None:  # twist joints in the legs: re-solve from the corrected points
+        return retarget(locked, rig, anim.fps, "rig", scale=1.0)
+    g, pos = anim.global_transforms()
+    keys = point_keys(rig)
+    g = g.copy()
+    for hip, knee, ankle in legs:
+        new_knee, new_ankle = locked[keys[knee]], locked[keys[ankle]]
+        moved = np.linalg.norm(new_ankle - pos[:, ankle], axis=-1) > 1e-9
+        if not moved.any():
+            continue
+        f = np.flatnonzero(moved)
+        turn_thigh = swing(pos[f, knee] - pos[f, hip], new_knee[f] - pos[f, hip])
+        g_knee = turn_thigh @ g[f, knee]
+        shin = g_knee @ rig.offsets[ankle]  # the shin after the thigh turned
+        turn_shin = swing(shin, new_ankle[f] - new_knee[f])
+        g[f, hip] = turn_thigh @ g[f, hip]
+        g[f, knee] = turn_shin @ g_knee
+        # g[f, ankle] unchanged: the foot keeps its orientation, so its children follow
+    local = g.copy()
+    for k in range(1, len(rig)):
+        p = int(rig.parents[k])
+        local[:, k] = np.swapaxes(g[:, p], -1, -2) @ g[:, k]
+    return Animation(rig, anim.root_translation, matrices_to_quats(local), anim.fps)
+
+
+def keep_above_floor(anim: Animation, tolerance: float = FLOOR_TOLERANCE_M) -> Animation:
+    """Lift the root in frames where a joint is more than ``tolerance`` metres below the
+    ground (y < 0) until it is at ``-tolerance``; other frames are left as they are. Depth
+    errors of a monocular camera otherwise sink a crouching or landing body into the floor.
+    """
+    lowest = anim.positions()[..., 1].min(axis=1)
+    lift = np.where(lowest < -tolerance, -tolerance - lowest, 0.0)
+    if not lift.any():
+        return anim
+    root = anim.root_translation.copy()
+    root[:, 1] += lift
+    return Animation(anim.rig, root, anim.rotations, anim.fps)
