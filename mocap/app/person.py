@@ -63,8 +63,7 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
     if floor:  # before locking, so that planted feet are pinned where they end up
         anim = keep_above_floor(anim)
     if not lock:
-        return PersonMotion(anim, placed, foot_skate(anim.points(), fps) if floor
-                            else unlocked, unlocked)
+        return PersonMotion(anim, placed, unlocked, unlocked)
     anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
     return PersonMotion(anim, placed, foot_skate(anim.points(), fps), unlocked)
 

@@ -155,7 +155,7 @@ def test_animate_landmarks_on_mixamo_locks_feet():
     assert (pts["head"][:, 1] > pts["hips"][:, 1] + 0.3).all()
     assert res.foot_skate < 0.8 * res.foot_skate_unlocked
     unlocked = animate_landmarks(world, xy, vis, (W, H), fps, "mixamo", FOV, lock=False)
-    # lock=False exports exactly the animation whose skate was measured before locking
+    # lock=False reports the skate measured before locking
     assert unlocked.foot_skate == pytest.approx(res.foot_skate_unlocked)
     assert res.foot_skate < foot_skate(unlocked.animation.points(), fps)
 
