@@ -172,17 +172,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     ap.add_argument("--track-args", default="", metavar="ARGS",
                     help='extra `mocap track` options, e.g. "--max-people 2"')
+    ap.add_argument("--baseline-args", default=None, metavar="ARGS",
+                    help='also run `mocap track` with these options, alternately (e.g. '
+                    '"--detector blazepose", the pipeline before MoveNet), and compare')
     args = ap.parse_args(argv)
     video = Path(args.video)
     extra = shlex.split(args.track_args)
     report: dict = {"video": str(video), "cpu_count": os.cpu_count(), "track_args": extra}
     report["decode"] = decode_fps(video)
-    mp_runs, mc_runs = [], []
+    mp_runs, mc_runs, base_runs = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             if args.mediapipe_python:
                 mp_runs.append(run_mediapipe(args.mediapipe_python, video))
             mc_runs.append(run_mocap(video, Path(tmp) / f"run{i}", extra))
+            if args.baseline_args is not None:
+                base_runs.append(run_mocap(video, Path(tmp) / f"base{i}",
+                                           shlex.split(args.baseline_args)))
+        if base_runs:
+            report["baseline_jitter"] = jitter_and_lag(Path(tmp) / "base0" / "tracks.npz")
         report["jitter"] = jitter_and_lag(Path(tmp) / "run0" / "tracks.npz")
         report["jitter_world"] = jitter_and_lag(Path(tmp) / "run0" / "tracks.npz",
                                                 space="world")
@@ -206,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         report["speed_ratio_loop_vs_mediapipe"] = (report["mocap_track"]["loop_fps_median"]
                                                    / report["mediapipe_pose"]["fps_median"])
+    if base_runs:
+        report["baseline_track"] = {
+            "args": args.baseline_args, "loop_fps_median": med(base_runs, "loop_fps"),
+            "loop_fps_all": [round(r["loop_fps"], 1) for r in base_runs],
+            "wall_fps_median": med(base_runs, "wall_fps"),
+            "peak_rss_mb_max": max(r["peak_rss_mb"] for r in base_runs),
+            "tracks": base_runs[0]["summary"][1:-2]}
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -222,6 +237,16 @@ def main(argv: list[str] | None = None) -> int:
         if not m["tracks_identical_across_runs"]:
             print("  (tracks differed between runs: " + "; ".join(
                 " | ".join(x.strip() for x in r["summary"][1:-2]) for r in mc_runs) + ")")
+        if base_runs:
+            b = report["baseline_track"]
+            print(f"baseline `mocap track {b['args']}`: loop {b['loop_fps_median']:.1f} fps "
+                  f"(runs {b['loop_fps_all']}), wall {b['wall_fps_median']:.1f} fps, peak RSS "
+                  f"{b['peak_rss_mb_max']:.0f} MB; this / baseline loop "
+                  f"{m['loop_fps_median'] / b['loop_fps_median']:.2f}x")
+            for line in b["tracks"]:
+                print(f"  {line.strip()}")
+            j = report["baseline_jitter"]
+            print(f"  baseline jitter ratio {j['jitter_ratio']:.3f}")
         if mp_runs:
             p = report["mediapipe_pose"]
             print(f"MediaPipe {p['version']} solutions.Pose (1 person): "

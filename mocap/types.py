@@ -33,6 +33,19 @@ SKELETON_EDGES = (
     (0, 2), (0, 5), (2, 7), (5, 8), (9, 10),
 )  # fmt: skip
 
+# COCO-17 keypoint names, in COCO's order.
+COCO17_NAMES = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+
+# Landmark index of each landmark's mirror image (left <-> right), BlazePose order.
+MIRROR_LANDMARKS = (0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
+                    22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31)
+# The same for COCO-17.
+MIRROR_COCO17 = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
+
 # COCO-17 keypoints taken from BlazePose indices.
 COCO17_FROM_BLAZEPOSE = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 
@@ -126,6 +139,10 @@ class Poses2D(_Batch):
         aux: (N, 2, 2) float32, px, the landmark model's two region landmarks (hip centre,
             scale point) from which the next frame's region is derived; NaN where the pose
             did not come from the model (default).
+        coco: (N, 17, 3) float32, the person's COCO-17 joints (:data:`COCO17_NAMES`): x, y
+            px and a confidence in [0, 1], fused from a body detector's keypoints and the
+            landmarks where both saw the person; NaN where not computed (default: then
+            :meth:`coco17` takes them from the landmarks).
     """
 
     xy: np.ndarray
@@ -137,6 +154,7 @@ class Poses2D(_Batch):
     roi: np.ndarray
     track_id: np.ndarray
     aux: np.ndarray | None = None
+    coco: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.xy = np.asarray(self.xy, np.float32)
@@ -158,12 +176,41 @@ class Poses2D(_Batch):
         self.aux = (np.full((n, 2, 2), np.nan, np.float32) if self.aux is None
                     else np.asarray(self.aux, np.float32))
         _check("aux", self.aux, (n, 2, 2), "(N, 2, 2)")
+        self.coco = (np.full((n, 17, 3), np.nan, np.float32) if self.coco is None
+                     else np.asarray(self.coco, np.float32))
+        _check("coco", self.coco, (n, 17, 3), "(N, 17, 3)")
 
     @classmethod
     def empty(cls) -> Poses2D:
         z = np.zeros((0, NUM_LANDMARKS), np.float32)
         return cls(np.zeros((0, NUM_LANDMARKS, 2)), z, z, z, np.zeros((0, NUM_LANDMARKS, 3)),
                    np.zeros(0), np.zeros((0, 5)), np.zeros(0, np.int64))
+
+    def mirrored(self, which: np.ndarray) -> Poses2D:
+        """A copy where the poses ``which`` (N,) bool have left and right swapped: every
+        left landmark takes its right twin's values, and the world landmarks are mirrored
+        through the image plane (z negated), the other reading of the same image."""
+        out = self[np.arange(len(self))]
+        m, mc = list(MIRROR_LANDMARKS), list(MIRROR_COCO17)
+        for name in ("xy", "z", "visibility", "presence", "world"):
+            arr = getattr(out, name)
+            arr[which] = arr[which][:, m]
+        out.world[which, :, 2] *= -1.0
+        out.z[which] *= -1.0
+        out.coco[which] = out.coco[which][:, mc]
+        return out
+
+    def landmark_coco17(self) -> np.ndarray:
+        """(N, 17, 3) COCO-17 joints of the landmarks alone: x, y px, visibility
+        (BlazePose's eyes, ears and hips, by its own definitions)."""
+        idx = list(COCO17_FROM_BLAZEPOSE)
+        return np.concatenate([self.xy[:, idx], self.visibility[:, idx, None]], -1)
+
+    def coco17(self) -> np.ndarray:
+        """(N, 17, 3) COCO-17 joints: ``coco`` where computed, else
+        :meth:`landmark_coco17`."""
+        known = np.isfinite(self.coco).all(axis=(1, 2))
+        return np.where(known[:, None, None], self.coco, self.landmark_coco17())
 
     @property
     def rois(self) -> Rois:
@@ -291,3 +338,39 @@ class PointTracks(Mapping):
 
     def __repr__(self) -> str:
         return f"PointTracks({len(self.names)} points x {self.frames} frames)"
+
+
+@dataclass
+class BodyDetections(_Batch):
+    """People found by a body-based detector (MoveNet): boxes and COCO-17 keypoints.
+
+    Attributes:
+        boxes: (N, 4) float32, px, ``xmin, ymin, xmax, ymax``.
+        keypoints: (N, 17, 2) float32, px, COCO-17 order (:data:`COCO17_NAMES`).
+        keypoint_scores: (N, 17) float32 in [0, 1].
+        score: (N,) float32 in [0, 1], person score.
+    """
+
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+    score: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
+        n = len(self.boxes)
+        self.keypoints = np.asarray(self.keypoints, np.float32)
+        self.keypoint_scores = np.asarray(self.keypoint_scores, np.float32)
+        self.score = np.asarray(self.score, np.float32).reshape(-1)
+        _check("keypoints", self.keypoints, (n, 17, 2), "(N, 17, 2)")
+        _check("keypoint_scores", self.keypoint_scores, (n, 17), "(N, 17)")
+        _check("score", self.score, (n,), "(N,)")
+
+    @classmethod
+    def empty(cls) -> BodyDetections:
+        return cls(np.zeros((0, 4)), np.zeros((0, 17, 2)), np.zeros((0, 17)), np.zeros(0))
+
+    def area(self) -> np.ndarray:
+        """(N,) box areas, px^2."""
+        wh = np.clip(self.boxes[:, 2:] - self.boxes[:, :2], 0, None)
+        return wh[:, 0] * wh[:, 1]

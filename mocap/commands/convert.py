@@ -11,7 +11,7 @@ from mocap.commands.options import (
     add_convert_options,
     add_engine_options,
     convert_config,
-    make_engine,
+    engine_options,
 )
 from mocap.commands.progress import ProgressBar
 
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def convert_with_progress(args: argparse.Namespace, video: str, output: str):
     """Run :func:`mocap.app.convert.convert_video` with the CLI's options and progress bars."""
     from mocap.app.convert import convert_video
-    from mocap.tracking.loop import video_detector_config
+    from mocap.tracking.loop import make_video_engine
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines
     config = convert_config(args)
@@ -59,7 +59,7 @@ def convert_with_progress(args: argparse.Namespace, video: str, output: str):
         bars[stage](done, total)
 
     try:
-        engine = make_engine(args, detector=video_detector_config())
+        engine = make_video_engine(engine_options(args))
         return convert_video(video, output, config, engine=engine, force=args.force,
                              progress=progress)
     finally:

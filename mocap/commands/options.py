@@ -21,6 +21,13 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--backend", default="auto", choices=("auto", "torch", "litert"),
                    help="auto: torch on a GPU; on a CPU LiteRT/XNNPACK when installed "
                    "(pip install 'mocap[litert]'), else torch (default: auto)")
+    g.add_argument("--detector", default="movenet", choices=("movenet", "blazepose"),
+                   help="who finds people: movenet (MoveNet MultiPose: the whole body, from "
+                   "any side, small or crouched; default) or blazepose (BlazePose's "
+                   "face-based detector)")
+    g.add_argument("--landmarks", default="full", choices=("lite", "full", "heavy"),
+                   help="BlazePose landmark model: lite (fastest), full (default) or heavy "
+                   "(most precise in 2D, ~5x slower)")
     g.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for inference (default: all cores)")
     g.add_argument("--compile", action="store_true",
@@ -34,7 +41,8 @@ def engine_options(args: argparse.Namespace):
     from mocap.perception.landmarks import EngineOptions
 
     return EngineOptions(models_dir=args.models_dir, device=args.device, backend=args.backend,
-                         threads=args.threads, compile=args.compile)
+                         threads=args.threads, compile=args.compile, detector=args.detector,
+                         landmarks=args.landmarks)
 
 
 def make_engine(args: argparse.Namespace, **config):

@@ -12,7 +12,7 @@ import numpy as np
 from mocap import fileio
 from mocap.commands.options import add_engine_options, make_engine
 from mocap.errors import InputError, MocapError
-from mocap.types import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, Poses2D
+from mocap.types import LANDMARK_NAMES, Poses2D
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,18 +35,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-score", type=float, default=0.2, metavar="S",
                    help="drop people whose score is below S (default: 0.2; lower finds more "
                    "partly visible people and more false ones)")
+    p.add_argument("--keypoints", default="fused", choices=("fused", "movenet", "landmarks"),
+                   help="where --coco's 17 joints come from (with --detector movenet): fused "
+                   "from both models (default), MoveNet's alone, or BlazePose's landmarks")
     add_engine_options(p)
     p.set_defaults(func=run)
 
 
 def coco_results(file_name: str, image_id: int | str, poses: Poses2D) -> list[dict]:
-    """COCO keypoint results of one image (COCO-17 taken from BlazePose's 33)."""
+    """COCO keypoint results of one image (:meth:`Poses2D.coco17`: fused where computed)."""
     out = []
-    idx = list(COCO17_FROM_BLAZEPOSE)
+    coco = poses.coco17()
     for k in range(len(poses)):
-        xy = poses.xy[k, idx]
-        v = np.where(poses.visibility[k, idx] >= 0.5, 2, 1)
-        kps = np.column_stack([xy, v]).ravel()
+        v = np.where(coco[k, :, 2] >= 0.5, 2, 1)
+        kps = np.column_stack([coco[k, :, :2], v]).ravel()
         out.append({"file_name": file_name, "image_id": image_id, "category_id": 1,
                     "keypoints": [round(float(a), 2) for a in kps],
                     "score": round(float(poses.score[k]), 5)})
@@ -85,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
             raise MocapError(f"{target}: is a directory; give a file name ending in .json")
     if args.draw and Path(args.draw).exists() and not Path(args.draw).is_dir():
         raise MocapError(f"--draw {args.draw}: exists and is not a directory")
-    engine = make_engine(args, max_people=args.max_people, min_pose_score=args.min_score)
+    engine = make_engine(args, max_people=args.max_people, min_pose_score=args.min_score,
+                         keypoints=args.keypoints)
     coco, full, failed = [], [], 0
     for name in args.images:
         path = Path(name)

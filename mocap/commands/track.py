@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from mocap.commands.options import add_engine_options, make_engine
+from mocap.commands.options import add_engine_options, engine_options
 from mocap.commands.progress import ProgressBar
 from mocap.errors import MocapError
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from mocap.app.preview import write_preview
     from mocap.fileio import OutputDir
     from mocap.io.video import open_video
-    from mocap.tracking.loop import PipelineConfig, track_video, video_detector_config
+    from mocap.tracking.loop import PipelineConfig, make_video_engine, track_video
     from mocap.tracking.smooth import SmoothConfig
     from mocap.tracking.tracks_io import write_tracks
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     open_video(args.video, prefetch=0).close()
     tty = sys.stderr.isatty()
     with OutputDir(args.output) as out:
-        engine = make_engine(args, detector=video_detector_config())
+        engine = make_video_engine(engine_options(args))
         bar = ProgressBar("tracking", tty)
         try:
             result = track_video(args.video, engine, config, progress=bar,

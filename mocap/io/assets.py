@@ -102,7 +102,9 @@ MOVENET_MULTIPOSE = Asset(
 LANDMARK_MODELS = {"lite": POSE_LANDMARK_LITE, "full": POSE_LANDMARK_FULL,
                    "heavy": POSE_LANDMARK_HEAVY}
 #: What the default pipeline needs (``mocap models`` fetches these).
-MODELS = (POSE_DETECTION, POSE_LANDMARK_FULL)
+MODELS = (POSE_DETECTION, POSE_LANDMARK_FULL, MOVENET_MULTIPOSE)
+#: Every model file mocap can use (``mocap models --all``).
+ALL_MODELS = (*MODELS, POSE_LANDMARK_LITE, POSE_LANDMARK_HEAVY)
 DEMO_VIDEO = Asset(
     "sports2d_demo.mp4",
     "sports2d==0.8.34",

@@ -296,10 +296,12 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                        fov_deg: float = DEFAULT_FOV_DEG) -> list[WorldMotion]:
     """:func:`world_motion` for several people seen by one still camera, on one ground.
 
-    Every person is placed in the camera frame on their own; the ground plane is then
-    fitted to the foot contacts of everyone, on the lowest surface that carries a fair
-    share of them (:func:`lowest_support`), so that someone standing on a box stands
-    above the floor that the others walk on, instead of defining a floor of their own.
+    Every person is placed in the camera frame on their own. The ground's tilt is fitted to
+    everyone's foot contacts, each person's centred on their own (monocular depth errs
+    differently per person); each person's floor is the lowest surface that carries a fair
+    share of their contacts (:func:`lowest_support`), and the scene's floor the lowest of
+    those: someone whose own floor lies more than :data:`SAME_FLOOR_M` above it (standing
+    on a box) stands above the floor the others walk on.
 
     Args:
         people: ``(world (T,33,3), xy (T,33,2), visibility (T,33))`` per person, as in
@@ -315,27 +317,32 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     if not placed:
         return []
     cands = [_ground_candidates(up, fps) for up, _ in placed]
-    pts = np.concatenate([c[0] for c in cands])
-    groups = np.concatenate([c[1] for c in cands])
     ups = np.stack([_body_up(up) for up, _ in placed])
     body_up = ups.mean(0) / np.linalg.norm(ups.mean(0))
-    if sum(len(up) for up, _ in placed) >= 3 and len(pts) >= 3:
-        on = lowest_support(pts, body_up)
-        n, d_scene = fit_ground(pts[on], groups[on], body_up)
-    else:
-        n, d_scene = body_up, float(min(np.nanmin(up[..., 1]) for up, _ in placed))
+    # Monocular depth errs differently per person, by up to metres, so each person's
+    # contacts are taken on their own: the plane's tilt from everyone's foot groups centred
+    # per person, each person's floor as their own lowest support, the scene's floor the
+    # lowest of those.
+    own_on = [lowest_support(p, body_up, min_points=3) if len(p) else np.zeros(0, bool)
+              for p, _ in cands]
+    pts = np.concatenate([p[on] for (p, _), on in zip(cands, own_on, strict=True)])
+    person_groups = np.concatenate([g[on] + 4 * i for i, ((_, g), on)
+                                    in enumerate(zip(cands, own_on, strict=True))])
+    n = fit_ground(pts, person_groups, body_up)[0] if len(pts) >= 3 else body_up
+    default = float(min(np.nanmin(up[..., 1]) for up, _ in placed))
+    own_d = [_ground_height(p, g, n, default) for p, g in cands]
+    d_scene = min(own_d)
     r = swing(n, np.array([0.0, 1.0, 0.0]))
     # world = r @ (flip @ cam) - d * Y  =>  cam = flip @ r.T @ (world + d * Y)
     cam_rot = np.diag(_FLIP) @ r.T
     out = []
-    for (up, root), (own, own_groups) in zip(placed, cands, strict=True):
+    for (up, root), person_d in zip(placed, own_d, strict=True):
         t = len(up)
-        # The plane's tilt is the scene's; its height is each person's own lowest support
-        # when that is the scene's floor give or take depth error (monocular depth errs
-        # differently per person: one shared height sinks one person's feet while lifting
-        # another's), and the scene's when the person only stood on something higher.
-        own_d = _ground_height(own, own_groups, n, d_scene)
-        d = own_d if abs(own_d - d_scene) <= SAME_FLOOR_M else d_scene
+        # The plane's height is each person's own lowest support when that is the scene's
+        # floor give or take depth error (one shared height sinks one person's feet while
+        # lifting another's), and the scene's when the person only stood on something
+        # higher.
+        d = person_d if person_d - d_scene <= SAME_FLOOR_M else d_scene
         cam_trans = cam_rot @ np.array([0.0, d, 0.0])
         up = up @ r.T
         up[..., 1] -= d

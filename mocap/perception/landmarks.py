@@ -43,7 +43,9 @@ from mocap.perception.engine.runtime import (
     resolve_backend,
     resolve_device,
 )
-from mocap.types import NUM_LANDMARKS, Poses2D, Rois
+from mocap.perception.fusion import fuse_coco, movenet_coco
+from mocap.perception.movenet import MoveNetConfig, MoveNetDetector, rois_from_bodies
+from mocap.types import NUM_LANDMARKS, BodyDetections, Poses2D, Rois
 
 LANDMARK_SIZE = 256
 NUM_MODEL_LANDMARKS = 39  # 33 body + 2 ROI auxiliaries (hip centre, scale point) + 4 unused
@@ -197,29 +199,43 @@ def pose_similarity(a: Poses2D, b: Poses2D, min_visibility: float = 0.5) -> np.n
     return np.where(weight > 0, (sim * vis).sum(-1) / np.maximum(weight, 1), sim.mean(-1))
 
 
+#: ``EstimatorConfig.keypoints`` choices.
+KEYPOINT_SOURCES = ("fused", "movenet", "landmarks")
+
+
 @dataclass(frozen=True)
 class EstimatorConfig:
     """Settings of the still-image pipeline.
 
     Attributes:
-        detector: detector settings (tiles, thresholds).
-        min_pose_score: people scoring below this are dropped. A still image's score is
-            the refined pass's pose score (see :func:`decode_landmarks`) times how well the
-            two passes agree (:func:`pose_similarity`): real people give the same pose from
-            both regions, hallucinations drift.
+        detector: BlazePose detector settings (tiles, thresholds).
+        movenet: MoveNet settings (input size, tiles, thresholds).
+        min_pose_score: people scoring below this are dropped. With MoveNet a person's
+            score is MoveNet's; with the BlazePose detector it is the refined pass's pose
+            score (see :func:`decode_landmarks`) times how well the two passes agree
+            (:func:`pose_similarity`): real people give the same pose from both regions,
+            hallucinations drift.
         refine_passes: extra landmark passes on the region implied by the previous pass.
         duplicate_similarity: two poses more similar than this are the same person; the
             lower-scored one is dropped.
         max_people: keep at most this many (highest score first); None: no limit.
+        keypoints: where a still image's COCO-17 joints (``Poses2D.coco``) come from, with
+            MoveNet: ``fused`` (both models, see :mod:`mocap.perception.fusion`),
+            ``movenet`` or ``landmarks`` (BlazePose's alone).
     """
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    movenet: MoveNetConfig = field(default_factory=MoveNetConfig)
     min_pose_score: float = 0.2
     refine_passes: int = 1
     duplicate_similarity: float = 0.3
     max_people: int | None = None
+    keypoints: str = "fused"
 
     def __post_init__(self) -> None:
+        if self.keypoints not in KEYPOINT_SOURCES:
+            raise InputError(f"unknown keypoint source {self.keypoints!r}; choose from "
+                             f"{', '.join(KEYPOINT_SOURCES)}")
         if not 0.0 <= self.min_pose_score <= 1.0:
             raise ValueError(f"`min_pose_score` must be in [0, 1], got {self.min_pose_score}")
         if self.refine_passes < 0:
@@ -247,6 +263,10 @@ class EngineOptions:
         backend: ``auto`` | ``torch`` | ``litert``.
         threads: CPU threads for inference (None: all cores).
         compile: ``torch.compile`` the torch modules.
+        detector: who finds people: ``movenet`` (MoveNet MultiPose: the whole body, from
+            any side) or ``blazepose`` (BlazePose's face-based detector).
+        landmarks: BlazePose landmark model: ``lite`` (fastest), ``full`` or ``heavy``
+            (most precise in 2D, slowest).
     """
 
     models_dir: str | None = None
@@ -254,8 +274,16 @@ class EngineOptions:
     backend: str = "auto"
     threads: int | None = None
     compile: bool = False
+    detector: str = "movenet"
+    landmarks: str = "full"
 
     def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise InputError(f"unknown detector {self.detector!r}; choose from "
+                             f"{', '.join(DETECTORS)}")
+        if self.landmarks not in assets.LANDMARK_MODELS:
+            raise InputError(f"unknown landmark model {self.landmarks!r}; choose from "
+                             f"{', '.join(assets.LANDMARK_MODELS)}")
         if self.device not in DEVICES:
             raise InputError(f"unknown device {self.device!r}; choose from {', '.join(DEVICES)}")
         if self.backend not in BACKENDS:
@@ -267,8 +295,13 @@ class EngineOptions:
             object.__setattr__(self, "models_dir", str(self.models_dir))
 
 
+#: ``--detector`` choices.
+DETECTORS = ("movenet", "blazepose")
+
+
 class PoseEngine:
-    """BlazePose detector + full landmark model, batched, on torch or LiteRT.
+    """People detection (MoveNet or BlazePose's detector) + BlazePose landmarks, batched,
+    on torch or LiteRT.
 
     Args:
         models_dir: where the model files are cached (see :mod:`mocap.io.assets`); they are
@@ -278,14 +311,16 @@ class PoseEngine:
             when ``ai-edge-litert`` is installed, else torch).
         threads: CPU threads for inference (default: all cores).
         compile: ``torch.compile`` the torch modules (slow first call per batch size).
+        detector: ``movenet`` or ``blazepose`` (see :class:`EngineOptions`).
+        landmarks: ``lite``, ``full`` or ``heavy``.
         config: still-image pipeline settings.
     """
 
     def __init__(self, models_dir: str | os.PathLike | None = None, device: str = "auto",
                  backend: str = "auto", threads: int | None = None, compile: bool = False,
+                 detector: str = "movenet", landmarks: str = "full",
                  config: EstimatorConfig | None = None):
-        if threads is not None and threads < 1:
-            raise ValueError(f"`threads` must be >= 1, got {threads}")
+        EngineOptions(None, device, backend, threads, compile, detector, landmarks)  # checks
         self.device = resolve_device(device)
         self.backend = resolve_backend(backend, self.device)
         self.config = config or EstimatorConfig()
@@ -293,18 +328,29 @@ class PoseEngine:
             import torch
 
             torch.set_num_threads(threads)
-        paths = assets.ensure_models(models_dir)
+        self.detector_name = detector
+        wanted = (assets.MOVENET_MULTIPOSE if detector == "movenet" else assets.POSE_DETECTION,
+                  assets.LANDMARK_MODELS[landmarks])
+        paths = assets.ensure_models(models_dir, wanted)
         self.model_paths: dict[str, Path] = paths
-        self._detector = make_runner(paths[assets.POSE_DETECTION.name], None, self.backend,
-                                     self.device, threads, compile)
-        self._landmarker = make_runner(paths[assets.POSE_LANDMARK_FULL.name],
-                                       LANDMARK_OUTPUTS, self.backend, self.device, threads,
-                                       compile)
-        self._anchors = ssd_anchors()
+        detector_path = paths[wanted[0].name]
+        if detector == "movenet":
+            self._movenet = MoveNetDetector(
+                make_runner(detector_path, None, self.backend, self.device, threads, compile),
+                self.config.movenet)
+        else:
+            self._detector = make_runner(detector_path, None, self.backend, self.device,
+                                         threads, compile)
+            self._anchors = ssd_anchors()
+        self._landmarker = make_runner(paths[wanted[1].name], LANDMARK_OUTPUTS, self.backend,
+                                       self.device, threads, compile)
 
     # --- stages -------------------------------------------------------------------------
     def detect_raw(self, image: np.ndarray, tiles: bool = True) -> Detections:
-        """Detector output merged over the whole image and (optionally) its tiles."""
+        """BlazePose detector output merged over the whole image and (optionally) its
+        tiles (``detector="blazepose"`` only)."""
+        if self.detector_name != "blazepose":
+            raise ValueError("detect_raw needs the BlazePose detector (detector='blazepose')")
         cfg = self.config.detector
         if not tiles:
             cfg = replace(cfg, tile_scales=(), whole_image=True)
@@ -312,8 +358,17 @@ class PoseEngine:
         raw_boxes, raw_scores = self._detector(crop_views(image, views))
         return merge_views(raw_boxes, raw_scores, views, cfg, self._anchors)
 
+    def detect_bodies(self, image: np.ndarray, tiles: bool | None = None) -> BodyDetections:
+        """MoveNet's people: ``image`` (H, W, 3) uint8 RGB -> boxes + 17 keypoints, px
+        (``detector="movenet"`` only; ``tiles`` None: as configured)."""
+        if self.detector_name != "movenet":
+            raise ValueError("detect_bodies needs MoveNet (detector='movenet')")
+        return self._movenet(image, tiles)
+
     def detect(self, image: np.ndarray, tiles: bool = True) -> Rois:
         """People's regions: ``image`` (H, W, 3) uint8 RGB -> :class:`Rois` (image px)."""
+        if self.detector_name == "movenet":
+            return rois_from_bodies(self.detect_bodies(image, None if tiles else False))
         return rois_from_detections(self.detect_raw(image, tiles))
 
     def landmarks(self, image: np.ndarray, rois: Rois) -> Poses2D:
@@ -324,9 +379,16 @@ class PoseEngine:
         return decode_landmarks(self._landmarker(crop_rois(image, rois)), rois)
 
     def estimate(self, image: np.ndarray) -> Poses2D:
-        """Every person in a still image: tiled detection, landmarks, refining passes,
-        duplicate suppression, sorted by score (highest first)."""
+        """Every person in a still image, sorted by score (highest first).
+
+        With MoveNet: its people, BlazePose's landmarks on the regions derived from them
+        (refined by a second pass), COCO-17 joints fused from both (``coco``). With the
+        BlazePose detector: tiled detection, landmarks, refining passes, duplicate
+        suppression.
+        """
         cfg = self.config
+        if self.detector_name == "movenet":
+            return self._estimate_movenet(image)
         rois = self.detect(image)
         poses = self.landmarks(image, rois)
         for _ in range(cfg.refine_passes):
@@ -338,6 +400,24 @@ class PoseEngine:
             poses = refined
         poses = poses[poses.score >= cfg.min_pose_score]
         poses = suppress_duplicates(poses, cfg.duplicate_similarity)
+        if cfg.max_people is not None:
+            poses = poses[: cfg.max_people]
+        return poses
+
+    def _estimate_movenet(self, image: np.ndarray) -> Poses2D:
+        cfg = self.config
+        bodies = self.detect_bodies(image)
+        bodies = bodies[bodies.score >= cfg.min_pose_score]
+        poses = self.landmarks(image, rois_from_bodies(bodies))
+        for _ in range(cfg.refine_passes):
+            if not len(poses):
+                break
+            poses = self.landmarks(image, roi_from_landmarks(poses))
+        if cfg.keypoints == "fused":
+            poses.coco = fuse_coco(bodies, poses)
+        elif cfg.keypoints == "movenet":
+            poses.coco = movenet_coco(bodies)
+        poses.score = bodies.score.copy()  # MoveNet's people are the detections
         if cfg.max_people is not None:
             poses = poses[: cfg.max_people]
         return poses

@@ -68,6 +68,9 @@ class TrackerConfig:
         reid_size_ratio: stage-2 gate: max ratio between observed and predicted box height.
         min_confidence: joint visibility under which a joint is missing.
         max_people: cap on live tracks (tentative + confirmed); None: no cap.
+        fix_left_right: a pose whose left and right limbs fit the person's previous frame
+            far better swapped (a common mistake on people seen from behind) is swapped
+            back (:meth:`mocap.types.Poses2D.mirrored`).
     """
 
     min_hits: int = 3
@@ -79,6 +82,7 @@ class TrackerConfig:
     reid_size_ratio: float = 1.6
     min_confidence: float = 0.5
     max_people: int | None = None
+    fix_left_right: bool = True
 
     def __post_init__(self) -> None:
         if self.min_hits < 1:
@@ -148,6 +152,28 @@ def oks(xy_a: np.ndarray, ok_a: np.ndarray, xy_b: np.ndarray, ok_b: np.ndarray,
     both = ok_a[:, None] & ok_b[None]
     cnt = both.sum(-1)
     return np.where(cnt > 0, (e * both).sum(-1) / np.maximum(cnt, 1), 0.0)
+
+
+# Left/right landmark pairs of the limbs (shoulders to feet), for swap detection.
+_LIMB_PAIRS = np.array([(11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28),
+                        (29, 30), (31, 32)])
+
+
+def swapped(track: TrackState, xy: np.ndarray, ok: np.ndarray, margin: float = 0.5) -> bool:
+    """Whether a pose's left and right limbs are swapped relative to the track's last pose:
+    with the labels exchanged, its limb landmarks lie within ``margin`` times the distance
+    they have as they are (and that distance is more than a tenth of the person's size, so
+    a person seen side-on, whose left and right overlap, is left alone)."""
+    left, right = _LIMB_PAIRS[:, 0], _LIMB_PAIRS[:, 1]
+    both = ok[left] & ok[right] & track.ok[left] & track.ok[right]
+    if both.sum() < 3:
+        return False
+    prev = track.xy
+    same = (np.linalg.norm(xy[left] - prev[left], axis=-1)
+            + np.linalg.norm(xy[right] - prev[right], axis=-1))[both].mean()
+    cross = (np.linalg.norm(xy[left] - prev[right], axis=-1)
+             + np.linalg.norm(xy[right] - prev[left], axis=-1))[both].mean()
+    return bool(cross < margin * same and same > 0.2 * max(track.scale, 1.0))
 
 
 # --------------------------------------------------------------------------------------
@@ -265,7 +291,15 @@ class PoseTracker:
         recent = [i for i, t in enumerate(self.tracks) if t.time_since_update == 1]
         if recent and n:
             cost = self._stage1_cost([self.tracks[i] for i in recent], boxes, poses.xy, ok)
-            for r, c in self._assign(cost, cfg.max_cost):
+            pairs = self._assign(cost, cfg.max_cost)
+            if cfg.fix_left_right and pairs:
+                flip = np.zeros(n, bool)
+                for r, c in pairs:
+                    flip[c] = swapped(self.tracks[recent[r]], poses.xy[c], ok[c])
+                if flip.any():
+                    poses = poses.mirrored(flip)
+                    ok = poses.visibility >= cfg.min_confidence
+            for r, c in pairs:
                 self._match(self.tracks[recent[r]], boxes[c], poses.xy[c], ok[c], scales[c])
                 ids[c] = self.tracks[recent[r]].id
                 unmatched.discard(c)

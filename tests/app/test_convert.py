@@ -231,7 +231,7 @@ def test_models_unavailable_offline_is_a_one_line_error(short_clip, tmp_path):
     env = dict(os.environ, PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull,
                PIP_FIND_LINKS=str(tmp_path), MOCAP_MODELS_DIR=str(tmp_path / "models"))
     proc = run_cli("convert", short_clip, "-o", tmp_path / "out", env=env)
-    assert_one_line_error(proc, "pose_detection.tflite", "by hand")
+    assert_one_line_error(proc, "movenet_multipose_lightning_fp16.tflite", "by hand")
     assert proc.returncode == 3
 
 

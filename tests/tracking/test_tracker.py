@@ -184,3 +184,31 @@ def test_crossing_with_the_far_person_hidden_keeps_ids():
         for tid, name in zip(got, names, strict=True):
             assert mapping.setdefault(name, tid) == tid, "identity switch"
     assert sorted(mapping.values()) == [1, 2]
+
+
+def test_left_right_swap_is_caught_by_continuity():
+    from mocap.types import MIRROR_LANDMARKS
+
+    rng = np.random.default_rng(5)
+    # a person whose left limbs sit well apart from the right ones (seen from the front)
+    base = person(500, 400, h=300, noise=0.0, rng=rng)
+    for left, right in ((11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28),
+                        (29, 30), (31, 32)):
+        base["xy"][left] = [560, base["xy"][left][1]]
+        base["xy"][right] = [440, base["xy"][right][1]]
+    frames = []
+    for i in range(10):
+        f = frame({**base, "xy": base["xy"] + [2.0 * i, 0] + rng.normal(0, 1, (33, 2))})
+        f.world[:, :, 2] = 0.1
+        if i in (5, 6):  # the model read the person the other way round
+            f.xy[0] = f.xy[0][list(MIRROR_LANDMARKS)]
+        frames.append(f)
+    tr = PoseTracker(TrackerConfig(min_hits=2))
+    out = [tr.update(f) for f in frames]
+    for i in (5, 6):
+        assert out[i].xy[0, 11, 0] > out[i].xy[0, 12, 0]  # left shoulder back on the left
+        assert (out[i].world[0, :, 2] == -0.1).all()  # and read the other way in depth
+    assert all(o.track_id[0] == 1 for o in out[2:])
+    # with the fix off, the swapped labels pass through
+    raw = PoseTracker(TrackerConfig(min_hits=2, fix_left_right=False))
+    assert [raw.update(f) for f in frames][5].xy[0, 11, 0] < 500
