@@ -9,8 +9,10 @@ traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
 
 from mocap import __version__
@@ -44,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, a job scheduler's stop) end a run like Ctrl-C,
+    so every exit path removes the run's temporary files and releases its directory."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            with contextlib.suppress(ValueError, OSError):  # not the main thread
+                signal.signal(sig, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     # FFmpeg's and OpenCV's own log lines would break the one-line errors (problems reach
     # the user through exceptions and summaries); child processes inherit this.
@@ -51,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
+    _interrupt_on_termination()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

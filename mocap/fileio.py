@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,23 @@ from mocap.errors import OutputError
 
 #: Marks the temporary files of a write in progress.
 PART = ".part"
+#: The lock file of an output directory in use (:class:`OutputDir`).
+LOCK = ".mocap.lock"
+# The names temp_path gives (and mkstemp gave before): ".<stem>.<8 chars>.part[.<ext>]".
+_STALE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?$")
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files a killed run left in ``directory`` (call it while holding
+    the directory's lock, so no live run's files are touched); returns what was removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for p in Path(directory).iterdir():
+            if _STALE.match(p.name) and p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p)
+    return removed
 
 
 def temp_path(directory: str | os.PathLike, name: str, suffix: str | None = None) -> Path:
@@ -99,14 +117,47 @@ class OutputDir:
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
         self._created = not self.directory.exists()
+        self._lock: int | None = None
+        self._staged: list[tuple[Path, Path]] = []
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             temp_path(self.directory, "mocap-probe").unlink()
+            self._acquire()
         except OSError as exc:
             self._cleanup_dir()
             raise OutputError(f"cannot write to {self.directory}: "
                               f"{exc.strerror or exc}") from None
-        self._staged: list[tuple[Path, Path]] = []
+        except OutputError:
+            self._cleanup_dir()
+            raise
+        self.stale_removed = remove_stale_temporaries(self.directory)
+
+    def _acquire(self) -> None:
+        """Hold ``directory/.mocap.lock`` (an advisory ``flock``) for this run: a second
+        run into the same directory fails at once instead of mixing two runs' files."""
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): no lock
+            return
+        fd = os.open(self.directory / LOCK, os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise OutputError(f"{self.directory} is in use by another mocap run (process "
+                              f"{owner}); wait for it to finish or choose another "
+                              "directory") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock = fd
+
+    def close(self) -> None:
+        """Release the directory's lock (and remove the lock file)."""
+        if self._lock is not None:
+            (self.directory / LOCK).unlink(missing_ok=True)
+            os.close(self._lock)
+            self._lock = None
 
     def path(self, name: str) -> Path:
         """A temporary path that :meth:`commit` will rename to ``directory/name``."""
@@ -136,6 +187,7 @@ class OutputDir:
         self._cleanup_dir()
 
     def _cleanup_dir(self) -> None:
+        self.close()
         if self._created and self.directory.is_dir() and not any(self.directory.iterdir()):
             self.directory.rmdir()
 
@@ -145,3 +197,4 @@ class OutputDir:
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is not None:
             self.abort()
+        self._cleanup_dir()  # releases the lock; removes a directory this run left empty

@@ -132,25 +132,43 @@ class ConvertResult:
         }
 
 
+def _listed(out_dir: Path) -> dict[str, dict] | None:
+    """``report.json``'s ``files`` (name -> {size, sha256}), keeping only plain file names
+    of this directory (a name with a path separator, ``..`` or a leading dot is nobody's
+    output); None without a readable report."""
+    try:
+        files = json.loads((out_dir / REPORT).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(files, dict):
+        return None
+    return {name: info for name, info in files.items()
+            if isinstance(name, str) and name and "/" not in name and "\\" not in name
+            and not name.startswith(".") and "\x00" not in name}
+
+
 def existing_outputs(out_dir: Path) -> list[Path]:
-    """Files of a previous conversion in ``out_dir``."""
+    """The files of an earlier conversion in ``out_dir``: those its ``report.json`` lists,
+    and the report itself. Nothing else in the directory is ever counted as ours."""
     if not out_dir.is_dir():
         return []
-    names = ("person_*", "preview.mp4", "report.json", "report.html")
-    return sorted({p for pat in names for p in out_dir.glob(pat) if p.is_file()})
+    listed = _listed(out_dir) or {}
+    paths = [out_dir / n for n in listed] + [out_dir / REPORT]
+    return sorted(p for p in paths if p.is_file() and not p.is_symlink())
 
 
 def outputs_complete(out_dir: str | os.PathLike) -> bool:
-    """True when ``out_dir/report.json`` exists and every file it lists is intact."""
+    """True when ``out_dir/report.json`` exists and every file it lists is intact (a
+    regular file of ``out_dir`` with the listed size and sha256)."""
     out_dir = Path(out_dir)
-    try:
-        report = json.loads((out_dir / REPORT).read_text(encoding="utf-8"))
-        files = report["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+    listed = _listed(out_dir)
+    if not listed:
         return False
-    for name, info in files.items():
+    for name, info in listed.items():
         path = out_dir / name
         try:
+            if not path.is_file() or path.is_symlink():  # never hash a device or a link
+                return False
             if path.stat().st_size != info["size"] or sha256_of(path) != info["sha256"]:
                 return False
         except (OSError, KeyError, TypeError):
@@ -244,11 +262,18 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         report["files"] = {name: {"size": tmp.stat().st_size, "sha256": sha256_of(tmp)}
                            for name, tmp in staged.items()}
         out.path(REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        # old outputs that this run does not write would mix two runs: remove them
+        foreign = [name for name in [*staged, REPORT] if (out_dir / name).exists()
+                   and (out_dir / name) not in old]
+        if foreign:
+            raise OutputError(f"{out_dir / foreign[0]} exists and was not written by mocap "
+                              "(it is not in the directory's report.json); move it away or "
+                              "choose another directory")
         written = out.commit()
-    for p in old:
-        if p not in written:
-            p.unlink(missing_ok=True)
+        # an earlier run's outputs that this run does not write would mix two runs; only
+        # files that run listed in its report.json are ever removed
+        for p in old:
+            if p not in written:
+                p.unlink(missing_ok=True)
     if blender_error:  # raised after publishing everything else
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")

@@ -82,7 +82,8 @@ class PipelineConfig:
         max_people: at most this many people are tracked; None: no limit.
         max_new_per_detection: at most this many new (untracked) detections per detector
             run go to the landmark model, best first.
-        min_track_frames: confirmed tracks observed in fewer frames are dropped as spurious.
+        min_track_frames: confirmed tracks observed in fewer frames are dropped as spurious
+            (in a clip shorter than twice this, in fewer than half its frames).
         detector_tiles: let the detector also look at image tiles (finds people too small
             for one 224x224 view of a wide frame; :func:`make_video_engine` limits the tiles
             to one scale so this stays affordable).
@@ -366,8 +367,10 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             progress(n + 1)
     ts = np.asarray(timestamps, np.float64)
     tracks = []
+    # a clip shorter than min_track_frames still keeps a person seen in half its frames
+    min_frames = min(cfg.min_track_frames, max(tcfg.min_hits, len(timestamps) // 2))
     for tid, rows in recorder.finish(tracker.resolved).items():
-        if len(rows) < cfg.min_track_frames:
+        if len(rows) < min_frames:
             continue
         track = _build_track(tid, rows, np.asarray(indices), ts)
         tracks.append(smooth_track(track, cfg.smooth))
