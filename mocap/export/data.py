@@ -6,11 +6,14 @@ to last appearance, and the same metadata: ``id``, ``fps``, ``frame_time`` (s), 
 ``rotation_convention`` (descriptions). In the ``.npz`` each metadata item is an array of its own
 (``np.load(f)["fps"]``, ``["joints"]``); in the ``.json`` a top-level key; the ``.csv``
 has one row per frame: ``frame, time, observed, <joint>_x, <joint>_y, <joint>_z ...``
-(metres).
+(metres). Its header is quoted as RFC 4180 says (a joint name with a comma stays one column),
+and a name a spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``, ``@``)
+gets a leading ``'``.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -24,6 +27,13 @@ from mocap.types import Track
 UNITS = {"positions": "m", "image": "px", "time": "s"}
 AXES = "Y up, ground at y=0, x camera right, z towards the camera"
 ROTATIONS = "local quaternions x, y, z, w relative to the parent; identity = the rig's T-pose"
+# a cell starting with one of these is a formula to a spreadsheet (CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(text: str) -> str:
+    """``text`` as a spreadsheet shows it: formula-looking text gets a leading ``'``."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarray,
@@ -94,8 +104,9 @@ def write_person_data(fmt: str, path: str | Path, meta: dict,
             f"{j}_{a}" for j in meta["joints"] for a in "xyz"]
         rows = np.column_stack([arrays["frames"], arrays["times"],
                                 arrays["observed"].astype(int), pos.reshape(len(pos), -1)])
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(",".join(header) + "\n")
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            # RFC 4180 quoting: a joint name with a comma, quote or newline stays one column
+            csv.writer(fh, lineterminator="\n").writerow([_csv_cell(h) for h in header])
             # frame indices and times exactly (a long video's frame 1234567 or time
             # 10000.017 s do not survive %g); positions to a micrometre
             fmt = ["%d", "%.6f", "%d"] + ["%.6g"] * (rows.shape[1] - 3)

@@ -6,7 +6,10 @@ local rotations honouring each joint's channel order (BVH Euler angles are *intr
 ``Zrotation Xrotation Yrotation`` joint is ``Rz @ Rx @ Ry``, scipy's uppercase ``"ZXY"``).
 
 Every problem in the file is reported as one :class:`~mocap.errors.InputError` line naming
-the file and line number; nothing is half-read.
+the file and line number; nothing is half-read. Numbers are read strictly: ASCII decimal only
+(Python's ``float()`` would also take ``1_0`` or other scripts' digits), finite and at most
+:data:`MAX_ABS_VALUE` in size; ``Frame Time`` lies in :data:`FRAME_TIME_RANGE`. A UTF-8 byte
+order mark at the start is skipped.
 
 Position channels replace the matching component of the joint's ``OFFSET`` (what Blender's
 importer and bvhio do), so a root with ``OFFSET 0 0 0`` and absolute ``Xposition`` values
@@ -87,18 +90,44 @@ def _err(path: str, line: int, msg: str) -> InputError:
     return InputError(f"{path}:{line}: {msg}")
 
 
-_NUM = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+#: Largest magnitude accepted for an OFFSET or motion value (file units or degrees).
+MAX_ABS_VALUE = 1e7
+#: Accepted seconds per frame (10,000 fps to 0.1 fps).
+FRAME_TIME_RANGE = (1e-4, 10.0)
+
+# ASCII only: Python's float()/int() also take "1_0", "²" and other scripts' digits
+_NUM = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+_MAX_COUNT_DIGITS = 15
+
+
+def _brief(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to about ``limit`` characters (messages stay one short line)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} chars)"
 
 
 def _float(tok: str, path: str, line: int, what: str) -> float:
-    if not _NUM.match(tok):
-        raise _err(path, line, f"{what} must be a number, got {tok!r}")
-    return float(tok)
+    """A finite number within :data:`MAX_ABS_VALUE`, written in ASCII."""
+    if not _NUM.fullmatch(tok):
+        raise _err(path, line, f"{what} must be a number, got {_brief(tok)}")
+    value = float(tok)
+    if not abs(value) <= MAX_ABS_VALUE:
+        raise _err(path, line, f"{what} must be within +-{MAX_ABS_VALUE:g}, got {_brief(tok)}")
+    return value
+
+
+def _count(tok: str, path: str, line: int, what: str) -> int:
+    """A non-negative integer written in ASCII digits."""
+    if not _DIGITS.fullmatch(tok):
+        raise _err(path, line, f"{what} must be a non-negative integer, got {_brief(tok)}")
+    if len(tok) > _MAX_COUNT_DIGITS:
+        raise _err(path, line, f"{what} is too large, got {_brief(tok)}")
+    return int(tok)
 
 
 def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
     """Parse BVH text into a :class:`BvhData` (see :func:`read_bvh`)."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # a UTF-8 byte order mark is skipped
     n = len(lines)
     i = 0
 
@@ -113,9 +142,10 @@ def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
 
     ln, toks = next_tokens()
     if toks[0].upper() != "HIERARCHY":
-        raise _err(path, ln, f"expected 'HIERARCHY', got {toks[0]!r}")
+        raise _err(path, ln, f"expected 'HIERARCHY', got {_brief(toks[0])}")
 
     names: list[str] = []
+    seen_names: set[str] = set()
     parents: list[int] = []
     offsets: list[list[float]] = []
     channels: list[tuple[str, ...]] = []
@@ -139,9 +169,10 @@ def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
             if len(toks) < 2:
                 raise _err(path, ln, f"{head} needs a name")
             name = " ".join(toks[1:])
-            if name in names:
-                raise _err(path, ln, f"duplicate joint name {name!r}")
+            if name in seen_names:
+                raise _err(path, ln, f"duplicate joint name {_brief(name)}")
             names.append(name)
+            seen_names.add(name)
             parents.append(stack[-1] if stack else -1)
             offsets.append([np.nan] * 3)
             channels.append(())
@@ -163,12 +194,12 @@ def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
                 raise _err(path, ln, "unexpected '}'")
             closed = stack.pop()
             if closed >= 0 and np.isnan(offsets[closed][0]):
-                raise _err(path, ln, f"joint {names[closed]!r} has no OFFSET")
+                raise _err(path, ln, f"joint {_brief(names[closed])} has no OFFSET")
             if not stack:
                 # hierarchy done; MOTION must follow
                 ln, toks = next_tokens()
                 if toks[0].upper() != "MOTION":
-                    raise _err(path, ln, f"expected 'MOTION', got {toks[0]!r}")
+                    raise _err(path, ln, f"expected 'MOTION', got {_brief(toks[0])}")
                 break
         elif key == "OFFSET":
             if pending is not None or not stack:
@@ -183,15 +214,15 @@ def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
         elif key == "CHANNELS":
             if pending is not None or not stack or stack[-1] < 0:
                 raise _err(path, ln, "CHANNELS outside a joint block")
-            if len(toks) < 2 or not toks[1].isdigit():
+            if len(toks) < 2:
                 raise _err(path, ln, "CHANNELS needs a count")
-            count = int(toks[1])
+            count = _count(toks[1], path, ln, "the CHANNELS count")
             chans = tuple(toks[2:])
             if len(chans) != count:
                 raise _err(path, ln, f"CHANNELS says {count} channels but lists {len(chans)}")
             bad = [c for c in chans if c not in _VALID_CHANNELS]
             if bad:
-                raise _err(path, ln, f"unknown channel {bad[0]!r} (valid: "
+                raise _err(path, ln, f"unknown channel {_brief(bad[0])} (valid: "
                                      f"{', '.join(POSITION_CHANNELS + ROTATION_CHANNELS)})")
             if len(set(chans)) != len(chans):
                 raise _err(path, ln, "repeated channel")
@@ -199,7 +230,7 @@ def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
         elif key == "MOTION":
             raise _err(path, ln, f"MOTION inside an unclosed block ({len(stack)} '{{' open)")
         else:
-            raise _err(path, ln, f"unexpected {head!r} in HIERARCHY")
+            raise _err(path, ln, f"unexpected {_brief(head)} in HIERARCHY")
 
     if not names:
         raise _err(path, ln, "no joints in HIERARCHY")
@@ -225,16 +256,24 @@ def parse_bvh(text: str, path: str = "<memory>") -> BvhData:
         if lines[extra].strip():
             raise _err(path, extra + 1, f"more motion lines than the {frames} frames the "
                                         f"header declares")
+    blob = " ".join(body)
     try:
-        motion = np.array(" ".join(body).split(), dtype=np.float64).reshape(frames, ncols)
+        # float() also reads "1_0" and other scripts' digits: those take the slow path
+        if not blob.isascii() or "_" in blob:
+            raise ValueError
+        motion = np.array(blob.split(), dtype=np.float64).reshape(frames, ncols)
     except ValueError:
         for k, b in enumerate(body):
             for tok in b.split():
-                _float(tok, path, i + k + 1, f"frame {k} value")
-        raise  # pragma: no cover - the loop above always finds the culprit
+                if tok.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+                    _float(tok, path, i + k + 1, f"frame {k} value")
+        motion = np.array(blob.split(), dtype=np.float64).reshape(frames, ncols)
     if not np.isfinite(motion).all():
         k = int(np.flatnonzero(~np.isfinite(motion).all(axis=1))[0])
         raise _err(path, i + k + 1, f"frame {k} has a non-finite value (nan or inf)")
+    if motion.size and not np.abs(motion).max() <= MAX_ABS_VALUE:
+        k = int(np.flatnonzero((np.abs(motion) > MAX_ABS_VALUE).any(axis=1))[0])
+        raise _err(path, i + k + 1, f"frame {k} has a value beyond +-{MAX_ABS_VALUE:g}")
     return BvhData(tuple(names), np.array(parents), np.array(offsets), tuple(channels),
                    np.array(end_sites), frame_time, motion, path)
 
@@ -255,13 +294,17 @@ def _motion_header(lines: list[str], i: int, path: str) -> tuple[int, float, int
         return i, line.split(":", 1)[1].strip() if ":" in line else ""
 
     ln, val = take("Frames:")
-    if not val.isdigit():
-        raise _err(path, ln, f"Frames must be a non-negative integer, got {val!r}")
-    frames = int(val)
+    frames = _count(val, path, ln, "Frames")
     ln, val = take("Frame Time:")
-    ft = _float(val, path, ln, "Frame Time")
+    if not _NUM.fullmatch(val):
+        raise _err(path, ln, f"Frame Time must be a number, got {_brief(val)}")
+    ft = float(val)
     if not ft > 0:
-        raise _err(path, ln, f"Frame Time must be positive, got {val}")
+        raise _err(path, ln, f"Frame Time must be positive, got {_brief(val)}")
+    lo, hi = FRAME_TIME_RANGE
+    if not lo <= ft <= hi:
+        raise _err(path, ln, f"Frame Time must be between {lo:g} and {hi:g} seconds per frame "
+                             f"({1 / lo:g} to {1 / hi:g} fps), got {_brief(val)}")
     return frames, ft, i
 
 

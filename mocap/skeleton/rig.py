@@ -41,13 +41,27 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.io.bvh import BvhData, read_bvh
+from mocap.motion.world import landmark_points
 from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, auto_roles
-from mocap.types import check_hierarchy
+from mocap.types import NUM_LANDMARKS, check_hierarchy
 from mocap.units import METRES_PER_UNIT, detect_unit, metres_per
 
 #: Units a rig TOML file may give its offsets in.
 TOML_UNITS = ("m", "cm", "mm")
+#: Largest magnitude of an offset in a rig TOML file (in its units).
+MAX_ABS_OFFSET = 1e7
 
+
+def _brief(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut to about ``limit`` characters (messages stay one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def _name_list(names: tuple[str, ...] | list[str], limit: int = 10) -> str:
+    """At most ``limit`` names, comma separated, then "... and N more"."""
+    shown = ", ".join(_brief(n) if len(n) > 40 else n for n in names[:limit])
+    return shown + (f" ... and {len(names) - limit} more" if len(names) > limit else "")
 
 
 #: Where each role sits, as an expression over BlazePose landmark names: a name,
@@ -120,8 +134,9 @@ class Rig:
         if len(self.roles) != j or len(self.end_roles) != j:
             raise ValueError(f"`roles` and `end_roles` must have J={j} entries")
         if len(set(self.joints)) != j:
-            dup = next(n for n in self.joints if self.joints.count(n) > 1)
-            raise ValueError(f"rig {self.name!r}: duplicate joint name {dup!r}")
+            seen: set[str] = set()
+            dup = next(n for n in self.joints if n in seen or seen.add(n))
+            raise ValueError(f"rig {_brief(self.name)}: duplicate joint name {_brief(dup)}")
         if self.parents[0] != -1 or (self.parents[1:] < 0).any():
             raise ValueError(f"rig {self.name!r}: joint 0 must be the only root (parent -1)")
         if (self.parents[1:] >= np.arange(1, j)).any():
@@ -136,7 +151,8 @@ class Rig:
                 raise ValueError(f"rig {self.name!r}: unknown role {r!r} (valid: "
                                  f"{', '.join(ROLES)})")
         if len(set(used)) != len(used):
-            dup = next(r for r in used if used.count(r) > 1)
+            seen_roles: set[str] = set()
+            dup = next(r for r in used if r in seen_roles or seen_roles.add(r))
             raise ValueError(f"rig {self.name!r}: role {dup!r} is given to two joints")
 
     def __len__(self) -> int:
@@ -241,77 +257,137 @@ def load_rig(spec: str | os.PathLike) -> Rig:
                      " (or give a .toml or .bvh file)")
 
 
-def _line_of(text: str, needle: str) -> int:
-    for k, line in enumerate(text.splitlines(), 1):
-        if needle in line:
-            return k
-    return 1
+def _line_of(text: str, needle: str, key: str | None = None) -> int:
+    """Line number (1-based) of the first line holding ``needle``; with ``key``, of the first
+    line from there on that sets ``key`` (before the next table), else the needle's line."""
+    lines = text.splitlines()
+    start = next((k for k, line in enumerate(lines) if needle in line), None)
+    if start is None:
+        return 1
+    if key is not None:
+        for k in range(start, len(lines)):
+            stripped = lines[k].lstrip()
+            if k > start and stripped.startswith("["):
+                break
+            if stripped.startswith(key) and stripped[len(key):].lstrip().startswith("="):
+                return k + 1
+    return start + 1
+
+
+def _is_vec3(value: object) -> bool:
+    """Three finite numbers (bools are not numbers) of magnitude at most MAX_ABS_OFFSET."""
+    # `abs(v) <= limit` is False for nan and inf, and compares huge ints exactly
+    return (isinstance(value, list) and len(value) == 3
+            and all(isinstance(v, int | float) and not isinstance(v, bool)
+                    and abs(v) <= MAX_ABS_OFFSET for v in value))
 
 
 def _rig_from_toml(path: Path) -> Rig:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read rig file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a UTF-8 text rig file ({exc.reason})") from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: invalid TOML ({exc})") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
+        raise InputError(f"{path}: invalid TOML ({' '.join(str(exc).split())})") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid TOML (arrays or tables nested too deeply)") from None
 
-    def fail(msg: str, needle: str | None = None) -> InputError:
-        line = _line_of(text, needle) if needle else 1
+    def fail(msg: str, needle: str | None = None, key: str | None = None) -> InputError:
+        line = _line_of(text, needle, key) if needle else 1
         return InputError(f"{path}:{line}: {msg}")
 
+    def top(key: str) -> InputError:
+        return fail(f"`{key}` must be a string, got {_brief(data[key])}", key, key)
+
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise top(key)
     unit = data.get("units", "m")
-    if unit not in TOML_UNITS:
-        raise fail(f"units must be one of {', '.join(TOML_UNITS)}, got {unit!r}", "units")
+    if not isinstance(unit, str) or unit not in TOML_UNITS:
+        raise fail(f"`units` must be one of {', '.join(map(repr, TOML_UNITS))}, got "
+                   f"{_brief(unit)}", "units", "units")
     scale = METRES_PER_UNIT[unit]
     joints = data.get("joints")
     if not isinstance(joints, list) or not joints:
-        raise fail("a rig file needs [[joints]] tables")
-    names: list[str] = []
+        raise fail("a rig file needs [[joints]] tables (`joints` must be a non-empty array of "
+                   f"tables), got {_brief(joints)}", "joints")
+    index: dict[str, int] = {}  # name -> joint index, for parents (linear in the joints)
     parents: list[int] = []
     offsets, ends, roles, end_roles = [], [], [], []
+    vec3 = f"3 numbers, finite and at most {MAX_ABS_OFFSET:g} in size"
     for k, jt in enumerate(joints):
+        if not isinstance(jt, dict):
+            raise fail(f"joint #{k + 1}: each of `joints` must be a table ([[joints]]), got "
+                       f"{_brief(jt)}", "joints")
         name = jt.get("name")
         if not isinstance(name, str) or not name:
-            raise fail(f"joint #{k + 1} needs a name")
+            raise fail(f"joint #{k + 1}: `name` must be a non-empty string, got "
+                       f"{_brief(name)}", "[[joints]]")
         needle = f'"{name}"'
+        label = f"joint {_brief(name)}"
+
+        def field_error(key: str, expected: str, value: object,
+                        needle: str = needle, label: str = label) -> InputError:
+            return fail(f"{label}: `{key}` must be {expected}, got {_brief(value)}", needle, key)
+
+        if name in index:
+            raise fail(f"{label}: duplicate joint name", needle)
         parent = jt.get("parent", "")
+        if not isinstance(parent, str):
+            raise field_error("parent", 'a joint name defined before it ("" for the root)',
+                              parent)
         if parent == "":
-            if names:
-                raise fail(f"joint {name!r}: only the first joint may be the root", needle)
+            if index:
+                raise fail(f"{label}: only the first joint may be the root", needle, "parent")
             parents.append(-1)
-        elif parent not in names:
-            raise fail(f"joint {name!r}: parent {parent!r} is not defined before it", needle)
+        elif parent not in index:
+            raise fail(f"{label}: parent {_brief(parent)} is not defined before it", needle,
+                       "parent")
         else:
-            parents.append(names.index(parent))
+            parents.append(index[parent])
         off = jt.get("offset")
-        if not (isinstance(off, list) and len(off) == 3
-                and all(isinstance(v, int | float) for v in off)):
-            raise fail(f"joint {name!r}: offset must be 3 numbers", needle)
+        if not _is_vec3(off):
+            raise field_error("offset", vec3, off)
         end = jt.get("end")
-        if end is not None and not (isinstance(end, list) and len(end) == 3):
-            raise fail(f"joint {name!r}: end must be 3 numbers", needle)
-        role = jt.get("role")
-        if role is not None and role not in ROLES:
-            raise fail(f"joint {name!r}: unknown role {role!r}", needle)
-        end_role = jt.get("end_role")
-        if end_role is not None and end_role not in ROLES:
-            raise fail(f"joint {name!r}: unknown end_role {end_role!r}", needle)
-        names.append(name)
+        if end is not None and not _is_vec3(end):
+            raise field_error("end", vec3, end)
+        for key in ("role", "end_role"):
+            role = jt.get(key)
+            if role is not None and not isinstance(role, str):
+                raise field_error(key, "a role name (a string)", role)
+            if role is not None and role not in ROLES:
+                raise fail(f"{label}: unknown {key} {_brief(role)}", needle, key)
+        index[name] = k
         offsets.append(np.array(off, float) * scale)
         ends.append(np.array(end, float) * scale if end is not None else np.full(3, np.nan))
-        roles.append(role)
-        end_roles.append(end_role)
+        roles.append(jt.get("role"))
+        end_roles.append(jt.get("end_role"))
     landmarks = dict(DEFAULT_LANDMARKS)
     extra = data.get("landmarks", {})
+    if not isinstance(extra, dict):
+        raise fail(f'`landmarks` must be a table of role = "expression", got {_brief(extra)}',
+                   "landmarks", "landmarks")
+    probe = np.arange(NUM_LANDMARKS * 3, dtype=np.float64).reshape(1, NUM_LANDMARKS, 3)
     for role, expr in extra.items():
         if role not in ROLES:
-            raise fail(f"[landmarks]: unknown role {role!r}", f"{role}")
-        landmarks[role] = str(expr)
+            raise fail(f"[landmarks]: unknown role {_brief(role)}", "[landmarks]", role)
+        if not isinstance(expr, str):
+            raise fail(f"[landmarks]: `{role}` must be a landmark expression (a string), got "
+                       f"{_brief(expr)}", "[landmarks]", role)
+        try:  # evaluated once on made-up landmarks, so a bad expression fails here
+            ok = bool(np.isfinite(landmark_points(probe, {role: expr})[role]).all())
+        except (InputError, ValueError, RecursionError):
+            ok = False
+        if not ok:
+            raise fail(f"[landmarks]: `{role}` must be a landmark name, mean(a, b, ...) or "
+                       f"lerp(a, b, t) with a finite t, got {_brief(expr)}", "[landmarks]", role)
+        landmarks[role] = expr
     try:
-        rig = Rig(str(data.get("name", path.stem)), tuple(names), np.array(parents),
+        rig = Rig(data.get("name", path.stem), tuple(index), np.array(parents),
                   np.array(offsets), np.array(ends), tuple(roles), tuple(end_roles),
                   landmarks, str(path))
     except ValueError as exc:
@@ -366,7 +442,7 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> tuple[Rig, float]:
     if missing:
         raise InputError(
             f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
-            f"{', '.join(bvh.names)} (supported namings: CMU, Mixamo, SMPL, Daz/Second Life)")
+            f"{_name_list(bvh.names)} (supported namings: CMU, Mixamo, SMPL, Daz/Second Life)")
     scale = bvh_unit_scale(bvh, unit)
     rig = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)

@@ -71,7 +71,11 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
     norm = [_norm(n) for n in names]
     roles: list[str | None] = [None] * j
     end_roles: list[str | None] = [None] * j
-    kids = [[c for c in range(j) if parents[c] == k] for k in range(j)]
+    parent_of = [int(p) for p in parents]
+    kids: list[list[int]] = [[] for _ in range(j)]  # one pass: large skeletons stay linear
+    for c, p in enumerate(parent_of):
+        if p >= 0:
+            kids[p].append(c)
 
     def find_sided(words: tuple[str, ...], side: str) -> int | None:
         for w in words:  # word order is preference order (wrist before hand)
@@ -85,7 +89,7 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
         out = []
         while k >= 0:
             out.append(k)
-            k = int(parents[k])
+            k = parent_of[k]
         return out
 
     def lca(a: int, b: int) -> int:
@@ -120,12 +124,14 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
             shoulder = int(parents[elbow])
             roles[wrist], roles[elbow], roles[shoulder] = (
                 f"{side}_wrist", f"{side}_elbow", f"{side}_shoulder")
+            taken = set(roles)
             for c in kids[wrist]:
                 n = norm[c]
                 tag = ("thumb" if "thumb" in n else "index" if "index" in n
                        else "pinky" if ("pinky" in n or "little" in n) else None)
-                if tag and f"{side}_{tag}" not in roles:
+                if tag and f"{side}_{tag}" not in taken:
                     roles[c] = f"{side}_{tag}"
+                    taken.add(roles[c])
             rest = [c for c in kids[wrist] if roles[c] is None]
             if rest and f"{side}_fingers" not in roles and f"{side}_index" not in roles:
                 roles[rest[0]] = f"{side}_fingers"
