@@ -4,8 +4,8 @@ MoveNet's graph is mostly post-processing (SHAPE arithmetic, TOPK_V2, GATHER_ND,
 STRIDED_SLICE...) on a dynamic ``(1, -1, -1, 3)`` uint8 input. The torch module built for
 one input size must match LiteRT's reference kernels (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``)
 per person: scores and normalised coordinates within the larger of what LiteRT's own
-XNNPACK path differs and a fixed bound. Single ops, on models of one or two ops written
-here, must match the reference kernels exactly where they index or count.
+XNNPACK path differs and a fixed bound. Single ops, on small models written here, must
+match the reference kernels exactly where they index, count or compare (floats within 1e-6).
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ COORD_BOUND = 2e-3  # keypoint and box coordinates, normalised to the input
 
 
 # --- a writer of small TFLite models ---------------------------------------------------
-_TYPES = {np.float32: 0, np.int32: 2, np.uint8: 3, np.int64: 4, np.bool_: 6}
+TFLITE_TYPES = {np.float32: 0, np.int32: 2, np.uint8: 3, np.int64: 4, np.bool_: 6}
 
 
-def _module(name: str):
+def schema_module(name: str):
     # ``tflite`` re-exports each table's class under the module's name: import the module.
     return importlib.import_module(f"tflite.{name}")
 
 
-def _int_vector(b, values) -> int:
+def int_vector(b, values) -> int:
     return b.CreateNumpyVector(np.asarray(values, np.int32))
 
 
@@ -66,7 +66,7 @@ def write_model(path, tensors, ops, inputs=(0,), outputs=None):
         if data is not None:
             vec = b.CreateNumpyVector(np.frombuffer(np.ascontiguousarray(data).tobytes(),
                                                     np.uint8))
-        m = _module("Buffer")
+        m = schema_module("Buffer")
         m.Start(b)
         if vec is not None:
             m.AddData(b, vec)
@@ -74,15 +74,15 @@ def write_model(path, tensors, ops, inputs=(0,), outputs=None):
     tensor_offsets, next_buffer = [], 1
     for k, (shape, dtype, data) in enumerate(tensors):
         name = b.CreateString(f"t{k}")
-        stored = _int_vector(b, [max(s, 1) for s in shape])
-        signature = _int_vector(b, shape) if any(s < 0 for s in shape) else None
-        m = _module("Tensor")
+        stored = int_vector(b, [max(s, 1) for s in shape])
+        signature = int_vector(b, shape) if any(s < 0 for s in shape) else None
+        m = schema_module("Tensor")
         m.Start(b)
         m.AddName(b, name)
         m.AddShape(b, stored)
         if signature is not None:
             m.AddShapeSignature(b, signature)
-        m.AddType(b, _TYPES[np.dtype(dtype).type])
+        m.AddType(b, TFLITE_TYPES[np.dtype(dtype).type])
         if data is not None:
             m.AddBuffer(b, next_buffer)
             next_buffer += 1
@@ -91,7 +91,7 @@ def write_model(path, tensors, ops, inputs=(0,), outputs=None):
     code_offsets = []
     for name in names:
         code = getattr(tflite.BuiltinOperator, name)
-        m = _module("OperatorCode")
+        m = schema_module("OperatorCode")
         m.Start(b)
         m.AddDeprecatedBuiltinCode(b, min(code, 127))  # 127: see builtin_code
         m.AddBuiltinCode(b, code)
@@ -102,13 +102,13 @@ def write_model(path, tensors, ops, inputs=(0,), outputs=None):
         opts = None
         if options is not None:
             table, fields = options
-            m = _module(table)
+            m = schema_module(table)
             m.Start(b)
             for field, value in fields.items():
                 getattr(m, f"Add{field}")(b, value)
             opts = m.End(b)
-        ins_vec, outs_vec = _int_vector(b, ins), _int_vector(b, outs)
-        m = _module("Operator")
+        ins_vec, outs_vec = int_vector(b, ins), int_vector(b, outs)
+        m = schema_module("Operator")
         m.Start(b)
         m.AddOpcodeIndex(b, names.index(name))
         m.AddInputs(b, ins_vec)
@@ -125,9 +125,9 @@ def write_model(path, tensors, ops, inputs=(0,), outputs=None):
         return b.EndVector()
 
     t_vec, o_vec = table_vector(tensor_offsets), table_vector(op_offsets)
-    in_vec = _int_vector(b, inputs)
-    out_vec = _int_vector(b, ops[-1][2] if outputs is None else outputs)
-    m = _module("SubGraph")
+    in_vec = int_vector(b, inputs)
+    out_vec = int_vector(b, ops[-1][2] if outputs is None else outputs)
+    m = schema_module("SubGraph")
     m.Start(b)
     m.AddTensors(b, t_vec)
     m.AddInputs(b, in_vec)
@@ -136,7 +136,7 @@ def write_model(path, tensors, ops, inputs=(0,), outputs=None):
     sub = m.End(b)
     subs, codes, bufs = table_vector([sub]), table_vector(code_offsets), table_vector(
         buffer_offsets)
-    m = _module("Model")
+    m = schema_module("Model")
     m.Start(b)
     m.AddVersion(b, 3)
     m.AddOperatorCodes(b, codes)
@@ -164,20 +164,20 @@ def reference_outputs(path, x: np.ndarray) -> list[np.ndarray]:
             for d in interpreter.get_output_details()]
 
 
-def assert_matches_reference(path, x: np.ndarray, atol: float | None = None) -> list:
-    """The module built for ``x``'s shape gives LiteRT's outputs: dtypes, shapes, values
-    (exactly, or within ``atol``). Returns the module's outputs."""
+def assert_matches_reference(path, x: np.ndarray, atol: float = 0.0) -> list:
+    """The module built for ``x``'s shape gives LiteRT's outputs: dtypes, shapes and values
+    (exactly; float outputs within ``atol``). Returns the module's outputs."""
     module = load_tflite(path, input_shape=x.shape[1:])
     with torch.inference_mode():
         got = [o.numpy() for o in module(torch.from_numpy(x))]
     ref = reference_outputs(path, x)
     assert len(got) == len(ref)
-    for g, r in zip(got, ref, strict=True):
-        assert g.dtype == r.dtype and g.shape == r.shape, (g.dtype, r.dtype, g.shape, r.shape)
-        if atol is None:
-            np.testing.assert_array_equal(g, r)
+    for k, (g, r) in enumerate(zip(got, ref, strict=True)):
+        assert g.dtype == r.dtype and g.shape == r.shape, (k, g.dtype, r.dtype, g.shape, r.shape)
+        if atol and np.issubdtype(r.dtype, np.floating):
+            np.testing.assert_allclose(g, r, rtol=0, atol=atol, err_msg=f"output {k}")
         else:
-            np.testing.assert_allclose(g, r, rtol=0, atol=atol)
+            np.testing.assert_array_equal(g, r, err_msg=f"output {k}")
     return got
 
 
@@ -294,6 +294,57 @@ def test_resize_bilinear_modes_match_litert(tmp_path, mode):
     assert_matches_reference(write_model(tmp_path / "m.tflite", tensors, ops), x, atol=1e-6)
 
 
+def test_more_ops_match_litert(tmp_path):
+    """The ops the converter has beyond MoveNet's, each on the same input."""
+    x = np.random.default_rng(1).uniform(-2, 2, (2, 3, 4)).astype(np.float32)
+    x[0, 0, :2] = [0.5, -0.5]  # rounding at the halves
+    tensors = [(x.shape, np.float32, None)]
+
+    def const(value, dtype=np.int32):
+        value = np.asarray(value, dtype)
+        tensors.append((value.shape, dtype, value))
+        return len(tensors) - 1
+
+    def out(dtype, shape):
+        tensors.append((shape, dtype, None))  # LiteRT checks some outputs' shapes
+        return len(tensors) - 1
+
+    ops = []
+
+    def op(name, ins, options=None, n_out=1, dtype=np.float32, shape=(1, 1, 1)):
+        outs = [out(dtype, shape) for _ in range(n_out)]
+        ops.append((name, ins, outs, options))
+        return outs
+
+    graph_outputs = []
+    for name in ("RELU6", "RELU_N1_TO_1", "NEG", "FLOOR", "CEIL", "SQUARE", "TANH", "ABS"):
+        graph_outputs += op(name, [0])
+    (absolute,) = graph_outputs[-1:]
+    for name in ("SQRT", "RSQRT", "LOG"):
+        graph_outputs += op(name, [absolute])
+    graph_outputs += op("TRANSPOSE", [0, const([2, 0, 1])])
+    graph_outputs += op("SLICE", [0, const([1, 0, 1]), const([1, -1, 2])], shape=(1, 3, 2))
+    graph_outputs += op("MEAN", [0, const([1, -1])], ("ReducerOptions", {"KeepDims": True}))
+    graph_outputs += op("REDUCE_MIN", [0, const([0])], ("ReducerOptions", {}), shape=(1, 1))
+    graph_outputs += op("SUM", [0, const(-1)], ("ReducerOptions", {}), shape=(1, 1))
+    graph_outputs += op("GATHER", [0, const([2, 0, 2])], ("GatherOptions", {"Axis": 1}))
+    graph_outputs += op("SPLIT_V", [0, const([1, -1]), const(2)],
+                        ("SplitVOptions", {"NumSplits": 2}), n_out=2)
+    graph_outputs += op("PADV2", [0, const([[0, 0], [1, 0], [0, 2]]),
+                                  const(7.5, np.float32)])
+    graph_outputs += op("ARG_MIN", [0, const(2)], ("ArgMinOptions", {"OutputType": 2}),
+                        dtype=np.int32, shape=(1, 1))
+    graph_outputs += op("SELECT_V2", [const([True, False, False, True], np.bool_), 0,
+                                      const(-9.0, np.float32)], ("SelectV2Options", {}))
+    (negative,) = op("LESS_EQUAL", [0, const(0.0, np.float32)], dtype=np.bool_)
+    (large,) = op("NOT_EQUAL", [absolute, const(2.0, np.float32)], dtype=np.bool_)
+    graph_outputs += op("LOGICAL_OR", [negative, large], dtype=np.bool_)
+    graph_outputs += op("LOGICAL_NOT", [negative], dtype=np.bool_)
+    path = write_model(tmp_path / "m.tflite", tensors, ops, outputs=graph_outputs)
+    got = assert_matches_reference(path, x, atol=1e-6)
+    assert len(got) == len(graph_outputs)
+
+
 # --- errors --------------------------------------------------------------------------
 def test_an_unsupported_op_is_a_clear_error_naming_it(tmp_path):
     tensors = [((1, 4), np.float32, None), ((1, 4), np.float32, None)]
@@ -342,6 +393,20 @@ def test_runners_follow_a_dynamic_input_and_refuse_other_sizes(tmp_path):
         assert runner.input_shape == (4, 4, 1)
         with pytest.raises(InputError, match=r"takes inputs of \(B, 4, 4, 1\)"):
             runner(np.zeros((1, 5, 4, 1), np.float32))
+
+
+def test_a_graph_that_mixes_the_batch_runs_item_by_item(tmp_path):
+    tensors = [((1, 8), np.float32, None), ((), np.int32, np.array(3, np.int32)),
+               ((1, 3), np.float32, None), ((1, 3), np.int32, None)]
+    path = write_model(tmp_path / "m.tflite", tensors, [("TOPK_V2", [0, 1], [2, 3], None)])
+    assert not load_tflite(path).batch_free  # TOPK_V2 may read across the batch
+    x = np.random.default_rng(2).random((4, 8), dtype=np.float32)
+    runner, reference = TorchRunner(path), LiteRTRunner(path, threads=1, reference=True)
+    for batch in (x, x[:1], x[:0]):
+        got, ref = runner(batch), reference(batch)
+        for g, r in zip(got, ref, strict=True):
+            assert g.dtype == r.dtype and g.shape == (len(batch), 3)
+            np.testing.assert_array_equal(g, r)
 
 
 # --- MoveNet ------------------------------------------------------------------------

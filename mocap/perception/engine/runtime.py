@@ -13,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from mocap.errors import InputError, MocapError
+
+if TYPE_CHECKING:  # torch is imported only when a torch runner is made
+    from mocap.perception.engine.tflite import TFLiteModule
 
 BACKENDS = ("auto", "torch", "litert")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -117,9 +120,9 @@ class TorchRunner:
         self._path, self._outputs, self._compile = path, outputs, compile
         signature, self.input_dtype = input_signature(path)
         self.input_shape = tuple(signature[1:])
-        self.modules: dict[tuple[int, ...], object] = {}  # (H, W, C) -> TFLiteModule
+        self.modules: dict[tuple[int, ...], TFLiteModule] = {}
         self._fns: dict[tuple[int, ...], object] = {}  # the same, compiled where asked
-        self.module = None  # the module of the first size built
+        self.module: TFLiteModule | None = None  # the first size's
         if all(s > 0 for s in self.input_shape):
             self._build(self.input_shape)
 
@@ -148,7 +151,14 @@ class TorchRunner:
             fn = self._build(size)
         with torch.inference_mode():
             t = torch.from_numpy(np.ascontiguousarray(x, self.input_dtype)).to(self.device)
-            out = fn(t)
+            if self.modules[size].batch_free or len(t) == 1:
+                out = fn(t)
+            elif not len(t):  # the outputs' shapes, from an item of zeros
+                out = [o[:0] for o in fn(torch.zeros((1, *size), dtype=t.dtype,
+                                                     device=self.device))]
+            else:  # a graph that mixes the batch with other axes: one item at a time
+                items = [fn(t[i:i + 1]) for i in range(len(t))]
+                out = [torch.cat(parts) for parts in zip(*items, strict=True)]
             return [(o.float() if o.is_floating_point() else o).cpu().numpy() for o in out]
 
 

@@ -16,8 +16,9 @@ on the layout (RESHAPE, CONCATENATION, PAD, outputs) convert explicitly, and the
 post-processing ops (STRIDED_SLICE, GATHER_ND, reductions...) work on the TFLite layout
 ("plain"). The module takes ``(B, H, W, C)`` in the model's input dtype and returns the graph
 outputs in TFLite order and layout. Convolutional graphs run at any batch size B (RESHAPE
-targets are rewritten to keep the leading dimension free); a graph whose shape arithmetic
-reads the batch (SHAPE) is built for the model's own batch, 1.
+targets are rewritten to keep the leading dimension free); a graph with any other op (shape
+arithmetic, indexing, reductions) may mix the batch with other axes, so its module is marked
+``batch_free = False`` and takes the model's own batch (1) only.
 """
 
 from __future__ import annotations
@@ -341,6 +342,11 @@ _UNARY = {
     "SQUARE": torch.square, "LOGICAL_NOT": torch.logical_not,
 }
 _REDUCERS = {"SUM", "MEAN", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"}
+# Ops that act on each batch item alone, whatever the batch size (RESHAPE and CONCATENATION
+# are checked per use).
+_BATCH_SAFE = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "PAD", "PADV2",
+               "RESIZE_BILINEAR", "DEPTH_TO_SPACE", "DEQUANTIZE", "DENSIFY", "CAST",
+               "RESHAPE", "CONCATENATION", *_UNARY, *_BINARY}
 # Shapes and dtypes of the commonest calls without torch's Python meta kernels (a graph of
 # a few hundred ops would spend most of its build time in them).
 _FAST_META = {
@@ -371,6 +377,7 @@ class _Builder:
         self._consts: dict[tuple[int, str], torch.Tensor] = {}  # constants as torch
         self._buffers: dict[int, tuple[torch.Tensor, torch.fx.Node]] = {}  # id -> get_attr
         self._op = ""  # the op being converted, for error messages
+        self.batch_free = True  # the graph runs at any batch size (see _BATCH_SAFE)
 
     def _tensor(self, i: int) -> _Tensor:
         t = self.g.Tensors(i)
@@ -552,6 +559,8 @@ class _Builder:
             name = self.opnames.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()),
                                     f"#{code.BuiltinCode()}")
             self._op = f"TFLite op {name} (operator {k})"
+            if name not in _BATCH_SAFE:
+                self.batch_free = False
             ins = [int(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
             outs = [int(i) for i in op.OutputsAsNumpy()] if op.OutputsLength() else []
             if name in _BINARY:
@@ -724,10 +733,6 @@ class _Builder:
         layout = self.layout(ins[0])
         self.set(outs[0], self.call(torch.zeros_like, self.value(ins[0], layout)), layout)
 
-    def op_ones_like(self, k, op, ins, outs):
-        layout = self.layout(ins[0])
-        self.set(outs[0], self.call(torch.ones_like, self.value(ins[0], layout)), layout)
-
     def op_select(self, k, op, ins, outs, broadcast: bool = False):
         cond, a, b = ins
         if not broadcast and len(self.shape(cond)) == 1 and len(self.shape(a)) > 1:
@@ -768,6 +773,8 @@ class _Builder:
         # Keep the leading dimension free: it is the batch in convolutional graphs, which
         # run batched; at the model's batch 1 this is the same target.
         spec = (-1, *target[1:]) if target else ()
+        if not target or not self.shape(ins[0]) or target[0] != self.shape(ins[0])[0]:
+            self.batch_free = False  # the batch is mixed with other axes
         self.set(outs[0], self.call(torch.reshape, self.value(ins[0]), spec))
 
     def op_squeeze(self, k, op, ins, outs):
@@ -915,6 +922,8 @@ class _Builder:
         opts = _options(op, "ConcatenationOptions")
         rank = len(self.shape(ins[0]))
         axis = opts.Axis() % rank
+        if axis == 0:
+            self.batch_free = False
         layout = "plain"
         if rank == 4 and any(self.layout(i) == "nchw" for i in ins):
             layout, axis = "nchw", (0, 2, 3, 1)[axis]
@@ -929,15 +938,18 @@ class TFLiteModule(nn.Module):
         input_shape: (H, W, C) the graph was built for.
         input_dtype: the numpy dtype ``x`` must have (the model's: float32, uint8...).
         output_names: TFLite names of the returned outputs, in order.
+        batch_free: whether ``x`` may have any batch size B; where False, B must be the
+            model's own batch (1): run items one at a time.
     """
 
     def __init__(self, graph_module: torch.fx.GraphModule, input_shape, output_names,
-                 input_dtype=np.float32):
+                 input_dtype=np.float32, batch_free: bool = True):
         super().__init__()
         self.graph_module = graph_module
         self.input_shape = tuple(input_shape)
         self.input_dtype = np.dtype(input_dtype)
         self.output_names = tuple(output_names)
+        self.batch_free = batch_free
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return self.graph_module(x)
@@ -955,9 +967,9 @@ def _read_model(path: str | Path):
             raise InputError(f"{path}: expected one subgraph, got {model.SubgraphsLength()}")
         sub = model.Subgraphs(0)
         n_inputs = sub.InputsLength()
+    except InputError:
+        raise
     except (IndexError, ValueError) as exc:  # a truncated or foreign flatbuffer
-        if isinstance(exc, InputError):
-            raise
         raise InputError(f"{path}: not a readable TFLite model ({exc})") from None
     if n_inputs != 1:
         raise InputError(f"{path}: expected one input, got {n_inputs}")
@@ -1026,4 +1038,4 @@ def load_tflite(path: str | Path, outputs: list[int] | None = None,
     names = [builder.tensors[int(i)].name for i in sub.OutputsAsNumpy()]
     if outputs is not None:
         names = [names[j] for j in outputs]
-    return TFLiteModule(gm, input_shape, names, dtype)
+    return TFLiteModule(gm, input_shape, names, dtype, builder.batch_free)
