@@ -221,3 +221,18 @@ def test_two_overlapping_people_are_two_people_with_their_own_limbs(movenet_engi
     assert len(set(cols)) == 2 and (matched >= 0.6).all()
     # each detection is closer to its own person than to the other one
     assert sim[0, cols[0]] > sim[1, cols[0]] and sim[1, cols[1]] > sim[0, cols[1]]
+
+
+@needs_photos
+@pytest.mark.slow
+def test_the_torch_backend_finds_the_same_people(movenet_engine):
+    from mocap.perception.landmarks import EstimatorConfig, PoseEngine
+
+    image, _, _ = _annotation("mmpose_crowdpose", 127068)
+    lite = movenet_engine.estimate(image)
+    torch_engine = PoseEngine(backend="torch", device="cpu",
+                              config=EstimatorConfig(min_pose_score=0.1))
+    ours = torch_engine.estimate(image)
+    assert len(ours) == len(lite) >= 2
+    np.testing.assert_allclose(ours.score, lite.score, atol=2e-3)
+    np.testing.assert_allclose(ours.coco17()[..., :2], lite.coco17()[..., :2], atol=1.0)
