@@ -20,8 +20,6 @@ from mocap.errors import OutputError
 
 #: Marks the temporary files of a write in progress.
 PART = ".part"
-#: The lock file of an output directory in use (:class:`OutputDir`).
-LOCK = ".mocap.lock"
 # The names temp_path gives (and mkstemp gave before): ".<stem>.<8 chars>.part[.<ext>]".
 _STALE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?$")
 
@@ -133,29 +131,30 @@ class OutputDir:
         self.stale_removed = remove_stale_temporaries(self.directory)
 
     def _acquire(self) -> None:
-        """Hold ``directory/.mocap.lock`` (an advisory ``flock``) for this run: a second
-        run into the same directory fails at once instead of mixing two runs' files."""
+        """Hold an advisory ``flock`` on the directory itself for this run: a second run
+        into the same directory fails at once instead of mixing two runs' files. The kernel
+        drops the lock when the process ends, however it ends, and no lock file is left."""
         try:
             import fcntl
         except ImportError:  # no flock (Windows): no lock
             return
-        fd = os.open(self.directory / LOCK, os.O_CREAT | os.O_RDWR, 0o666)
+        fd = os.open(self.directory, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            owner = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise OutputError(f"{self.directory} is in use by another mocap run (process "
-                              f"{owner}); wait for it to finish or choose another "
-                              "directory") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+            raise OutputError(f"{self.directory} is in use by another mocap run; wait for it "
+                              "to finish or choose another directory") from None
         self._lock = fd
 
+    @property
+    def locked(self) -> bool:
+        """Whether this object holds the directory's lock."""
+        return self._lock is not None
+
     def close(self) -> None:
-        """Release the directory's lock (and remove the lock file)."""
+        """Release the directory's lock."""
         if self._lock is not None:
-            (self.directory / LOCK).unlink(missing_ok=True)
             os.close(self._lock)
             self._lock = None
 

@@ -1,30 +1,49 @@
 """Convert many videos: a local process pool or a Dask cluster, one manifest, resumable.
 
-Each video goes to ``DIR/<name>/`` (``name``: the file's stem, made unique). The manifest
-``DIR/batch.json`` records each video's status (``pending``, ``running``, ``done``,
-``failed``), timings, error and people found; it is rewritten atomically after every change,
-and each video's outputs are published atomically by :func:`mocap.app.convert.convert_video`.
-So a batch killed at any moment leaves finished videos complete and the rest without
-output, and :func:`run_batch` with ``resume=True`` redoes exactly what is not complete.
+Each video goes to ``DIR/<name>/``: ``name`` is the file's stem made safe (no path
+separator or control character, no leading dot, never empty, ``.`` or ``..``) and unique
+(``-2``, ``-3``... against every other name, ignoring case); a job whose name is not its
+stem says why in the manifest (``renamed``). The manifest ``DIR/batch.json`` records each
+video's status (``pending``, ``running``, ``done``, ``failed``), timings, error and people
+found; it is rewritten atomically after every change, and each video's outputs are published
+atomically by :func:`mocap.app.convert.convert_video`. So a batch killed at any moment
+leaves finished videos complete and the rest without output, and :func:`run_batch` with
+``resume=True`` redoes exactly what is not complete (:func:`job_outputs_complete`).
 
 Workers run :func:`convert_one`, the same function locally and on Dask; each gets its own
-share of the CPU threads so that ``jobs`` workers do not oversubscribe the cores.
+share of the CPU threads so that ``jobs`` workers do not oversubscribe the cores. A job is
+``running`` from the moment a worker reports that it started it, so at most ``jobs`` are
+(local pool); local workers die with the batch process (``PR_SET_PDEATHSIG`` on Linux, and
+a check of the parent before each job).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import glob
+import ipaddress
 import json
+import math
 import multiprocessing
 import os
+import queue
+import re
+import signal
+import stat
+import sys
 import time
+import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from urllib.parse import urlsplit
 
 from mocap import fileio
-from mocap.app.convert import ConvertConfig, convert_video, outputs_complete
+from mocap.app.convert import REPORT, ConvertConfig, convert_video, outputs_complete
 from mocap.errors import InputError, MocapError, OutputError
 from mocap.perception.landmarks import EngineOptions
 from mocap.tracking.loop import make_video_engine
@@ -32,6 +51,15 @@ from mocap.tracking.loop import make_video_engine
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv",
                     ".flv", ".ts", ".mts")
 MANIFEST = "batch.json"
+STATUSES = ("pending", "running", "done", "failed")
+#: Scheduler address schemes: ``tcp`` (plain, trusted networks only) and ``tls``.
+SCHEDULER_SCHEMES = ("tcp", "tls")
+
+# path separators and control characters (C0, DEL, C1) never reach a folder name
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
+_NAME_BYTES = 200  # leaves room for "-N" and the staging names within 255 bytes
+_MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -63,19 +91,89 @@ def expand_inputs(items: list[str]) -> list[Path]:
     return unique
 
 
+def safe_name(stem: str) -> str:
+    """A folder name made of ``stem``: path separators and control characters become
+    ``_``, leading dots and surrounding spaces go, an empty result is ``video``, and it is
+    cut to 200 bytes. Never ``.``, ``..``, empty, hidden or more than one path component."""
+    name = _UNSAFE.sub("_", stem).strip().lstrip(".").strip()
+    raw = name.encode("utf-8")
+    if len(raw) > _NAME_BYTES:
+        name = raw[:_NAME_BYTES].decode("utf-8", "ignore").rstrip()
+    return name or "video"
+
+
+def name_jobs(videos: list[Path]) -> list[tuple[str, str | None]]:
+    """Each video's job name and why it is not the file's stem (None when it is).
+
+    Names are :func:`safe_name` of the stem, made unique with ``-2``, ``-3``... against
+    every name given so far (ignoring case, for case-insensitive file systems) and the
+    manifest's own name.
+    """
+    taken = {MANIFEST.casefold()}
+    exact = {MANIFEST}
+    named: list[tuple[str, str | None]] = []
+    for video in videos:
+        stem = video.stem
+        base = safe_name(stem)
+        notes = [] if base == stem else [f"the file name {stem!r} is not a safe folder name"]
+        name, k = base, 1
+        while name.casefold() in taken:
+            k += 1
+            name = f"{base}-{k}"
+        if name != base:
+            case = "" if base in exact else " (names are compared ignoring case)"
+            notes.append(f"the name {base!r} is taken by another input{case}")
+        taken.add(name.casefold())
+        exact.add(name)
+        named.append((name, "; ".join(notes) or None))
+    return named
+
+
 def job_names(videos: list[Path]) -> list[str]:
-    """Output folder names: the file stem, with ``-2``, ``-3``... for repeated stems."""
-    names, seen = [], {}
-    for v in videos:
-        stem = v.stem or "video"
-        seen[stem] = seen.get(stem, 0) + 1
-        names.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
-    return names
+    """Output folder names (:func:`name_jobs` without the reasons)."""
+    return [name for name, _ in name_jobs(videos)]
+
+
+def job_outputs_complete(job_dir: str | os.PathLike) -> bool:
+    """:func:`mocap.app.convert.outputs_complete` for a batch job, with a guard first.
+
+    The guard reads ``report.json`` only if it is a regular file (never a pipe or a device,
+    which would block), and answers False unless ``job_dir`` is a real folder (not a link)
+    and every file the report lists is a plain name of a regular file in it: an absolute
+    path, ``..``, a path separator, a link or a device (``/dev/zero`` would be hashed
+    forever) means "not complete". Only then are the files hashed.
+    """
+    job_dir = Path(job_dir)
+    try:
+        if not stat.S_ISDIR(os.lstat(job_dir).st_mode):
+            return False
+        info = os.lstat(job_dir / REPORT)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_REPORT_BYTES:
+            return False
+        files = json.loads((job_dir / REPORT).read_text(encoding="utf-8"))["files"]
+        if not isinstance(files, dict):
+            return False
+        for name in files:
+            if not _plain_file_name(name):
+                return False
+            if not stat.S_ISREG(os.lstat(job_dir / name).st_mode):
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return outputs_complete(job_dir)
+
+
+def _plain_file_name(name) -> bool:
+    """A single path component naming a file in its folder, on POSIX and on Windows."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "\x00" in name:
+        return False
+    return PurePosixPath(name).name == name and PureWindowsPath(name).name == name
 
 
 @dataclass
 class JobRecord:
-    """One video's line in the manifest."""
+    """One video's line in the manifest (``renamed``: why the job's name is not the file's
+    stem)."""
 
     input: str
     output: str
@@ -87,6 +185,34 @@ class JobRecord:
     started: float | None = None
     finished: float | None = None
     attempts: int = 0
+    renamed: str | None = None
+
+
+# each field of a JobRecord in batch.json: the JSON types it may hold
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "input": (str,), "output": (str,), "status": (str,), "error": (str, type(None)),
+    "seconds": (int, float, type(None)), "frames": (int, type(None)),
+    "people": (int, type(None)), "started": (int, float, type(None)),
+    "finished": (int, float, type(None)), "attempts": (int,), "renamed": (str, type(None)),
+}
+
+
+def _record(name, value) -> JobRecord:
+    """A manifest entry checked field by field; ValueError says what is wrong."""
+    if not isinstance(name, str) or not isinstance(value, dict):
+        raise ValueError(f"job {name!r} is not an object")
+    for key, item in value.items():
+        kinds = _RECORD_TYPES.get(key)
+        if kinds is None:
+            raise ValueError(f"job {name!r} has an unknown field {key!r}")
+        if isinstance(item, bool) or not isinstance(item, kinds):
+            raise ValueError(f"job {name!r}: {key!r} has the wrong type")
+    missing = [k for k in ("input", "output") if k not in value]
+    if missing:
+        raise ValueError(f"job {name!r} has no {missing[0]!r}")
+    if value.get("status", "pending") not in STATUSES:
+        raise ValueError(f"job {name!r} has an unknown status {value['status']!r}")
+    return JobRecord(**value)
 
 
 @dataclass
@@ -99,16 +225,32 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
+        """Read and check a manifest.
+
+        Raises:
+            InputError: the file is not a readable manifest (one line, naming ``--force``).
+        """
         try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_REPORT_BYTES:
+                raise ValueError("not a regular file of a sensible size")
             doc = json.loads(path.read_text(encoding="utf-8"))
-            jobs = {k: JobRecord(**v) for k, v in doc["jobs"].items()}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}: not a readable batch manifest ({exc})") from None
-        return cls(path, jobs, doc.get("options", {}))
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            if not isinstance(doc.get("jobs"), dict):
+                raise ValueError("'jobs' is not an object")
+            options = doc.get("options", {})
+            if not isinstance(options, dict):
+                raise ValueError("'options' is not an object")
+            jobs = {k: _record(k, v) for k, v in doc["jobs"].items()}
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(f"{path}: not a readable batch manifest ({reason}); use --force "
+                             "to start the batch over") from None
+        return cls(path, jobs, options)
 
     def save(self) -> None:
-        counts = {s: sum(j.status == s for j in self.jobs.values())
-                  for s in ("pending", "running", "done", "failed")}
+        counts = {s: sum(j.status == s for j in self.jobs.values()) for s in STATUSES}
         fileio.write_json(self.path, {"version": 1, "updated": time.time(), "counts": counts,
                                       "options": self.options,
                                       "jobs": {k: asdict(v) for k, v in self.jobs.items()}})
@@ -157,9 +299,14 @@ def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineO
         return JobResult("done", None, time.perf_counter() - t0, result.frame_count,
                          len(result.people))
     except MocapError as exc:
-        return JobResult("failed", str(exc), time.perf_counter() - t0)
+        return JobResult("failed", _one_line(str(exc)), time.perf_counter() - t0)
     except Exception as exc:  # a bug in one video must not stop the batch
-        return JobResult("failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+        return JobResult("failed", _one_line(f"{type(exc).__name__}: {exc}"),
+                         time.perf_counter() - t0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -169,10 +316,18 @@ class BatchConfig:
     Attributes:
         jobs: videos converted at once (local worker processes).
         resume: skip videos whose outputs are complete and valid; redo the rest.
-        force: start over even if ``DIR`` holds an earlier batch.
-        scheduler: a Dask scheduler address (``tcp://host:8786``) to run on instead of
-            local processes; ``jobs`` is then ignored (the cluster's workers decide).
+        force: start over even if ``DIR`` holds an earlier batch (readable or not).
+        scheduler: a Dask scheduler address, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``, to
+            run on instead of local processes; ``jobs`` is then ignored (the cluster's
+            workers decide). Plain ``tcp://`` is neither encrypted nor authenticated:
+            anyone who can reach the scheduler can run code on its workers, so use it on
+            trusted networks only.
         threads: CPU threads per job (default: cores // jobs, at least 1).
+        tls_ca_file: with a ``tls://`` scheduler: the CA certificate(s) that signed the
+            cluster's certificates (PEM).
+        tls_cert: with ``tls://``: this client's certificate (PEM).
+        tls_key: with ``tls://``: this client's private key (PEM; omit if ``tls_cert``
+            holds it).
     """
 
     jobs: int = 1
@@ -180,6 +335,9 @@ class BatchConfig:
     force: bool = False
     scheduler: str | None = None
     threads: int | None = None
+    tls_ca_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -188,6 +346,58 @@ class BatchConfig:
             raise InputError(f"--threads must be >= 1, got {self.threads}")
         if self.resume and self.force:
             raise InputError("--resume and --force contradict each other; choose one")
+        tls_files = {"--tls-ca-file": self.tls_ca_file, "--tls-cert": self.tls_cert,
+                     "--tls-key": self.tls_key}
+        scheme = check_scheduler_address(self.scheduler) if self.scheduler else None
+        if scheme != "tls":
+            given = [opt for opt, value in tls_files.items() if value]
+            if given:
+                raise InputError(f"{given[0]} needs a tls:// --scheduler address")
+            return
+        missing = [opt for opt in ("--tls-ca-file", "--tls-cert") if not tls_files[opt]]
+        if missing:
+            raise InputError(f"a tls:// scheduler needs {' and '.join(missing)} (and "
+                             "--tls-key unless the certificate file holds the key)")
+        for opt, value in tls_files.items():
+            if value and not Path(value).expanduser().is_file():
+                raise InputError(f"{opt} {value}: no such file")
+
+
+def check_scheduler_address(address: str) -> str:
+    """Check a Dask scheduler address, ``tcp://HOST:PORT`` or ``tls://HOST:PORT`` (an IPv6
+    host in brackets); returns its scheme.
+
+    Raises:
+        InputError: any other form (one line).
+    """
+    shown = repr(address)
+    expected = "expected tcp://HOST:PORT or tls://HOST:PORT"
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"--scheduler {shown} is not an address ({_one_line(str(exc))}; "
+                         f"{expected})") from None
+    if "://" not in address or not parts.scheme:
+        raise InputError(f"--scheduler {shown} is not an address ({expected})")
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        raise InputError(f"--scheduler {shown}: unsupported scheme {parts.scheme!r} "
+                         f"({expected})")
+    host = parts.hostname or ""
+    if parts.netloc.startswith("["):
+        try:
+            valid = ipaddress.ip_address(host).version == 6
+        except ValueError:
+            valid = False
+    else:
+        valid = bool(_HOSTNAME.match(host))
+    if not valid or parts.username is not None or parts.password is not None:
+        raise InputError(f"--scheduler {shown}: not a valid host ({expected})")
+    if port is None or not 0 < port < 65536:
+        raise InputError(f"--scheduler {shown}: needs a port from 1 to 65535 ({expected})")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InputError(f"--scheduler {shown}: unexpected text after the port ({expected})")
+    return parts.scheme
 
 
 def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertConfig,
@@ -195,22 +405,26 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertCon
               on_event: Callable[[str, str, JobRecord], None] | None = None) -> Manifest:
     """Convert every input video into ``out_dir/<name>/``.
 
+    Nothing is written before the inputs, the earlier manifest and (with a scheduler) the
+    connection to the cluster are checked.
+
     Args:
         inputs: files, folders and glob patterns (:func:`expand_inputs`).
         out_dir: batch directory (created if missing).
         convert: the conversion settings of every video.
         engine: how to run the models.
         config: :class:`BatchConfig`.
-        on_event: called as ``on_event(event, name, record)`` with ``skip``, ``start``,
-            ``done`` or ``failed``.
+        on_event: called as ``on_event(event, name, record)`` with ``skip``, ``start`` (a
+            worker began the job), ``done`` or ``failed``.
 
     Returns:
         The final :class:`Manifest` (``failed`` entries carry their error).
 
     Raises:
-        InputError: no inputs, or ``out_dir`` holds an earlier batch and neither
-            ``resume`` nor ``force`` is set.
+        InputError: no inputs, an unreadable earlier manifest (without ``force``), or
+            ``out_dir`` holds an earlier batch and neither ``resume`` nor ``force`` is set.
         OutputError: ``out_dir`` cannot be written.
+        MocapError: the Dask scheduler cannot be reached.
     """
     cfg = config or BatchConfig()
     engine = engine or EngineOptions()
@@ -219,38 +433,60 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertCon
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     manifest_path = out / MANIFEST
-    old = Manifest.load(manifest_path) if manifest_path.exists() else None
-    if old is not None and not (cfg.resume or cfg.force):
-        raise OutputError(f"{out} holds an earlier batch ({MANIFEST}); use --resume to finish "
-                          "it or --force to start over")
+    old = None
+    if not cfg.force and (manifest_path.exists() or manifest_path.is_symlink()):
+        old = Manifest.load(manifest_path)
+        if not cfg.resume:
+            raise OutputError(f"{out} holds an earlier batch ({MANIFEST}); use --resume to "
+                              "finish it or --force to start over")
     manifest = Manifest(manifest_path, options=_jsonable(
         {"convert": asdict(convert), "engine": asdict(engine)}))
-    for video, name in zip(videos, job_names(videos), strict=True):
-        rec = JobRecord(str(video), str(out / name))
+    for video, (name, note) in zip(videos, name_jobs(videos), strict=True):
+        rec = JobRecord(str(video), str(out / name), renamed=note)
         prev = old.jobs.get(name) if old is not None else None
-        if cfg.resume and prev is not None and prev.input == rec.input:
+        if prev is not None and prev.input == rec.input:
             rec.attempts = prev.attempts
-            if prev.status == "done" and outputs_complete(rec.output):
-                rec = prev
+            if prev.status == "done" and job_outputs_complete(out / name):
+                # the old record's own output path is never trusted: it is out/name
+                rec = replace(prev, output=rec.output, renamed=note)
         manifest.jobs[name] = rec
+    todo = [name for name, rec in manifest.jobs.items() if rec.status != "done"]
+    client = _connect(cfg) if todo and cfg.scheduler else None
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        manifest.save()
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
-    todo = []
-    for name, rec in manifest.jobs.items():
-        if rec.status == "done":
-            if on_event:
-                on_event("skip", name, rec)
-        else:
-            todo.append(name)
-    if todo:
-        if cfg.scheduler:
-            _run_dask(manifest, todo, (convert, engine), cfg, on_event)
-        else:
-            _run_local(manifest, todo, (convert, engine), cfg, on_event)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            manifest.save()
+        except OSError as exc:
+            raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        if on_event:
+            for name, rec in manifest.jobs.items():
+                if rec.status == "done":
+                    on_event("skip", name, rec)
+        if todo:
+            _run(manifest, todo, (convert, engine), cfg, on_event, client)
+    finally:
+        if client is not None:
+            client.close()
     return manifest
+
+
+def _run(manifest: Manifest, todo: list[str], options: tuple[ConvertConfig, EngineOptions],
+         cfg: BatchConfig, on_event, client) -> None:
+    """Run the jobs; if this process is stopped (Ctrl-C, SIGTERM), the jobs it was running
+    are recorded as failed ("interrupted") before the exception goes on."""
+    try:
+        if client is not None:
+            _run_dask(manifest, todo, options, cfg, on_event, client)
+        else:
+            _run_local(manifest, todo, options, cfg, on_event)
+    except BaseException:
+        stopped = [rec for rec in manifest.jobs.values() if rec.status == "running"]
+        for rec in stopped:
+            rec.status, rec.error, rec.finished = "failed", "interrupted", time.time()
+        if stopped:
+            with contextlib.suppress(MocapError, OSError):
+                manifest.save()
+        raise
 
 
 def _jsonable(options: dict) -> dict:
@@ -263,9 +499,9 @@ def _threads_per_job(cfg: BatchConfig) -> int:
     return max(1, (os.cpu_count() or 1) // cfg.jobs)
 
 
-def _start(manifest: Manifest, name: str, on_event) -> None:
+def _start(manifest: Manifest, name: str, on_event, when: float | None = None) -> None:
     rec = manifest.jobs[name]
-    rec.status, rec.started, rec.finished, rec.error = "running", time.time(), None, None
+    rec.status, rec.started, rec.finished, rec.error = "running", when or time.time(), None, None
     rec.attempts += 1
     manifest.save()
     if on_event:
@@ -274,6 +510,8 @@ def _start(manifest: Manifest, name: str, on_event) -> None:
 
 def _finish(manifest: Manifest, name: str, result: JobResult, on_event) -> None:
     rec = manifest.jobs[name]
+    if rec.status != "running":  # its start was not reported (e.g. the worker died first)
+        rec.started, rec.attempts = time.time(), rec.attempts + 1
     rec.status = result.status
     rec.error = result.error
     rec.seconds = round(result.seconds or 0.0, 3)
@@ -283,6 +521,45 @@ def _finish(manifest: Manifest, name: str, result: JobResult, on_event) -> None:
     manifest.save()
     if on_event:
         on_event(rec.status, name, rec)
+
+
+# --------------------------------------------------------------------------------------
+# local process pool
+# --------------------------------------------------------------------------------------
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# this worker process's batch: the parent's pid and where to say that a job started
+_WORKER: dict = {}
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _init_worker(parent: int, started) -> None:
+    """Pool initializer: die with the batch process, and remember where to report."""
+    _die_with_parent()
+    if os.getppid() != parent:  # the batch died before the line above took effect
+        os._exit(1)
+    _WORKER.update(parent=parent, started=started)
+
+
+def _pool_job(name: str, video: str, out_dir: str, config: ConvertConfig,
+              engine: EngineOptions, threads: int | None) -> JobResult:
+    """One job in a pool worker: only while the batch process lives, reported as started."""
+    parent = _WORKER.get("parent")
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the batch is gone: nobody would record this job, so do not run it
+    started = _WORKER.get("started")
+    if started is not None:
+        started.put((name, time.time()))
+    return convert_one(video, out_dir, config, engine, threads)
 
 
 def _run_local(manifest: Manifest, todo: list[str],
@@ -298,48 +575,160 @@ def _run_local(manifest: Manifest, todo: list[str],
         return
     # spawn: workers start clean (no inherited torch/OpenMP thread state from this process)
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=ctx) as pool:
-        futures = {}
-        for name in todo:
-            _start(manifest, name, on_event)
-            rec = manifest.jobs[name]
-            futures[pool.submit(convert_one, rec.input, rec.output, *options, threads)] = name
-        for fut in as_completed(futures):
-            name = futures[fut]
-            try:
-                result = fut.result()
-            except Exception as exc:  # the worker process died (e.g. out of memory)
-                result = JobResult("failed", f"worker died: {exc}")
-            _finish(manifest, name, result, on_event)
+    waiting = deque(todo)
+    requeued: dict[str, int] = {}
+    while waiting:
+        # a pool whose worker died (out of memory, killed) is broken: its jobs in flight
+        # fail, the ones it never started go back in line, and a new pool takes the rest
+        _run_pool(manifest, waiting, requeued, options, cfg, threads, ctx, on_event)
+
+
+def _run_pool(manifest: Manifest, waiting: deque, requeued: dict[str, int], options,
+              cfg: BatchConfig, threads: int, ctx, on_event) -> None:
+    """Run jobs from ``waiting`` in one pool, at most ``cfg.jobs`` submitted at a time, until
+    none is left or the pool breaks (``requeued``: how often each job went back in line)."""
+    # (name, time) from a worker as it starts a job; one queue per pool, since a worker
+    # killed while writing to it could leave its lock held
+    started = ctx.SimpleQueue()
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=ctx,
+                               initializer=_init_worker, initargs=(os.getpid(), started))
+    running: dict[Future, str] = {}
+    broken = False
+    finished_normally = False
+    try:
+        while (waiting and not broken) or running:
+            while waiting and not broken and len(running) < cfg.jobs:
+                rec = manifest.jobs[waiting[0]]
+                try:
+                    fut = pool.submit(_pool_job, waiting[0], rec.input, rec.output, *options,
+                                      threads)
+                except BrokenProcessPool:
+                    broken = True
+                    break
+                running[fut] = waiting.popleft()
+            done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+            _record_starts(manifest, started, set(running.values()), on_event)
+            for fut in done:
+                name = running.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if manifest.jobs[name].status == "running":
+                        result = JobResult("failed", "the worker process died while "
+                                           "converting this video (out of memory?); --resume "
+                                           "redoes it")
+                    elif requeued.get(name, 0) < 2:  # never started: not this job's fault
+                        requeued[name] = requeued.get(name, 0) + 1
+                        waiting.appendleft(name)
+                        continue
+                    else:
+                        result = JobResult("failed", "worker processes keep dying before "
+                                           "they start (out of memory?)")
+                except Exception as exc:
+                    result = JobResult("failed", _one_line(f"worker failed: {exc}"))
+                _finish(manifest, name, result, on_event)
+        finished_normally = True
+    finally:
+        if not finished_normally:  # this process is being stopped: so are its workers
+            for proc in set(multiprocessing.active_children()) - before:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _record_starts(manifest: Manifest, started, running: set[str], on_event) -> None:
+    """Mark the jobs that workers reported starting as running (a late report of a job
+    already finished is ignored)."""
+    while not started.empty():
+        name, when = started.get()
+        if name in running and manifest.jobs[name].status != "running":
+            _start(manifest, name, on_event, when)
+
+
+# --------------------------------------------------------------------------------------
+# Dask
+# --------------------------------------------------------------------------------------
+def _connect(cfg: BatchConfig):
+    """A Dask client of ``cfg.scheduler`` (TLS with the given files for ``tls://``)."""
+    try:
+        from dask.distributed import Client, Security
+    except ImportError:
+        raise MocapError("--scheduler needs Dask: pip install 'mocap[distributed]'") from None
+    kwargs = {}
+    if cfg.scheduler.startswith("tls://"):
+        def path(value):
+            return str(Path(value).expanduser()) if value else None
+
+        kwargs["security"] = Security(tls_ca_file=path(cfg.tls_ca_file),
+                                      tls_client_cert=path(cfg.tls_cert),
+                                      tls_client_key=path(cfg.tls_key),
+                                      require_encryption=True)
+    try:
+        return Client(cfg.scheduler, timeout=30, **kwargs)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise MocapError(f"cannot reach the Dask scheduler at {cfg.scheduler}: "
+                         f"{_one_line(str(exc)) or type(exc).__name__}") from None
+
+
+def _dask_job(topic: str, name: str, video: str, out_dir: str, config: ConvertConfig,
+              engine: EngineOptions, threads: int | None) -> JobResult:
+    """One job on a Dask worker: says it started (an event on ``topic``), then converts."""
+    with contextlib.suppress(Exception):  # not on a worker, or an old scheduler: no report
+        from distributed import get_worker
+
+        get_worker().log_event(topic, {"job": name, "time": time.time()})
+    return convert_one(video, out_dir, config, engine, threads)
 
 
 def _run_dask(manifest: Manifest, todo: list[str],
               options: tuple[ConvertConfig, EngineOptions], cfg: BatchConfig,
-              on_event) -> None:
-    try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
-    except ImportError:
-        raise MocapError("--scheduler needs Dask: pip install 'mocap[distributed]'") from None
-    try:
-        client = Client(cfg.scheduler, timeout=30)
-    except (OSError, TimeoutError) as exc:
-        raise MocapError(f"cannot reach the Dask scheduler at {cfg.scheduler}: {exc}") from None
-    try:
-        threads = cfg.threads
-        futures = {}
-        for name in todo:
-            _start(manifest, name, on_event)
-            rec = manifest.jobs[name]
-            fut = client.submit(convert_one, rec.input, rec.output, *options, threads,
-                                key=f"mocap-{name}-{rec.attempts}", pure=False)
-            futures[fut] = name
-        for fut in dask_completed(list(futures)):
+              on_event, client) -> None:
+    from dask.distributed import as_completed as dask_completed
+
+    run_id = uuid.uuid4().hex  # keys and events of this run only, on a shared cluster
+    topic = f"mocap-batch-{run_id}"
+    started: queue.SimpleQueue = queue.SimpleQueue()
+
+    def on_start(event) -> None:  # in the client's event loop thread
+        with contextlib.suppress(Exception):
+            msg = event[1]
+            started.put((msg["job"], float(msg["time"])))
+
+    with contextlib.suppress(Exception):
+        client.subscribe_topic(topic, on_start)
+    futures = {}
+    for name in todo:
+        rec = manifest.jobs[name]
+        fut = client.submit(_dask_job, topic, name, rec.input, rec.output, *options,
+                            cfg.threads, key=f"mocap-{run_id}-{len(futures)}", pure=False)
+        futures[fut] = name
+    pending = set(todo)
+    ready = dask_completed(list(futures))
+    while not ready.is_empty():
+        batch = ready.next_batch(block=False)
+        _drain_dask_starts(manifest, started, pending, on_event)
+        for fut in batch:
             name = futures[fut]
             try:
                 result = fut.result()
             except Exception as exc:
-                result = JobResult("failed", f"worker failed: {exc}")
+                result = JobResult("failed", _one_line(f"worker failed: {exc}"))
+            pending.discard(name)
             _finish(manifest, name, result, on_event)
-    finally:
-        client.close()
+        if not batch:
+            time.sleep(0.2)
+    with contextlib.suppress(Exception):
+        client.unsubscribe_topic(topic)
+
+
+def _drain_dask_starts(manifest: Manifest, started: queue.SimpleQueue, pending: set[str],
+                       on_event) -> None:
+    while True:
+        try:
+            name, when = started.get_nowait()
+        except queue.Empty:
+            return
+        if name in pending and manifest.jobs[name].status != "running":
+            _start(manifest, name, on_event, when if math.isfinite(when) else None)

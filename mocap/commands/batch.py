@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from mocap.commands.options import add_convert_options, add_engine_options
 
@@ -13,13 +14,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "batch", help="convert many videos (process pool or Dask), resumable",
         description="Convert every input video as `mocap convert` does, each into "
-        "DIR/<name>/. DIR/batch.json records every video's status, timings and error. One "
+        "DIR/<name>/ (<name>: the file's stem, made a safe folder name and unique; the "
+        "summary and batch.json say when it is not the stem). DIR/batch.json records every "
+        "video's status, timings and error. One "
         "failing video never stops the others; the exit status is 1 if any failed. A batch "
         "that was interrupted (even killed) is finished with --resume, which skips videos "
         "whose outputs are complete and valid.",
         epilog="examples:\n  mocap batch clips/ -o out/ --jobs 2\n"
         "  mocap batch 'takes/**/*.mp4' -o out/ --resume\n"
-        "  mocap batch clips/ -o /shared/out --scheduler tcp://10.0.0.5:8786",
+        "  mocap batch clips/ -o /shared/out --scheduler tcp://10.0.0.5:8786\n"
+        "  mocap batch clips/ -o /shared/out --scheduler tls://dask.lan:8786 \\\n"
+        "      --tls-ca-file ca.pem --tls-cert client.pem --tls-key client-key.pem\n\n"
+        "security: a plain tcp:// scheduler is neither encrypted nor authenticated; anyone "
+        "who can\nreach it can run code on its workers (as their user). Use tcp:// on "
+        "trusted networks\nonly; elsewhere use tls:// with certificates.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="video files, folders (their videos) or glob patterns (quote them)")
@@ -30,9 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue a batch in DIR: skip videos whose outputs are complete")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on a Dask cluster (e.g. tcp://host:8786; start it with "
-                   "`dask scheduler` and `dask worker ADDRESS`; needs mocap[distributed]); "
-                   "every worker must see the input and output paths")
+                   help="run on a Dask cluster at tcp://HOST:PORT or tls://HOST:PORT (start "
+                   "it with `dask scheduler` and `dask worker ADDRESS`; needs "
+                   "mocap[distributed]); every worker must see the input and output paths. "
+                   "Plain tcp:// lets anyone who can reach the scheduler run code on the "
+                   "workers: trusted networks only")
+    g = p.add_argument_group("TLS (with a tls:// --scheduler)")
+    g.add_argument("--tls-ca-file", metavar="PEM",
+                   help="the CA certificate(s) that signed the cluster's certificates")
+    g.add_argument("--tls-cert", metavar="PEM", help="this client's certificate")
+    g.add_argument("--tls-key", metavar="PEM",
+                   help="this client's private key (omit if --tls-cert holds it)")
     add_convert_options(p)
     add_engine_options(p)
     p.set_defaults(func=run)
@@ -48,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     # --threads is per job here (BatchConfig.threads), not the models' own setting
     engine = replace(engine_options(args), threads=None)
     batch_cfg = BatchConfig(jobs=args.jobs, resume=args.resume, force=args.force,
-                            scheduler=args.scheduler, threads=args.threads)
+                            scheduler=args.scheduler, threads=args.threads,
+                            tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
+                            tls_key=args.tls_key)
     counter = {"n": 0}
 
     def on_event(event: str, name: str, rec) -> None:
@@ -60,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"start   {name}", file=sys.stderr)
         else:
             counter["n"] += 1
-            detail = (f"{rec.people} people, {rec.frames} frames, {rec.seconds:.1f} s"
+            detail = (f"{_count(rec.people, 'person', 'people')}, "
+                      f"{_count(rec.frames, 'frame')}, {rec.seconds:.1f} s"
                       if event == "done" else rec.error)
             print(f"{event:<7} {name}: {detail}", file=sys.stderr)
 
@@ -71,9 +90,20 @@ def run(args: argparse.Namespace) -> int:
     for name, rec in jobs.items():
         print(f"{name:<{width}}  {rec.status:<7}  {_fmt(rec.people):>6}  {_fmt(rec.frames):>6}"
               f"  {_fmt(rec.seconds):>7}  {rec.error or ''}")
+    renamed = {name: rec for name, rec in jobs.items() if rec.renamed}
+    for name, rec in renamed.items():
+        print(f"renamed {Path(rec.input).name!r} -> {name}: {rec.renamed}")
     failed = sum(r.status != "done" for r in jobs.values())
-    print(f"{len(jobs) - failed} done, {failed} failed; manifest {manifest.path}")
+    extra = f", {len(renamed)} renamed" if renamed else ""
+    print(f"{len(jobs) - failed} done, {failed} failed{extra}; manifest {manifest.path}")
     return 1 if failed else 0
+
+
+def _count(n: int | None, one: str, many: str | None = None) -> str:
+    """``1 person``, ``2 people``, ``0 frames``; ``-`` for an unknown count."""
+    if n is None:
+        return f"- {many or one + 's'}"
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _fmt(value) -> str:

@@ -4,7 +4,6 @@ signals and kills, keeps file modes by the umask, and sees a person in a very sh
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -61,7 +60,7 @@ def test_a_second_run_into_the_same_directory_is_refused(clip, model_paths, tmp_
     out = tmp_path / "busy"
     with OutputDir(out):
         proc = run_cli("convert", clip, "-o", out, "--no-preview", "-q")
-        assert_one_line_error(proc, "is in use by another mocap run", str(os.getpid()))
+        assert_one_line_error(proc, "is in use by another mocap run")
         assert proc.returncode == 2
     assert not out.exists()  # the holder created it and left it empty: removed
 
@@ -83,7 +82,7 @@ def test_a_signal_removes_the_temporaries_and_the_new_directory(clip, model_path
                              str(out), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     # the output directory exists once the run holds it; stop it during the work
-    assert _wait_for(lambda: (out / ".mocap.lock").exists(), 60)
+    assert _wait_for(out.exists, 60)
     time.sleep(0.5)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)

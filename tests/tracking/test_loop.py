@@ -181,8 +181,9 @@ def test_write_tracks_npz_and_json(tmp_path):
     assert list((tmp_path / "out").iterdir()) != []  # staged (hidden) files only
     assert not (tmp_path / "out" / "tracks.npz").exists()
     out.commit()
-    assert (tmp_path / "out" / ".mocap.lock").exists()  # held until closed
+    assert out.locked  # held until closed
     out.close()
+    assert not out.locked
     z = np.load(tmp_path / "out" / "tracks.npz")
     assert z["track_ids"].tolist() == [1]
     assert z["p1_frames"].tolist() == [3, 4, 5, 6]
