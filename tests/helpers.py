@@ -53,3 +53,48 @@ def cut_video(src: Path, dst: Path, frames: int, blank: bool = False,
     out.release()
     cap.release()
     return dst
+
+
+# A two-joint BVH file with two frames (line 19 is the first motion row).
+SMALL_BVH = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
+  JOINT Spine
+  {
+    OFFSET 0 1 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    End Site
+    {
+      OFFSET 0 1 0
+    }
+  }
+}
+MOTION
+Frames: 2
+Frame Time: 0.0333333
+1 2 3 10 20 30 40 50 60
+4 5 6 0 0 0 0 0 0
+"""
+
+
+class FuzzStats:
+    """How many inputs a fuzz test tried, how they ended and the slowest one."""
+
+    def __init__(self) -> None:
+        self.tried = 0
+        self.outcomes: dict[str, int] = {}
+        self.slowest = 0.0
+        self.peak_mb = 0.0
+
+    def add(self, outcome: str, seconds: float, peak_bytes: int) -> None:
+        self.tried += 1
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.slowest = max(self.slowest, seconds)
+        self.peak_mb = max(self.peak_mb, peak_bytes / 2**20)
+
+    def report(self, what: str) -> str:
+        ends = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+        return (f"{what}: {self.tried} inputs tried ({ends}); slowest {self.slowest * 1e3:.1f} ms;"
+                f" peak traced memory {self.peak_mb:.1f} MiB")

@@ -11,32 +11,12 @@ from scipy.spatial.transform import Rotation
 from mocap.errors import InputError
 from mocap.io.bvh import BvhData, bvh_local_transforms, parse_bvh, read_bvh
 from mocap.retarget.bvh_source import bvh_animation
-from tests.helpers import BVH_FILES, SHARED_DATA
+from tests.helpers import BVH_FILES, SHARED_DATA, SMALL_BVH
 from tests.helpers import needs_bvh_files as needs_data
 
 DATA = SHARED_DATA
 
-SMALL = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
-  JOINT Spine
-  {
-    OFFSET 0 1 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 1 0
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.0333333
-1 2 3 10 20 30 40 50 60
-4 5 6 0 0 0 0 0 0
-"""
+SMALL = SMALL_BVH
 
 
 def _text_with(lines_replaced: dict[int, str | None]) -> str:

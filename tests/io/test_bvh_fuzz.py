@@ -19,29 +19,9 @@ from mocap.io.bvh import bvh_local_transforms, parse_bvh, read_bvh
 from mocap.retarget.bvh_source import bvh_animation
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import load_rig, rig_from_bvh
-from tests.helpers import BVH_FILES
+from tests.helpers import BVH_FILES, SMALL_BVH, FuzzStats
 
-SMALL = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Yrotation Xrotation
-  JOINT Spine
-  {
-    OFFSET 0 1 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 1 0
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.0333333
-1 2 3 10 20 30 40 50 60
-4 5 6 0 0 0 0 0 0
-"""
+SMALL = SMALL_BVH
 ROW = "1 2 3 {} 20 30 40 50 60"  # line 19 with its fourth value replaced
 
 
@@ -206,27 +186,6 @@ def _mutate(data: bytes, mutations: list[tuple]) -> bytes:
     return data
 
 
-class _Stats:
-    """How many inputs a fuzz test tried, how they ended and the slowest one."""
-
-    def __init__(self) -> None:
-        self.tried = 0
-        self.outcomes: dict[str, int] = {}
-        self.slowest = 0.0
-        self.peak_mb = 0.0
-
-    def add(self, outcome: str, seconds: float, peak_bytes: int) -> None:
-        self.tried += 1
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        self.slowest = max(self.slowest, seconds)
-        self.peak_mb = max(self.peak_mb, peak_bytes / 2**20)
-
-    def report(self, what: str) -> str:
-        ends = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
-        return (f"{what}: {self.tried} inputs tried ({ends}); slowest {self.slowest * 1e3:.1f} ms;"
-                f" peak traced memory {self.peak_mb:.1f} MiB")
-
-
 def _read_and_use(path) -> str:
     """Read ``path`` as the product does: the reader, then the file as a rig and as an
     animation (what ``load_rig`` and ``convert`` do with a BVH file)."""
@@ -257,7 +216,7 @@ def _read_and_use(path) -> str:
 def test_fuzzed_bvh_files_parse_or_fail_cleanly(tmp_path):
     """Every mutated file reads, or fails with one MocapError line; never another exception,
     never longer than the deadline, never more than a bounded amount of memory."""
-    stats = _Stats()
+    stats = FuzzStats()
     path = tmp_path / "fuzz.bvh"
     seeds = _seeds()
 

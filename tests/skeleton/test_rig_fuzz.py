@@ -16,6 +16,7 @@ from mocap.errors import InputError, MocapError
 from mocap.export.bvh import bvh_text
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import available_rigs, load_rig, rigs_dir
+from tests.helpers import FuzzStats
 
 MIXAMO = (rigs_dir() / "mixamo.toml").read_text(encoding="utf-8")
 
@@ -245,27 +246,6 @@ def _mutate(data: bytes, mutations: list[tuple]) -> bytes:
     return data
 
 
-class _Stats:
-    """How many inputs a fuzz test tried, how they ended and the slowest one."""
-
-    def __init__(self) -> None:
-        self.tried = 0
-        self.outcomes: dict[str, int] = {}
-        self.slowest = 0.0
-        self.peak_mb = 0.0
-
-    def add(self, outcome: str, seconds: float, peak_bytes: int) -> None:
-        self.tried += 1
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        self.slowest = max(self.slowest, seconds)
-        self.peak_mb = max(self.peak_mb, peak_bytes / 2**20)
-
-    def report(self, what: str) -> str:
-        ends = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
-        return (f"{what}: {self.tried} inputs tried ({ends}); slowest {self.slowest * 1e3:.1f} ms;"
-                f" peak traced memory {self.peak_mb:.1f} MiB")
-
-
 def _load(path) -> str:
     try:
         rig = load_rig(path)
@@ -285,7 +265,7 @@ def _load(path) -> str:
 def test_fuzzed_rig_files_load_or_fail_cleanly(tmp_path):
     """Every mutated rig file loads, or fails with one MocapError line; never another
     exception, never longer than the deadline, never more than a bounded amount of memory."""
-    stats = _Stats()
+    stats = FuzzStats()
     path = tmp_path / "fuzz.toml"
     seeds = [MIXAMO.encode()] + [(rigs_dir() / f"{n}.toml").read_bytes()
                                  for n in available_rigs() if n != "mixamo"]
