@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import os
+import re
 import signal
 import sys
 
@@ -32,8 +34,39 @@ COMMAND_MODULES = (
 )
 
 
+class MocapParser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a mistyped subcommand or option value."""
+
+    def error(self, message: str):
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m:
+            close = difflib.get_close_matches(m.group(1), re.findall(r"'([^']*)'", m.group(2)),
+                                              n=1, cutoff=0.5)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        super().error(message)
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str | None):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return None
+
+
+def _unknown(parser: argparse.ArgumentParser, command: str | None, extras: list[str]):
+    """Report unrecognised arguments with the subcommand's usage and the closest option."""
+    sub = _subparser(parser, command) or parser
+    options = [o for a in sub._actions for o in a.option_strings]
+    bad = next((e for e in extras if e.startswith("-")), None)
+    close = difflib.get_close_matches(bad.split("=")[0], options, n=1, cutoff=0.6) \
+        if bad else []
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    sub.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = MocapParser(
         prog="mocap",
         description="Markerless motion capture: ordinary video in, one animated skeleton "
         "per person out.",
@@ -65,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _unknown(parser, getattr(args, "command", None), extras)
     _interrupt_on_termination()
     if not getattr(args, "func", None):
         parser.print_help()

@@ -45,11 +45,10 @@ from urllib.parse import urlsplit
 from mocap import fileio
 from mocap.app.convert import REPORT, ConvertConfig, convert_video, outputs_complete
 from mocap.errors import InputError, MocapError, OutputError
+from mocap.io.video import VIDEO_EXTENSIONS
 from mocap.perception.landmarks import EngineOptions
 from mocap.tracking.loop import make_video_engine
 
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv",
-                    ".flv", ".ts", ".mts")
 MANIFEST = "batch.json"
 STATUSES = ("pending", "running", "done", "failed")
 #: Scheduler address schemes: ``tcp`` (plain, trusted networks only) and ``tls``.

@@ -32,7 +32,7 @@ from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
 from mocap.app.report import build_report, render_report_html
 from mocap.errors import InputError, OutputError
-from mocap.export.blender import export_bvh_files
+from mocap.export.blender import check_blender, export_bvh_files
 from mocap.export.blender_env import BlenderUnavailableError
 from mocap.export.bvh import bvh_text
 from mocap.export.data import person_arrays, person_meta, write_person_data
@@ -208,6 +208,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     video, out_dir = Path(video), Path(out_dir)
     rig = load_rig(cfg.rig)  # a bad rig fails before any work
     open_video(video, prefetch=0).close()  # so does a bad video
+    if any(f in BLENDER_FORMATS for f in cfg.formats):
+        check_blender(cfg.blender)  # and a Blender that is not there
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: exists and is not a directory")
     old = existing_outputs(out_dir)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mocap.commands.options import add_quiet_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     setup = actions.add_parser("setup", help="create the Blender environment if missing and "
                                "print its Python and Blender version")
+    add_quiet_option(setup)
     setup.set_defaults(func=run_setup)
 
 
@@ -24,9 +27,11 @@ def run_setup(args: argparse.Namespace) -> int:
 
     from mocap.export.blender_env import ensure_blender
 
-    python = ensure_blender(progress=lambda msg: print(msg, file=sys.stderr))
+    python = ensure_blender(progress=None if args.quiet else
+                            lambda msg: print(msg, file=sys.stderr))
     proc = subprocess.run([str(python), "-c", "import bpy; print(bpy.app.version_string)"],
                           capture_output=True, text=True, timeout=300)
     version = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else "unknown"
-    print(f"{python} (Blender {version})")
+    if not args.quiet:
+        print(f"{python} (Blender {version})")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mocap.commands.options import add_blender_option
+from mocap.commands.options import add_blender_option, add_quiet_option
 from mocap.export.blender import FORMATS
 from mocap.units import METRES_PER_UNIT
 
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "skinned to the bones, so viewers show it and engines import a "
                    "skeletal mesh)")
     add_blender_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=run)
 
 
@@ -37,12 +38,13 @@ def run(args: argparse.Namespace) -> int:
     from mocap.export.blender import export_bvh
 
     def progress(msg: str) -> None:
-        print(msg, file=sys.stderr)
+        if not args.quiet:
+            print(msg, file=sys.stderr)
 
     clip = export_bvh(args.input, args.output, args.to, blender=args.blender,
                       progress=progress, units=None if args.units == "auto" else args.units,
                       mesh=args.mesh)
-    for fmt, path in clip.outputs.items():
+    for fmt, path in clip.outputs.items() if not args.quiet else ():
         print(f"{path}: {fmt.upper()}, {clip.bones} bones, {clip.frames} frames at "
               f"{clip.fps:.6g} fps")
     return 0

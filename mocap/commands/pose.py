@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from mocap import fileio
-from mocap.commands.options import add_engine_options, make_engine
+from mocap.commands.options import add_engine_options, add_quiet_option, make_engine
 from mocap.errors import InputError, MocapError
 from mocap.types import LANDMARK_NAMES, Poses2D
 
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keypoints", default="fused", choices=("fused", "movenet", "landmarks"),
                    help="where --coco's 17 joints come from (with --detector movenet): fused "
                    "from both models (default), MoveNet's alone, or BlazePose's landmarks")
+    add_quiet_option(p)
     add_engine_options(p)
     p.set_defaults(func=run)
 
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         poses = engine.estimate(image)
-        print(f"{path}: {len(poses)} {'person' if len(poses) == 1 else 'people'}")
+        if not args.quiet:
+            print(f"{path}: {len(poses)} {'person' if len(poses) == 1 else 'people'}")
         coco += coco_results(path.name, _image_id(path), poses)
         full.append(poses_json(path.name, image.shape, poses))
         if args.draw:
@@ -114,4 +116,5 @@ def run(args: argparse.Namespace) -> int:
                                               "units": {"landmarks": "px (x, y), z px-scaled "
                                                         "relative to hips", "world": "m"},
                                               "images": full})
-    return 1 if failed else 0
+    # bad input exits 2 (as everywhere); some images done and some not: 1
+    return 2 if failed == len(args.images) else (1 if failed else 0)

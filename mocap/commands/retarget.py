@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mocap.commands.options import add_quiet_option
 from mocap.retarget.solver import BONE_LENGTHS
 from mocap.units import METRES_PER_UNIT, OUTPUT_UNITS
 
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="pin feet in contact so they do not slide: auto (default) does it "
                    "only when the retargeted feet slide more than the source's (so a clip "
                    "put back on its own skeleton is reproduced exactly)")
+    add_quiet_option(p)
     p.set_defaults(func=run)
 
 
@@ -62,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         locked = True
     path = write_bvh(out, args.output, units=args.units)
     mapped = sum(1 for j in range(len(rig)) if (rig.roles[j] or rig.joints[j]) in points)
+    if args.quiet:
+        return 0
     print(f"{path}: {len(out)} frames at {out.fps:.6g} fps, rig {rig.name} "
           f"({len(rig)} joints, {mapped} driven by the source), units {args.units}")
     print(f"foot skate (mean horizontal foot speed in contact): source "

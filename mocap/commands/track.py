@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from mocap.commands.options import add_engine_options, engine_options
+from mocap.commands.options import add_engine_options, add_quiet_option, engine_options
 from mocap.commands.progress import ProgressBar
 from mocap.errors import MocapError
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run the person detector at least every N frames (default: 10)")
     p.add_argument("--max-frames", type=int, metavar="N",
                    help="process only the first N frames")
+    add_quiet_option(p)
     add_engine_options(p)
     p.set_defaults(func=run)
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                             smooth=SmoothConfig(method=args.smoothing))
     # input first (a bad file must not create DIR), then the output (before minutes of work)
     open_video(args.video, prefetch=0).close()
-    tty = sys.stderr.isatty()
+    tty = sys.stderr.isatty() and not args.quiet
     with OutputDir(args.output) as out:
         engine = make_video_engine(engine_options(args))
         bar = ProgressBar("tracking", tty)
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
               f"to {args.output}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.summary()))
-    else:
+    elif not args.quiet:
         fps = result.frame_count / max(result.seconds, 1e-9)
         print(f"{result.frame_count} frames ({result.duration:.2f} s of video) in "
               f"{result.seconds:.1f} s ({fps:.1f} fps), {len(result.tracks)} people")

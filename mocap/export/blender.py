@@ -80,6 +80,19 @@ def _not_available(reason: str) -> MocapError:
         f"--blender PATH or ${BLENDER_ENV}")
 
 
+def check_blender(blender: str | os.PathLike | None = None) -> None:
+    """Fail early when ``blender`` (or ``$MOCAP_BLENDER``) names no executable (the ``bpy``
+    environment, made on first use, is not checked here).
+
+    Raises:
+        BlenderUnavailableError: the named executable does not exist.
+    """
+    exe = str(blender) if blender else os.environ.get(BLENDER_ENV)
+    if exe and shutil.which(exe) is None:
+        origin = "--blender" if blender else f"${BLENDER_ENV}"
+        raise _not_available(f"{origin} {exe} is not an executable file")
+
+
 def blender_command(script: str | os.PathLike, args: Sequence[str],
                     blender: str | os.PathLike | None = None,
                     progress: Callable[[str], None] | None = None) -> list[str]:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from mocap.errors import InputError
+from mocap.io.video import VIDEO_EXTENSIONS
 
 # OpenCV refuses images above 2**30 pixels by default; say so before it does.
 MAX_PIXELS = 1 << 30
@@ -36,7 +37,10 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise InputError(f"{p}: empty file")
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise InputError(f"{p}: not an image OpenCV can decode (or over {MAX_PIXELS} pixels)")
+        hint = (f"; it looks like a video: use `mocap convert {p} -o DIR`"
+                if p.suffix.lower() in VIDEO_EXTENSIONS else "")
+        raise InputError(f"{p}: not an image OpenCV can decode (or over {MAX_PIXELS} "
+                         f"pixels){hint}")
     if img.dtype == np.uint16:
         img = (img >> 8).astype(np.uint8)
     elif img.dtype != np.uint8:

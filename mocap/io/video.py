@@ -26,6 +26,12 @@ import numpy as np
 
 from mocap.errors import InputError
 
+#: File suffixes of still images (`mocap convert` points them to `mocap pose`).
+STILL_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: File suffixes taken for videos (batch folders; the hint that a video is not a photo).
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv",
+                    ".flv", ".ts", ".mts")
+
 __all__ = ["Frame", "VideoInfo", "VideoReader", "open_video"]
 
 
@@ -122,6 +128,10 @@ class VideoReader:
             raise InputError(f"{self.path}: file is empty (0 bytes)")
         if threads is not None and threads < 1:
             raise ValueError(f"`threads` must be >= 1, got {threads}")
+        if self.path.suffix.lower() in STILL_IMAGE_EXTENSIONS:
+            # FFmpeg opens a photo as a one-frame video; nobody wants a 1-frame animation
+            raise InputError(f"{self.path}: is a still image, not a video; use `mocap pose "
+                             f"{self.path}` for photos")
         params = [] if threads is None else [cv2.CAP_PROP_N_THREADS, int(threads)]
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, params)
         if not cap.isOpened():

@@ -32,6 +32,7 @@ the structure (the chest is where the arms branch, the hips where the legs branc
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -251,10 +252,12 @@ def load_rig(spec: str | os.PathLike) -> Rig:
     if p.suffix.lower() == ".toml":
         return _rig_from_toml(p)
     names = available_rigs()
-    if s in names:
-        return _rig_from_toml(rigs_dir() / f"{s}.toml")
-    raise InputError(f"unknown rig {s!r}; valid rig names: {', '.join(names) or '(none found)'}"
-                     " (or give a .toml or .bvh file)")
+    if s.strip().lower() in names:  # names are case-insensitive: --rig SMPL
+        return _rig_from_toml(rigs_dir() / f"{s.strip().lower()}.toml")
+    close = difflib.get_close_matches(s.lower(), names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InputError(f"unknown rig {s!r}{hint}; valid rig names: "
+                     f"{', '.join(names) or '(none found)'} (or give a .toml or .bvh file)")
 
 
 def _line_of(text: str, needle: str, key: str | None = None) -> int:

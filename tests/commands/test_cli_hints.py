@@ -1,0 +1,91 @@
+"""The CLI forgives small mistakes: close matches for subcommands, options and values,
+case-insensitive rig names, hints between `pose` and `convert`, `-q` on every command, and a
+missing Blender found before any work."""
+
+from __future__ import annotations
+
+import pytest
+
+from mocap.cli import build_parser, main
+from mocap.errors import InputError
+from mocap.skeleton.rig import load_rig
+from tests.helpers import assert_one_line_error, cut_video, run_cli
+
+
+def _err(capsys, argv: list[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return exc.value.code, capsys.readouterr().err
+
+
+def test_a_mistyped_subcommand_gets_a_suggestion(capsys):
+    code, err = _err(capsys, ["covert", "x.mp4"])
+    assert code == 2 and "did you mean 'convert'?" in err
+
+
+def test_a_mistyped_option_gets_the_subcommands_usage_and_a_suggestion(capsys):
+    code, err = _err(capsys, ["convert", "x.mp4", "-o", "out", "--rigs", "smpl"])
+    assert code == 2
+    assert "usage: mocap convert" in err and "did you mean --rig?" in err
+
+
+def test_a_mistyped_choice_gets_a_suggestion(capsys):
+    code, err = _err(capsys, ["convert", "x.mp4", "-o", "out", "--detector", "movnet"])
+    assert code == 2 and "did you mean 'movenet'?" in err
+
+
+@pytest.mark.parametrize("name", ["SMPL", "Mixamo", " cmu "])
+def test_rig_names_are_case_insensitive(name):
+    assert load_rig(name).name == name.strip().lower()
+
+
+def test_an_unknown_rig_suggests_the_closest():
+    with pytest.raises(InputError, match=r"unknown rig 'smlp' \(did you mean 'smpl'\?\)"):
+        load_rig("smlp")
+
+
+@pytest.mark.parametrize("command", ["convert", "batch", "demo", "pose", "track", "models",
+                                     "retarget", "export"])
+def test_every_command_takes_quiet(command):
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions).choices[command]
+    assert "-q" in [o for a in sub._actions for o in a.option_strings]
+
+
+def test_a_photo_given_to_convert_points_to_pose(tmp_path):
+    import cv2
+    import numpy as np
+
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), np.zeros((64, 64, 3), np.uint8))
+    proc = run_cli("convert", photo, "-o", tmp_path / "out")
+    assert_one_line_error(proc, "is a still image", f"mocap pose {photo}")
+    assert proc.returncode == 2 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_video_given_to_pose_points_to_convert(demo_video_path, model_paths, tmp_path):
+    clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 3)
+    proc = run_cli("pose", clip)
+    assert_one_line_error(proc, "it looks like a video", f"mocap convert {clip} -o DIR")
+    assert proc.returncode == 2  # every input was bad input
+
+
+@pytest.mark.slow
+def test_a_missing_blender_is_found_before_any_work(demo_video_path, model_paths, tmp_path):
+    clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 3)
+    out = tmp_path / "out"
+    proc = run_cli("convert", clip, "-o", out, "--formats", "bvh,fbx", "--blender",
+                   tmp_path / "no-such-blender")
+    assert_one_line_error(proc, "--blender", "is not an executable file")
+    assert proc.returncode == 3 and not out.exists()
+
+
+@pytest.mark.slow
+def test_quiet_track_prints_nothing_but_json(demo_video_path, model_paths, tmp_path):
+    clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 12)
+    proc = run_cli("track", clip, "-o", tmp_path / "t", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+    proc = run_cli("track", clip, "-o", tmp_path / "t2", "-q", "--json")
+    assert proc.stdout.startswith("{") and proc.stderr == ""
