@@ -185,7 +185,8 @@ def _check_fbx_in_blender(bvh_path: Path, fbx: Path, rig: str, label: str) -> No
     rep = _report(fbx)
     t = len(ours)
     assert rep["bones"] == names, "no leaf bones added, none lost, same order"
-    assert rep["frame_range"] == [1, t], "anim_offset=0: keys back on frames 1..T"
+    # imported with Blender's defaults, the FBX spans frames 1..T, as the BVH does
+    assert rep["frame_range"] == [1, t], "FBX keys on frames 1..T, like the BVH"
     assert rep["keys"] == [t], "one key per frame on every F-curve (no rest key in the clip)"
     # Blender keeps fps_base in float32: the rate agrees to ~1e-8 relative
     assert rep["scene_fps"] == pytest.approx(fps, rel=1e-7)

@@ -56,8 +56,8 @@ def _import(path: str, fps: float | None) -> None:
                                 update_scene_duration=True, rotate_mode="NATIVE",
                                 axis_forward="-Z", axis_up="Y")
     elif ext == ".fbx":
-        # anim_offset=0: keys land on the frames they were exported from (default shifts +1)
-        bpy.ops.import_scene.fbx(filepath=path, use_anim=True, anim_offset=0.0,
+        # Blender's default anim_offset (1: time 0 on frame 1), as a user imports it
+        bpy.ops.import_scene.fbx(filepath=path, use_anim=True,
                                  ignore_leaf_bones=False, automatic_bone_orientation=False,
                                  primary_bone_axis="Y", secondary_bone_axis="X",
                                  axis_forward="-Z", axis_up="Y")

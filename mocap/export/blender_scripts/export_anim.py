@@ -135,6 +135,27 @@ def _gltf(path: str) -> None:
           export_leaf_bone=False, export_def_bones=False, export_yup=True, export_apply=False,
           export_materials="NONE", export_extras=False)
 
+def _fcurves(action):
+    """Every F-curve of an action (Blender 5.0 keeps them in layered channelbags)."""
+    if hasattr(action, "fcurves") and len(action.fcurves):
+        return list(action.fcurves)
+    curves = []
+    for layer in getattr(action, "layers", ()):
+        for strip in layer.strips:
+            for bag in getattr(strip, "channelbags", ()):
+                curves.extend(bag.fcurves)
+    return curves
+
+
+def _shift_action(action, frames: float) -> None:
+    for fc in _fcurves(action):
+        for kp in fc.keyframe_points:
+            kp.co.x += frames
+            kp.handle_left.x += frames
+            kp.handle_right.x += frames
+        fc.update()
+
+
 def _key_rest_pose(arm, frame: int) -> None:
     for pb in arm.pose.bones:
         pb.location = (0.0, 0.0, 0.0)
@@ -150,6 +171,11 @@ def _key_rest_pose(arm, frame: int) -> None:
 
 def _export_fbx(path: str, scene, objects, start: int, end: int) -> None:
     arm = objects[0]
+    # FBX key times are absolute and Blender's FBX importer (like most) puts time 0 on frame
+    # 1 by default: the clip's first frame goes out at time 0, so the FBX and the BVH land
+    # on the same frames. The action (frames start..end) is moved one frame earlier.
+    _shift_action(arm.animation_data.action, -1.0)
+    start, end = start - 1, end - 1
     _key_rest_pose(arm, start - 1)
     scene.frame_start, scene.frame_end = start, end
     scene.frame_set(start - 1)  # the pose written as the bones' (rest) transforms
