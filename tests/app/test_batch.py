@@ -20,9 +20,9 @@ from tests.helpers import cut_video, run_cli
 
 
 @pytest.fixture(scope="module")
-def clips(shared_data, tmp_path_factory):
+def clips(demo_video_path, tmp_path_factory):
     d = tmp_path_factory.mktemp("clips")
-    src = shared_data / "videos" / "sports2d_demo.mp4"
+    src = demo_video_path
     for i in range(3):
         cut_video(src, d / f"clip{i}.mp4", 30)
     return d

@@ -29,10 +29,10 @@ FRAMES = 20
 
 
 @pytest.fixture(scope="module")
-def demo_clip(shared_data, tmp_path_factory) -> Path:
+def demo_clip(demo_video_path, tmp_path_factory) -> Path:
     """20 half-size frames of the demo video (the source of the other clips here)."""
     path = tmp_path_factory.mktemp("demo") / "demo.mp4"
-    return cut_video(shared_data / "videos" / "sports2d_demo.mp4", path, FRAMES)
+    return cut_video(demo_video_path, path, FRAMES)
 
 
 def _clip(demo_clip: Path, dst: Path) -> Path:
@@ -109,10 +109,10 @@ def test_video_named_dots_stays_inside_the_batch_directory(demo_clip, model_path
 
 
 @pytest.mark.slow
-def test_same_stem_inputs_are_all_converted(demo_clip, shared_data, model_paths, tmp_path):
+def test_same_stem_inputs_are_all_converted(demo_clip, demo_video_path, model_paths, tmp_path):
     d = tmp_path / "in"
     d.mkdir()
-    mkv = cut_video(shared_data / "videos" / "sports2d_demo.mp4", d / "a.mkv", FRAMES)
+    mkv = cut_video(demo_video_path, d / "a.mkv", FRAMES)
     videos = [_clip(demo_clip, d / "a-2.mp4"), mkv, _clip(demo_clip, d / "a.mp4")]
     out = tmp_path / "out"
     proc = run_cli("batch", d, "-o", out, "--no-preview", "--jobs", "2")

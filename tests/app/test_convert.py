@@ -18,8 +18,9 @@ from tests.helpers import assert_one_line_error, cut_video, run_cli
 
 
 @pytest.fixture(scope="module")
-def demo_video(shared_data):
-    return shared_data / "videos" / "sports2d_demo.mp4"
+def demo_video(demo_video_path):
+    """The demo video, obtained as `mocap demo` obtains it (no ../shared needed)."""
+    return demo_video_path
 
 
 @pytest.fixture(scope="module")

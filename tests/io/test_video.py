@@ -11,10 +11,6 @@ import pytest
 
 from mocap.errors import InputError
 from mocap.io.video import open_video
-from tests.helpers import SHARED_DATA
-
-DATA = SHARED_DATA
-DEMO = DATA / "videos" / "sports2d_demo.mp4"
 
 
 def _write_video(path: Path, n: int = 12, size=(64, 48), fps: float = 25.0) -> list[np.ndarray]:
@@ -209,10 +205,8 @@ def test_early_close_stops_reader_thread(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_video_metadata_and_timestamps():
-    if not DEMO.exists():
-        pytest.skip(f"demo video not found at {DEMO}")
-    with open_video(DEMO) as video:
+def test_demo_video_metadata_and_timestamps(demo_video_path):
+    with open_video(demo_video_path) as video:
         info = video.info
         ts = np.array([f.timestamp for f in video])
     assert (info.width, info.height, info.fps) == (1768, 994, 30.0)

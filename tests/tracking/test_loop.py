@@ -17,10 +17,6 @@ from mocap.tracking.loop import PipelineConfig, TrackResult, track_frames, track
 from mocap.tracking.smooth import SmoothConfig
 from mocap.tracking.tracks_io import load_tracks, write_tracks
 from mocap.types import Poses2D, Rois, Track
-from tests.helpers import SHARED_DATA
-
-DATA = SHARED_DATA
-DEMO = DATA / "videos" / "sports2d_demo.mp4"
 
 _RNG = np.random.default_rng(0)
 TEMPLATE = np.column_stack([_RNG.uniform(-0.2, 0.2, 33), _RNG.uniform(-0.5, 0.5, 33)])
@@ -334,11 +330,9 @@ def test_cli_unwritable_output(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_demo_video_two_people_no_switches(tmp_path, capsys):
-    if not DEMO.exists():
-        pytest.skip(f"demo video not found at {DEMO}")
+def test_demo_video_two_people_no_switches(demo_video_path, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["track", str(DEMO), "-o", str(out), "--json", "--preview"]) == 0
+    assert main(["track", str(demo_video_path), "-o", str(out), "--json", "--preview"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames"] == 230 and summary["fps"] == 30.0
     tracks = summary["tracks"]
