@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mocap.app.checks import QualityWarning, person_warnings, video_warnings
 from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
 from mocap.app.report import build_report, render_report_html
@@ -116,6 +117,14 @@ class ConvertResult:
     truncated: bool
     timings: dict[str, float]
 
+    @property
+    def warnings(self) -> list[tuple[int | None, QualityWarning]]:
+        """Every warning: ``(person id or None for the video, warning)``."""
+        out: list[tuple[int | None, QualityWarning]] = [
+            (None, w) for w in video_warnings(self.truncated, self.frame_count,
+                                              len(self.people))]
+        return out + [(p.id, w) for p in self.people for w in p.warnings]
+
     def summary(self) -> dict:
         return {
             "video": str(self.video),
@@ -127,6 +136,7 @@ class ConvertResult:
                         "last_frame": p.stats.last_frame,
                         "frames_observed": p.stats.frames_observed,
                         "coverage": p.stats.coverage} for p in self.people],
+            "warnings": [{"person": pid, **w.to_json()} for pid, w in self.warnings],
             "outputs": [str(p) for p in self.outputs],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
@@ -243,6 +253,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         t0 = time.perf_counter()
         people = animate_scene(tracked.tracks, rig, size, fps, tracked.frame_count,
                                cfg.fov_deg, cfg.bone_lengths)
+        for p in people:
+            p.warnings = person_warnings(p, fps)
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []

@@ -9,7 +9,7 @@ feet in contact are then planted by two-bone IK on the legs
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -153,6 +153,7 @@ class PersonResult:
         total_frames: frames in the video (the BVH's length).
         camera: (rotation (3, 3), translation (3,)) world -> camera, for re-projection.
         stats: the numbers in the report.
+        warnings: :class:`mocap.app.checks.QualityWarning` list.
     """
 
     id: int
@@ -161,6 +162,7 @@ class PersonResult:
     total_frames: int
     camera: tuple[np.ndarray, np.ndarray]
     stats: PersonStats
+    warnings: list = field(default_factory=list)  # QualityWarning (mocap.app.checks)
 
     @property
     def animation(self) -> Animation:

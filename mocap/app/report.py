@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.app.checks import video_warnings
 from mocap.app.draw import color_for
 from mocap.app.person import PersonResult
 from mocap.tracking.loop import TrackResult
@@ -32,8 +33,10 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
         "height": tracked.info.height,
         "truncated": tracked.truncated,
         **settings,
-        "people": [{"id": p.id, "bvh": f"person_{p.id}.bvh", **p.stats.to_json()}
-                   for p in people],
+        "warnings": [w.to_json() for w in video_warnings(tracked.truncated,
+                                                          tracked.frame_count, len(people))],
+        "people": [{"id": p.id, "bvh": f"person_{p.id}.bvh", **p.stats.to_json(),
+                    "warnings": [w.to_json() for w in p.warnings]} for p in people],
         "message": None if people else "no people found in the video",
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }

@@ -77,8 +77,22 @@ def run(args: argparse.Namespace) -> int:
               f"see {result.output_dir / 'report.json'}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.summary()))
-        return 0
-    print_result(result)
+    elif not args.quiet:
+        print_result(result)
+    return report_warnings(result, args.strict)
+
+
+def report_warnings(result, strict: bool) -> int:
+    """One stderr line per warning; with ``strict``, exit status 1 if there are any."""
+    warnings = result.warnings
+    for pid, w in warnings:
+        if pid is not None:  # the video's own (truncated, nobody) are printed by the caller
+            print(f"mocap: warning: person {pid}: {w.code}: {w.message}", file=sys.stderr)
+    if strict and warnings:
+        n = len(warnings)
+        print(f"mocap: error: {n} warning{'s' if n != 1 else ''} (--strict)", file=sys.stderr)
+        return 1
+    return 0
     return 0
 
 

@@ -81,6 +81,9 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="write preview.mp4 with the exported rig drawn on the video "
                    "(default: on)")
     add_blender_option(g)
+    g.add_argument("--strict", action="store_true",
+                   help="exit with status 1 when the report has warnings (floating, "
+                   "short_track, low_coverage, ...: see the README), for unattended runs")
     g.add_argument("--force", action="store_true",
                    help="overwrite outputs of an earlier run in the output directory")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -216,7 +216,9 @@ def test_build_report_lists_each_person(two_people):
     assert [p["bvh"] for p in report["people"]] == ["person_1.bvh", "person_2.bvh"]
     for entry, person in zip(report["people"], two_people, strict=True):
         assert entry == {"id": person.id, "bvh": f"person_{person.id}.bvh",
-                         **person.stats.to_json()}
+                         **person.stats.to_json(),
+                         "warnings": [w.to_json() for w in person.warnings]}
+    assert report["warnings"] == []  # neither truncated nor empty
     assert report["people"][1]["coverage"] == pytest.approx(15 / TOTAL, abs=1e-4)
     assert report["message"] is None
     assert report["timings_s"] == {"track": 1.235, "export": 0.0}

@@ -89,3 +89,24 @@ def test_quiet_track_prints_nothing_but_json(demo_video_path, model_paths, tmp_p
     assert proc.stdout == "" and proc.stderr == ""
     proc = run_cli("track", clip, "-o", tmp_path / "t2", "-q", "--json")
     assert proc.stdout.startswith("{") and proc.stderr == ""
+
+
+@pytest.mark.slow
+def test_warnings_are_printed_and_strict_makes_them_fail(demo_video_path, model_paths,
+                                                         tmp_path):
+    import json
+
+    # 60 frames: the walker enters at frame 40, so he is seen for under a second
+    clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 60)
+    proc = run_cli("convert", clip, "-o", tmp_path / "a", "--no-preview", "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("mocap: warning: person")]
+    assert any("short_track" in ln for ln in lines), proc.stderr
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    codes = [w["code"] for p in report["people"] for w in p["warnings"]]
+    assert "short_track" in codes and len(codes) == len(lines)
+    strict = run_cli("convert", clip, "-o", tmp_path / "b", "--no-preview", "-q", "--strict")
+    assert strict.returncode == 1
+    assert strict.stderr.strip().splitlines()[-1].startswith("mocap: error: ")
+    assert "(--strict)" in strict.stderr
+    assert (tmp_path / "b" / "report.json").exists()  # the outputs are still written

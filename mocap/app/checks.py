@@ -1,0 +1,101 @@
+"""Quality warnings: what a user should look at before trusting a conversion unattended.
+
+Each warning is ``{code, message, frames}`` (``frames``: ``[first, last]`` video frame
+ranges it concerns, empty for the whole clip). Thresholds (also in the README):
+
+- ``short_track``: a person seen in fewer than :data:`SHORT_TRACK_S` seconds of frames;
+- ``low_coverage``: seen in less than :data:`LOW_COVERAGE` of their own span (first to last
+  appearance; the rest is bridged by the smoother);
+- ``id_gap``: a gap of more than :data:`ID_GAP_S` seconds inside that span;
+- ``low_confidence``: mean landmark confidence under :data:`LOW_CONFIDENCE`;
+- ``floating``: the lowest joint more than :data:`FLOATING_M` above the ground in at least
+  half of the frames;
+- ``feet_off_ground``: no foot contact in any frame of a track of at least
+  :data:`FEET_OFF_GROUND_S` seconds;
+- per video: ``truncated`` (only the decodable frames were read), ``nobody_found``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from mocap.app.person import PersonResult
+from mocap.geometry.series import segments
+
+SHORT_TRACK_S = 1.0
+LOW_COVERAGE = 0.6
+ID_GAP_S = 1.0
+LOW_CONFIDENCE = 0.5
+FLOATING_M = 0.25
+FEET_OFF_GROUND_S = 2.0
+
+
+@dataclass(frozen=True)
+class QualityWarning:
+    """One warning: a code from the module docstring, a sentence, the frames concerned."""
+
+    code: str
+    message: str
+    frames: list[list[int]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _ranges(mask: np.ndarray, first: int) -> list[list[int]]:
+    return [[int(first + s), int(first + e - 1)] for s, e in segments(mask)]
+
+
+def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
+    """The warnings of one exported person."""
+    s, t = p.stats, p.track
+    out = []
+    span = s.last_frame - s.first_frame + 1
+    if s.frames_observed < SHORT_TRACK_S * fps:
+        out.append(QualityWarning("short_track", f"seen in only {s.frames_observed} frames "
+                                  f"({s.frames_observed / fps:.1f} s)",
+                                  [[s.first_frame, s.last_frame]]))
+    own = s.frames_observed / max(span, 1)
+    if own < LOW_COVERAGE:
+        out.append(QualityWarning("low_coverage", f"seen in {100 * own:.0f} % of the frames "
+                                  f"from first to last appearance ({s.frames_observed} of "
+                                  f"{span}); the rest is interpolated",
+                                  _ranges(~t.observed, s.first_frame)))
+    gaps = [g for g in _ranges(~t.observed, s.first_frame)
+            if g[1] - g[0] + 1 > ID_GAP_S * fps]
+    if gaps:
+        longest = max(g[1] - g[0] + 1 for g in gaps)
+        out.append(QualityWarning("id_gap", f"not seen for up to {longest / fps:.1f} s inside "
+                                  "the track (hidden, or lost and found again)", gaps))
+    if s.mean_confidence < LOW_CONFIDENCE:
+        out.append(QualityWarning("low_confidence", f"mean landmark confidence "
+                                  f"{s.mean_confidence:.2f} (under {LOW_CONFIDENCE})"))
+    anim = p.animation
+    rots, pos = anim.global_transforms()
+    ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(anim.rig.end_sites))
+    lowest = np.minimum(pos[..., 1].min(axis=1), ends[..., 1].min(axis=1))
+    high = lowest > FLOATING_M
+    if high.mean() >= 0.5:
+        out.append(QualityWarning("floating", f"the lowest joint is more than {FLOATING_M} m "
+                                  f"above the ground in {100 * high.mean():.0f} % of the "
+                                  f"frames (median {np.median(lowest):.2f} m)",
+                                  _ranges(high, s.first_frame)))
+    contacts = p.motion.world.contacts
+    if not contacts.any() and s.frames_observed >= FEET_OFF_GROUND_S * fps:
+        out.append(QualityWarning("feet_off_ground", "no foot contact in any frame (jumping, "
+                                  "sitting, or placed above the floor)",
+                                  [[s.first_frame, s.last_frame]]))
+    return out
+
+
+def video_warnings(truncated: bool, frames: int, people: int) -> list[QualityWarning]:
+    """The warnings of the whole video."""
+    out = []
+    if truncated:
+        out.append(QualityWarning("truncated", f"the video is truncated or corrupt: only the "
+                                  f"{frames} decodable frames were processed"))
+    if not people:
+        out.append(QualityWarning("nobody_found", f"no person was found in {frames} frames"))
+    return out

@@ -1,0 +1,90 @@
+"""Quality warnings: each fires on the situation it names and stays quiet otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mocap.app.checks import (
+    FLOATING_M,
+    LOW_COVERAGE,
+    person_warnings,
+    video_warnings,
+)
+from mocap.app.person import PersonMotion, PersonResult, person_stats
+from mocap.motion.world import WorldMotion
+from mocap.skeleton.animation import Animation
+from mocap.skeleton.rig import load_rig
+from mocap.types import NUM_LANDMARKS, Track
+
+FPS = 30.0
+
+
+def person(length: int = 120, observed: np.ndarray | None = None, lift: float = 0.0,
+           contacts: bool = True, visibility: float = 0.9) -> PersonResult:
+    """A person standing in the T-pose (feet on the ground, unless ``lift`` m up) for
+    ``length`` frames, seen where ``observed``."""
+    rig = load_rig("mixamo")
+    rest = rig.rest_positions()
+    lowest = min(rest[:, 1].min(), (rest + np.nan_to_num(rig.end_sites))[:, 1].min())
+    root = np.tile([0.0, rest[0, 1] - lowest + lift, 0.0], (length, 1))
+    anim = Animation(rig, root, np.tile([0, 0, 0, 1.0], (length, len(rig), 1)), FPS)
+    seen = np.ones(length, bool) if observed is None else observed
+    image = np.full((length, NUM_LANDMARKS, 3), 100.0)
+    vis = np.where(seen[:, None], visibility, 0.0) * np.ones((length, NUM_LANDMARKS))
+    track = Track(1, np.arange(length), np.arange(length) / FPS, seen,
+                  np.where(seen[:, None, None], image, np.nan), np.zeros_like(image), vis,
+                  vis, np.where(seen, 0.9, 0.0), image, np.zeros_like(image))
+    c = np.zeros((length, 2), bool)
+    c[::2, 0] = contacts
+    wm = WorldMotion(np.zeros((length, NUM_LANDMARKS, 3)), root, c, FPS, 0.0)
+    motion = PersonMotion(anim, wm, 0.0, 0.0)
+    camera = (wm.camera_rotation, wm.camera_translation + np.array([0, 0, 3.0]))
+    stats = person_stats(track, motion, camera, 500.0, (640, 480), length)
+    return PersonResult(1, track, motion, length, camera, stats)
+
+
+def codes(p: PersonResult) -> list[str]:
+    return [w.code for w in person_warnings(p, FPS)]
+
+
+def test_a_good_person_has_no_warnings():
+    assert codes(person()) == []
+
+
+def test_floating_person():
+    ws = person_warnings(person(lift=FLOATING_M + 0.5), FPS)
+    assert [w.code for w in ws] == ["floating"]
+    assert ws[0].frames == [[0, 119]] and "0.75 m" in ws[0].message
+    assert codes(person(lift=FLOATING_M - 0.1)) == []
+
+
+def test_short_track():
+    assert codes(person(length=20)) == ["short_track"]
+
+
+def test_low_coverage_and_a_long_gap():
+    seen = np.ones(120, bool)
+    seen[20:100] = False  # 80 of 120 frames bridged, a 2.7 s gap
+    ws = {w.code: w for w in person_warnings(person(observed=seen), FPS)}
+    assert set(ws) == {"low_coverage", "id_gap"}
+    assert ws["id_gap"].frames == [[20, 99]]
+    assert f"{100 * 40 / 120:.0f} %" in ws["low_coverage"].message
+    assert LOW_COVERAGE > 40 / 120
+
+
+def test_low_confidence():
+    assert codes(person(visibility=0.3)) == ["low_confidence"]
+
+
+def test_feet_never_on_the_ground():
+    assert codes(person(contacts=False)) == ["feet_off_ground"]
+    assert codes(person(length=40, contacts=False)) == []  # too short to tell
+
+
+@pytest.mark.parametrize(("truncated", "people", "expected"), [
+    (False, 2, []), (True, 2, ["truncated"]), (False, 0, ["nobody_found"]),
+    (True, 0, ["truncated", "nobody_found"]),
+])
+def test_video_warnings(truncated, people, expected):
+    assert [w.code for w in video_warnings(truncated, 90, people)] == expected
