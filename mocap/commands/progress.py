@@ -1,35 +1,33 @@
-"""A one-line progress bar on stderr, shown only when stderr is a terminal."""
+"""Progress bars on stderr (tqdm), shown only when stderr is a terminal."""
 
 from __future__ import annotations
 
 import sys
-import time
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+    """One stage's progress: ``bar(done, total)`` after each frame, ``bar.close()`` at the end.
+
+    A thin shell over tqdm, made on the first update (when the total is known): frames and
+    the rate in frames per second, shown once a few frames are done.
+    """
 
     def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled = label, enabled
-        self.t0 = time.perf_counter()
-        self.last = 0.0
+        self.label, self.enabled = label.strip(), enabled
+        self._bar = None
 
     def __call__(self, done: int, total: int = -1) -> None:
-        now = time.perf_counter()
-        if not self.enabled or (now - self.last < 0.2 and done != total):
+        if not self.enabled:
             return
-        self.last = now
-        rate = done / max(now - self.t0, 1e-9)
-        if total > 0:
-            frac = min(done / total, 1.0)
-            bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-            msg = f"\r{self.label} [{bar}] {done}/{total} frames {rate:5.1f} fps"
-        else:
-            msg = f"\r{self.label} {done} frames {rate:5.1f} fps"
-        sys.stderr.write(msg)
-        sys.stderr.flush()
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total if total > 0 else None, desc=self.label,
+                             unit=" frames", file=sys.stderr, mininterval=0.2,
+                             dynamic_ncols=True, leave=True)
+        self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
