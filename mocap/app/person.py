@@ -9,7 +9,7 @@ feet in contact are then planted by two-bone IK on the legs
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from mocap.motion.contacts import (
     foot_skate,
 )
 from mocap.motion.world import WorldMotion, landmark_points, scene_world_motion, world_motion
-from mocap.retarget.foot_lock import keep_above_floor, lock_feet
+from mocap.retarget.foot_lock import keep_above_floor, lock_feet, settle_on_floor
 from mocap.retarget.solver import retarget
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import Rig, load_rig
@@ -65,6 +65,13 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
     if not lock:
         return PersonMotion(anim, placed, unlocked, unlocked)
     anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+    if floor:  # the rig's soles and toe tips, not its ankles, on the ground
+        anim, lift = settle_on_floor(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+        if lift:  # the floor moves, not the person: the camera and landmarks go along
+            up = np.array([0.0, lift, 0.0])
+            placed = replace(placed, landmarks=placed.landmarks + up, root=placed.root + up,
+                             camera_translation=placed.camera_translation
+                             - placed.camera_rotation @ up)
     return PersonMotion(anim, placed, foot_skate(anim.points(), fps), unlocked)
 
 
@@ -201,7 +208,7 @@ def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: flo
     people = []
     for track, wm in zip(tracks, placed, strict=True):
         motion = animate_person(wm, rig, bone_lengths)
-        camera = (wm.camera_rotation, wm.camera_translation)
+        camera = (motion.world.camera_rotation, motion.world.camera_translation)
         stats = person_stats(track, motion, camera, focal, size, total)
         people.append(PersonResult(track.id, track, motion, total, camera, stats))
     return people

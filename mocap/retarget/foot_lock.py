@@ -30,7 +30,7 @@ def ancestors(rig: Rig, k: int) -> set[int]:
     return out
 
 
-def _foot_points(rig: Rig) -> dict[str, tuple[str, ...]]:
+def foot_point_names(rig: Rig) -> dict[str, tuple[str, ...]]:
     """Per side, the points that move with the foot: ankle, heel, toe, toe end, then every
     joint below the ankle and their End Sites."""
     keys = point_keys(rig)
@@ -78,7 +78,7 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
         return anim
     contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
     rig = anim.rig
-    locked = lock_points(pts, contacts, feet=_foot_points(rig))
+    locked = lock_points(pts, contacts, feet=foot_point_names(rig))
     legs = _legs(rig)
     if legs is None:  # twist joints in the legs: re-solve from the corrected points
         return retarget(locked, rig, anim.fps, "rig", scale=1.0)
@@ -117,3 +117,33 @@ def keep_above_floor(anim: Animation, tolerance: float = FLOOR_TOLERANCE_M) -> A
     root = anim.root_translation.copy()
     root[:, 1] += lift
     return Animation(anim.rig, root, anim.rotations, anim.fps)
+
+
+def settle_on_floor(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5,
+                    min_frames: int = 5) -> tuple[Animation, float]:
+    """Shift the whole animation vertically so that, over the frames a foot is planted, the
+    lowest point of the feet (joints and End Sites: toes, heels, toe tips) is on the ground
+    (median 0). The ground plane is fitted to landmarks, which sit at the joints; a rig's
+    toe tips and soles reach lower, by a few centimetres, so without this they stand in the
+    floor. Fewer than ``min_frames`` planted frames: unchanged.
+
+    Returns:
+        ``(animation, lift)``: the settled animation and how far it was raised, metres (the
+        caller moves the camera and the placed landmarks by as much, so that nothing
+        changes in the image).
+    """
+    pts = anim.points()
+    contacts = foot_contacts(pts, anim.fps, height_tol, speed_tol)
+    planted = np.zeros(len(anim), bool)
+    for side in ("left", "right"):
+        planted |= contacts.get(side, np.zeros(len(anim), bool))
+    names = [n for side in foot_point_names(anim.rig).values() for n in side if n in pts]
+    if planted.sum() < min_frames or not names:
+        return anim, 0.0
+    lowest = np.min([pts[n][:, 1] for n in names], axis=0)
+    offset = float(np.median(lowest[planted]))
+    if not np.isfinite(offset) or abs(offset) < 1e-4:
+        return anim, 0.0
+    root = anim.root_translation.copy()
+    root[:, 1] -= offset
+    return Animation(anim.rig, root, anim.rotations, anim.fps), -offset

@@ -271,3 +271,38 @@ def test_truncated_video_converts_the_decodable_frames(demo_video, model_paths, 
     assert summary["people"]
     for p in summary["people"]:
         assert len(read_bvh(out / f"person_{p['id']}.bvh").motion) == summary["frames"]
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_demo_walker_stands_on_the_floor_in_blender(demo_run):
+    """Imported in real Blender: over the frames a foot is planted, the walker's lowest foot
+    point (ankle, toe, toe tip of either foot) is within 1 cm of the floor, and no foot
+    point is ever more than 2 cm below it."""
+    from mocap.export.blender import bvh_report
+    from mocap.export.blender_env import BlenderUnavailableError
+    from mocap.motion.contacts import foot_contacts
+
+    out, summary = demo_run
+    walker = max(summary["people"], key=lambda p: p["last_frame"] - p["first_frame"]
+                 if p["first_frame"] > 0 else 0)  # the one who enters later and walks
+    first, last = walker["first_frame"], walker["last_frame"]
+    try:
+        rep = bvh_report(out / f"person_{walker['id']}.bvh", frames=list(range(first, last)))
+    except BlenderUnavailableError as exc:
+        pytest.skip(f"no Blender environment: {exc}")
+    heads = np.array(rep["heads"])  # (F, bones, 3), Blender Z up
+    bones = rep["bones"]
+    names = {f"{s}_{part}": f"mixamorig:{side}{bone}" for s, side in (("left", "Left"),
+                                                                       ("right", "Right"))
+             for part, bone in (("ankle", "Foot"), ("toe", "ToeBase"),
+                                ("toe_end", "Toe_End"))}
+    feet = {k: heads[:, bones.index(v)][:, [0, 2, 1]] * [1, 1, -1] for k, v in names.items()}
+    contacts = foot_contacts(feet, 30.0, 0.08, 1.0)
+    planted = contacts["left"] | contacts["right"]
+    lowest = np.min([p[:, 1] for p in feet.values()], axis=0)
+    print(f"walker: planted in {planted.sum()} of {len(planted)} frames; lowest foot point "
+          f"median {np.median(lowest[planted]) * 100:.1f} cm, min {lowest.min() * 100:.1f} cm")
+    assert planted.sum() > 0.3 * len(planted)
+    assert abs(np.median(lowest[planted])) < 0.01
+    assert lowest.min() > -0.02
