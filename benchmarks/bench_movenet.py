@@ -15,22 +15,11 @@ with the ratio to LiteRT at each size.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 
 import numpy as np
-
-
-def median_ms(fn, x: np.ndarray, repeats: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn(x)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+from bench_engine import median_ms_per_crop  # the same timing loop (run from benchmarks/)
 
 
 def letterbox(image: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -98,7 +87,7 @@ def main() -> int:
     for vname, runner in variants:
         row = {}
         for s in sizes:
-            row[s] = median_ms(runner, inputs[s], args.repeats)
+            row[s] = median_ms_per_crop(runner, inputs[s], args.repeats)  # batch 1: per call
             time.sleep(0.5)
         if ref is None and vname.startswith("LiteRT"):
             ref = row

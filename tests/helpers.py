@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 import cv2
@@ -94,7 +96,34 @@ class FuzzStats:
         self.slowest = max(self.slowest, seconds)
         self.peak_mb = max(self.peak_mb, peak_bytes / 2**20)
 
+    def measure(self, call, size: int) -> str:
+        """Run ``call()`` (returns an outcome name) on an input of ``size`` bytes, timing
+        it and tracing its memory, which must stay under 64 MiB + 200 bytes per input
+        byte; record and return the outcome."""
+        tracemalloc.start()
+        start = time.perf_counter()
+        try:
+            outcome = call()
+        finally:
+            seconds = time.perf_counter() - start
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        assert peak < 64 * 2**20 + 200 * size, peak
+        self.add(outcome, seconds, peak)
+        return outcome
+
     def report(self, what: str) -> str:
         ends = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         return (f"{what}: {self.tried} inputs tried ({ends}); slowest {self.slowest * 1e3:.1f} ms;"
                 f" peak traced memory {self.peak_mb:.1f} MiB")
+
+
+def stop_processes(procs: list[subprocess.Popen], timeout: float = 20) -> None:
+    """Terminate background processes a test started, killing any that do not stop."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()

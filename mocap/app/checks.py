@@ -72,10 +72,7 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
     if s.mean_confidence < LOW_CONFIDENCE:
         out.append(QualityWarning("low_confidence", f"mean landmark confidence "
                                   f"{s.mean_confidence:.2f} (under {LOW_CONFIDENCE})"))
-    anim = p.animation
-    rots, pos = anim.global_transforms()
-    ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(anim.rig.end_sites))
-    lowest = np.minimum(pos[..., 1].min(axis=1), ends[..., 1].min(axis=1))
+    lowest = p.animation.points().positions[..., 1].min(axis=1)  # joints and End Sites
     high = lowest > FLOATING_M
     if high.mean() >= 0.5:
         out.append(QualityWarning("floating", f"the lowest joint is more than {FLOATING_M} m "

@@ -16,7 +16,7 @@ import pytest
 from mocap.app.batch import expand_inputs, job_names
 from mocap.app.convert import outputs_complete
 from mocap.errors import InputError
-from tests.helpers import cut_video, run_cli
+from tests.helpers import cut_video, run_cli, stop_processes
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +137,4 @@ def test_dask_cluster_on_loopback(clips, model_paths, tmp_path):
         for name in jobs:
             assert outputs_complete(out / name)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)

@@ -23,7 +23,7 @@ import pytest
 
 from mocap.app.batch import job_names, job_outputs_complete, name_jobs
 from mocap.app.convert import outputs_complete
-from tests.helpers import assert_one_line_error, cut_video, run_cli
+from tests.helpers import assert_one_line_error, cut_video, run_cli, stop_processes
 
 FRAMES = 20
 
@@ -329,13 +329,7 @@ def test_dask_cluster_over_tls(demo_clip, model_paths, tmp_path):
         # "running" came from the worker as it started (not made up when it finished)
         assert job["finished"] - job["started"] >= 0.5 * job["seconds"] > 0
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
 
 
 # --------------------------------------------------------------------------------------

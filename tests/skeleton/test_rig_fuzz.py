@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -276,16 +275,7 @@ def test_fuzzed_rig_files_load_or_fail_cleanly(tmp_path):
     def fuzz(seed, mutations):
         data = _mutate(seeds[seed], mutations)
         path.write_bytes(data)
-        tracemalloc.start()
-        start = time.perf_counter()
-        try:
-            outcome = _load(path)
-        finally:
-            seconds = time.perf_counter() - start
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-        assert peak < 64 * 2**20 + 200 * len(data), peak
-        stats.add(outcome, seconds, peak)
+        stats.measure(lambda: _load(path), len(data))
 
     fuzz()
     print(stats.report(f"rig TOML fuzz over {len(seeds)} shipped rig files"))
