@@ -128,7 +128,7 @@ class OutputDir:
         except OutputError:
             self._cleanup_dir()
             raise
-        self.stale_removed = remove_stale_temporaries(self.directory)
+        remove_stale_temporaries(self.directory)  # a killed run's, now that we hold the lock
 
     def _acquire(self) -> None:
         """Hold an advisory ``flock`` on the directory itself for this run: a second run

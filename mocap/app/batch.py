@@ -39,11 +39,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from mocap import fileio
-from mocap.app.convert import REPORT, ConvertConfig, convert_video, outputs_complete
+from mocap.app.convert import (
+    MAX_REPORT_BYTES,
+    ConvertConfig,
+    convert_video,
+    outputs_complete,
+)
 from mocap.errors import InputError, MocapError, OutputError
 from mocap.io.video import VIDEO_EXTENSIONS
 from mocap.perception.landmarks import EngineOptions
@@ -58,7 +63,6 @@ SCHEDULER_SCHEMES = ("tcp", "tls")
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 _NAME_BYTES = 200  # leaves room for "-N" and the staging names within 255 bytes
-_MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -134,39 +138,14 @@ def job_names(videos: list[Path]) -> list[str]:
 
 
 def job_outputs_complete(job_dir: str | os.PathLike) -> bool:
-    """:func:`mocap.app.convert.outputs_complete` for a batch job, with a guard first.
-
-    The guard reads ``report.json`` only if it is a regular file (never a pipe or a device,
-    which would block), and answers False unless ``job_dir`` is a real folder (not a link)
-    and every file the report lists is a plain name of a regular file in it: an absolute
-    path, ``..``, a path separator, a link or a device (``/dev/zero`` would be hashed
-    forever) means "not complete". Only then are the files hashed.
-    """
-    job_dir = Path(job_dir)
+    """:func:`mocap.app.convert.outputs_complete` for a batch job whose folder is a real
+    folder: a job folder that is a link (to anywhere) is not trusted as complete."""
     try:
         if not stat.S_ISDIR(os.lstat(job_dir).st_mode):
             return False
-        info = os.lstat(job_dir / REPORT)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_REPORT_BYTES:
-            return False
-        files = json.loads((job_dir / REPORT).read_text(encoding="utf-8"))["files"]
-        if not isinstance(files, dict):
-            return False
-        for name in files:
-            if not _plain_file_name(name):
-                return False
-            if not stat.S_ISREG(os.lstat(job_dir / name).st_mode):
-                return False
-    except (OSError, ValueError, KeyError, TypeError):
+    except OSError:
         return False
     return outputs_complete(job_dir)
-
-
-def _plain_file_name(name) -> bool:
-    """A single path component naming a file in its folder, on POSIX and on Windows."""
-    if not isinstance(name, str) or name in ("", ".", "..") or "\x00" in name:
-        return False
-    return PurePosixPath(name).name == name and PureWindowsPath(name).name == name
 
 
 @dataclass
@@ -231,7 +210,7 @@ class Manifest:
         """
         try:
             info = os.stat(path)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_REPORT_BYTES:
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_REPORT_BYTES:
                 raise ValueError("not a regular file of a sensible size")
             doc = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(doc, dict):

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from mocap.app.checks import QualityWarning, person_warnings, video_warnings
 from mocap.app.person import PersonResult, animate_scene
@@ -142,19 +143,38 @@ class ConvertResult:
         }
 
 
-def _listed(out_dir: Path) -> dict[str, dict] | None:
-    """``report.json``'s ``files`` (name -> {size, sha256}), keeping only plain file names
-    of this directory (a name with a path separator, ``..`` or a leading dot is nobody's
-    output); None without a readable report."""
+#: A report.json larger than this is nobody's (never read).
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+
+
+def plain_file_name(name) -> bool:
+    """A single path component naming a file in its folder, on POSIX and on Windows (not
+    empty, ``.``, ``..``, a path, or a name with a NUL)."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "\x00" in name:
+        return False
+    return PurePosixPath(name).name == name and PureWindowsPath(name).name == name
+
+
+def _regular(path: Path) -> bool:
+    """A regular file itself (not a link, a device, a pipe or a folder)."""
     try:
-        files = json.loads((out_dir / REPORT).read_text(encoding="utf-8"))["files"]
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _listed(out_dir: Path) -> dict[str, dict] | None:
+    """``report.json``'s ``files`` (name -> {size, sha256}); None without a readable
+    report. The report is read only when it is a regular file of a sensible size (a pipe
+    or a device would block)."""
+    path = out_dir / REPORT
+    try:
+        if not _regular(path) or path.stat().st_size > MAX_REPORT_BYTES:
+            return None
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not isinstance(files, dict):
-        return None
-    return {name: info for name, info in files.items()
-            if isinstance(name, str) and name and "/" not in name and "\\" not in name
-            and not name.startswith(".") and "\x00" not in name}
+    return files if isinstance(files, dict) else None
 
 
 def existing_outputs(out_dir: Path) -> list[Path]:
@@ -163,22 +183,23 @@ def existing_outputs(out_dir: Path) -> list[Path]:
     if not out_dir.is_dir():
         return []
     listed = _listed(out_dir) or {}
-    paths = [out_dir / n for n in listed] + [out_dir / REPORT]
-    return sorted(p for p in paths if p.is_file() and not p.is_symlink())
+    paths = [out_dir / n for n in listed if plain_file_name(n)] + [out_dir / REPORT]
+    return sorted(p for p in paths if _regular(p))
 
 
 def outputs_complete(out_dir: str | os.PathLike) -> bool:
-    """True when ``out_dir/report.json`` exists and every file it lists is intact (a
-    regular file of ``out_dir`` with the listed size and sha256)."""
+    """True when ``out_dir/report.json`` exists and every file it lists is intact: a plain
+    name of a regular file in ``out_dir`` (an absolute path, ``..``, a link or a device
+    means not complete, and is never hashed) with the listed size and sha256."""
     out_dir = Path(out_dir)
     listed = _listed(out_dir)
     if not listed:
         return False
     for name, info in listed.items():
         path = out_dir / name
+        if not plain_file_name(name) or not _regular(path):
+            return False
         try:
-            if not path.is_file() or path.is_symlink():  # never hash a device or a link
-                return False
             if path.stat().st_size != info["size"] or sha256_of(path) != info["sha256"]:
                 return False
         except (OSError, KeyError, TypeError):

@@ -93,7 +93,6 @@ def report_warnings(result, strict: bool) -> int:
         print(f"mocap: error: {n} warning{'s' if n != 1 else ''} (--strict)", file=sys.stderr)
         return 1
     return 0
-    return 0
 
 
 def print_result(result) -> None:
