@@ -18,7 +18,7 @@ import signal
 import sys
 
 from mocap import __version__
-from mocap.errors import MocapError
+from mocap.errors import Interrupted, MocapError
 
 # Subcommand modules, in the order ``mocap --help`` lists them.
 COMMAND_MODULES = (
@@ -80,12 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _interrupt_on_termination() -> None:
-    """SIGTERM and SIGHUP (a closed terminal, a job scheduler's stop) end a run like Ctrl-C,
-    so every exit path removes the run's temporary files and releases its directory."""
+    """Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a job scheduler's stop) all end a run
+    the same way, so every exit path removes the run's temporary files and releases its
+    directory, and the exit code is 130 (see :class:`Interrupted` for why not the plain
+    KeyboardInterrupt)."""
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        raise Interrupted
 
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
         if sig is not None:
             with contextlib.suppress(ValueError, OSError):  # not the main thread

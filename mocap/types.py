@@ -282,6 +282,73 @@ class Track:
         return int(self.observed.sum())
 
 
+@dataclass
+class CameraPath:
+    """How the camera turned and zoomed over a video, relative to its first frame.
+
+    Camera axes: x right, y down, z forward (OpenCV's). A point ``p0`` in the first frame's
+    camera axes is ``rotation[f] @ p0`` in frame ``f``'s; the focal length of frame ``f`` is
+    ``zoom[f]`` times the first frame's. A fixed camera is the identity and 1 everywhere.
+
+    Attributes:
+        rotation: (F, 3, 3) float64, first-frame camera axes -> frame-f camera axes.
+        zoom: (F,) float64, focal length / the first frame's.
+        residual_px: (F,) float64, median distance, px of the video, between the background
+            features and where the rotation-and-zoom model puts them (NaN: not measured).
+        inlier_share: (F,) float64, share of the tracked background features the model
+            explains (NaN: not measured).
+        reliable: (F,) bool, the frame's estimate rests on enough background features
+            (unreliable frames are interpolated from their neighbours).
+        moving: the camera turned or zoomed noticeably over the video.
+        translating: the background moves in ways no turn or zoom explains (the camera
+            itself travels, e.g. carried by someone walking): heights and paths are then
+            not trustworthy.
+    """
+
+    rotation: np.ndarray
+    zoom: np.ndarray
+    residual_px: np.ndarray
+    inlier_share: np.ndarray
+    reliable: np.ndarray
+    moving: bool = False
+    translating: bool = False
+
+    def __post_init__(self) -> None:
+        self.rotation = np.asarray(self.rotation, np.float64)
+        f = len(self.rotation)
+        _check("rotation", self.rotation, (f, 3, 3), "(F, 3, 3)")
+        for name, dtype in (("zoom", np.float64), ("residual_px", np.float64),
+                            ("inlier_share", np.float64), ("reliable", bool)):
+            arr = np.asarray(getattr(self, name), dtype)
+            _check(name, arr, (f,), "(F,)")
+            setattr(self, name, arr)
+        self.moving, self.translating = bool(self.moving), bool(self.translating)
+
+    def __len__(self) -> int:
+        return len(self.rotation)
+
+    @classmethod
+    def still(cls, frames: int) -> CameraPath:
+        """A camera that never moves, over ``frames`` frames."""
+        nan = np.full(frames, np.nan)
+        return cls(np.tile(np.eye(3), (frames, 1, 1)), np.ones(frames), nan, nan.copy(),
+                   np.ones(frames, bool))
+
+    def angles_deg(self) -> np.ndarray:
+        """(F, 3) pan (turn to the right +), tilt (up +) and roll (clockwise as seen by the
+        camera +) of each frame's view relative to the first frame's, degrees."""
+        view = np.swapaxes(self.rotation, 1, 2)  # frame-f camera axes in first-frame axes
+        fwd, right = view[:, :, 2], view[:, :, 0]
+        pan = np.degrees(np.arctan2(fwd[:, 0], fwd[:, 2]))
+        tilt = np.degrees(np.arctan2(-fwd[:, 1], np.hypot(fwd[:, 0], fwd[:, 2])))
+        # roll: the right axis against the horizontal right of the current heading
+        level = np.stack([np.cos(np.radians(pan)), np.zeros(len(pan)),
+                          -np.sin(np.radians(pan))], axis=1)
+        roll = np.degrees(np.arctan2(np.einsum("fi,fi->f", np.cross(level, right), fwd),
+                                     np.einsum("fi,fi->f", level, right)))
+        return np.stack([pan, tilt, roll], axis=1)
+
+
 class PointTracks(Mapping):
     """Named 3D point tracks over T frames: the hand-over from 3D motion to retargeting.
 

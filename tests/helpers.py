@@ -127,3 +127,53 @@ def stop_processes(procs: list[subprocess.Popen], timeout: float = 20) -> None:
             p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def view_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
+    """(3, 3) the orientation of a camera turned right by ``yaw``, up by ``pitch`` and
+    clockwise by ``roll`` (degrees), in camera axes (x right, y down, z forward): its
+    columns are the turned camera's axes."""
+    a, b, c = np.radians([yaw_deg, pitch_deg, roll_deg])
+    ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    return ry @ rx @ rz
+
+
+def virtual_camera_video(src: Path, dst: Path, yaw_deg, pitch_deg=None, zoom=None,
+                         size: tuple[int, int] = (960, 540), src_fov_deg: float = 60.0,
+                         frames: int | None = None, fourcc: str = "mp4v"):
+    """Film real footage again with a virtual camera that turns and zooms.
+
+    Each output frame is what a pinhole camera at the source camera's centre, turned by
+    ``yaw_deg[i]`` / ``pitch_deg[i]`` and with focal length ``zoom[i]`` times the source's,
+    sees of source frame ``i`` (a perspective-correct moving crop: exactly the image of a
+    camera rotating about its centre, so the true camera motion is known).
+
+    Returns:
+        ``(rotation (F, 3, 3), zoom (F,))``: the true camera path in the
+        :class:`mocap.types.CameraPath` convention (first output frame's axes -> frame i's).
+    """
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    sw, sh = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    n = len(yaw_deg) if frames is None else frames
+    pitch = np.zeros(n) if pitch_deg is None else np.asarray(pitch_deg, float)
+    zoom = np.ones(n) if zoom is None else np.asarray(zoom, float)
+    f_src = 0.5 * sw / np.tan(np.radians(src_fov_deg) / 2)
+    k_src = np.array([[f_src, 0, sw / 2], [0, f_src, sh / 2], [0, 0, 1]])
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    views = []
+    for i in range(n):
+        ok, frame = cap.read()
+        assert ok, f"{src} has fewer than {n} frames"
+        view = view_rotation(yaw_deg[i], pitch[i])
+        f = f_src * zoom[i]
+        k_out = np.array([[f, 0, size[0] / 2], [0, f, size[1] / 2], [0, 0, 1]])
+        h = k_out @ view.T @ np.linalg.inv(k_src)
+        out.write(cv2.warpPerspective(frame, h, size, flags=cv2.INTER_LINEAR))
+        views.append(view)
+    out.release()
+    cap.release()
+    views = np.stack(views)
+    return np.einsum("fji,jk->fik", views, views[0]), zoom / zoom[0]

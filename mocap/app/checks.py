@@ -12,7 +12,13 @@ ranges it concerns, empty for the whole clip). Thresholds (also in the README):
   half of the frames;
 - ``feet_off_ground``: no foot contact in any frame of a track of at least
   :data:`FEET_OFF_GROUND_S` seconds;
-- per video: ``truncated`` (only the decodable frames were read), ``nobody_found``.
+- per video: ``truncated`` (only the decodable frames were read), ``nobody_found``;
+  ``camera_moving`` (the camera turned or zoomed; people are placed through the estimate),
+  ``camera_translating`` (the background moves in ways no turn or zoom explains in at
+  least :data:`~mocap.perception.camera_motion.CameraMotionConfig` ``translating_share``
+  of the frames: the camera travels, so positions and heights may be wrong),
+  ``camera_unreliable`` (the camera's motion could not be measured, too little
+  background, in more than :data:`CAMERA_UNRELIABLE` of the frames; interpolated there).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import numpy as np
 
 from mocap.app.person import PersonResult
 from mocap.geometry.series import segments
+from mocap.perception.camera_motion import CameraMotionConfig
+from mocap.types import CameraPath
 
 SHORT_TRACK_S = 1.0
 LOW_COVERAGE = 0.6
@@ -30,6 +38,7 @@ ID_GAP_S = 1.0
 LOW_CONFIDENCE = 0.5
 FLOATING_M = 0.25
 FEET_OFF_GROUND_S = 2.0
+CAMERA_UNRELIABLE = 0.1
 
 
 @dataclass(frozen=True)
@@ -87,12 +96,45 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
     return out
 
 
-def video_warnings(truncated: bool, frames: int, people: int) -> list[QualityWarning]:
-    """The warnings of the whole video."""
+def video_warnings(truncated: bool, frames: int, people: int,
+                   camera: CameraPath | None = None) -> list[QualityWarning]:
+    """The warnings of the whole video (``camera``: the camera's estimated motion, when it
+    was estimated)."""
     out = []
+    if camera is not None and len(camera):
+        out += camera_warnings(camera)
     if truncated:
         out.append(QualityWarning("truncated", f"the video is truncated or corrupt: only the "
                                   f"{frames} decodable frames were processed"))
     if not people:
         out.append(QualityWarning("nobody_found", f"no person was found in {frames} frames"))
+    return out
+
+
+def camera_warnings(camera: CameraPath) -> list[QualityWarning]:
+    """``camera_moving``, ``camera_translating``, ``camera_unreliable`` (module docstring)."""
+    out = []
+    angles = camera.angles_deg()
+    if camera.moving:
+        pan, tilt = angles[:, 0], angles[:, 1]
+        zoom = (f", zoomed x{camera.zoom.min():.2f}-{camera.zoom.max():.2f}"
+                if np.abs(camera.zoom - 1).max() > CameraMotionConfig().moving_zoom else "")
+        out.append(QualityWarning(
+            "camera_moving", f"the camera turned (pan {pan.min():+.1f} to {pan.max():+.1f} "
+            f"deg, tilt {tilt.min():+.1f} to {tilt.max():+.1f} deg{zoom}); people are placed "
+            "in the world of the first frame's view"))
+    if camera.translating:
+        low = np.isfinite(camera.inlier_share) & \
+            (camera.inlier_share < CameraMotionConfig().translating_inliers)
+        out.append(QualityWarning(
+            "camera_translating", "the background moves in ways no turn or zoom of the "
+            f"camera explains in {100 * low.mean():.0f} % of the frames (the camera travels, "
+            "e.g. carried while walking): positions and heights may be wrong there",
+            _ranges(low, 0)))
+    bad = ~camera.reliable
+    if bad.mean() > CAMERA_UNRELIABLE:
+        out.append(QualityWarning(
+            "camera_unreliable", f"the camera's motion could not be measured in "
+            f"{100 * bad.mean():.0f} % of the frames (too little still background); it is "
+            "interpolated there", _ranges(bad, 0)))
     return out

@@ -49,16 +49,23 @@ from mocap.fileio import OutputDir
 from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
+from mocap.perception.camera_motion import CameraMotionConfig
 from mocap.perception.landmarks import EngineOptions
 from mocap.retarget.solver import BONE_LENGTHS
 from mocap.skeleton.rig import load_rig
 from mocap.tracking.loop import PipelineConfig, make_video_engine, track_video
+from mocap.types import CameraPath
 from mocap.units import OUTPUT_UNITS
 
 __all__ = ["FORMATS", "REPORT", "ConvertConfig", "ConvertResult", "convert_video",
            "existing_outputs", "outputs_complete", "parse_formats"]
 
 REPORT = "report.json"
+
+#: ``--camera``: ``auto`` measures the camera's turning and zooming and undoes it when the
+#: camera moved; ``static`` takes the camera as fixed (nothing measured); ``moving`` always
+#: undoes the measured motion.
+CAMERA_MODES = ("auto", "static", "moving")
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ class ConvertConfig:
         report: write ``report.html`` (``report.json`` is always written).
         pipeline: tracking settings (:class:`mocap.tracking.loop.PipelineConfig`); its
             ``max_people`` is replaced by ``max_people``.
+        blender: a Blender executable for FBX/GLB (None: the default one).
+        camera: one of :data:`CAMERA_MODES`.
     """
 
     rig: str = "mixamo"
@@ -91,8 +100,12 @@ class ConvertConfig:
     report: bool = True
     pipeline: PipelineConfig | None = None
     blender: str | None = None
+    camera: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.camera not in CAMERA_MODES:
+            raise InputError(f"unknown camera mode {self.camera!r}; choose from "
+                             f"{', '.join(CAMERA_MODES)}")
         object.__setattr__(self, "formats", parse_formats(self.formats, required=("bvh",)))
         check_fov(self.fov_deg)
         if self.units not in OUTPUT_UNITS:
@@ -107,7 +120,8 @@ class ConvertConfig:
 
 @dataclass
 class ConvertResult:
-    """What :func:`convert_video` did: people, written files, timings (seconds)."""
+    """What :func:`convert_video` did: people, written files, timings (seconds), and the
+    camera's measured motion (None when ``--camera static``)."""
 
     video: Path
     output_dir: Path
@@ -117,13 +131,14 @@ class ConvertResult:
     fps: float
     truncated: bool
     timings: dict[str, float]
+    camera: CameraPath | None = None
 
     @property
     def warnings(self) -> list[tuple[int | None, QualityWarning]]:
         """Every warning: ``(person id or None for the video, warning)``."""
         out: list[tuple[int | None, QualityWarning]] = [
             (None, w) for w in video_warnings(self.truncated, self.frame_count,
-                                              len(self.people))]
+                                              len(self.people), self.camera)]
         return out + [(p.id, w) for p in self.people for w in p.warnings]
 
     def summary(self) -> dict:
@@ -267,13 +282,16 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         timings["load_models"] = time.perf_counter() - t0
         cb = (lambda done, total: progress("tracking", done, total)) if progress else None
         t0 = time.perf_counter()
-        tracked = track_video(video, engine, pipe, progress=cb)
+        measure = None if cfg.camera == "static" else CameraMotionConfig(fov_deg=cfg.fov_deg)
+        tracked = track_video(video, engine, pipe, progress=cb, camera=measure)
         timings["tracking"] = time.perf_counter() - t0
         fps = float(tracked.info.fps) if tracked.info.fps > 0 else 30.0
         size = (tracked.info.width, tracked.info.height)
         t0 = time.perf_counter()
+        path = tracked.camera
+        undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
         people = animate_scene(tracked.tracks, rig, size, fps, tracked.frame_count,
-                               cfg.fov_deg, cfg.bone_lengths)
+                               cfg.fov_deg, cfg.bone_lengths, undo)
         for p in people:
             p.warnings = person_warnings(p, fps)
         timings["motion"] = time.perf_counter() - t0
@@ -291,7 +309,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
             staged["report.html"] = out.path("report.html")
             staged["report.html"].write_text(
                 render_report_html(video, people, tracked, _settings(cfg)), encoding="utf-8")
-        report = build_report(video, people, tracked, _settings(cfg), timings)
+        report = build_report(video, people, tracked, _settings(cfg), timings,
+                              undo is not None)
         if blender_error:
             report["message"] = f"FBX/glTF not written: {blender_error[0]}"
         report["files"] = {name: {"size": tmp.stat().st_size, "sha256": sha256_of(tmp)}
@@ -313,7 +332,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
-                         tracked.truncated, timings)
+                         tracked.truncated, timings, tracked.camera)
 
 
 def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
@@ -327,7 +346,8 @@ def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig
         staged[name].write_text(bvh_text(p.full_animation(), cfg.units), encoding="utf-8")
         data_formats = [f for f in cfg.formats if f in DATA_FORMATS]
         if data_formats:
-            arrays = person_arrays(p.animation, p.track, p.motion.world.landmarks)
+            wm = p.motion.world  # placed by animate_scene: its focal length is known
+            arrays = person_arrays(p.animation, p.track, wm.landmarks, (*p.camera, wm.focal))
             meta = person_meta(p.id, p.animation, fps)
             for fmt in data_formats:
                 fname = f"person_{p.id}.{fmt}"
@@ -364,4 +384,4 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg) -> dict
 def _settings(cfg: ConvertConfig) -> dict:
     """The conversion settings the report states."""
     return {"rig": cfg.rig, "units": cfg.units, "fov_deg": cfg.fov_deg,
-            "bone_lengths": cfg.bone_lengths}
+            "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera}

@@ -25,7 +25,7 @@ from mocap.retarget.foot_lock import keep_above_floor, lock_feet, settle_on_floo
 from mocap.retarget.solver import retarget
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import Rig, load_rig
-from mocap.types import Track
+from mocap.types import CameraPath, Track
 
 
 @dataclass
@@ -158,7 +158,9 @@ class PersonResult:
         motion: :class:`PersonMotion` (animation over the track's frames,
             ``track.first_frame`` to ``track.last_frame``).
         total_frames: frames in the video (the BVH's length).
-        camera: (rotation (3, 3), translation (3,)) world -> camera, for re-projection.
+        camera: (rotation, translation) world -> camera, for re-projection: (3, 3) and
+            (3,) for a fixed camera, (T, 3, 3) and (T, 3) over the person's frames for a
+            moving one (focal length: ``motion.world.focal``).
         stats: the numbers in the report.
         warnings: :class:`mocap.app.checks.QualityWarning` list.
     """
@@ -190,7 +192,8 @@ def full_length(anim: Animation, first: int, total: int) -> Animation:
 
 def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: float,
                   total: int, fov_deg: float = DEFAULT_FOV_DEG,
-                  bone_lengths: str = "actor") -> list[PersonResult]:
+                  bone_lengths: str = "actor",
+                  camera: CameraPath | None = None) -> list[PersonResult]:
     """Place everyone on one ground (one camera), then animate each person's rig.
 
     Args:
@@ -201,22 +204,27 @@ def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: flo
         total: frames in the video.
         fov_deg: horizontal field of view, degrees.
         bone_lengths: ``"actor"`` or ``"rig"``.
+        camera: how the camera turned and zoomed over the video (None: fixed); everyone is
+            then placed in the world of the first frame's view.
     """
+    views = None if camera is None else [(camera.rotation[t.frames], camera.zoom[t.frames])
+                                         for t in tracks]
     placed = scene_world_motion([(t.world, t.image[..., :2], t.visibility) for t in tracks],
-                                size, fps, fov_deg)
-    focal = focal_px(size[0], fov_deg)
+                                size, fps, fov_deg, views)
     people = []
     for track, wm in zip(tracks, placed, strict=True):
         motion = animate_person(wm, rig, bone_lengths)
-        camera = (motion.world.camera_rotation, motion.world.camera_translation)
-        stats = person_stats(track, motion, camera, focal, size, total)
-        people.append(PersonResult(track.id, track, motion, total, camera, stats))
+        cam = (motion.world.camera_rotation, motion.world.camera_translation)
+        focal = wm.focal if wm.focal is not None else focal_px(size[0], fov_deg)
+        stats = person_stats(track, motion, cam, focal, size, total)
+        people.append(PersonResult(track.id, track, motion, total, cam, stats))
     return people
 
 
 def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, np.ndarray],
-                 focal: float, size: tuple[int, int], total: int) -> PersonStats:
-    """The report's numbers for one person (see :class:`PersonStats`)."""
+                 focal, size: tuple[int, int], total: int) -> PersonStats:
+    """The report's numbers for one person (see :class:`PersonStats`; ``camera`` and
+    ``focal`` as :func:`mocap.geometry.camera.project` takes them)."""
     anim = motion.animation
     rig = anim.rig
     lengths = {name: round(float(np.linalg.norm(rig.offsets[j])), 4)

@@ -108,9 +108,12 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                       size: tuple[int, int], fov_deg: float,
                       progress: Callable[[int], None] | None = None) -> Path:
     """The video with each person's exported rig projected onto it, with its id."""
-    focal = focal_px(size[0], fov_deg)
-    # each person's rig over their own frames (drawn from first to last appearance)
-    drawn = [(p, project(p.animation.positions(), p.camera, focal, size)) for p in people]
+    fixed = focal_px(size[0], fov_deg)
+    # each person's rig over their own frames (drawn from first to last appearance),
+    # through the camera of each frame (it may turn and zoom)
+    drawn = [(p, project(p.animation.positions(), p.camera,
+                         fixed if p.motion.world.focal is None else p.motion.world.focal,
+                         size)) for p in people]
 
     def draw(frame) -> np.ndarray:
         img = np.ascontiguousarray(frame.image)

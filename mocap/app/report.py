@@ -10,11 +10,49 @@ import numpy as np
 from mocap.app.checks import video_warnings
 from mocap.app.draw import color_for
 from mocap.app.person import PersonResult
+from mocap.geometry.camera import focal_px
+from mocap.geometry.series import segments
 from mocap.tracking.loop import TrackResult
+from mocap.types import CameraPath
+
+
+def camera_report(camera: CameraPath | None, applied: bool, width: int,
+                  fov_deg: float) -> dict:
+    """``report.json``'s ``camera`` block.
+
+    ``measured``: whether the motion was estimated (not with ``--camera static``);
+    ``moving``: the camera turned or zoomed; ``applied``: people were placed through the
+    estimate; ``translating``: the background moves in ways no turn or zoom explains;
+    per frame: ``pan_deg`` (right +), ``tilt_deg`` (up +), ``roll_deg`` relative to the
+    first frame, ``focal_px``, ``residual_px`` (median background misfit, null where not
+    measured), ``inlier_share``; ``unreliable_frames``: ``[first, last]`` ranges measured on
+    too little background (interpolated).
+    """
+    if camera is None:
+        return {"measured": False, "moving": False, "applied": False, "translating": False}
+    angles = np.round(camera.angles_deg(), 3)
+
+    def listed(x, digits):
+        return [None if not np.isfinite(v) else round(float(v), digits) for v in x]
+
+    return {
+        "measured": True,
+        "moving": camera.moving,
+        "applied": bool(applied),
+        "translating": camera.translating,
+        "pan_deg": angles[:, 0].tolist(),
+        "tilt_deg": angles[:, 1].tolist(),
+        "roll_deg": angles[:, 2].tolist(),
+        "focal_px": np.round(focal_px(width, fov_deg) * camera.zoom, 2).tolist(),
+        "residual_px": listed(camera.residual_px, 3),
+        "inlier_share": listed(camera.inlier_share, 3),
+        "unreliable_frames": [[int(a), int(b - 1)] for a, b in segments(~camera.reliable)],
+    }
 
 
 def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
-                 settings: dict, timings: dict[str, float]) -> dict:
+                 settings: dict, timings: dict[str, float],
+                 camera_applied: bool = False) -> dict:
     """The content of ``report.json`` (without ``files``, added once all are staged).
 
     Args:
@@ -23,6 +61,7 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
         tracked: the tracking result.
         settings: ``rig``, ``units``, ``fov_deg``, ``bone_lengths`` of the conversion.
         timings: seconds per stage.
+        camera_applied: people were placed through the measured camera motion.
     """
     fps = float(tracked.info.fps) if tracked.info.fps > 0 else 30.0
     return {
@@ -33,8 +72,11 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
         "height": tracked.info.height,
         "truncated": tracked.truncated,
         **settings,
+        "camera": camera_report(tracked.camera, camera_applied, tracked.info.width,
+                                settings["fov_deg"]),
         "warnings": [w.to_json() for w in video_warnings(tracked.truncated,
-                                                          tracked.frame_count, len(people))],
+                                                          tracked.frame_count, len(people),
+                                                          tracked.camera)],
         "people": [{"id": p.id, "bvh": f"person_{p.id}.bvh", **p.stats.to_json(),
                     "warnings": [w.to_json() for w in p.warnings]} for p in people],
         "message": None if people else "no people found in the video",
@@ -98,6 +140,21 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
         f"<h3>Person {p.id}: bone lengths (m)</h3><p>"
         + ", ".join(f"{html.escape(k)} {v:.3f}" for k, v in p.stats.bone_lengths_m.items())
         + "</p>" for p in people)
+    warned = [(None, w) for w in video_warnings(tracked.truncated, tracked.frame_count,
+                                                len(people), tracked.camera)]
+    warned += [(p.id, w) for p in people for w in p.warnings]
+    warnings_html = "" if not warned else "<h2>Warnings</h2><ul>" + "".join(
+        f"<li><b>{html.escape(w.code)}</b>"
+        f"{'' if pid is None else f' (person {pid})'}: {html.escape(w.message)}</li>"
+        for pid, w in warned) + "</ul>"
+    camera_html = ""
+    if tracked.camera is not None and tracked.camera.moving:
+        frames = np.arange(len(tracked.camera), dtype=float)
+        ang = tracked.camera.angles_deg()
+        camera_html = ("<h2>Camera pan and tilt (degrees from the first frame) per frame</h2>"
+                       + _svg_lines([("pan (right +)", frames, ang[:, 0], "#1f77b4"),
+                                     ("tilt (up +)", frames, ang[:, 1], "#d62728")],
+                                    ylabel="frame; blue pan, red tilt"))
     body = ("<p>No people were found in this video.</p>" if not people else f"""
 <table border="1" cellspacing="0" cellpadding="4">
 <tr><th>id</th><th>frames</th><th>seen in</th><th>coverage</th><th>mean confidence</th>
@@ -119,6 +176,8 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
 <p>{tracked.frame_count} frames at {tracked.info.fps:.3f} fps,
 {tracked.info.width}x{tracked.info.height}; rig {html.escape(str(settings["rig"]))},
 units {settings["units"]}, field of view {settings["fov_deg"]:g} deg. {truncated}</p>
+{warnings_html}
 {body}
+{camera_html}
 </body></html>
 """

@@ -69,6 +69,10 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="horizontal field of view of the camera in degrees, used to place "
                    f"people in 3D (default: {DEFAULT_FOV_DEG:g}; phones ~65-75, GoPro wide "
                    "~120)")
+    g.add_argument("--camera", default="auto", choices=("auto", "static", "moving"),
+                   help="auto: measure how the camera pans, tilts and zooms (from the "
+                   "background) and undo it when it moved (default); static: take the "
+                   "camera as fixed; moving: always undo the measured motion")
     g.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
                    help=f"comma-separated outputs from {','.join(FORMATS)}; BVH is always "
                    f"written; fbx/glb go through Blender (default: "
@@ -95,7 +99,7 @@ def convert_config(args: argparse.Namespace):
     return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
                          units=args.units, bone_lengths=args.bone_lengths,
                          max_people=args.max_people, preview=args.preview,
-                         blender=args.blender)
+                         blender=args.blender, camera=args.camera)
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:

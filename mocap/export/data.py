@@ -25,7 +25,7 @@ from mocap.skeleton.animation import Animation
 from mocap.types import Track
 
 UNITS = {"positions": "m", "image": "px", "time": "s"}
-AXES = "Y up, ground at y=0, x camera right, z towards the camera"
+AXES = "Y up, ground at y=0, x camera right, z towards the camera (the first frame's camera)"
 ROTATIONS = "local quaternions x, y, z, w relative to the parent; identity = the rig's T-pose"
 # a cell starting with one of these is a formula to a spreadsheet (CSV injection)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -37,6 +37,7 @@ def _csv_cell(text: str) -> str:
 
 
 def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarray,
+                  camera: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                   ) -> dict[str, np.ndarray]:
     """The per-person trajectory arrays written to ``.npz`` / ``.json`` / ``.csv``.
 
@@ -44,15 +45,27 @@ def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarra
         animation: the rig animation over the track's frames.
         track: the smoothed track.
         landmarks_world: (F, 33, 3) metres, the placed landmarks.
+        camera: the camera of each frame, ``(rotation, translation, focal)`` world ->
+            camera as :func:`mocap.geometry.camera.project` takes them (fixed or per frame).
 
     Returns:
         ``frames`` (F,) video frame indices, ``times`` (F,) s, ``observed`` (F,) bool
         (person seen in that frame; the others are bridged by the smoother),
         ``root_translation`` (F, 3) m, ``joint_positions`` (F, J, 3) m and ``rotations``
         (F, J, 4) xyzw local quaternions of the rig, ``landmarks_world`` (F, 33, 3) m,
-        ``landmarks_image`` (F, 33, 2) px (smoothed), ``visibility`` (F, 33). World axes:
-        Y up, ground at y = 0, x the camera's right, z towards the camera (right-handed).
+        ``landmarks_image`` (F, 33, 2) px (smoothed), ``visibility`` (F, 33); with
+        ``camera``: ``camera_rotation`` (F, 3, 3) and ``camera_translation`` (F, 3) m, world
+        -> camera (x right, y down, z forward: ``p_cam = R p + t``), ``focal_px`` (F,)
+        (principal point at the image centre). World axes: Y up, ground at y = 0, x the
+        first frame's camera right, z towards that camera (right-handed).
     """
+    cam = {}
+    if camera is not None:
+        f = len(track.frames)
+        rot, trans, focal = (np.asarray(c, np.float64) for c in camera)
+        cam = {"camera_rotation": np.broadcast_to(rot, (f, 3, 3)).copy(),
+               "camera_translation": np.broadcast_to(trans, (f, 3)).copy(),
+               "focal_px": np.broadcast_to(focal, (f,)).copy()}
     return {
         "frames": track.frames,
         "times": track.times,
@@ -63,6 +76,7 @@ def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarra
         "landmarks_world": np.asarray(landmarks_world),
         "landmarks_image": track.image[:, :, :2],
         "visibility": track.visibility,
+        **cam,
     }
 
 

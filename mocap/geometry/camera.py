@@ -49,7 +49,8 @@ def solve_root(world: np.ndarray, xy: np.ndarray, weight: np.ndarray, focal: flo
         world: (T, K, 3) metres, camera axes (x right, y down, z forward), hip-centred.
         xy: (T, K, 2) pixels, image landmarks.
         weight: (T, K) confidence weights (0 ignores a landmark).
-        focal: focal length, px.
+        focal: focal length, px: one for all frames, or (T,) one per frame (a zooming
+            camera).
         center: principal point (cx, cy), px.
         min_depth: smallest accepted root depth, metres.
 
@@ -65,6 +66,8 @@ def solve_root(world: np.ndarray, xy: np.ndarray, weight: np.ndarray, focal: flo
     world = np.where(ok[..., None], world, 0.0)
     uv = np.where(ok[..., None], uv, 0.0)
     t, k = world.shape[:2]
+    focal = np.broadcast_to(np.asarray(focal, np.float64).reshape(-1, 1), (t, k)) \
+        if np.ndim(focal) else float(focal)
     # rows: [f, 0, -u] . t = u Z - f X ;  [0, f, -v] . t = v Z - f Y
     a = np.zeros((t, k, 2, 3))
     a[..., 0, 0] = focal
@@ -86,12 +89,29 @@ def solve_root(world: np.ndarray, xy: np.ndarray, weight: np.ndarray, focal: flo
     return root
 
 
-def project(points: np.ndarray, camera: tuple[np.ndarray, np.ndarray], focal: float,
+def project(points: np.ndarray, camera: tuple[np.ndarray, np.ndarray], focal,
             size: tuple[int, int]) -> np.ndarray:
-    """(..., 3) world metres -> (..., 2) px through the pinhole camera the motion stage
-    used (``camera`` = world -> camera rotation (3, 3) and translation (3,))."""
-    rot, trans = camera
-    cam = points @ rot.T + trans
+    """(T, ..., 3) world metres -> (T, ..., 2) px through the pinhole camera the motion
+    stage used.
+
+    Args:
+        points: world points, frames first.
+        camera: world -> camera rotation and translation (metres): (3, 3) and (3,) for a
+            fixed camera, or (T, 3, 3) and (T, 3), one per frame, for a moving one.
+        focal: focal length, px: a number, or (T,) one per frame.
+        size: (width, height) px (the principal point is the image centre).
+    """
+    rot, trans = (np.asarray(c, np.float64) for c in camera)
+    points = np.asarray(points, np.float64)
+    extra = (1,) * max(points.ndim - 2, 0)  # per-frame values broadcast over the points
+    if rot.ndim == 3:
+        rot = rot.reshape(len(rot), *extra, 3, 3)
+    if trans.ndim == 2:
+        trans = trans.reshape(len(trans), *extra, 3)
+    cam = np.einsum("...ij,...j->...i", rot, points) + trans
     z = np.where(cam[..., 2] > 1e-6, cam[..., 2], np.nan)
+    f = np.asarray(focal, np.float64)
+    if f.ndim:
+        f = f.reshape(len(f), *extra)
     w, h = size
-    return np.stack([focal * cam[..., 0] / z + w / 2, focal * cam[..., 1] / z + h / 2], -1)
+    return np.stack([f * cam[..., 0] / z + w / 2, f * cam[..., 1] / z + h / 2], -1)

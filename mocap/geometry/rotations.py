@@ -101,3 +101,25 @@ def quat_continuity(q: np.ndarray) -> np.ndarray:
     flips = np.where(dots < 0, -1.0, 1.0)
     sign = np.concatenate([np.ones((1, q.shape[1])), np.cumprod(flips, axis=0)])
     return q * sign[..., None]
+
+
+def kabsch(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """The rotations that best take direction sets ``a`` onto ``b`` (least squares).
+
+    Args:
+        a, b: (..., N, 3) paired vectors (unit directions for a rotation-only fit).
+        weight: (..., N) non-negative weights (default 1).
+
+    Returns:
+        (..., 3, 3) proper rotations ``R`` minimising ``sum_i w_i |R a_i - b_i|^2``.
+    """
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    w = np.ones(a.shape[:-1]) if weight is None else np.asarray(weight, np.float64)
+    cov = np.einsum("...n,...ni,...nj->...ij", w, b, a)
+    u, _, vt = np.linalg.svd(cov)
+    d = np.sign(np.linalg.det(u @ vt))
+    d = np.where(d == 0, 1.0, d)
+    fix = np.ones((*cov.shape[:-2], 3))
+    fix[..., 2] = d
+    return (u * fix[..., None, :]) @ vt

@@ -39,8 +39,17 @@ _FLIP = np.array([1.0, -1.0, -1.0])
 LANDMARK_INDEX = {n: i for i, n in enumerate(_LANDMARK_NAMES)}
 
 
+#: A ground normal fitted to the contacts further than this from the body's mean up
+#: direction (degrees) is taken for depth noise rather than the floor: monocular depth errs
+#: along the viewing rays, which tilts the plane of a few contacts towards the camera, while
+#: people stand within a few degrees of upright on average.
+MAX_GROUND_TILT_DEG = 15.0
+
+
 def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
                up_hint: np.ndarray | None = None, min_spread: float = 0.05,
+               max_tilt_deg: float = MAX_GROUND_TILT_DEG,
+               walk_hint: np.ndarray | None = None,
                ) -> tuple[np.ndarray, float]:
     """Fit the ground plane ``n . p = d`` to foot points in contact.
 
@@ -51,12 +60,19 @@ def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
     near one line); when the spread across that line is below ``min_spread`` metres, the
     normal is taken as ``up_hint`` (e.g. the mean hip->shoulder direction) made
     perpendicular to the walking direction; with no walking either, ``up_hint`` itself.
+    So too when the fitted normal lies more than ``max_tilt_deg`` from ``up_hint`` (depth
+    noise, see :data:`MAX_GROUND_TILT_DEG`). The walking direction is ``walk_hint`` when
+    given (the hips' path: every frame counts, where the contacts may be a few frames
+    bunched together), else the contacts' direction of most spread.
 
     Args:
         points: (N, 3) metres.
         groups: (N,) int group per point (default: one group).
         up_hint: (3,) rough up direction, used when the points cannot fix the tilt.
         min_spread: metres (standard deviation) needed to trust a direction from the data.
+        max_tilt_deg: the largest angle, degrees, between a normal taken from the data and
+            ``up_hint``.
+        walk_hint: (3,) the direction people travelled in, or None.
 
     Returns:
         ``(n, d)``: unit normal (3,) pointing to the side of ``up_hint`` (or +Y), and the
@@ -81,9 +97,12 @@ def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
         dist = np.abs(centred @ n)
         keep = dist <= np.quantile(dist, 0.8) + 1e-9
     std = sv / np.sqrt(max(keep.sum(), 1))
-    if std[1] < min_spread:
-        walk = vt[0]
-        n = hint - (hint @ walk) * walk if std[0] >= min_spread else hint
+    tilted = abs(n @ hint) < np.cos(np.radians(max_tilt_deg))
+    if std[1] < min_spread or tilted:
+        walk = vt[0] if walk_hint is None else np.asarray(walk_hint, float)
+        walk = walk / np.linalg.norm(walk)
+        walked = walk_hint is not None or std[0] >= min_spread
+        n = hint - (hint @ walk) * walk if walked else hint
         n = n / np.linalg.norm(n)
     if n @ hint < 0:
         n = -n
@@ -152,8 +171,11 @@ class WorldMotion:
         foot_skate: mean horizontal speed of the foot landmarks in contact, m/s (the
             placed landmarks as they are, before any foot locking).
         camera_rotation: (3, 3) world -> camera rotation (camera axes: x right, y down,
-            z forward), so ``p_cam = camera_rotation @ p + camera_translation``.
-        camera_translation: (3,) metres.
+            z forward), so ``p_cam = camera_rotation @ p + camera_translation``; (T, 3, 3),
+            one per frame, when the camera turned.
+        camera_translation: (3,) metres; (T, 3) when the camera turned.
+        focal: focal length of the camera, px: a number, or (T,) when it zoomed (None:
+            not recorded, for motion not made by :func:`scene_world_motion`).
     """
 
     landmarks: np.ndarray
@@ -163,6 +185,7 @@ class WorldMotion:
     foot_skate: float
     camera_rotation: np.ndarray = field(default_factory=lambda: np.diag([1.0, -1.0, -1.0]))
     camera_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    focal: float | np.ndarray | None = None
 
 
 def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
@@ -193,9 +216,10 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     return scene_world_motion([(world, xy, visibility)], image_size, fps, fov_deg)[0]
 
 
-def _camera_frame(world, xy, visibility, image_size, fov_deg):
-    """One person's landmarks in the camera's frame turned Y up: (up (T,33,3), root (T,3),
-    ground candidates (K,3), their foot groups (K,), body up (3,))."""
+def _camera_frame(world, xy, visibility, image_size, fov_deg, view=None):
+    """One person's landmarks in the first frame's camera axes turned Y up: (up (T,33,3),
+    root (T,3), focal px (number or (T,))). ``view``: the camera's (rotation (T,3,3) first
+    frame -> this frame, zoom (T,)) over the person's frames, or None (fixed camera)."""
     world = np.asarray(world, np.float64)
     xy = np.asarray(xy, np.float64)
     vis = np.asarray(visibility, np.float64)
@@ -218,11 +242,21 @@ def _camera_frame(world, xy, visibility, image_size, fov_deg):
     vis = np.nan_to_num(vis)
     w, h = image_size
     f = focal_px(w, fov_deg)
+    if view is not None:
+        rot, zoom = (np.asarray(v, np.float64) for v in view)
+        if rot.shape != (t, 3, 3):
+            raise shape_error("view rotation", "(T, 3, 3)", rot.shape)
+        if zoom.shape != (t,):
+            raise shape_error("view zoom", "(T,)", zoom.shape)
+        f = f * zoom
     root = fill_nan(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)))
     cam = world + root[:, None, :]
+    if view is not None:  # each frame's camera axes -> the first frame's
+        cam = np.einsum("tji,tkj->tki", rot, cam)
+        root = np.einsum("tji,tj->ti", rot, root)
     # camera (x right, y down, z forward) -> Y up, Z towards the camera
     up = cam * _FLIP
-    return up, root * _FLIP
+    return up, root * _FLIP, f
 
 
 def _ground_candidates(up: np.ndarray, fps: float):
@@ -239,6 +273,18 @@ def _ground_candidates(up: np.ndarray, fps: float):
     if still.sum() < 3:
         still[:] = True
     return low[still], lowest[still]
+
+
+def _walk_direction(placed, min_travel: float = 0.5) -> np.ndarray | None:
+    """The direction everyone's hips travelled in most (each path centred on its own
+    mean), or None when nobody's hips moved ``min_travel`` metres (standard deviation)."""
+    paths = [root - np.nanmean(root, axis=0) for _, root in placed if len(root) >= 2]
+    paths = [p[np.isfinite(p).all(axis=1)] for p in paths]
+    pooled = np.concatenate([p for p in paths if len(p)]) if paths else np.zeros((0, 3))
+    if len(pooled) < 2:
+        return None
+    _, sv, vt = np.linalg.svd(pooled, full_matrices=False)
+    return vt[0] if sv[0] / np.sqrt(len(pooled)) >= min_travel else None
 
 
 def _body_up(up: np.ndarray) -> np.ndarray:
@@ -293,8 +339,14 @@ def _ground_height(points: np.ndarray, groups: np.ndarray, normal: np.ndarray,
 
 def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                        image_size: tuple[int, int], fps: float,
-                       fov_deg: float = DEFAULT_FOV_DEG) -> list[WorldMotion]:
-    """:func:`world_motion` for several people seen by one still camera, on one ground.
+                       fov_deg: float = DEFAULT_FOV_DEG,
+                       views: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                       ) -> list[WorldMotion]:
+    """:func:`world_motion` for several people seen by one camera, on one ground.
+
+    A camera that turns and zooms about its centre (``views``) is undone frame by frame:
+    each frame's placed landmarks are turned into the first frame's camera axes, so the
+    ground, the contacts and the paths are those of the world the first frame sees.
 
     Every person is placed in the camera frame on their own. The ground's tilt is fitted to
     everyone's foot contacts, each person's centred on their own (monocular depth errs
@@ -308,14 +360,24 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
             :func:`world_motion` (T may differ between people).
         image_size: (width, height) pixels.
         fps: frames per second.
-        fov_deg: horizontal field of view, degrees.
+        fov_deg: horizontal field of view of the first frame, degrees.
+        views: per person, the camera over their frames: (rotation (T, 3, 3) from the
+            first video frame's camera axes to each frame's, zoom (T,) focal length over the
+            first frame's), as in :class:`mocap.types.CameraPath`; None: a fixed camera.
 
     Returns:
-        One :class:`WorldMotion` per person, all in the same world frame.
+        One :class:`WorldMotion` per person, all in the same world frame (with a moving
+        camera its rotation, translation and focal length are per frame).
     """
-    placed = [_camera_frame(w, x, v, image_size, fov_deg) for w, x, v in people]
-    if not placed:
+    if views is not None and len(views) != len(people):
+        raise ValueError(f"`views` must hold one view per person ({len(people)}), got "
+                         f"{len(views)}")
+    placed_f = [_camera_frame(w, x, v, image_size, fov_deg,
+                              None if views is None else views[i])
+                for i, (w, x, v) in enumerate(people)]
+    if not placed_f:
         return []
+    placed = [(up, root) for up, root, _ in placed_f]
     cands = [_ground_candidates(up, fps) for up, _ in placed]
     ups = np.stack([_body_up(up) for up, _ in placed])
     body_up = ups.mean(0) / np.linalg.norm(ups.mean(0))
@@ -328,7 +390,8 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     pts = np.concatenate([p[on] for (p, _), on in zip(cands, own_on, strict=True)])
     person_groups = np.concatenate([g[on] + 4 * i for i, ((_, g), on)
                                     in enumerate(zip(cands, own_on, strict=True))])
-    n = fit_ground(pts, person_groups, body_up)[0] if len(pts) >= 3 else body_up
+    n = (fit_ground(pts, person_groups, body_up, walk_hint=_walk_direction(placed))[0]
+         if len(pts) >= 3 else body_up)
     default = float(min(np.nanmin(up[..., 1]) for up, _ in placed))
     own_d = [_ground_height(p, g, n, default) for p, g in cands]
     d_scene = min(own_d)
@@ -336,7 +399,7 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     # world = r @ (flip @ cam) - d * Y  =>  cam = flip @ r.T @ (world + d * Y)
     cam_rot = np.diag(_FLIP) @ r.T
     out = []
-    for (up, root), person_d in zip(placed, own_d, strict=True):
+    for i, ((up, root), person_d) in enumerate(zip(placed, own_d, strict=True)):
         t = len(up)
         # The plane's height is each person's own lowest support when that is the scene's
         # floor give or take depth error (one shared height sinks one person's feet while
@@ -344,6 +407,10 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         # higher.
         d = person_d if person_d - d_scene <= SAME_FLOOR_M else d_scene
         cam_trans = cam_rot @ np.array([0.0, d, 0.0])
+        person_rot, focal = cam_rot, placed_f[i][2]
+        if views is not None:  # world -> first camera -> this frame's camera
+            turn = np.asarray(views[i][0], np.float64)
+            person_rot, cam_trans = turn @ cam_rot, turn @ cam_trans
         up = up @ r.T
         up[..., 1] -= d
         root_w = root @ r.T
@@ -356,7 +423,8 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         skate = foot_skate(feet, fps, contacts)
         c = np.stack([contacts.get("left", np.zeros(t, bool)),
                       contacts.get("right", np.zeros(t, bool))], axis=1)
-        out.append(WorldMotion(up, root_w, c, float(fps), skate, cam_rot, cam_trans))
+        out.append(WorldMotion(up, root_w, c, float(fps), skate, person_rot, cam_trans,
+                               focal))
     return out
 
 

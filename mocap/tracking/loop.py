@@ -28,6 +28,7 @@ import numpy as np
 
 from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
 from mocap.io.video import VideoInfo, open_video
+from mocap.perception.camera_motion import CameraMotionConfig, CameraMotionEstimator
 from mocap.perception.detect import DetectorConfig
 from mocap.perception.landmarks import (
     EngineOptions,
@@ -38,7 +39,7 @@ from mocap.perception.landmarks import (
 from mocap.perception.movenet import MoveNetConfig
 from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
 from mocap.tracking.tracker import PoseTracker, TrackerConfig, pose_boxes
-from mocap.types import NUM_LANDMARKS, Poses2D, Rois, Track
+from mocap.types import NUM_LANDMARKS, CameraPath, Poses2D, Rois, Track
 
 __all__ = [
     "Engine",
@@ -134,6 +135,8 @@ class TrackResult:
         detector_runs: frames on which the detector ran.
         seconds: wall-clock seconds of the loop (decode + inference + tracking + smoothing).
         config: the settings used.
+        camera: how the camera turned and zoomed (:class:`~mocap.types.CameraPath`), when
+            it was estimated (None: the camera was taken as fixed).
     """
 
     tracks: list[Track]
@@ -144,6 +147,7 @@ class TrackResult:
     detector_runs: int = 0
     seconds: float = 0.0
     config: PipelineConfig = field(default_factory=PipelineConfig)
+    camera: CameraPath | None = None
 
     @property
     def duration(self) -> float:
@@ -297,7 +301,8 @@ def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
 
 
 def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
-                 *, progress: Callable[[int], None] | None = None):
+                 *, progress: Callable[[int], None] | None = None,
+                 camera: CameraMotionEstimator | None = None):
     """The per-frame loop over an iterable of :class:`~mocap.io.video.Frame`.
 
     Args:
@@ -305,6 +310,8 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         engine: detector + landmark model (:class:`Engine`).
         config: :class:`PipelineConfig`.
         progress: called with the number of frames done after each frame.
+        camera: measures the camera's motion on every frame, outside the regions where
+            people are (call its ``finish()`` afterwards).
 
     Returns:
         ``(tracks, timestamps, detector_runs)``: confirmed, smoothed :class:`Track` list,
@@ -352,6 +359,9 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             rois = Rois.concat([rois, det])
         since_detect += 1
         poses = engine.landmarks(image, rois)
+        if camera is not None:  # the background: everything outside the people's regions
+            half = rois.size[:, None] / 2
+            camera.update(image, np.concatenate([rois.center - half, rois.center + half], 1))
         threshold = np.full(len(poses), cfg.min_pose_score, np.float32)
         threshold[:n_tracked] = cfg.tracking_score
         keep = poses.score >= threshold
@@ -414,7 +424,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
                 config: PipelineConfig | None = None, *,
                 progress: Callable[[int, int], None] | None = None,
                 max_frames: int | None = None, engine_options: EngineOptions | None = None,
-                decode_threads: int | None = 1) -> TrackResult:
+                decode_threads: int | None = 1,
+                camera: CameraMotionConfig | None = None) -> TrackResult:
     """Track and smooth every person in a video file.
 
     Args:
@@ -427,6 +438,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         engine_options: how to run the models when ``engine`` is None.
         decode_threads: video decoder threads; decoding runs beside inference on its own
             thread, so one decoder thread leaves the other cores to the models.
+        camera: estimate the camera's turning and zooming with these settings
+            (:mod:`mocap.perception.camera_motion`); None takes the camera as fixed.
 
     Returns:
         :class:`TrackResult` (``tracks`` empty when nobody was found).
@@ -445,12 +458,15 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         if max_frames is not None and total > 0:
             total = min(total, max_frames)
         cb = (lambda n: progress(n, total)) if progress is not None else None
+        estimator = (CameraMotionEstimator((video.info.width, video.info.height), camera)
+                     if camera is not None else None)
         t0 = time.perf_counter()
-        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb)
+        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb, camera=estimator)
         seconds = time.perf_counter() - t0
     finally:
         video.close()
+    path = estimator.finish() if estimator is not None else None
     return TrackResult(tracks, video.info, video.frames_read, ts, video.truncated, runs,
-                       seconds, cfg)
+                       seconds, cfg, path)
 
 
