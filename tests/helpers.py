@@ -140,6 +140,26 @@ def view_rotation(yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0)
     return ry @ rx @ rz
 
 
+def virtual_view(frame: np.ndarray, view: np.ndarray, zoom: float, size: tuple[int, int],
+                 src_fov_deg: float = 60.0) -> np.ndarray:
+    """What a pinhole camera at the centre of the camera that took ``frame`` sees when
+    turned to ``view`` (:func:`view_rotation`) with ``zoom`` times its focal length, in an
+    image of ``size`` (width, height) px."""
+    sh, sw = frame.shape[:2]
+    f_src = 0.5 * sw / np.tan(np.radians(src_fov_deg) / 2)
+    k_src = np.array([[f_src, 0, sw / 2], [0, f_src, sh / 2], [0, 0, 1]])
+    f = f_src * zoom
+    k_out = np.array([[f, 0, size[0] / 2], [0, f, size[1] / 2], [0, 0, 1]])
+    return cv2.warpPerspective(frame, k_out @ view.T @ np.linalg.inv(k_src), size,
+                               flags=cv2.INTER_LINEAR)
+
+
+def true_path(views: np.ndarray) -> np.ndarray:
+    """(F, 3, 3) camera orientations -> the :class:`mocap.types.CameraPath` rotations
+    (first frame's camera axes -> frame i's)."""
+    return np.einsum("fji,jk->fik", views, views[0])
+
+
 def virtual_camera_video(src: Path, dst: Path, yaw_deg, pitch_deg=None, zoom=None,
                          size: tuple[int, int] = (960, 540), src_fov_deg: float = 60.0,
                          frames: int | None = None, fourcc: str = "mp4v"):
@@ -156,24 +176,18 @@ def virtual_camera_video(src: Path, dst: Path, yaw_deg, pitch_deg=None, zoom=Non
     """
     cap = cv2.VideoCapture(str(src))
     fps = cap.get(cv2.CAP_PROP_FPS)
-    sw, sh = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     n = len(yaw_deg) if frames is None else frames
     pitch = np.zeros(n) if pitch_deg is None else np.asarray(pitch_deg, float)
     zoom = np.ones(n) if zoom is None else np.asarray(zoom, float)
-    f_src = 0.5 * sw / np.tan(np.radians(src_fov_deg) / 2)
-    k_src = np.array([[f_src, 0, sw / 2], [0, f_src, sh / 2], [0, 0, 1]])
     out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    if fourcc == "MJPG":
+        out.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
     views = []
     for i in range(n):
         ok, frame = cap.read()
         assert ok, f"{src} has fewer than {n} frames"
-        view = view_rotation(yaw_deg[i], pitch[i])
-        f = f_src * zoom[i]
-        k_out = np.array([[f, 0, size[0] / 2], [0, f, size[1] / 2], [0, 0, 1]])
-        h = k_out @ view.T @ np.linalg.inv(k_src)
-        out.write(cv2.warpPerspective(frame, h, size, flags=cv2.INTER_LINEAR))
-        views.append(view)
+        views.append(view_rotation(yaw_deg[i], pitch[i]))
+        out.write(virtual_view(frame, views[-1], zoom[i], size, src_fov_deg))
     out.release()
     cap.release()
-    views = np.stack(views)
-    return np.einsum("fji,jk->fik", views, views[0]), zoom / zoom[0]
+    return true_path(np.stack(views)), zoom / zoom[0]

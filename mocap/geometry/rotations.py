@@ -116,7 +116,7 @@ def kabsch(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     w = np.ones(a.shape[:-1]) if weight is None else np.asarray(weight, np.float64)
-    cov = np.einsum("...n,...ni,...nj->...ij", w, b, a)
+    cov = np.matmul(np.swapaxes(b * w[..., None], -1, -2), a)
     u, _, vt = np.linalg.svd(cov)
     d = np.sign(np.linalg.det(u @ vt))
     d = np.where(d == 0, 1.0, d)

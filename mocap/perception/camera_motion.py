@@ -70,7 +70,7 @@ class CameraMotionConfig:
     moving_deg: float = 1.0
     moving_zoom: float = 0.02
     translating_share: float = 0.3
-    translating_inliers: float = 0.6
+    translating_inliers: float = 0.8
     smooth_frames: float = 1.0
 
     def __post_init__(self) -> None:
@@ -125,6 +125,7 @@ class CameraMotionEstimator:
         self._key_px = np.zeros((0, 2), np.float32)  # keyframe positions (working copy px)
         self._cur_px = np.zeros((0, 2), np.float32)
         self._key_count = 0
+        self._explained = 0  # keyframe features the last fit explained
         self._key_rot = np.eye(3)  # first frame -> keyframe
         self._key_zoom = 1.0
         self._last_rel = np.eye(3)  # keyframe -> previous frame (RANSAC fallback)
@@ -146,9 +147,9 @@ class CameraMotionEstimator:
         """
         import cv2
 
-        small = image if image.shape[1] == self.work[0] else cv2.resize(
-            image, self.work, interpolation=cv2.INTER_AREA)
-        grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if grey.shape[1] != self.work[0]:  # one channel to shrink, not three
+            grey = cv2.resize(grey, self.work, interpolation=cv2.INTER_LINEAR)
         boxes = self._work_boxes(person_boxes)
         if self._prev is None:
             self._new_keyframe(grey, boxes, np.eye(3), 1.0)
@@ -157,8 +158,8 @@ class CameraMotionEstimator:
             return
         rot, zoom, residual, share, ok = self._measure(grey, boxes)
         self._record(rot, zoom, residual, share, ok)
-        if not ok or len(self._cur_px) < max(self.config.min_features,
-                                             self.config.keep_share * self._key_count):
+        if not ok or self._explained < max(self.config.min_features,
+                                           self.config.keep_share * self._key_count):
             self._new_keyframe(grey, boxes, rot, zoom)
         self._prev = grey
 
@@ -190,7 +191,7 @@ class CameraMotionEstimator:
                                       blockSize=7)
         pts = np.zeros((0, 2), np.float32) if pts is None else pts.reshape(-1, 2)
         self._key_px, self._cur_px = pts.copy(), pts.copy()
-        self._key_count = len(pts)
+        self._key_count = self._explained = len(pts)
         self._key_rot, self._key_zoom = rot, zoom
         self._last_rel, self._last_zoom = np.eye(3), 1.0
 
@@ -204,7 +205,7 @@ class CameraMotionEstimator:
         if len(self._cur_px) < 4:
             return hold
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(
-            self._prev, grey, self._cur_px.reshape(-1, 1, 2), None, winSize=(21, 21),
+            self._prev, grey, self._cur_px.reshape(-1, 1, 2), None, winSize=(15, 15),
             maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
         nxt = nxt.reshape(-1, 2)
         w, h = self.work
@@ -219,8 +220,9 @@ class CameraMotionEstimator:
         if fit is None:
             return hold
         rel, zoom_rel, inliers, residual = fit
-        # features the model does not explain are dropped from the keyframe's set
-        self._key_px, self._cur_px = key[inliers], cur[inliers]
+        # the features the model does not explain are kept: their share tells a camera that
+        # travels (parallax) from one that turns; a new keyframe comes when it grows
+        self._explained = int(inliers.sum())
         share = float(inliers.mean())
         self._last_rel, self._last_zoom = rel, zoom_rel
         ok = inliers.sum() >= cfg.min_features // 2
@@ -248,32 +250,22 @@ class CameraMotionEstimator:
         pairs = pairs[pairs[:, 0] != pairs[:, 1]]
         hyp = kabsch(a[pairs], b[pairs])  # (H, 3, 3)
         hyp = np.concatenate([hyp, self._last_rel[None]], axis=0)  # the previous frame's
-        pred = _to_pixels(np.einsum("hij,nj->hni", hyp, a), f_key * zoom)
+        pred = _to_pixels(np.matmul(a, np.swapaxes(hyp, 1, 2)), f_key * zoom)
         err = np.nan_to_num(np.linalg.norm(pred - cur[None], axis=2), nan=np.inf)
         best = int(np.argmax((err < cfg.inlier_px).sum(axis=1)))
         inliers = err[best] < cfg.inlier_px
         if inliers.sum() < 4:
             return None
-        # the zoom: a golden-section search on the inliers' squared error
-        lo, hi = np.log(zoom) - 0.05, np.log(zoom) + 0.05
-        g = (np.sqrt(5) - 1) / 2
-
-        def cost(log_zoom: float) -> float:
-            e = model(float(np.exp(log_zoom)), inliers)[1][inliers]
-            return float(np.mean(np.minimum(e, 4 * cfg.inlier_px) ** 2))
-
-        x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
-        c1, c2 = cost(x1), cost(x2)
-        for _ in range(16):
-            if c1 < c2:
-                hi, x2, c2 = x2, x1, c1
-                x1 = hi - g * (hi - lo)
-                c1 = cost(x1)
-            else:
-                lo, x1, c1 = x1, x2, c2
-                x2 = lo + g * (hi - lo)
-                c2 = cost(x2)
-        zoom = float(np.exp(0.5 * (lo + hi)))
+        # rotation and zoom in turn on the inliers: the rotation by Kabsch for the current
+        # zoom, then the zoom that best scales the rotated rays onto the features (closed
+        # form); a few rounds settle both
+        for _ in range(3):
+            rot = model(zoom, inliers)[0]
+            q = _to_pixels(a[inliers] @ rot.T, f_key)
+            ok = np.isfinite(q).all(axis=1)
+            if ok.sum() >= 4:
+                zoom = float(np.clip(np.sum(q[ok] * cur[inliers][ok]) / np.sum(q[ok] ** 2),
+                                     0.5 * zoom, 2.0 * zoom))
         rot, err = model(zoom, inliers)
         inliers = err < cfg.inlier_px
         if inliers.sum() < 4:

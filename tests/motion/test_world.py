@@ -268,3 +268,39 @@ def test_scene_ground_keeps_a_person_on_a_box_above_the_floor():
         px = project(wm.landmarks, (wm.camera_rotation, wm.camera_translation),
                      focal_px(W, FOV), (W, H))
         assert np.abs(px - xy).max() < 0.5
+
+
+@needs_data
+def test_a_turning_zooming_camera_is_undone_exactly():
+    """The CMU walk seen by a camera that pans 20 degrees, tilts and zooms about its centre:
+    with the camera's path the placement is the fixed camera's; without it, it is not."""
+    from mocap.geometry.camera import project
+    from mocap.motion.world import scene_world_motion
+    from tests.helpers import true_path, view_rotation
+
+    lm, fps = _cmu_landmarks()
+    t = len(lm)
+    world0, xy0, vis = _camera_view(lm)
+    # the same fixed camera's view, not hip-centred: the camera then turns and zooms
+    a = np.radians(12.0)
+    fwd, down = np.array([0, -np.sin(a), -np.cos(a)]), np.array([0, -np.cos(a), np.sin(a)])
+    cam_r = np.stack([np.cross(down, fwd), down, fwd])
+    cam0 = (lm - [0.5, 1.4, 6.0]) @ cam_r.T
+    views = np.stack([view_rotation(y, p) for y, p in zip(np.linspace(0, 20, t),
+                                                           np.linspace(0, -4, t), strict=True)])
+    zoom = np.linspace(1.0, 1.3, t)
+    turn = true_path(views)
+    cam_t = np.einsum("tij,tkj->tki", turn, cam0)
+    f = focal_px(W, FOV) * zoom
+    xy = f[:, None, None] * cam_t[..., :2] / cam_t[..., 2:] + [W / 2, H / 2]
+    hips = 0.5 * (cam_t[:, LANDMARK_INDEX["left_hip"]] + cam_t[:, LANDMARK_INDEX["right_hip"]])
+    fixed = world_motion(world0, xy0, vis, (W, H), fps, FOV)
+    undone = scene_world_motion([(cam_t - hips[:, None], xy, vis)], (W, H), fps, FOV,
+                                [(turn, zoom)])[0]
+    np.testing.assert_allclose(undone.landmarks, fixed.landmarks, atol=1e-6)
+    # the per-frame camera maps the placed landmarks back onto the pixels they came from
+    px = project(undone.landmarks, (undone.camera_rotation, undone.camera_translation),
+                 undone.focal, (W, H))
+    assert np.abs(px - xy).max() < 1e-6
+    ignored = world_motion(cam_t - hips[:, None], xy, vis, (W, H), fps, FOV)
+    assert np.abs(ignored.landmarks - fixed.landmarks).max() > 1.0
