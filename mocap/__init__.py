@@ -5,9 +5,11 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
     errors, types, units, fileio   boundary types, errors, the unit table, atomic writing
     geometry/    rotations, the pinhole camera and root solve, time series, boxes
     io/          video, images, BVH reading, model and demo-video acquisition
-    perception/  engine/ (TFLite -> torch, LiteRT), detect, landmarks: frames -> Poses2D
+    perception/  engine/ (TFLite -> torch, LiteRT), detect, movenet, fusion, landmarks:
+                 frames -> Poses2D; camera_motion: frames -> CameraPath (turn and zoom)
     tracking/    tracker (Kalman + Hungarian), smooth (Kalman/RTS), loop, tracks_io
-    motion/      world (root, ground, scene), contacts (foot contacts, locking, skate)
+    motion/      world (root, ground, scene; a moving camera undone), contacts (foot
+                 contacts, locking, skate)
     skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)
     retarget/    solver, foot_lock, bvh_source, metrics
     export/      bvh, data (json/npz/csv), formats, blender (FBX/GLB), blender_env

@@ -61,8 +61,8 @@ class CameraMotionConfig:
     """
 
     fov_deg: float = DEFAULT_FOV_DEG
-    work_width: int = 640
-    max_features: int = 400
+    work_width: int = 480
+    max_features: int = 250
     min_features: int = 40
     keep_share: float = 0.5
     inlier_px: float = 1.5

@@ -88,3 +88,34 @@ def test_feet_never_on_the_ground():
 ])
 def test_video_warnings(truncated, people, expected):
     assert [w.code for w in video_warnings(truncated, 90, people)] == expected
+
+
+def test_camera_warnings():
+    from mocap.app.checks import video_warnings
+    from mocap.types import CameraPath
+    from tests.helpers import true_path, view_rotation
+
+    n = 40
+    views = np.stack([view_rotation(y) for y in np.linspace(0, 12, n)])
+    share = np.ones(n)
+    share[10:30] = 0.5  # half the background unexplained over half the clip
+    reliable = np.ones(n, bool)
+    reliable[30:] = False
+    path = CameraPath(true_path(views), np.ones(n), np.zeros(n), share, reliable,
+                      moving=True, translating=True)
+    ws = {w.code: w for w in video_warnings(False, n, 1, path)}
+    assert list(ws) == ["camera_moving", "camera_translating", "camera_unreliable"]
+    assert "pan +0.0 to +12.0 deg" in ws["camera_moving"].message
+    assert ws["camera_translating"].frames == [[10, 29]]
+    assert ws["camera_unreliable"].frames == [[30, 39]]
+    # a fixed camera, measured: nothing to say
+    assert video_warnings(False, n, 1, CameraPath.still(n)) == []
+
+
+def test_unknown_camera_mode_is_refused():
+    from mocap.app.convert import ConvertConfig
+    from mocap.errors import InputError
+
+    with pytest.raises(InputError, match="unknown camera mode 'pan'; choose from auto, "
+                                         "static, moving"):
+        ConvertConfig(camera="pan")
