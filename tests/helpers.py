@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +21,27 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BVH_FILES = sorted((SHARED_DATA / "bvh").glob("*.bvh")) if (SHARED_DATA / "bvh").is_dir() else []
 needs_bvh_files = pytest.mark.skipif(not BVH_FILES,
                                      reason=f"shared BVH data not found in {SHARED_DATA}")
+
+
+def debian_tool(command: str, package: str) -> str:
+    """The path of ``command``, installed from Debian's ``package`` with apt-get when missing
+    and we are root (as CI is); skips the test with the reason where that cannot be done."""
+    found = shutil.which(command)
+    if found:
+        return found
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip(f"{command} is not installed and installing {package} needs root")
+    if not shutil.which("apt-get"):
+        pytest.skip(f"{command} is not installed and there is no apt-get to install it")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", package]
+    proc = subprocess.run(install, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:  # a fresh machine may have no package lists yet
+        subprocess.run(["apt-get", "update"], capture_output=True, text=True, env=env)
+        proc = subprocess.run(install, capture_output=True, text=True, env=env)
+    found = shutil.which(command)
+    assert found, f"apt-get install {package} failed: {proc.stderr[-500:]}"
+    return found
 
 
 def run_cli(*args, env=None, timeout=900) -> subprocess.CompletedProcess:

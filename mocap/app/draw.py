@@ -55,6 +55,23 @@ def draw_skeleton(image: np.ndarray, xy: np.ndarray, visibility: np.ndarray, col
     return image
 
 
+def draw_rig(image: np.ndarray, pts: np.ndarray, parents: np.ndarray, color,
+             label: str | None = None) -> np.ndarray:
+    """Draw a rig's projected joints ``pts`` (J, 2) px, bones from ``parents`` (J,), onto
+    ``image`` (H, W, 3) uint8 RGB, in place; nothing when a joint does not project."""
+    if not np.isfinite(pts).all():
+        return image
+    scale = line_scale(image)
+    pts = np.round(pts).astype(np.int32)
+    for j in range(1, len(parents)):
+        cv2.line(image, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale, cv2.LINE_AA)
+    for q in pts:
+        cv2.circle(image, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
+    if label:
+        draw_label(image, pts, label, color)
+    return image
+
+
 def draw_poses(image: np.ndarray, poses: Poses2D, min_visibility: float = 0.5,
                labels: list[str] | None = None) -> np.ndarray:
     """Return a copy of ``image`` (H, W, 3) uint8 RGB with each person's skeleton drawn.

@@ -14,14 +14,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mocap.app.draw import color_for, draw_label, draw_skeleton, line_scale
+from mocap.app.draw import color_for, draw_rig, draw_skeleton
 from mocap.app.person import PersonResult
 from mocap.errors import OutputError
 from mocap.geometry.camera import focal_px, project
 from mocap.io.video import Frame, open_video
 from mocap.types import Track
 
-__all__ = ["draw_tracks", "render_video", "write_preview", "write_rig_preview"]
+__all__ = ["draw_tracks", "render_video", "rig_pixels", "write_preview", "write_rig_preview"]
 
 def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
                 ) -> np.ndarray:
@@ -86,7 +86,6 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
     Raises:
         OutputError: the MP4 cannot be written.
     """
-    import cv2
 
     with open_video(video_path) as video:
         rate = fps or video.info.fps or 30.0
@@ -104,36 +103,28 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
     return out_path
 
 
+def rig_pixels(p: PersonResult, size: tuple[int, int], fov_deg: float) -> np.ndarray:
+    """(T, J, 2) px: the person's exported rig over their own frames, projected through the
+    camera of each frame (it may turn and zoom)."""
+    focal = p.motion.world.focal if p.motion.world.focal is not None \
+        else focal_px(size[0], fov_deg)
+    return project(p.animation.positions(), p.camera, focal, size)
+
+
 def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, fps: float,
                       size: tuple[int, int], fov_deg: float,
                       progress: Callable[[int], None] | None = None) -> Path:
     """The video with each person's exported rig projected onto it, with its id."""
-    fixed = focal_px(size[0], fov_deg)
-    # each person's rig over their own frames (drawn from first to last appearance),
-    # through the camera of each frame (it may turn and zoom)
-    drawn = [(p, project(p.animation.positions(), p.camera,
-                         fixed if p.motion.world.focal is None else p.motion.world.focal,
-                         size)) for p in people]
+    # each person's rig over their own frames (drawn from first to last appearance)
+    drawn = [(p, rig_pixels(p, size, fov_deg)) for p in people]
 
     def draw(frame) -> np.ndarray:
         img = np.ascontiguousarray(frame.image)
-        scale = line_scale(img)
         for p, px in drawn:
             t = p.track
-            if not t.first_frame <= frame.index <= t.last_frame:
-                continue
-            pts = px[frame.index - t.first_frame]
-            if not np.isfinite(pts).all():
-                continue
-            pts = np.round(pts).astype(np.int32)
-            color = color_for(p.id - 1)
-            parents = p.animation.rig.parents
-            for j in range(1, len(parents)):
-                cv2.line(img, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale,
-                         cv2.LINE_AA)
-            for q in pts:
-                cv2.circle(img, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
-            draw_label(img, pts, f"#{p.id}", color)
+            if t.first_frame <= frame.index <= t.last_frame:
+                draw_rig(img, px[frame.index - t.first_frame], p.animation.rig.parents,
+                         color_for(p.id - 1), f"#{p.id}")
         return img
 
     return render_video(video, out_path, draw, fps=fps, progress=progress)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import html
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from mocap.app.checks import video_warnings
-from mocap.app.draw import color_for
+from mocap.app.draw import color_for, draw_rig
 from mocap.app.person import PersonResult
+from mocap.app.preview import rig_pixels
 from mocap.geometry.camera import focal_px
 from mocap.geometry.series import segments
+from mocap.io.video import frames_at
 from mocap.tracking.loop import TrackResult
 from mocap.types import CameraPath
 
@@ -84,100 +88,193 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
     }
 
 
-def _svg_lines(series: list[tuple[str, np.ndarray, np.ndarray, str]], width=640, height=180,
-               ylabel="") -> str:
-    """A small line chart as inline SVG (no plotting dependency)."""
-    xs = np.concatenate([s[1] for s in series]) if series else np.zeros(1)
-    ys = np.concatenate([s[2] for s in series]) if series else np.zeros(1)
-    ys = ys[np.isfinite(ys)]
-    x0, x1 = float(xs.min()), float(xs.max()) or 1.0
-    y0, y1 = (float(ys.min()), float(ys.max())) if ys.size else (0.0, 1.0)
-    if y1 - y0 < 1e-9:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    pad = 30
-    parts = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
-             f'<rect x="{pad}" y="5" width="{width - pad - 5}" height="{height - pad}" '
-             'fill="none" stroke="#ccc"/>',
-             f'<text x="2" y="14" font-size="10">{y1:.2f}</text>',
-             f'<text x="2" y="{height - pad + 5}" font-size="10">{y0:.2f}</text>',
-             f'<text x="{pad}" y="{height - 8}" font-size="10">{html.escape(ylabel)}</text>']
-    for label, x, y, color in series:
-        ok = np.isfinite(y)
-        px = pad + (x[ok] - x0) / max(x1 - x0, 1e-9) * (width - pad - 5)
-        py = 5 + (1 - (y[ok] - y0) / (y1 - y0)) * (height - pad)
-        pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True))
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" '
-                     f'points="{pts}"><title>{html.escape(label)}</title></polyline>')
-    parts.append("</svg>")
-    return "".join(parts)
+#: At most this many people get a thumbnail in report.html (each is a seek in the video).
+MAX_THUMBNAILS = 40
+
+
+def _hex(index: int) -> str:
+    r, g, b = color_for(index)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _svg(fig) -> str:
+    """A matplotlib figure as inline SVG (text kept as text, no XML prolog)."""
+    import io
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _plot(series, xlabel: str, ylabel: str, title: str, equal: bool = False,
+          ylim: tuple[float, float] | None = None) -> str:
+    """One line chart: ``series`` = [(label, x, y, colour, start marker?)], with a legend,
+    labelled axes and ticks (matplotlib, Agg-free: a bare Figure rendered to SVG)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
+        fig = Figure(figsize=(6.4, 4.2 if equal else 2.6))
+        ax = fig.subplots()
+        for label, x, y, color, start in series:
+            ax.plot(x, y, color=color, lw=1.4, label=label)
+            if start and len(x):
+                ax.plot(x[:1], y[:1], "o", color=color, ms=4)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        if equal:
+            ax.set_aspect("equal", adjustable="datalim")
+        if series:
+            ax.legend(loc="best", fontsize=8)
+        return _svg(fig)
+
+
+def _thumbnails(video: Path, people: list[PersonResult], size: tuple[int, int],
+                fov_deg: float) -> dict[int, str]:
+    """Person id -> a JPEG (base64) of the frame in the middle of their observed frames,
+    their rig drawn on it, cropped around them."""
+    chosen = {}
+    for p in people[:MAX_THUMBNAILS]:
+        seen = np.flatnonzero(p.track.observed)
+        if len(seen):
+            chosen[p.id] = (p, int(seen[len(seen) // 2]))
+    frames = frames_at(video, [p.track.first_frame + i for p, i in chosen.values()])
+    out = {}
+    for pid, (p, i) in chosen.items():
+        image = frames.get(p.track.first_frame + i)
+        if image is None:
+            continue
+        pts = rig_pixels(p, size, fov_deg)[i]
+        if not np.isfinite(pts).all():
+            continue
+        img = draw_rig(np.ascontiguousarray(image.copy()), pts, p.animation.rig.parents,
+                       color_for(p.id - 1))
+        lo, hi = pts.min(0), pts.max(0)
+        pad = 0.25 * max(hi - lo) + 10
+        x0, y0 = np.clip(lo - pad, 0, None).astype(int)
+        x1, y1 = np.minimum(hi + pad, [img.shape[1], img.shape[0]]).astype(int)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            continue
+        crop = img[y0:y1, x0:x1]
+        scale = 220 / crop.shape[0]
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), 220),
+                          interpolation=cv2.INTER_AREA)
+        ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            out[pid] = base64.b64encode(jpg.tobytes()).decode("ascii")
+    return out
+
+
+def _person_html(p: PersonResult, thumb: str | None) -> str:
+    s = p.stats
+    span = s.last_frame - s.first_frame + 1
+    rows = [
+        ("frames", f"{s.first_frame}-{s.last_frame} ({span} frames)"),
+        ("seen in", f"{s.frames_observed} of those frames "
+                    f"({100 * s.frames_observed / max(span, 1):.0f} % of the person's span; "
+                    f"{100 * s.coverage:.0f} % of the video)"),
+        ("mean landmark confidence", f"{s.mean_confidence:.2f} (0-1)"),
+        ("jitter, raw -> smoothed", f"{s.jitter_raw_px:.2f} -> {s.jitter_smoothed_px:.2f} px"),
+        ("foot contact", f"left {100 * s.foot_contact_left:.0f} %, right "
+                         f"{100 * s.foot_contact_right:.0f} % of frames"),
+        ("foot skate", f"{s.foot_skate_m_per_s:.3f} m/s (before locking "
+                       f"{s.foot_skate_unlocked_m_per_s:.3f} m/s)"),
+        ("hip re-projection error", "n/a" if s.hip_reprojection_px_median is None
+         else f"{s.hip_reprojection_px_median:.1f} px (median)"),
+        ("root travel", f"{s.root_travel_m:.2f} m"),
+    ]
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                    for k, v in rows)
+    rig = p.animation.rig
+    bones = "".join(
+        f"<tr><td>{html.escape(rig.joints[rig.parents[j]])}</td><td>"
+        f"{html.escape(name)}</td><td>{100 * s.bone_lengths_m[name]:.1f}</td></tr>"
+        for j, name in enumerate(rig.joints)
+        if rig.parents[j] >= 0 and name in s.bone_lengths_m)
+    img = (f'<img alt="person {p.id} with the exported rig" '
+           f'src="data:image/jpeg;base64,{thumb}">' if thumb else "")
+    warns = "".join(f"<li><b>{html.escape(w.code)}</b>: {html.escape(w.message)}</li>"
+                    for w in p.warnings)
+    return f"""<section class="person"><h2 style="color:{_hex(p.id - 1)}">Person {p.id}</h2>
+<div class="row">{img}<table class="stats">{table}</table></div>
+{f'<ul class="warn">{warns}</ul>' if warns else ''}
+<details><summary>Bone lengths (parent -&gt; child, cm)</summary>
+<table class="bones"><tr><th>parent</th><th>child</th><th>length (cm)</th></tr>{bones}</table>
+</details></section>"""
 
 
 def render_report_html(video: Path, people: list[PersonResult], tracked: TrackResult,
-                       settings: dict) -> str:
-    """A self-contained HTML page: a table per person and plots over time."""
+                       settings: dict, thumbnails: bool = True) -> str:
+    """A self-contained HTML page: warnings first, then per person a thumbnail (a frame with
+    their exported rig), a table and their bone lengths, then plots over time (matplotlib,
+    inline SVG, imported only here).
 
-    def hexcolor(i):
-        r, g, b = color_for(i)
-        return f"#{r:02x}{g:02x}{b:02x}"
-
-    rows = []
-    for p in people:
-        s = p.stats
-        rows.append(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                p.id, f"{s.first_frame}-{s.last_frame}", s.frames_observed,
-                f"{100 * s.coverage:.1f}%", s.mean_confidence, s.jitter_raw_px,
-                s.jitter_smoothed_px, s.foot_contact_left, s.foot_contact_right,
-                s.foot_skate_m_per_s, s.root_travel_m)) + "</tr>")
-    conf = [(f"person {p.id}", p.track.frames.astype(float),
-             np.where(p.track.observed, p.track.visibility.mean(1), np.nan),
-             hexcolor(p.id - 1)) for p in people]
-    height = [(f"person {p.id}", np.arange(len(p.motion.animation)) + p.track.first_frame,
-               p.motion.animation.root_translation[:, 1], hexcolor(p.id - 1)) for p in people]
-    top = [(f"person {p.id}", p.motion.animation.root_translation[:, 0],
-            p.motion.animation.root_translation[:, 2], hexcolor(p.id - 1)) for p in people]
-    bones = "".join(
-        f"<h3>Person {p.id}: bone lengths (m)</h3><p>"
-        + ", ".join(f"{html.escape(k)} {v:.3f}" for k, v in p.stats.bone_lengths_m.items())
-        + "</p>" for p in people)
+    Args:
+        video: the input video (thumbnails are read from it).
+        people: the exported people.
+        tracked: the tracking result.
+        settings: ``rig``, ``units``, ``fov_deg``, ``bone_lengths`` of the conversion.
+        thumbnails: read frames of ``video`` for the per-person thumbnails.
+    """
+    size = (tracked.info.width, tracked.info.height)
     warned = [(None, w) for w in video_warnings(tracked.truncated, tracked.frame_count,
                                                 len(people), tracked.camera)]
     warned += [(p.id, w) for p in people for w in p.warnings]
-    warnings_html = "" if not warned else "<h2>Warnings</h2><ul>" + "".join(
+    warnings_html = "<h2>Warnings</h2>" + ("<p>None.</p>" if not warned else "<ul>" + "".join(
         f"<li><b>{html.escape(w.code)}</b>"
         f"{'' if pid is None else f' (person {pid})'}: {html.escape(w.message)}</li>"
-        for pid, w in warned) + "</ul>"
-    camera_html = ""
-    if tracked.camera is not None and tracked.camera.moving:
-        frames = np.arange(len(tracked.camera), dtype=float)
-        ang = tracked.camera.angles_deg()
-        camera_html = ("<h2>Camera pan and tilt (degrees from the first frame) per frame</h2>"
-                       + _svg_lines([("pan (right +)", frames, ang[:, 0], "#1f77b4"),
-                                     ("tilt (up +)", frames, ang[:, 1], "#d62728")],
-                                    ylabel="frame; blue pan, red tilt"))
-    body = ("<p>No people were found in this video.</p>" if not people else f"""
-<table border="1" cellspacing="0" cellpadding="4">
-<tr><th>id</th><th>frames</th><th>seen in</th><th>coverage</th><th>mean confidence</th>
-<th>jitter raw (px)</th><th>jitter smoothed (px)</th><th>left foot contact</th>
-<th>right foot contact</th><th>foot skate (m/s)</th><th>root travel (m)</th></tr>
-{''.join(rows)}
-</table>
-<h2>Mean landmark confidence per frame</h2>{_svg_lines(conf, ylabel="frame")}
-<h2>Root height (m) per frame</h2>{_svg_lines(height, ylabel="frame")}
-<h2>Root trajectory seen from above (x right, z towards camera; m)</h2>
-{_svg_lines(top, ylabel="x (m)")}
-{bones}""")
-    truncated = ("<b>The video is truncated: only the decodable frames were processed.</b>"
-                 if tracked.truncated else "")
+        for pid, w in warned) + "</ul>")
+    thumbs = (_thumbnails(video, people, size, settings["fov_deg"])
+              if thumbnails and people else {})
+    persons = "".join(_person_html(p, thumbs.get(p.id)) for p in people)
+    plots = []
+    if people:
+        plots.append(_plot(
+            [(f"person {p.id}", p.track.frames, np.where(p.track.observed,
+                                                         p.track.visibility.mean(1), np.nan),
+              _hex(p.id - 1), False) for p in people],
+            "video frame", "mean landmark confidence (0-1)",
+            "Landmark confidence per frame (gaps: not seen)", ylim=(0, 1.02)))
+        plots.append(_plot(
+            [(f"person {p.id}", p.track.frames, p.animation.root_translation[:, 1],
+              _hex(p.id - 1), False) for p in people],
+            "video frame", "hip height above the ground (m)", "Hip height per frame"))
+        plots.append(_plot(
+            [(f"person {p.id}", p.animation.root_translation[:, 0],
+              p.animation.root_translation[:, 2], _hex(p.id - 1), True) for p in people],
+            "x (m), the camera's right", "z (m), towards the camera",
+            "Hip path seen from above (dot: first frame)", equal=True))
+    cam = tracked.camera
+    if cam is not None and cam.moving:
+        frames = np.arange(len(cam))
+        ang = cam.angles_deg()
+        plots.append(_plot([("pan (right +)", frames, ang[:, 0], "#1f77b4", False),
+                            ("tilt (up +)", frames, ang[:, 1], "#d62728", False)],
+                           "video frame", "degrees from the first frame",
+                           "Camera pan and tilt"))
+    body = ("<p>No people were found in this video.</p>" if not people
+            else persons + "<h2>Over time</h2>" + "".join(
+                f'<div class="plot">{svg}</div>' for svg in plots))
+    truncated = ("<p><b>The video is truncated: only the decodable frames were "
+                 "processed.</b></p>" if tracked.truncated else "")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>mocap report: {html.escape(video.name)}</title>
-<style>body{{font-family:sans-serif;margin:2em}} td,th{{font-size:13px}}</style></head>
+<style>body{{font-family:sans-serif;margin:2em;max-width:60em}} td,th{{font-size:13px;
+text-align:left;padding:2px 8px}} .row{{display:flex;gap:1em;align-items:flex-start}}
+.person{{border-top:1px solid #ccc;margin-top:1em}} .warn li{{color:#a00}}
+img{{border:1px solid #ccc}}</style></head>
 <body><h1>mocap report: {html.escape(video.name)}</h1>
 <p>{tracked.frame_count} frames at {tracked.info.fps:.3f} fps,
-{tracked.info.width}x{tracked.info.height}; rig {html.escape(str(settings["rig"]))},
-units {settings["units"]}, field of view {settings["fov_deg"]:g} deg. {truncated}</p>
+{tracked.info.width}x{tracked.info.height}; {len(people)} {"person" if len(people) == 1
+else "people"}; rig {html.escape(str(settings["rig"]))}, units {settings["units"]},
+field of view {settings["fov_deg"]:g} deg.</p>{truncated}
 {warnings_html}
 {body}
-{camera_html}
 </body></html>
 """

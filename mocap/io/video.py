@@ -32,7 +32,7 @@ STILL_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".we
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv",
                     ".flv", ".ts", ".mts")
 
-__all__ = ["Frame", "VideoInfo", "VideoReader", "open_video"]
+__all__ = ["Frame", "VideoInfo", "VideoReader", "frames_at", "open_video"]
 
 
 @dataclass(frozen=True)
@@ -281,3 +281,26 @@ def open_video(path: str | os.PathLike, *, prefetch: int = 4,
         InputError: missing, empty, non-video or frameless input.
     """
     return VideoReader(path, prefetch=prefetch, max_frames=max_frames, threads=threads)
+
+
+def frames_at(path: str | os.PathLike, indices) -> dict[int, np.ndarray]:
+    """Single frames by index, upright RGB (H, W, 3) uint8, by seeking (for thumbnails: a
+    few frames of a long video without decoding all of it). Frames that cannot be read
+    are left out."""
+    import cv2
+
+    out: dict[int, np.ndarray] = {}
+    if not os.path.isfile(path):
+        return out
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        for i in sorted({int(i) for i in indices}):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+            ok, bgr = cap.read()
+            if ok and bgr is not None and bgr.size:
+                out[i] = cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB if bgr.ndim == 2
+                                      else cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+    return out

@@ -4,7 +4,6 @@ and the full-length animation a person is exported with, on small synthetic inpu
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -237,25 +236,38 @@ def test_build_report_without_people():
 # --- report.html ------------------------------------------------------------------------
 
 
-def test_html_is_a_document_with_a_row_per_person(two_people):
+def test_html_is_a_document_with_a_section_per_person(two_people):
     page = render_report_html(Path("clip.mp4"), two_people,
                               _tracked([p.track for p in two_people]), SETTINGS)
     assert page.lstrip().lower().startswith("<!doctype html>")
     assert page.rstrip().endswith("</html>")
     assert "<title>mocap report: clip.mp4</title>" in page
-    assert "No people were found" not in page
-    rows = re.findall(r"<tr><td>(\d+)</td><td>(\d+-\d+)</td>", page)
-    assert rows == [("1", "5-16"), ("2", "12-26")]
-    assert "<td>33.3%</td>" in page  # person 1: 10 of 30 frames
-    assert "<td>50.0%</td>" in page  # person 2: 15 of 30 frames
-    assert "Person 1: bone lengths" in page
-    assert "Person 2: bone lengths" in page
-    # one line per person in each of the three plots, in the person's overlay colour
-    assert page.count("<polyline") == 6
-    for pid in (1, 2):
-        r, g, b = color_for(pid - 1)
-        assert page.count(f'stroke="#{r:02x}{g:02x}{b:02x}"') == 3
+    assert "No people were found" not in page and "2 people" in page
+    # warnings come first, before any person
+    assert page.index("<h2>Warnings</h2>") < page.index("Person 1</h2>") < \
+        page.index("Person 2</h2>")
+    # coverage of the person's own span (10 of 12 frames) and of the video (10 of 30)
+    assert "5-16 (12 frames)" in page
+    assert "10 of those frames (83 % of the person&#x27;s span; 33 % of the video)" in page
+    assert "15 of those frames" in page and "50 % of the video" in page
+    p1 = two_people[0]
+    assert f"{p1.stats.hip_reprojection_px_median:.1f} px (median)" in page
+    # the bone table: parent -> child, length in cm
+    rig = p1.animation.rig
+    j = rig.joints.index("left_knee")
+    length = 100 * p1.stats.bone_lengths_m["left_knee"]
+    assert (f"<tr><td>{rig.joints[rig.parents[j]]}</td><td>left_knee</td><td>{length:.1f}</td>"
+            "</tr>") in page
+    # three plots drawn by matplotlib, with labelled axes and a legend naming each person
+    assert page.count("<svg") == 3
+    for text in ("video frame", "mean landmark confidence (0-1)",
+                 "hip height above the ground (m)", "z (m), towards the camera"):
+        assert text in page
+    assert page.count("person 1") >= 3 and page.count("person 2") >= 3
+    r, g, b = color_for(0)
+    assert f"#{r:02x}{g:02x}{b:02x}" in page  # person 1's overlay colour
     assert "truncated" not in page
+    assert "<img" not in page  # clip.mp4 does not exist: no thumbnails
 
 
 def test_html_escapes_the_video_name(two_people):
@@ -274,4 +286,5 @@ def test_html_without_people_and_truncated():
     assert "<table" not in page
     assert "<svg" not in page
     assert "truncated" in page
+    assert "<h2>Warnings</h2>" in page and "nobody_found" in page
     assert f"{TOTAL} frames at {FPS:.3f} fps" in page

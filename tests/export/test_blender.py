@@ -40,6 +40,7 @@ from mocap.export.blender import (
 )
 from mocap.io.bvh import read_bvh
 from mocap.retarget.bvh_source import bvh_animation
+from tests.helpers import debian_tool
 
 GLTF_VALIDATOR = "gltf-validator@2.0.0-dev.3.10"
 RIGS = ("mixamo", "smpl", "cmu")
@@ -51,22 +52,7 @@ REPORT = SCRIPT.parent / "anim_report.py"
 @pytest.fixture(scope="session")
 def assimp() -> str:
     """The ``assimp`` command, installed with apt-get when missing and we are root."""
-    found = shutil.which("assimp")
-    if found:
-        return found
-    if os.name != "posix" or os.geteuid() != 0:
-        pytest.skip("assimp is not installed and installing assimp-utils needs root")
-    if not shutil.which("apt-get"):
-        pytest.skip("assimp is not installed and there is no apt-get to install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "assimp-utils"]
-    proc = subprocess.run(install, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:  # a fresh machine may have no package lists yet
-        subprocess.run(["apt-get", "update"], capture_output=True, text=True, env=env)
-        proc = subprocess.run(install, capture_output=True, text=True, env=env)
-    found = shutil.which("assimp")
-    assert found, f"apt-get install assimp-utils failed: {proc.stderr[-500:]}"
-    return found
+    return debian_tool("assimp", "assimp-utils")
 
 
 VALIDATE_JS = """\
