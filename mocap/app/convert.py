@@ -237,8 +237,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         config: :class:`ConvertConfig`.
         engine: a pose engine (default: :func:`mocap.tracking.loop.make_video_engine`).
         force: overwrite outputs of an earlier conversion in ``out_dir``.
-        progress: ``progress(stage, done, total)`` for long stages (``"tracking"``,
-            ``"preview"``).
+        progress: ``progress(stage, done, total)`` for long stages (``"tracking"`` and
+            ``"preview"`` in frames, ``"blender"`` in people exported to FBX/GLB).
         engine_options: how to run the models when ``engine`` is None.
 
     Returns:
@@ -297,7 +297,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
-        staged = _write_people(out, people, cfg, fps, blender_error)
+        staged = _write_people(out, people, cfg, fps, blender_error, progress)
         timings["export"] = time.perf_counter() - t0
         if cfg.preview:
             t0 = time.perf_counter()
@@ -336,7 +336,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
 
 
 def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
-                  fps: float, staged_error: list) -> dict[str, Path]:
+                  fps: float, staged_error: list, progress=None) -> dict[str, Path]:
     """Stage every per-person file; returns final name -> staged temporary path. A missing
     Blender is appended to ``staged_error`` instead of failing the other outputs."""
     staged: dict[str, Path] = {}
@@ -357,14 +357,16 @@ def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig
     if blender_formats and people:
         bvhs = {f"person_{p.id}.bvh": staged[f"person_{p.id}.bvh"] for p in people}
         try:
-            staged.update(_export_blender(out, bvhs, blender_formats, cfg))
+            steps = (lambda done, total: progress("blender", done, total)) if progress else None
+            staged.update(_export_blender(out, bvhs, blender_formats, cfg, steps))
         except BlenderUnavailableError as exc:
             # the BVH and data files are still written; the caller reports this after
             staged_error.append(exc)
     return staged
 
 
-def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg) -> dict[str, Path]:
+def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg,
+                    steps=None) -> dict[str, Path]:
     """FBX/GLB of the staged BVH files through Blender, in one Blender process."""
     staged = {}
     with tempfile.TemporaryDirectory(prefix="mocap-blender-") as tmp:
@@ -374,7 +376,8 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg) -> dict
             sources.append(tmp / name)
             sources[-1].write_bytes(path.read_bytes())
         for produced in export_bvh_files(sources, formats=tuple(formats), out_dir=tmp,
-                                         blender=cfg.blender, units=cfg.units):
+                                         blender=cfg.blender, units=cfg.units,
+                                         steps=steps):
             produced = Path(produced)
             staged[produced.name] = out.path(produced.name)
             staged[produced.name].write_bytes(produced.read_bytes())

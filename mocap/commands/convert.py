@@ -55,7 +55,8 @@ def convert_with_progress(args: argparse.Namespace, video: str, output: str):
             for bar in bars.values():
                 bar.close()
             bars.clear()
-            bars[stage] = ProgressBar(f"{stage:<9}", show)
+            bars[stage] = ProgressBar(f"{stage:<9}", show,
+                                      "people" if stage == "blender" else "frames")
         bars[stage](done, total)
 
     try:

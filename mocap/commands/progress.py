@@ -12,8 +12,8 @@ class ProgressBar:
     the rate in frames per second, shown once a few frames are done.
     """
 
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled = label.strip(), enabled
+    def __init__(self, label: str, enabled: bool, unit: str = "frames") -> None:
+        self.label, self.enabled, self.unit = label.strip(), enabled, unit
         self._bar = None
 
     def __call__(self, done: int, total: int = -1) -> None:
@@ -23,7 +23,7 @@ class ProgressBar:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total if total > 0 else None, desc=self.label,
-                             unit=" frames", file=sys.stderr, mininterval=0.2,
+                             unit=f" {self.unit}", file=sys.stderr, mininterval=0.2,
                              dynamic_ncols=True, leave=True)
         self._bar.update(done - self._bar.n)
 

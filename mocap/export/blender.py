@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,14 +128,19 @@ def blender_command(script: str | os.PathLike, args: Sequence[str],
     return [str(python), str(script), *map(str, args)]
 
 
+_PROGRESS = re.compile(r"^mocap-progress (\d+) (\d+)$")
+
+
 def run_blender_json(script: str | os.PathLike, request: dict,
                      blender: str | os.PathLike | None = None,
                      progress: Callable[[str], None] | None = None,
-                     timeout: float = 3600.0) -> dict:
+                     timeout: float = 3600.0,
+                     steps: Callable[[int, int], None] | None = None) -> dict:
     """Run a Blender script taking ``REQUEST.json RESULT.json`` and return the result.
 
     Works with the ``bpy`` environment and with a Blender executable (see
-    :func:`blender_command`).
+    :func:`blender_command`). ``steps(done, total)`` is called for each
+    ``mocap-progress DONE TOTAL`` line the script prints, as it prints it.
 
     Raises:
         BlenderUnavailableError: no Blender (see :func:`blender_command`).
@@ -146,16 +152,55 @@ def run_blender_json(script: str | os.PathLike, request: dict,
         req.write_text(json.dumps(request))
         cmd = blender_command(script, [str(req), str(res)], blender, progress)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            code, stdout, stderr = _run_streaming(cmd, timeout, steps, Path(tmp))
         except subprocess.TimeoutExpired:
             raise MocapError(f"Blender ({Path(script).name}) did not finish within "
                              f"{timeout:.0f} s") from None
         except OSError as exc:
             raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
-        if proc.returncode != 0 or not res.exists():
+        if code != 0 or not res.exists():
             raise MocapError(f"Blender ({Path(script).name}) failed: "
-                             f"{error_line(proc.stdout, proc.stderr, proc.returncode)}")
+                             f"{error_line(stdout, stderr, code)}")
         return json.loads(res.read_text())
+
+
+def _run_streaming(cmd: list[str], timeout: float,
+                   steps: Callable[[int, int], None] | None, tmp: Path):
+    """Run ``cmd``; pass its progress lines to ``steps`` as they come; (code, stdout,
+    stderr). stderr goes to a file, so a chatty Blender never blocks on a full pipe."""
+    if steps is None:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return proc.returncode, proc.stdout, proc.stderr
+    err_path = tmp / "stderr.txt"
+    with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                errors="replace")
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        lines = []
+        try:
+            for line in proc.stdout:
+                m = _PROGRESS.match(line.strip())
+                if m:
+                    steps(int(m.group(1)), int(m.group(2)))
+                else:
+                    lines.append(line)
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:  # the caller was interrupted: Blender goes too
+                proc.kill()
+                proc.wait()
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        err.seek(0)
+        return code, "".join(lines), err.read()
 
 
 _EXCEPTION = re.compile(r"^[\w.]*(Error|Exception|Exit): ")
@@ -179,7 +224,8 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
                      blender: str | os.PathLike | None = None,
                      progress: Callable[[str], None] | None = None,
                      timeout: float = 3600.0, units: str | None = "m",
-                     mesh: bool = True) -> list[Path]:
+                     mesh: bool = True,
+                     steps: Callable[[int, int], None] | None = None) -> list[Path]:
     """Export BVH files as FBX and/or GLB, all in one Blender process.
 
     Each ``<dir>/<stem>.bvh`` becomes ``<out_dir>/<stem>.fbx`` and/or ``<stem>.glb``
@@ -199,6 +245,7 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
         mesh: add a stick figure skinned to the bones (one octahedron per bone, each
             vertex weighted 1 to its bone), so viewers show the motion and game engines
             import a skeletal mesh; False writes the armature alone.
+        steps: ``steps(done, total)`` after each BVH file is exported (a progress bar).
 
     Returns:
         The written files, for each BVH file in order, in the order of ``formats``.
@@ -217,7 +264,7 @@ def export_bvh_files(bvh_paths: Sequence[str | os.PathLike],
         folder = Path(out_dir) if out_dir is not None else bvh.parent
         jobs.append((bvh, {f: folder / f"{bvh.stem}.{f}" for f in fmts}))
     clips = export_clips(jobs, blender=blender, progress=progress, timeout=timeout,
-                         units=units, mesh=mesh)
+                         units=units, mesh=mesh, steps=steps)
     return [path for clip in clips for path in clip.outputs.values()]
 
 
@@ -247,8 +294,10 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
                  blender: str | os.PathLike | None = None,
                  progress: Callable[[str], None] | None = None,
                  timeout: float = 3600.0, units: str | None = "m",
-                 mesh: bool = True) -> list[ExportedClip]:
-    """The general form: ``[(bvh, {"fbx": out.fbx, "glb": out.glb}), ...]`` in one Blender.
+                 mesh: bool = True,
+                 steps: Callable[[int, int], None] | None = None) -> list[ExportedClip]:
+    """The general form: ``[(bvh, {"fbx": out.fbx, "glb": out.glb}), ...]`` in one Blender
+    (``steps(done, total)`` after each job).
 
     Returns:
         One :class:`ExportedClip` per job, in order.
@@ -285,7 +334,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         request = {"jobs": [{"bvh": str(bvh.resolve()), "scale": scale, "mesh": bool(mesh),
                              **{f: str(tmp_of[(out, f)]) for f, out in outs.items()}}
                             for (bvh, outs), scale in zip(norm, scales, strict=True)]}
-        result = run_blender_json(SCRIPT, request, blender, progress, timeout)
+        result = run_blender_json(SCRIPT, request, blender, progress, timeout, steps)
         for (out, _), tmp in tmp_of.items():
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise MocapError(f"Blender wrote nothing for {out}")

@@ -123,8 +123,11 @@ def clips(shared_data, blender, tmp_path_factory):
     write_bvh(anim[:300], bvhs["smpl"])
     assert main(["retarget", str(walk), "--rig", "cmu", "-o", str(bvhs["cmu"])]) == 0
     out = tmp / "out"
-    paths = export_bvh_files(list(bvhs.values()), "fbx,glb", out)
+    steps = []
+    paths = export_bvh_files(list(bvhs.values()), "fbx,glb", out,
+                             steps=lambda done, total: steps.append((done, total)))
     assert paths == [out / f"person_{i}.{f}" for i in (1, 2, 3) for f in ("fbx", "glb")]
+    assert steps == [(1, 3), (2, 3), (3, 3)]  # as Blender finishes each file (a progress bar)
     return {rig: (bvh, out / f"{bvh.stem}.fbx", out / f"{bvh.stem}.glb")
             for rig, bvh in bvhs.items()}
 

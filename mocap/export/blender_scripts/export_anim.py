@@ -194,7 +194,8 @@ def main(req_path: str, res_path: str) -> None:
     with open(req_path) as fh:
         req = json.load(fh)
     results = []
-    for job in req["jobs"]:
+    total = len(req["jobs"])
+    for done, job in enumerate(req["jobs"], 1):
         t0 = time.perf_counter()
         scene, arm, start, end = _import_bvh(job["bvh"], job.get("scale", 1.0))
         objects = [arm, _add_bone_mesh(arm)] if job.get("mesh", True) else [arm]
@@ -210,6 +211,7 @@ def main(req_path: str, res_path: str) -> None:
             "fps": scene.render.fps / scene.render.fps_base,
             "seconds": time.perf_counter() - t0,
         })
+        print(f"mocap-progress {done} {total}", flush=True)  # read by the caller
     with open(res_path, "w") as fh:
         json.dump({"blender_version": bpy.app.version_string, "jobs": results}, fh)
 
