@@ -27,6 +27,10 @@ from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import Rig, load_rig
 from mocap.types import CameraPath, Track
 
+#: After settling on the floor, no point of the rig (End Sites included) is lower than this
+#: below the ground, metres.
+SETTLED_FLOOR_TOLERANCE_M = 0.015
+
 
 @dataclass
 class PersonMotion:
@@ -67,6 +71,8 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
     anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
     if floor:  # the rig's soles and toe tips, not its ankles, on the ground
         anim, lift = settle_on_floor(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+        # and no toe tip deep in the floor in the frames between (a swinging foot's dip)
+        anim = keep_above_floor(anim, SETTLED_FLOOR_TOLERANCE_M, end_sites=True)
         if lift:  # the floor moves, not the person: the camera and landmarks go along
             up = np.array([0.0, lift, 0.0])
             placed = replace(placed, landmarks=placed.landmarks + up, root=placed.root + up,

@@ -105,12 +105,15 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
     return Animation(rig, anim.root_translation, matrices_to_quats(local), anim.fps)
 
 
-def keep_above_floor(anim: Animation, tolerance: float = FLOOR_TOLERANCE_M) -> Animation:
-    """Lift the root in frames where a joint is more than ``tolerance`` metres below the
-    ground (y < 0) until it is at ``-tolerance``; other frames are left as they are. Depth
-    errors of a monocular camera otherwise sink a crouching or landing body into the floor.
+def keep_above_floor(anim: Animation, tolerance: float = FLOOR_TOLERANCE_M,
+                     end_sites: bool = False) -> Animation:
+    """Lift the root in frames where a joint (with ``end_sites``, also a toe tip or head
+    top) is more than ``tolerance`` metres below the ground (y < 0) until it is at
+    ``-tolerance``; other frames are left as they are. Depth errors of a monocular camera
+    otherwise sink a crouching or landing body into the floor.
     """
-    lowest = anim.positions()[..., 1].min(axis=1)
+    pos = anim.points().positions if end_sites else anim.positions()
+    lowest = pos[..., 1].min(axis=1)
     lift = np.where(lowest < -tolerance, -tolerance - lowest, 0.0)
     if not lift.any():
         return anim

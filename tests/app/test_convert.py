@@ -273,17 +273,39 @@ def test_truncated_video_converts_the_decodable_frames(demo_video, model_paths, 
         assert len(read_bvh(out / f"person_{p['id']}.bvh").motion) == summary["frames"]
 
 
+@pytest.fixture(scope="module")
+def demo_run_smpl(demo_video, model_paths, tmp_path_factory):
+    out = tmp_path_factory.mktemp("convert_smpl") / "out"
+    proc = run_cli("convert", demo_video, "-o", out, "--rig", "smpl", "--no-preview",
+                   "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+# per rig: foot point -> the Blender bone whose head (h) or tail (t: an End Site) it is
+FOOT_POINTS = {
+    "mixamo": {f"{s}_{part}": (f"mixamorig:{side}{bone}", "h")
+               for s, side in (("left", "Left"), ("right", "Right"))
+               for part, bone in (("ankle", "Foot"), ("toe", "ToeBase"), ("toe_end", "Toe_End"))},
+    "smpl": {f"{s}_{part}": (f"{s}_{bone}", end) for s in ("left", "right")
+             for part, bone, end in (("ankle", "ankle", "h"), ("toe", "foot", "h"),
+                                     ("toe_end", "foot", "t"))},
+}
+
+
 @pytest.mark.slow
 @pytest.mark.blender
-def test_demo_walker_stands_on_the_floor_in_blender(demo_run):
-    """Imported in real Blender: over the frames a foot is planted, the walker's lowest foot
-    point (ankle, toe, toe tip of either foot) is within 1 cm of the floor, and no foot
-    point is ever more than 2 cm below it."""
+@pytest.mark.parametrize("rig", ["mixamo", "smpl"])
+def test_demo_walker_stands_on_the_floor_in_blender(rig, request):
+    """Imported in real Blender: over the frames a foot is planted, the side-on walker's
+    lowest foot point (ankle, toe, toe tip of either foot) is within 1 cm of the floor, and
+    no foot point is ever more than 2 cm below it (Mixamo, and SMPL whose toe tips are End
+    Sites)."""
     from mocap.export.blender import bvh_report
     from mocap.export.blender_env import BlenderUnavailableError
     from mocap.motion.contacts import foot_contacts
 
-    out, summary = demo_run
+    out, summary = request.getfixturevalue("demo_run" if rig == "mixamo" else "demo_run_smpl")
     walker = max(summary["people"], key=lambda p: p["last_frame"] - p["first_frame"]
                  if p["first_frame"] > 0 else 0)  # the one who enters later and walks
     first, last = walker["first_frame"], walker["last_frame"]
@@ -291,18 +313,16 @@ def test_demo_walker_stands_on_the_floor_in_blender(demo_run):
         rep = bvh_report(out / f"person_{walker['id']}.bvh", frames=list(range(first, last)))
     except BlenderUnavailableError as exc:
         pytest.skip(f"no Blender environment: {exc}")
-    heads = np.array(rep["heads"])  # (F, bones, 3), Blender Z up
+    ends = {"h": np.array(rep["heads"]), "t": np.array(rep["tails"])}  # Blender Z up
     bones = rep["bones"]
-    names = {f"{s}_{part}": f"mixamorig:{side}{bone}" for s, side in (("left", "Left"),
-                                                                       ("right", "Right"))
-             for part, bone in (("ankle", "Foot"), ("toe", "ToeBase"),
-                                ("toe_end", "Toe_End"))}
-    feet = {k: heads[:, bones.index(v)][:, [0, 2, 1]] * [1, 1, -1] for k, v in names.items()}
+    feet = {point: ends[end][:, bones.index(name)][:, [0, 2, 1]] * [1, 1, -1]
+            for point, (name, end) in FOOT_POINTS[rig].items()}
     contacts = foot_contacts(feet, 30.0, 0.08, 1.0)
     planted = contacts["left"] | contacts["right"]
     lowest = np.min([p[:, 1] for p in feet.values()], axis=0)
-    print(f"walker: planted in {planted.sum()} of {len(planted)} frames; lowest foot point "
-          f"median {np.median(lowest[planted]) * 100:.1f} cm, min {lowest.min() * 100:.1f} cm")
+    print(f"{rig} walker: planted in {planted.sum()} of {len(planted)} frames; lowest foot "
+          f"point median {np.median(lowest[planted]) * 100:.1f} cm, min "
+          f"{lowest.min() * 100:.1f} cm")
     assert planted.sum() > 0.3 * len(planted)
     assert abs(np.median(lowest[planted])) < 0.01
     assert lowest.min() > -0.02

@@ -29,10 +29,11 @@ def main(req_path: str, res_path: str) -> None:
     bones = [b.name for b in arm.data.bones]
     rest_heads = [list(mw @ b.head_local) for b in arm.data.bones]
     rest_tails = [list(mw @ b.tail_local) for b in arm.data.bones]
-    heads = []
+    heads, tails = [], []
     for f in frames:
         scene.frame_set(start + f)
         heads.append([list(mw @ arm.pose.bones[n].head) for n in bones])
+        tails.append([list(mw @ arm.pose.bones[n].tail) for n in bones])
     out = {
         "bones": bones,
         "rest_heads": rest_heads,
@@ -44,6 +45,7 @@ def main(req_path: str, res_path: str) -> None:
         "scene_frame_end": scene.frame_end,
         "frames": frames,
         "heads": heads,
+        "tails": tails,
         "blender_version": bpy.app.version_string,
     }
     with open(res_path, "w") as fh:
