@@ -24,6 +24,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -299,16 +300,20 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         blender_error: list = []
         staged = _write_people(out, people, cfg, fps, blender_error, progress)
         timings["export"] = time.perf_counter() - t0
+        # report.html (Python: plotting) is made on a thread while the preview (decoding
+        # and encoding, which leave the interpreter free) is written
+        page = _Background(render_report_html, video, people, tracked, _settings(cfg)) \
+            if cfg.report else None
         if cfg.preview:
             t0 = time.perf_counter()
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
             staged["preview.mp4"] = write_rig_preview(
                 video, people, out.path("preview.mp4"), fps, size, cfg.fov_deg, pcb)
             timings["preview"] = time.perf_counter() - t0
-        if cfg.report:
+        if page is not None:
             staged["report.html"] = out.path("report.html")
-            staged["report.html"].write_text(
-                render_report_html(video, people, tracked, _settings(cfg)), encoding="utf-8")
+            staged["report.html"].write_text(page.result(), encoding="utf-8")
+            timings["report"] = page.seconds
         report = build_report(video, people, tracked, _settings(cfg), timings,
                               undo is not None)
         if blender_error:
@@ -333,6 +338,32 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
                          tracked.truncated, timings, tracked.camera)
+
+
+class _Background:
+    """``fn(*args)`` on a thread from now on; :meth:`result` waits for it (and raises what
+    it raised)."""
+
+    def __init__(self, fn, *args) -> None:
+        self._value = self._error = None
+        self.seconds = 0.0
+
+        def work() -> None:
+            t0 = time.perf_counter()
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # re-raised on the caller's thread
+                self._error = exc
+            self.seconds = time.perf_counter() - t0
+
+        self._thread = threading.Thread(target=work, name="mocap-report", daemon=True)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,

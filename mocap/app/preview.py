@@ -66,40 +66,80 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
         for i, f in enumerate(t.frames):
             by_frame.setdefault(int(f), []).append((t, i))
 
-    def draw(frame: Frame) -> np.ndarray:
+    def draw(frame: Frame, scale: float) -> np.ndarray:
         people = []
         for t, i in by_frame.get(frame.index, []):
             xyz = t.image[i] if smoothed else t.image_raw[i]
             vis = t.visibility[i] if t.observed[i] else np.ones(len(xyz))
-            people.append((t.id, xyz[:, :2], vis, bool(t.observed[i])))
+            people.append((t.id, xyz[:, :2] * scale, vis, bool(t.observed[i])))
         return draw_tracks(np.ascontiguousarray(frame.image), people)
 
     return render_video(video_path, out_path, draw, fps=fps, progress=progress)
 
 
+#: The preview's longer side is at most this (px), the size a person watches it at:
+#: encoding a 4K or 1080p frame costs several times more and shows nothing more.
+PREVIEW_MAX_SIDE = 1280
+
+
+def preview_size(size: tuple[int, int], max_side: int = PREVIEW_MAX_SIDE) -> tuple[int, int]:
+    """(width, height) of the preview of a ``size`` video: scaled down so that its longer
+    side is at most ``max_side``, even sides (what MPEG-4 encoders want)."""
+    w, h = size
+    scale = min(1.0, max_side / max(w, h, 1))
+    return max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+
+
 def render_video(video_path: str | os.PathLike, out_path: Path,
-                 draw: Callable[[Frame], np.ndarray], *, fps: float | None = None,
+                 draw: Callable[[Frame, float], np.ndarray], *, fps: float | None = None,
                  progress: Callable[[int], None] | None = None) -> Path:
-    """Decode ``video_path`` again and write ``draw(frame)`` (RGB) for every frame to
-    ``out_path`` (MP4, mp4v); frames are never kept in memory.
+    """Decode ``video_path`` again and write ``draw(frame, scale)`` (RGB, the frame scaled
+    by ``scale`` to :func:`preview_size`) for every frame to ``out_path`` (MP4, mp4v);
+    frames are never kept in memory. Decoding, drawing and encoding run on three threads,
+    so both cores work.
 
     Raises:
         OutputError: the MP4 cannot be written.
     """
+    import queue
+    import threading
 
     with open_video(video_path) as video:
         rate = fps or video.info.fps or 30.0
-        size = (video.info.width, video.info.height)
+        size = preview_size((video.info.width, video.info.height))
+        scale = size[0] / max(video.info.width, 1)
         writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
         if not writer.isOpened():
             raise OutputError(f"cannot write the preview video {out_path}")
+        todo: queue.Queue = queue.Queue(maxsize=4)
+        failed: list[BaseException] = []
+
+        def encode() -> None:
+            while (img := todo.get()) is not None:
+                if not failed:
+                    try:
+                        writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                    except BaseException as exc:  # re-raised on the caller's thread
+                        failed.append(exc)
+
+        worker = threading.Thread(target=encode, name="mocap-preview-encoder", daemon=True)
+        worker.start()
         try:
             for n, frame in enumerate(video):
-                writer.write(cv2.cvtColor(draw(frame), cv2.COLOR_RGB2BGR))
+                if failed:
+                    break
+                if scale != 1.0:
+                    frame = Frame(frame.index, frame.timestamp,
+                                  cv2.resize(frame.image, size, interpolation=cv2.INTER_LINEAR))
+                todo.put(draw(frame, scale))
                 if progress is not None:
                     progress(n + 1)
         finally:
+            todo.put(None)
+            worker.join()
             writer.release()
+        if failed:
+            raise failed[0]
     return out_path
 
 
@@ -118,13 +158,13 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
     # each person's rig over their own frames (drawn from first to last appearance)
     drawn = [(p, rig_pixels(p, size, fov_deg)) for p in people]
 
-    def draw(frame) -> np.ndarray:
+    def draw(frame, scale: float) -> np.ndarray:
         img = np.ascontiguousarray(frame.image)
         for p, px in drawn:
             t = p.track
             if t.first_frame <= frame.index <= t.last_frame:
-                draw_rig(img, px[frame.index - t.first_frame], p.animation.rig.parents,
-                         color_for(p.id - 1), f"#{p.id}")
+                draw_rig(img, px[frame.index - t.first_frame] * scale,
+                         p.animation.rig.parents, color_for(p.id - 1), f"#{p.id}")
         return img
 
     return render_video(video, out_path, draw, fps=fps, progress=progress)

@@ -43,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def convert_with_progress(args: argparse.Namespace, video: str, output: str):
     """Run :func:`mocap.app.convert.convert_video` with the CLI's options and progress bars."""
     from mocap.app.convert import convert_video
-    from mocap.tracking.loop import make_video_engine
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines
     config = convert_config(args)
@@ -59,10 +58,9 @@ def convert_with_progress(args: argparse.Namespace, video: str, output: str):
                                       "people" if stage == "blender" else "frames")
         bars[stage](done, total)
 
-    try:
-        engine = make_video_engine(engine_options(args))
-        return convert_video(video, output, config, engine=engine, force=args.force,
-                             progress=progress)
+    try:  # the models load inside, so that the summary's timings count them
+        return convert_video(video, output, config, force=args.force, progress=progress,
+                             engine_options=engine_options(args))
     finally:
         for bar in bars.values():
             bar.close()

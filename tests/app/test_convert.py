@@ -92,7 +92,9 @@ def test_report_and_preview(demo_run):
     assert "<svg" in (out / "report.html").read_text()
     cap = cv2.VideoCapture(str(out / "preview.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 230
-    assert int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 1768
+    # at the size one watches it: 1280 px wide (1768 x 994 scaled, even sides)
+    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) \
+        == (1280, 720)
     cap.release()
 
 

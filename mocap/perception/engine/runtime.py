@@ -45,12 +45,29 @@ def litert_available() -> bool:
     return True
 
 
+#: Device nodes of the GPUs torch can use (NVIDIA, AMD ROCm, WSL's GPU).
+GPU_NODES = ("/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg")
+
+
+def might_have_gpu() -> bool:
+    """Whether this machine could have a GPU torch would use: a GPU device node, or an
+    Apple-silicon Mac. False means certainly none, known without importing torch (seconds
+    of start-up on a small machine, for a CPU run that never uses it)."""
+    import platform
+
+    if platform.system() == "Darwin" and platform.machine() == "arm64":
+        return True
+    return any(os.path.exists(node) for node in GPU_NODES)
+
+
 def resolve_device(device: str) -> str:
     """``auto`` -> ``cuda`` or ``mps`` when torch sees one, else ``cpu``."""
-    import torch
-
     if device not in DEVICES:
         raise MocapError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "cpu" or (device == "auto" and not might_have_gpu()):
+        return "cpu"
+    import torch
+
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda"
