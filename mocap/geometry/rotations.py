@@ -123,3 +123,24 @@ def kabsch(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np
     fix = np.ones((*cov.shape[:-2], 3))
     fix[..., 2] = d
     return (u * fix[..., None, :]) @ vt
+
+
+def matrix_to_rotvec(m: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotations -> (..., 3) rotation vectors (axis times angle in [0, pi],
+    radians)."""
+    q = matrix_to_quat(np.asarray(m, np.float64))
+    q = np.where(q[..., 3:] < 0, -q, q)  # w >= 0: the angle is at most pi
+    s = np.linalg.norm(q[..., :3], axis=-1, keepdims=True)
+    angle = 2 * np.arctan2(s, q[..., 3:])
+    # axis * angle, and 2 * xyz (its limit) where the angle vanishes
+    return np.where(s > 1e-12, q[..., :3] * angle / np.maximum(s, 1e-300), 2 * q[..., :3])
+
+
+def rotvec_to_matrix(v: np.ndarray) -> np.ndarray:
+    """(..., 3) rotation vectors (radians) -> (..., 3, 3) rotations."""
+    v = np.asarray(v, np.float64)
+    angle = np.linalg.norm(v, axis=-1, keepdims=True)
+    half = 0.5 * angle
+    # sin(a/2)/a, with its limit 1/2 at a = 0
+    k = np.where(angle > 1e-12, np.sin(half) / np.maximum(angle, 1e-300), 0.5)
+    return quat_to_matrix(np.concatenate([v * k, np.cos(half)], axis=-1))

@@ -26,14 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px
-from mocap.geometry.rotations import kabsch, normalize
+from mocap.geometry.rotations import kabsch, matrix_to_rotvec, normalize, rotvec_to_matrix
 from mocap.geometry.series import fill_nan
 from mocap.types import CameraPath
 
-__all__ = ["CameraMotionConfig", "CameraMotionEstimator", "rotation_vectors"]
+__all__ = ["CameraMotionConfig", "CameraMotionEstimator"]
 
 
 @dataclass(frozen=True)
@@ -288,7 +287,7 @@ class CameraMotionEstimator:
         if f == 0:
             return CameraPath.still(0)
         reliable = np.array(self._reliable, bool)
-        rv = rotation_vectors(np.stack(self._rot))
+        rv = matrix_to_rotvec(np.stack(self._rot))
         log_zoom = np.log(np.array(self._zoom))
         rv[~reliable], log_zoom[~reliable] = np.nan, np.nan
         rv[0], log_zoom[0] = 0.0, 0.0
@@ -296,7 +295,7 @@ class CameraMotionEstimator:
         rv, log_zoom = _gaussian(rv, cfg.smooth_frames), _gaussian(log_zoom, cfg.smooth_frames)
         rv -= rv[0]
         log_zoom -= log_zoom[0]
-        rot = _from_rotation_vectors(rv)
+        rot = rotvec_to_matrix(rv)
         zoom = np.exp(log_zoom)
         angle = np.degrees(np.linalg.norm(rv, axis=1))
         moving = bool((angle > cfg.moving_deg).any()
@@ -322,12 +321,3 @@ def _gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
     out = np.stack([np.convolve(flat[:, c], k, mode="valid") for c in range(flat.shape[1])],
                    axis=1)
     return out.reshape(x.shape)
-
-
-def rotation_vectors(rot: np.ndarray) -> np.ndarray:
-    """(F, 3, 3) rotations -> (F, 3) rotation vectors (axis times angle, radians)."""
-    return Rotation.from_matrix(rot).as_rotvec()
-
-
-def _from_rotation_vectors(rv: np.ndarray) -> np.ndarray:
-    return Rotation.from_rotvec(rv).as_matrix()

@@ -452,8 +452,6 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
     try:
         if engine is None:
             engine = make_video_engine(engine_options)
-        import filterpy.kalman  # noqa: F401  (0.3-0.8 s of imports: not per-frame work)
-
         total = video.info.frame_count
         if max_frames is not None and total > 0:
             total = min(total, max_frames)

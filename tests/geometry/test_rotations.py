@@ -42,3 +42,19 @@ def test_project_takes_one_camera_or_one_per_frame():
         np.testing.assert_allclose(per_frame[i], one, atol=1e-9)
         cam = pts[i] @ rot[i].T + trans[i]
         np.testing.assert_allclose(one, focal[i] * cam[:, :2] / cam[:, 2:] + [320, 240])
+
+
+def test_rotation_vectors_round_trip_and_match_scipy():
+    from scipy.spatial.transform import Rotation
+
+    from mocap.geometry.rotations import matrix_to_rotvec, rotvec_to_matrix
+
+    rng = np.random.default_rng(2)
+    rot = _random_rotations(50, rng)
+    rv = matrix_to_rotvec(rot)
+    np.testing.assert_allclose(rv, Rotation.from_matrix(rot).as_rotvec(), atol=1e-9)
+    np.testing.assert_allclose(rotvec_to_matrix(rv), rot, atol=1e-9)
+    tiny = np.array([[1e-14, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(rotvec_to_matrix(tiny), np.tile(np.eye(3), (2, 1, 1)),
+                               atol=1e-12)
+    np.testing.assert_allclose(matrix_to_rotvec(np.eye(3)), np.zeros(3), atol=1e-12)

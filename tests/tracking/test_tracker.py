@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mocap.geometry.boxes import box_iou, cxcywh_to_corners
-from mocap.tracking.tracker import PoseTracker, TrackerConfig, oks, pose_boxes
+from mocap.tracking.tracker import PoseTracker, TrackerConfig, box_filter, oks, pose_boxes
 from mocap.types import Poses2D
 
 _RNG = np.random.default_rng(0)
@@ -212,3 +212,24 @@ def test_left_right_swap_is_caught_by_continuity():
     # with the fix off, the swapped labels pass through
     raw = PoseTracker(TrackerConfig(min_hits=2, fix_left_right=False))
     assert [raw.update(f) for f in frames][5].xy[0, 11, 0] < 500
+
+
+def test_box_filter_matches_filterpy():
+    """The tracker's small Kalman filter gives filterpy's KalmanFilter's numbers."""
+    from filterpy.kalman import KalmanFilter
+
+    rng = np.random.default_rng(0)
+    box = np.array([320.0, 240.0, 80.0, 200.0])
+    ours = box_filter(box)
+    ref = KalmanFilter(dim_x=8, dim_z=4)
+    for name in ("x", "P", "F", "H", "R", "Q"):
+        setattr(ref, name, getattr(ours, name).copy())
+    for step in range(40):
+        ours.predict()
+        ref.predict()
+        if step % 5 != 4:  # a few frames without a match
+            z = (box + rng.normal(scale=5.0, size=4) + [2.0 * step, 0, 0, 0])[:, None]
+            ours.update(z)
+            ref.update(z)
+        np.testing.assert_allclose(ours.x, ref.x, rtol=1e-10, atol=1e-8)
+        np.testing.assert_allclose(ours.P, ref.P, rtol=1e-10, atol=1e-8)
