@@ -53,7 +53,8 @@ class QualityWarning:
         return asdict(self)
 
 
-def _ranges(mask: np.ndarray, first: int) -> list[list[int]]:
+def frame_ranges(mask: np.ndarray, first: int = 0) -> list[list[int]]:
+    """``[first, last]`` video frame ranges where ``mask`` (frames from ``first``) holds."""
     return [[int(first + s), int(first + e - 1)] for s, e in segments(mask)]
 
 
@@ -71,8 +72,8 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
         out.append(QualityWarning("low_coverage", f"seen in {100 * own:.0f} % of the frames "
                                   f"from first to last appearance ({s.frames_observed} of "
                                   f"{span}); the rest is interpolated",
-                                  _ranges(~t.observed, s.first_frame)))
-    gaps = [g for g in _ranges(~t.observed, s.first_frame)
+                                  frame_ranges(~t.observed, s.first_frame)))
+    gaps = [g for g in frame_ranges(~t.observed, s.first_frame)
             if g[1] - g[0] + 1 > ID_GAP_S * fps]
     if gaps:
         longest = max(g[1] - g[0] + 1 for g in gaps)
@@ -87,7 +88,7 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
         out.append(QualityWarning("floating", f"the lowest joint is more than {FLOATING_M} m "
                                   f"above the ground in {100 * high.mean():.0f} % of the "
                                   f"frames (median {np.median(lowest):.2f} m)",
-                                  _ranges(high, s.first_frame)))
+                                  frame_ranges(high, s.first_frame)))
     contacts = p.motion.world.contacts
     if not contacts.any() and s.frames_observed >= FEET_OFF_GROUND_S * fps:
         out.append(QualityWarning("feet_off_ground", "no foot contact in any frame (jumping, "
@@ -130,11 +131,11 @@ def camera_warnings(camera: CameraPath) -> list[QualityWarning]:
             "camera_translating", "the background moves in ways no turn or zoom of the "
             f"camera explains in {100 * low.mean():.0f} % of the frames (the camera travels, "
             "e.g. carried while walking): positions and heights may be wrong there",
-            _ranges(low, 0)))
+            frame_ranges(low)))
     bad = ~camera.reliable
     if bad.mean() > CAMERA_UNRELIABLE:
         out.append(QualityWarning(
             "camera_unreliable", f"the camera's motion could not be measured in "
             f"{100 * bad.mean():.0f} % of the frames (too little still background); it is "
-            "interpolated there", _ranges(bad, 0)))
+            "interpolated there", frame_ranges(bad)))
     return out

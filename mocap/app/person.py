@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px, project
+from mocap.geometry.camera import DEFAULT_FOV_DEG, project
 from mocap.geometry.series import jitter
 from mocap.motion.contacts import (
     VIDEO_CONTACT_HEIGHT_M,
@@ -221,8 +221,7 @@ def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: flo
     for track, wm in zip(tracks, placed, strict=True):
         motion = animate_person(wm, rig, bone_lengths)
         cam = (motion.world.camera_rotation, motion.world.camera_translation)
-        focal = wm.focal if wm.focal is not None else focal_px(size[0], fov_deg)
-        stats = person_stats(track, motion, cam, focal, size, total)
+        stats = person_stats(track, motion, cam, wm.focal, size, total)
         people.append(PersonResult(track.id, track, motion, total, cam, stats))
     return people
 

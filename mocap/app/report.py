@@ -9,12 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mocap.app.checks import video_warnings
+from mocap.app.checks import frame_ranges, video_warnings
 from mocap.app.draw import color_for, draw_rig
 from mocap.app.person import PersonResult
 from mocap.app.preview import rig_pixels
 from mocap.geometry.camera import focal_px
-from mocap.geometry.series import segments
 from mocap.io.video import frames_at
 from mocap.tracking.loop import TrackResult
 from mocap.types import CameraPath
@@ -50,7 +49,7 @@ def camera_report(camera: CameraPath | None, applied: bool, width: int,
         "focal_px": np.round(focal_px(width, fov_deg) * camera.zoom, 2).tolist(),
         "residual_px": listed(camera.residual_px, 3),
         "inlier_share": listed(camera.inlier_share, 3),
-        "unreliable_frames": [[int(a), int(b - 1)] for a, b in segments(~camera.reliable)],
+        "unreliable_frames": frame_ranges(~camera.reliable),
     }
 
 

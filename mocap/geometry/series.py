@@ -28,6 +28,21 @@ def moving_average(x: np.ndarray, half_window: float) -> np.ndarray:
     return (c[2 * h + 1:] - c[:-2 * h - 1]) / (2 * h + 1)
 
 
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 with standard deviation ``sigma`` frames (the end
+    frames repeated at the edges, as :func:`moving_average` does)."""
+    if sigma <= 0 or len(x) < 3:
+        return x
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
+    flat = pad.reshape(len(pad), -1)
+    out = np.stack([np.convolve(flat[:, c], k, mode="valid") for c in range(flat.shape[1])],
+                   axis=1)
+    return out.reshape(x.shape)
+
+
 def segments(mask: np.ndarray) -> list[tuple[int, int]]:
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))

@@ -29,7 +29,7 @@ import numpy as np
 
 from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px
 from mocap.geometry.rotations import kabsch, matrix_to_rotvec, normalize, rotvec_to_matrix
-from mocap.geometry.series import fill_nan
+from mocap.geometry.series import fill_nan, gaussian_smooth
 from mocap.types import CameraPath
 
 __all__ = ["CameraMotionConfig", "CameraMotionEstimator"]
@@ -292,7 +292,8 @@ class CameraMotionEstimator:
         rv[~reliable], log_zoom[~reliable] = np.nan, np.nan
         rv[0], log_zoom[0] = 0.0, 0.0
         rv, log_zoom = fill_nan(rv), fill_nan(log_zoom)
-        rv, log_zoom = _gaussian(rv, cfg.smooth_frames), _gaussian(log_zoom, cfg.smooth_frames)
+        rv, log_zoom = gaussian_smooth(rv, cfg.smooth_frames), gaussian_smooth(log_zoom,
+                                                                    cfg.smooth_frames)
         rv -= rv[0]
         log_zoom -= log_zoom[0]
         rot = rotvec_to_matrix(rv)
@@ -307,17 +308,3 @@ class CameraMotionEstimator:
                            and unexplained.sum() >= cfg.translating_share * measured.sum())
         return CameraPath(rot, zoom, np.array(self._residual), share, reliable, moving,
                           translating)
-
-
-def _gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (edges held)."""
-    if sigma <= 0 or len(x) < 3:
-        return x
-    r = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    pad = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
-    flat = pad.reshape(len(pad), -1)
-    out = np.stack([np.convolve(flat[:, c], k, mode="valid") for c in range(flat.shape[1])],
-                   axis=1)
-    return out.reshape(x.shape)
