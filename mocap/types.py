@@ -46,6 +46,23 @@ MIRROR_LANDMARKS = (0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18
 # The same for COCO-17.
 MIRROR_COCO17 = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 
+# Hand landmarks (MediaPipe's hand landmark model), in model output order: the wrist, then
+# each finger from its base to its tip.
+NUM_HAND_LANDMARKS = 21
+HAND_LANDMARK_NAMES = (
+    "wrist", "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip", "index_mcp", "index_pip",
+    "index_dip", "index_tip", "middle_mcp", "middle_pip", "middle_dip", "middle_tip",
+    "ring_mcp", "ring_pip", "ring_dip", "ring_tip", "pinky_mcp", "pinky_pip", "pinky_dip",
+    "pinky_tip",
+)  # fmt: skip
+# Landmark indices of each finger, base to tip (the wrist, 0, is every chain's root).
+HAND_FINGERS = {"thumb": (1, 2, 3, 4), "index": (5, 6, 7, 8), "middle": (9, 10, 11, 12),
+                "ring": (13, 14, 15, 16), "pinky": (17, 18, 19, 20)}
+# Bones drawn in overlays (pairs of hand landmark indices).
+HAND_EDGES = tuple((0 if k == 0 else chain[k - 1], chain[k])
+                   for chain in HAND_FINGERS.values() for k in range(4)) + (
+    (5, 9), (9, 13), (13, 17))
+
 # COCO-17 keypoints taken from BlazePose indices.
 COCO17_FROM_BLAZEPOSE = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 
@@ -119,6 +136,44 @@ class Rois(_Batch):
     @classmethod
     def empty(cls) -> Rois:
         return cls(np.zeros((0, 2)), np.zeros(0), np.zeros(0), np.zeros(0))
+
+
+@dataclass
+class Hands2D(_Batch):
+    """Both hands of N people in one image (hand landmark model, 21 landmarks each).
+
+    Attributes:
+        xy: (N, 2, 21, 2) float32, px, image landmarks; hand 0 is the person's left hand,
+            1 the right; NaN where the hand was not found.
+        world: (N, 2, 21, 3) float32, metres, 3D landmarks around the hand's centre (x
+            right, y down, z away from the camera); NaN where not found.
+        score: (N, 2) float32 in [0, 1], hand presence; 0 where not found.
+        handedness: (N, 2) float32 in [0, 1], the model's probability that the crop shows
+            a right hand (NaN where not found); the side itself comes from the pose.
+    """
+
+    xy: np.ndarray
+    world: np.ndarray
+    score: np.ndarray
+    handedness: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.xy = np.asarray(self.xy, np.float32)
+        n = len(self.xy)
+        self.world = np.asarray(self.world, np.float32)
+        self.score = np.asarray(self.score, np.float32)
+        self.handedness = np.asarray(self.handedness, np.float32)
+        _check("xy", self.xy, (n, 2, NUM_HAND_LANDMARKS, 2), "(N, 2, 21, 2)")
+        _check("world", self.world, (n, 2, NUM_HAND_LANDMARKS, 3), "(N, 2, 21, 3)")
+        _check("score", self.score, (n, 2), "(N, 2)")
+        _check("handedness", self.handedness, (n, 2), "(N, 2)")
+
+    @classmethod
+    def empty(cls, n: int = 0) -> Hands2D:
+        """``n`` people with no hand found."""
+        return cls(np.full((n, 2, NUM_HAND_LANDMARKS, 2), np.nan),
+                   np.full((n, 2, NUM_HAND_LANDMARKS, 3), np.nan), np.zeros((n, 2)),
+                   np.full((n, 2), np.nan))
 
 
 @dataclass
@@ -233,6 +288,13 @@ class Track:
         score: (T,) float32 pose score; 0 where not observed.
         image: (T, 33, 3) float32 smoothed ``image_raw`` (gaps bridged).
         world: (T, 33, 3) float32 smoothed ``world_raw`` (gaps bridged).
+        hands_image: (T, 2, 21, 2) float32 px, smoothed hand landmarks (hand 0 = the
+            person's left), NaN where the hand was not seen; None when hands were not
+            estimated.
+        hands_world: (T, 2, 21, 3) float32 metres around each hand's centre (x right, y
+            down, z away), smoothed, NaN where not seen; None without hands.
+        hands_score: (T, 2) float32 hand presence in [0, 1], 0 where not seen; None
+            without hands.
     """
 
     id: int
@@ -246,6 +308,9 @@ class Track:
     score: np.ndarray
     image: np.ndarray
     world: np.ndarray
+    hands_image: np.ndarray | None = None
+    hands_world: np.ndarray | None = None
+    hands_score: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.frames = np.asarray(self.frames, np.int64).reshape(-1)
@@ -260,11 +325,26 @@ class Track:
             ("presence", (t, NUM_LANDMARKS), np.float32), ("score", (t,), np.float32),
             ("image", (t, NUM_LANDMARKS, 3), np.float32),
             ("world", (t, NUM_LANDMARKS, 3), np.float32),
+            ("hands_image", (t, 2, NUM_HAND_LANDMARKS, 2), np.float32),
+            ("hands_world", (t, 2, NUM_HAND_LANDMARKS, 3), np.float32),
+            ("hands_score", (t, 2), np.float32),
         ):
-            arr = np.asarray(getattr(self, name), dtype)
+            value = getattr(self, name)
+            if value is None and name.startswith("hands_"):
+                continue
+            arr = np.asarray(value, dtype)
             if arr.shape != shape:
                 raise shape_error(name, str(shape).replace(f"{t}", "T", 1), arr.shape)
             setattr(self, name, arr)
+        missing = [getattr(self, n) is None
+                   for n in ("hands_image", "hands_world", "hands_score")]
+        if any(missing) and not all(missing):
+            raise ValueError("hands_image, hands_world and hands_score go together")
+
+    @property
+    def has_hands(self) -> bool:
+        """Hands were estimated for this track (they may still never have been seen)."""
+        return self.hands_score is not None
 
     def __len__(self) -> int:
         return len(self.frames)

