@@ -11,7 +11,7 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
     motion/      world (root, ground, scene; a moving camera undone), contacts (foot
                  contacts, locking, skate)
     skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)
-    retarget/    solver, foot_lock, bvh_source, metrics
+    retarget/    solver, foot_lock, fingers (hand landmarks -> finger joints), bvh_source, metrics
     export/      bvh, data (json/npz/csv), formats, blender (FBX/GLB), blender_env
     app/         convert, person, report, preview, draw, batch: the orchestration
     commands/    one file per subcommand + shared options (the CLI, thin)

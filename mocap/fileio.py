@@ -16,6 +16,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from mocap.errors import OutputError
 
 #: Marks the temporary files of a write in progress.
@@ -197,3 +199,19 @@ class OutputDir:
         if exc_type is not None:
             self.abort()
         self._cleanup_dir()  # releases the lock; removes a directory this run left empty
+
+
+def json_array(a, digits: int = 4):
+    """``a`` as nested JSON lists: floats rounded to ``digits`` (as float64: a rounded
+    float32 would print with all its binary digits), NaN and infinities as ``null`` (JSON
+    has no NaN), integers and booleans as they are."""
+    a = np.asarray(a)
+    if a.dtype == bool or np.issubdtype(a.dtype, np.integer):
+        return a.tolist()
+    r = np.round(a.astype(np.float64), digits)
+    bad = ~np.isfinite(r)
+    if not bad.any():
+        return r.tolist()
+    out = r.astype(object)
+    out[bad] = None
+    return out.tolist()

@@ -59,9 +59,9 @@ HAND_LANDMARK_NAMES = (
 HAND_FINGERS = {"thumb": (1, 2, 3, 4), "index": (5, 6, 7, 8), "middle": (9, 10, 11, 12),
                 "ring": (13, 14, 15, 16), "pinky": (17, 18, 19, 20)}
 # Bones drawn in overlays (pairs of hand landmark indices).
-HAND_EDGES = tuple((0 if k == 0 else chain[k - 1], chain[k])
-                   for chain in HAND_FINGERS.values() for k in range(4)) + (
-    (5, 9), (9, 13), (13, 17))
+HAND_EDGES = (*((0 if k == 0 else chain[k - 1], chain[k])
+                 for chain in HAND_FINGERS.values() for k in range(4)),
+              (5, 9), (9, 13), (13, 17))
 
 # COCO-17 keypoints taken from BlazePose indices.
 COCO17_FROM_BLAZEPOSE = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)

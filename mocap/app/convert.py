@@ -51,6 +51,7 @@ from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
 from mocap.perception.camera_motion import CameraMotionConfig
+from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
 from mocap.retarget.solver import BONE_LENGTHS
 from mocap.skeleton.rig import load_rig
@@ -89,6 +90,9 @@ class ConvertConfig:
             ``max_people`` is replaced by ``max_people``.
         blender: a Blender executable for FBX/GLB (None: the default one).
         camera: one of :data:`CAMERA_MODES`.
+        hands: also capture both hands of every person (21 landmarks each) and retarget
+            them onto the rig's fingers (:mod:`mocap.perception.hands`).
+        hand_model: the hand landmark model with ``hands``: ``full`` or ``lite``.
     """
 
     rig: str = "mixamo"
@@ -102,8 +106,11 @@ class ConvertConfig:
     pipeline: PipelineConfig | None = None
     blender: str | None = None
     camera: str = "auto"
+    hands: bool = False
+    hand_model: str = "full"
 
     def __post_init__(self) -> None:
+        HandConfig(model=self.hand_model)  # checks the name
         if self.camera not in CAMERA_MODES:
             raise InputError(f"unknown camera mode {self.camera!r}; choose from "
                              f"{', '.join(CAMERA_MODES)}")
@@ -284,7 +291,9 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         cb = (lambda done, total: progress("tracking", done, total)) if progress else None
         t0 = time.perf_counter()
         measure = None if cfg.camera == "static" else CameraMotionConfig(fov_deg=cfg.fov_deg)
-        tracked = track_video(video, engine, pipe, progress=cb, camera=measure)
+        hands = HandConfig(model=cfg.hand_model) if cfg.hands else None
+        tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
+                              engine_options=engine_options)
         timings["tracking"] = time.perf_counter() - t0
         fps = float(tracked.info.fps) if tracked.info.fps > 0 else 30.0
         size = (tracked.info.width, tracked.info.height)
@@ -418,4 +427,5 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg,
 def _settings(cfg: ConvertConfig) -> dict:
     """The conversion settings the report states."""
     return {"rig": cfg.rig, "units": cfg.units, "fov_deg": cfg.fov_deg,
-            "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera}
+            "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera,
+            "hands": cfg.hand_model if cfg.hands else None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from mocap.types import SKELETON_EDGES, Poses2D
+from mocap.types import HAND_EDGES, SKELETON_EDGES, Hands2D, Poses2D
 
 # Distinct colours (RGB) for people, chosen by id or index.
 PALETTE = (
@@ -55,6 +55,20 @@ def draw_skeleton(image: np.ndarray, xy: np.ndarray, visibility: np.ndarray, col
     return image
 
 
+def draw_hand(image: np.ndarray, xy: np.ndarray, color, scale: float = 1.0) -> np.ndarray:
+    """Draw one hand's 21 landmarks ``xy`` (21, 2) px (thin bones, small joints) onto
+    ``image`` in place, ``xy`` multiplied by ``scale`` first; nothing where not finite."""
+    if not np.isfinite(xy).all():
+        return image
+    unit = line_scale(image)
+    pts = np.round(np.asarray(xy, np.float64) * scale).astype(np.int32)
+    for a, b in HAND_EDGES:
+        cv2.line(image, tuple(pts[a]), tuple(pts[b]), color, unit, cv2.LINE_AA)
+    for q in pts:
+        cv2.circle(image, tuple(q), unit, (255, 255, 255), -1, cv2.LINE_AA)
+    return image
+
+
 def draw_rig(image: np.ndarray, pts: np.ndarray, parents: np.ndarray, color,
              label: str | None = None) -> np.ndarray:
     """Draw a rig's projected joints ``pts`` (J, 2) px, bones from ``parents`` (J,), onto
@@ -73,11 +87,12 @@ def draw_rig(image: np.ndarray, pts: np.ndarray, parents: np.ndarray, color,
 
 
 def draw_poses(image: np.ndarray, poses: Poses2D, min_visibility: float = 0.5,
-               labels: list[str] | None = None) -> np.ndarray:
+               labels: list[str] | None = None, hands: Hands2D | None = None) -> np.ndarray:
     """Return a copy of ``image`` (H, W, 3) uint8 RGB with each person's skeleton drawn.
 
     Colour follows ``track_id`` when set, else the person's index; ``labels`` (one per
-    person) are written above each head.
+    person) are written above each head; ``hands`` (rows aligned with ``poses``) are drawn
+    where found.
     """
     out = np.ascontiguousarray(image.copy())
     for k in range(len(poses)):
@@ -85,4 +100,6 @@ def draw_poses(image: np.ndarray, poses: Poses2D, min_visibility: float = 0.5,
         draw_skeleton(out, poses.xy[k], poses.visibility[k], color_for(key),
                       labels[k] if labels is not None else None,
                       min_visibility=min_visibility)
+        for side in range(2) if hands is not None else ():
+            draw_hand(out, hands.xy[k, side], color_for(key))
     return out

@@ -4,7 +4,8 @@
 landmarks become the rig's body points (:func:`mocap.motion.world.landmark_points`), are
 retargeted onto the rig in one solve, lifted where a joint sinks into the floor, and the
 feet in contact are then planted by two-bone IK on the legs
-(:func:`mocap.retarget.foot_lock.lock_feet`).
+(:func:`mocap.retarget.foot_lock.lock_feet`); with hand landmarks, the fingers are then
+bent after them (:func:`mocap.retarget.fingers.apply_fingers`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mocap.motion.contacts import (
     foot_skate,
 )
 from mocap.motion.world import WorldMotion, landmark_points, scene_world_motion, world_motion
+from mocap.retarget.fingers import apply_fingers
 from mocap.retarget.foot_lock import keep_above_floor, lock_feet, settle_on_floor
 from mocap.retarget.solver import retarget
 from mocap.skeleton.animation import Animation
@@ -50,7 +52,8 @@ class PersonMotion:
 
 
 def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
-                   lock: bool = True, floor: bool = True) -> PersonMotion:
+                   lock: bool = True, floor: bool = True,
+                   hands: tuple[np.ndarray, np.ndarray] | None = None) -> PersonMotion:
     """Placed landmarks -> an animation of ``rig``, in one retarget solve.
 
     Args:
@@ -59,6 +62,9 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
         bone_lengths: ``"actor"`` (the person's proportions) or ``"rig"``.
         lock: pin feet in contact (video contact thresholds) so they do not slide.
         floor: keep every body point at or above the ground (within 3 cm).
+        hands: ``(hands_world, hands_score)`` over the person's frames, (T, 2, 21, 3)
+            metres and (T, 2) (see :func:`~mocap.retarget.fingers.apply_fingers`): the
+            fingers follow them, last; None leaves the fingers in their rest pose.
     """
     fps = placed.fps
     pts = landmark_points(placed.landmarks, rig.landmarks)
@@ -67,6 +73,8 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
     if floor:  # before locking, so that planted feet are pinned where they end up
         anim = keep_above_floor(anim)
     if not lock:
+        if hands is not None:
+            anim = apply_fingers(anim, *hands)
         return PersonMotion(anim, placed, unlocked, unlocked)
     anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
     if floor:  # the rig's soles and toe tips, not its ankles, on the ground
@@ -78,6 +86,8 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
             placed = replace(placed, landmarks=placed.landmarks + up, root=placed.root + up,
                              camera_translation=placed.camera_translation
                              - placed.camera_rotation @ up)
+    if hands is not None:  # the fingers move nothing else: after the feet and the floor
+        anim = apply_fingers(anim, *hands)
     return PersonMotion(anim, placed, foot_skate(anim.points(), fps), unlocked)
 
 
@@ -127,6 +137,10 @@ class PersonStats:
             project).
         root_travel_m: horizontal distance from the first to the last root position, m.
         bone_lengths_m: joint name -> length of the bone ending at it, m.
+        hand_coverage: with ``--hands``, ``{"left", "right"}``: share of the frames the
+            person was seen in where that hand was found too (None without hands).
+        hand_score_mean: with ``--hands``, ``{"left", "right"}``: mean hand presence score
+            where the hand was found (None where it never was; None without hands).
     """
 
     first_frame: int
@@ -145,12 +159,17 @@ class PersonStats:
     hip_reprojection_px_median: float | None
     root_travel_m: float
     bone_lengths_m: dict[str, float]
+    hand_coverage: dict[str, float] | None = None
+    hand_score_mean: dict[str, float | None] | None = None
 
     def to_json(self) -> dict:
-        """The ``report.json`` form (foot contacts as ``{"left", "right"}``)."""
+        """The ``report.json`` form (foot contacts as ``{"left", "right"}``; the hand keys
+        only with ``--hands``)."""
         d = asdict(self)
         d["foot_contact_fraction"] = {"left": d.pop("foot_contact_left"),
                                       "right": d.pop("foot_contact_right")}
+        if d["hand_coverage"] is None:  # no --hands: no hand keys
+            del d["hand_coverage"], d["hand_score_mean"]
         return d
 
 
@@ -219,7 +238,8 @@ def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: flo
                                 size, fps, fov_deg, views)
     people = []
     for track, wm in zip(tracks, placed, strict=True):
-        motion = animate_person(wm, rig, bone_lengths)
+        hands = (track.hands_world, track.hands_score) if track.has_hands else None
+        motion = animate_person(wm, rig, bone_lengths, hands=hands)
         cam = (motion.world.camera_rotation, motion.world.camera_translation)
         stats = person_stats(track, motion, cam, wm.focal, size, total)
         people.append(PersonResult(track.id, track, motion, total, cam, stats))
@@ -263,4 +283,20 @@ def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, n
         hip_reprojection_px_median=reproj,
         root_travel_m=round(float(np.linalg.norm(travel)), 3),
         bone_lengths_m=lengths,
+        **_hand_stats(track),
     )
+
+
+def _hand_stats(track: Track) -> dict:
+    """``hand_coverage`` and ``hand_score_mean`` of :class:`PersonStats` (empty without
+    hands)."""
+    if not track.has_hands:
+        return {}
+    seen = track.observed
+    found = (track.hands_score > 0) & seen[:, None]
+    coverage, score = {}, {}
+    for k, side in enumerate(("left", "right")):
+        coverage[side] = round(float(found[:, k].sum() / max(seen.sum(), 1)), 4)
+        score[side] = (round(float(track.hands_score[found[:, k], k].mean()), 4)
+                       if found[:, k].any() else None)
+    return {"hand_coverage": coverage, "hand_score_mean": score}

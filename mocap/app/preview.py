@@ -1,4 +1,5 @@
-"""Preview video: the input with each tracked person's skeleton and id drawn on it.
+"""Preview video: the input with each tracked person's skeleton and id drawn on it (and the
+hand landmarks found, with ``--hands``).
 
 Decodes the video a second time (frames are never kept in memory) and writes an MP4
 (``mp4v``) under a temporary name that the caller publishes (see
@@ -14,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mocap.app.draw import color_for, draw_rig, draw_skeleton
+from mocap.app.draw import color_for, draw_hand, draw_rig, draw_skeleton
 from mocap.app.person import PersonResult
 from mocap.errors import OutputError
 from mocap.geometry.camera import focal_px, project
@@ -45,6 +46,13 @@ def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 
     return image
 
 
+def _draw_hands(image: np.ndarray, track: Track, i: int, scale: float) -> None:
+    """The hand landmarks found in the track's frame ``i`` (with ``--hands``), in place."""
+    if track.has_hands:
+        for side in range(2):
+            draw_hand(image, track.hands_image[i, side], (255, 255, 255), scale)
+
+
 def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: Path, *,
                   smoothed: bool = True, fps: float | None = None,
                   progress: Callable[[int], None] | None = None) -> Path:
@@ -72,7 +80,10 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
             xyz = t.image[i] if smoothed else t.image_raw[i]
             vis = t.visibility[i] if t.observed[i] else np.ones(len(xyz))
             people.append((t.id, xyz[:, :2] * scale, vis, bool(t.observed[i])))
-        return draw_tracks(np.ascontiguousarray(frame.image), people)
+        img = draw_tracks(np.ascontiguousarray(frame.image), people)
+        for t, i in by_frame.get(frame.index, []):
+            _draw_hands(img, t, i, scale)
+        return img
 
     return render_video(video_path, out_path, draw, fps=fps, progress=progress)
 
@@ -165,6 +176,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
             if t.first_frame <= frame.index <= t.last_frame:
                 draw_rig(img, px[frame.index - t.first_frame] * scale,
                          p.animation.rig.parents, color_for(p.id - 1), f"#{p.id}")
+                _draw_hands(img, t, frame.index - t.first_frame, scale)
         return img
 
     return render_video(video, out_path, draw, fps=fps, progress=progress)

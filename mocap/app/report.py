@@ -188,6 +188,12 @@ def _person_html(p: PersonResult, thumb: str | None) -> str:
          else f"{s.hip_reprojection_px_median:.1f} px (median)"),
         ("root travel", f"{s.root_travel_m:.2f} m"),
     ]
+    if s.hand_coverage is not None:
+        rows.append(("hands found (--hands)", ", ".join(
+            f"{side} {100 * s.hand_coverage[side]:.0f} %"
+            + ("" if s.hand_score_mean[side] is None
+               else f" (score {s.hand_score_mean[side]:.2f})")
+            for side in ("left", "right")) + " of the frames the person was seen in"))
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                     for k, v in rows)
     rig = p.animation.rig

@@ -54,6 +54,26 @@ def make_engine(args: argparse.Namespace, **config):
     return PoseEngine(**asdict(engine_options(args)), config=EstimatorConfig(**config))
 
 
+def add_hands_options(parser) -> None:
+    """``--hands`` and ``--hand-model`` (convert, demo, batch, track, pose)."""
+    parser.add_argument("--hands", action="store_true",
+                        help="also capture the fingers: 21 landmarks per hand (MediaPipe's "
+                        "hand model on regions from each person's wrists), retargeted onto "
+                        "rigs with finger joints (mixamo); costs a few ms per visible hand")
+    parser.add_argument("--hand-model", default="full", choices=("full", "lite"),
+                        help="hand landmark model with --hands: full (default, more "
+                        "precise) or lite (faster)")
+
+
+def hand_config(args: argparse.Namespace):
+    """The :class:`~mocap.perception.hands.HandConfig` of ``--hands`` (None without it)."""
+    if not getattr(args, "hands", False):
+        return None
+    from mocap.perception.hands import HandConfig
+
+    return HandConfig(model=args.hand_model)
+
+
 def add_convert_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `convert`, `demo` and `batch`."""
     from mocap.export.formats import DEFAULT_FORMATS, FORMATS
@@ -81,6 +101,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="BVH units (default: m, imported by Blender at true size)")
     g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
                    help="actor: each person's own proportions (default); rig: the rig's")
+    add_hands_options(g)
     g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
                    help="write preview.mp4 with the exported rig drawn on the video "
                    "(default: on)")
@@ -99,7 +120,8 @@ def convert_config(args: argparse.Namespace):
     return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
                          units=args.units, bone_lengths=args.bone_lengths,
                          max_people=args.max_people, preview=args.preview,
-                         blender=args.blender, camera=args.camera)
+                         blender=args.blender, camera=args.camera, hands=args.hands,
+                         hand_model=args.hand_model)
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:

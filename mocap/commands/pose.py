@@ -10,9 +10,16 @@ import cv2
 import numpy as np
 
 from mocap import fileio
-from mocap.commands.options import add_engine_options, add_quiet_option, make_engine
+from mocap.commands.options import (
+    add_engine_options,
+    add_hands_options,
+    add_quiet_option,
+    engine_options,
+    hand_config,
+    make_engine,
+)
 from mocap.errors import InputError, MocapError
-from mocap.types import LANDMARK_NAMES, Poses2D
+from mocap.types import HAND_LANDMARK_NAMES, LANDMARK_NAMES, Hands2D, Poses2D
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keypoints", default="fused", choices=("fused", "movenet", "landmarks"),
                    help="where --coco's 17 joints come from (with --detector movenet): fused "
                    "from both models (default), MoveNet's alone, or BlazePose's landmarks")
+    add_hands_options(p)
     add_quiet_option(p)
     add_engine_options(p)
     p.set_defaults(func=run)
@@ -56,17 +64,27 @@ def coco_results(file_name: str, image_id: int | str, poses: Poses2D) -> list[di
     return out
 
 
-def poses_json(file_name: str, shape: tuple[int, ...], poses: Poses2D) -> dict:
+def poses_json(file_name: str, shape: tuple[int, ...], poses: Poses2D,
+               hands: Hands2D | None = None) -> dict:
+    """One image's ``--json`` entry (``hands`` per person with ``--hands``)."""
     people = []
     for k in range(len(poses)):
         lm = np.column_stack([poses.xy[k], poses.z[k], poses.visibility[k], poses.presence[k]])
-        people.append({
+        person = {
             "score": round(float(poses.score[k]), 5),
             "roi": dict(zip(("cx", "cy", "size", "rotation", "detection_score"),
                             (round(float(v), 4) for v in poses.roi[k]), strict=True)),
             "landmarks": np.round(lm, 4).tolist(),
             "world_landmarks": np.round(poses.world[k], 5).tolist(),
-        })
+        }
+        if hands is not None:
+            person["hands"] = {side: None if hands.score[k, s] <= 0 else {
+                "score": round(float(hands.score[k, s]), 4),
+                "handedness": round(float(hands.handedness[k, s]), 4),
+                "landmarks": np.round(hands.xy[k, s], 2).tolist(),
+                "world_landmarks": np.round(hands.world[k, s], 5).tolist(),
+            } for s, side in enumerate(("left", "right"))}
+        people.append(person)
     return {"file_name": file_name, "width": shape[1], "height": shape[0], "people": people}
 
 
@@ -77,6 +95,7 @@ def _image_id(path: Path) -> int | str:
 def run(args: argparse.Namespace) -> int:
     from mocap.app.draw import draw_poses
     from mocap.io.images import load_image
+    from mocap.perception.hands import make_hand_engine
 
     if args.max_people is not None and args.max_people < 1:
         raise MocapError(f"--max-people must be >= 1, got {args.max_people}")
@@ -90,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         raise MocapError(f"--draw {args.draw}: exists and is not a directory")
     engine = make_engine(args, max_people=args.max_people, min_pose_score=args.min_score,
                          keypoints=args.keypoints)
+    hands_cfg = hand_config(args)
+    hand_engine = (make_hand_engine(hands_cfg, engine_options(args), engine)
+                   if hands_cfg is not None else None)
     coco, full, failed = [], [], 0
     for name in args.images:
         path = Path(name)
@@ -100,19 +122,23 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         poses = engine.estimate(image)
+        hands = hand_engine.estimate(image, poses) if hand_engine is not None else None
         if not args.quiet:
-            print(f"{path}: {len(poses)} {'person' if len(poses) == 1 else 'people'}")
+            found = "" if hands is None else f", {int((hands.score > 0).sum())} hands"
+            print(f"{path}: {len(poses)} {'person' if len(poses) == 1 else 'people'}{found}")
         coco += coco_results(path.name, _image_id(path), poses)
-        full.append(poses_json(path.name, image.shape, poses))
+        full.append(poses_json(path.name, image.shape, poses, hands))
         if args.draw:
-            overlay = draw_poses(image, poses, labels=[f"{s:.2f}" for s in poses.score])
+            overlay = draw_poses(image, poses, labels=[f"{s:.2f}" for s in poses.score],
+                                 hands=hands)
             _, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
             fileio.write_bytes(Path(args.draw) / f"{path.stem}.png", png.tobytes())
     if failed < len(args.images):
         if args.coco:
             fileio.write_json(args.coco, coco)
         if args.json_out:
-            fileio.write_json(args.json_out, {"landmark_names": list(LANDMARK_NAMES),
+            names = {"hand_landmark_names": list(HAND_LANDMARK_NAMES)} if hand_engine else {}
+            fileio.write_json(args.json_out, {"landmark_names": list(LANDMARK_NAMES), **names,
                                               "units": {"landmarks": "px (x, y), z px-scaled "
                                                         "relative to hips", "world": "m"},
                                               "images": full})

@@ -7,7 +7,13 @@ import json
 import os
 import sys
 
-from mocap.commands.options import add_engine_options, add_quiet_option, engine_options
+from mocap.commands.options import (
+    add_engine_options,
+    add_hands_options,
+    add_quiet_option,
+    engine_options,
+    hand_config,
+)
 from mocap.commands.progress import ProgressBar
 from mocap.errors import MocapError
 
@@ -19,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "whenever someone is lost), follow each person's landmarks from frame to frame, keep "
         "identities with a Kalman tracker, and smooth every joint's trajectory (Kalman + RTS). "
         "Writes DIR/tracks.npz and its JSON twin DIR/tracks.json (per person: frame indices, "
-        "timestamps, image and world landmarks raw and smoothed, visibility; format in "
-        "mocap/pipeline.py), and with --preview DIR/preview.mp4. Nothing is left in DIR if "
-        "the run fails.",
+        "timestamps, image and world landmarks raw and smoothed, visibility, and with --hands "
+        "both hands' 21 landmarks; format in the README and mocap/tracking/tracks_io.py), "
+        "and with --preview DIR/preview.mp4. Nothing is left in DIR if the run fails.",
         epilog="example: mocap track walk.mp4 -o out/ --max-people 2 --preview --json")
     p.add_argument("video", metavar="VIDEO", help="video file (MP4/MKV/AVI/WebM, ...)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
@@ -40,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="run the person detector at least every N frames (default: 10)")
     p.add_argument("--max-frames", type=int, metavar="N",
                    help="process only the first N frames")
+    add_hands_options(p)
     add_quiet_option(p)
     add_engine_options(p)
     p.set_defaults(func=run)
@@ -67,12 +74,14 @@ def run(args: argparse.Namespace) -> int:
     # input first (a bad file must not create DIR), then the output (before minutes of work)
     open_video(args.video, prefetch=0).close()
     tty = sys.stderr.isatty() and not args.quiet
+    hands = hand_config(args)
     with OutputDir(args.output) as out:
         engine = make_video_engine(engine_options(args))
         bar = ProgressBar("tracking", tty)
         try:
             result = track_video(args.video, engine, config, progress=bar,
-                                 max_frames=args.max_frames)
+                                 max_frames=args.max_frames, hands=hands,
+                                 engine_options=engine_options(args))
         finally:
             bar.close()
         write_tracks(result, out)
@@ -97,8 +106,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.frame_count} frames ({result.duration:.2f} s of video) in "
               f"{result.seconds:.1f} s ({fps:.1f} fps), {len(result.tracks)} people")
         for t in result.tracks:
+            hands = ""
+            if t.has_hands:
+                left, right = (int(n) for n in (t.hands_score > 0).sum(0))
+                hands = f", hands in {left} (left) and {right} (right)"
             print(f"  person {t.id}: frames {t.first_frame}-{t.last_frame}, seen in "
-                  f"{t.frames_observed}")
+                  f"{t.frames_observed}{hands}")
         for path in written:
             print(f"  wrote {path}")
     return 0

@@ -21,6 +21,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.export.formats import DATA_FORMATS
+from mocap.fileio import json_array
 from mocap.skeleton.animation import Animation
 from mocap.types import Track
 
@@ -57,7 +58,11 @@ def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarra
         ``camera``: ``camera_rotation`` (F, 3, 3) and ``camera_translation`` (F, 3) m, world
         -> camera (x right, y down, z forward: ``p_cam = R p + t``), ``focal_px`` (F,)
         (principal point at the image centre). World axes: Y up, ground at y = 0, x the
-        first frame's camera right, z towards that camera (right-handed).
+        first frame's camera right, z towards that camera (right-handed). When the track
+        has hands (``--hands``): ``hands_image`` (F, 2, 21, 2) px, ``hands_world``
+        (F, 2, 21, 3) m around each hand's centre in camera axes (x right, y down, z
+        away), hand 0 = the person's left, NaN where the hand was not seen, and
+        ``hands_score`` (F, 2) (0 where not seen).
     """
     cam = {}
     if camera is not None:
@@ -77,6 +82,8 @@ def person_arrays(animation: Animation, track: Track, landmarks_world: np.ndarra
         "landmarks_image": track.image[:, :, :2],
         "visibility": track.visibility,
         **cam,
+        **({"hands_image": track.hands_image, "hands_world": track.hands_world,
+            "hands_score": track.hands_score} if track.has_hands else {}),
     }
 
 
@@ -108,9 +115,8 @@ def write_person_data(fmt: str, path: str | Path, meta: dict,
         with open(path, "wb") as fh:
             np.savez_compressed(fh, **items, **arrays)
     elif fmt == "json":
-        # float64 before rounding: a rounded float32 prints with all its binary digits
-        doc = {**meta, **{k: np.round(v.astype(np.float64), 5).tolist()
-                          if v.dtype.kind == "f" else v.tolist() for k, v in arrays.items()}}
+        # NaN (a hand not seen) as null
+        doc = {**meta, **{k: json_array(v, 5) for k, v in arrays.items()}}
         path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
     elif fmt == "csv":
         pos = arrays["joint_positions"]

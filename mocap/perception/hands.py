@@ -25,8 +25,8 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.io import assets
-from mocap.perception.engine.runtime import make_runner
-from mocap.perception.landmarks import crop_rois, crop_to_image, rotation_2d
+from mocap.perception.engine.runtime import make_runner, resolve_backend, resolve_device
+from mocap.perception.landmarks import EngineOptions, crop_rois, crop_to_image, rotation_2d
 from mocap.types import NUM_HAND_LANDMARKS, Hands2D, Poses2D, Rois
 
 HAND_SIZE = 224
@@ -175,17 +175,20 @@ class HandEngine:
 
     Args:
         models_dir: model cache (see :mod:`mocap.io.assets`).
-        backend: ``torch`` or ``litert`` (resolved, as :class:`~mocap.perception.landmarks.PoseEngine` has it).
-        device: ``cpu``, ``cuda`` or ``mps`` (resolved).
+        backend: ``auto``, ``torch`` or ``litert`` (resolved as
+            :class:`~mocap.perception.landmarks.PoseEngine` resolves it).
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         threads: CPU threads for inference.
         compile: ``torch.compile`` the torch modules.
         config: :class:`HandConfig`.
     """
 
-    def __init__(self, models_dir: str | os.PathLike | None = None, backend: str = "litert",
-                 device: str = "cpu", threads: int | None = None, compile: bool = False,
+    def __init__(self, models_dir: str | os.PathLike | None = None, backend: str = "auto",
+                 device: str = "auto", threads: int | None = None, compile: bool = False,
                  config: HandConfig | None = None):
         self.config = config or HandConfig()
+        device = resolve_device(device)
+        backend = resolve_backend(backend, device)
         wanted = (assets.HAND_MODELS[self.config.model], assets.HAND_RECROP)
         paths = assets.ensure_models(models_dir, wanted)
         self._landmarker = make_runner(paths[wanted[0].name], None, backend, device, threads,
@@ -275,6 +278,17 @@ class HandEngine:
         out.handedness[person, side] = hands.handedness[good]
         _drop_doubles(out)
         return out
+
+
+def make_hand_engine(config: HandConfig | None = None, options: EngineOptions | None = None,
+                     pose_engine=None) -> HandEngine:
+    """A :class:`HandEngine` run like the pose models: ``pose_engine``'s backend and device
+    when it has them (a :class:`~mocap.perception.landmarks.PoseEngine`), else as
+    ``options`` resolve them; models folder, threads and compiling from ``options``."""
+    opts = options or EngineOptions()
+    device = getattr(pose_engine, "device", None) or resolve_device(opts.device)
+    backend = getattr(pose_engine, "backend", None) or resolve_backend(opts.backend, device)
+    return HandEngine(opts.models_dir, backend, device, opts.threads, opts.compile, config)
 
 
 def _drop_doubles(hands: Hands2D) -> None:

@@ -30,8 +30,7 @@ from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
 from mocap.io.video import VideoInfo, open_video
 from mocap.perception.camera_motion import CameraMotionConfig, CameraMotionEstimator
 from mocap.perception.detect import DetectorConfig
-from mocap.perception.engine.runtime import resolve_backend, resolve_device
-from mocap.perception.hands import HandConfig, HandEngine
+from mocap.perception.hands import HandConfig, HandEngine, make_hand_engine
 from mocap.perception.landmarks import (
     EngineOptions,
     EstimatorConfig,
@@ -47,7 +46,6 @@ __all__ = [
     "Engine",
     "PipelineConfig",
     "TrackResult",
-    "make_hand_engine",
     "make_video_engine",
     "smooth_track",
     "track_frames",
@@ -504,16 +502,6 @@ def make_video_engine(options: EngineOptions | None = None) -> PoseEngine:
     return PoseEngine(**asdict(options or EngineOptions()),
                       config=EstimatorConfig(detector=video_detector_config(),
                                              movenet=video_movenet_config()))
-
-
-def make_hand_engine(config: HandConfig, options: EngineOptions | None = None,
-                     engine: Engine | None = None) -> HandEngine:
-    """A :class:`~mocap.perception.hands.HandEngine` run like ``engine`` (its backend and
-    device when it is a :class:`PoseEngine`, else as ``options`` resolve them)."""
-    opts = options or EngineOptions()
-    device = getattr(engine, "device", None) or resolve_device(opts.device)
-    backend = getattr(engine, "backend", None) or resolve_backend(opts.backend, device)
-    return HandEngine(opts.models_dir, backend, device, opts.threads, opts.compile, config)
 
 
 def track_video(path: str | os.PathLike, engine: Engine | None = None,

@@ -9,18 +9,21 @@
   bridged gaps; ``image_raw`` / ``image`` (T, 33, 3) float32: x, y px and z (px-scaled depth,
   hip-relative), raw (NaN where not observed) and smoothed; ``world_raw`` / ``world``
   (T, 33, 3) float32 metres, hip-centred (x right, y down, z away); ``visibility`` and
-  ``presence`` (T, 33) float32 (0 where not observed); ``score`` (T,) float32 pose score.
+  ``presence`` (T, 33) float32 (0 where not observed); ``score`` (T,) float32 pose score;
+  with ``--hands``: ``hands_image`` (T, 2, 21, 2) float32 px and ``hands_world`` (T, 2, 21,
+  3) float32 metres around each hand's centre (hand 0 = the person's left; NaN where the
+  hand was not seen), ``hands_score`` (T, 2) float32 (0 where not seen).
 
 ``tracks.json`` is the same content: ``{"format": "mocap.tracks/1", "frame_count", "fps",
 "timestamps", "landmark_names", "smoothing", "tracks": [{"id", "frames", "times",
 "observed", "image_raw", "image", "world_raw", "world", "visibility", "presence",
-"score"}]}`` with NaN written as ``null``.
+"score"}]}`` with NaN written as ``null`` (with ``--hands`` also ``hand_landmark_names``
+and each track's ``hands_image``, ``hands_world``, ``hands_score``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -28,21 +31,15 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError, OutputError
-from mocap.fileio import OutputDir
+from mocap.fileio import OutputDir, json_array
 from mocap.tracking.loop import TrackResult
-from mocap.types import LANDMARK_NAMES, Track
-
+from mocap.types import HAND_LANDMARK_NAMES, LANDMARK_NAMES, Track
 
 # --------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------
-def _json_array(a: np.ndarray, digits: int = 4):
-    a = np.asarray(a)
-    if a.dtype == bool or np.issubdtype(a.dtype, np.integer):
-        return a.tolist()
-    r = np.round(a.astype(np.float64), digits)
-    return [_json_array(x, digits) for x in r] if r.ndim > 1 else \
-        [None if not math.isfinite(v) else v for v in r.tolist()]
+#: A track's hand arrays, in tracks.npz when hands were estimated (``--hands``).
+HAND_FIELDS = ("hands_image", "hands_world", "hands_score")
 
 
 def tracks_to_json(result: TrackResult) -> dict:
@@ -52,16 +49,20 @@ def tracks_to_json(result: TrackResult) -> dict:
         "video": str(result.info.path),
         "frame_count": result.frame_count,
         "fps": result.info.fps,
-        "timestamps": _json_array(result.timestamps, 6),
+        "timestamps": json_array(result.timestamps, 6),
         "landmark_names": list(LANDMARK_NAMES),
+        "hand_landmark_names": list(HAND_LANDMARK_NAMES),
         "smoothing": asdict(result.config.smooth),
         "tracks": [{
-            "id": t.id, "frames": _json_array(t.frames), "times": _json_array(t.times, 6),
-            "observed": _json_array(t.observed),
-            "image_raw": _json_array(t.image_raw, 2), "image": _json_array(t.image, 2),
-            "world_raw": _json_array(t.world_raw, 4), "world": _json_array(t.world, 4),
-            "visibility": _json_array(t.visibility, 3), "presence": _json_array(t.presence, 3),
-            "score": _json_array(t.score, 3),
+            "id": t.id, "frames": json_array(t.frames), "times": json_array(t.times, 6),
+            "observed": json_array(t.observed),
+            "image_raw": json_array(t.image_raw, 2), "image": json_array(t.image, 2),
+            "world_raw": json_array(t.world_raw, 4), "world": json_array(t.world, 4),
+            "visibility": json_array(t.visibility, 3), "presence": json_array(t.presence, 3),
+            "score": json_array(t.score, 3),
+            **({"hands_image": json_array(t.hands_image, 2),
+                "hands_world": json_array(t.hands_world, 4),
+                "hands_score": json_array(t.hands_score, 3)} if t.has_hands else {}),
         } for t in result.tracks],
     }
 
@@ -78,6 +79,9 @@ def tracks_to_arrays(result: TrackResult) -> dict[str, np.ndarray]:
         for name in ("frames", "times", "observed", "image_raw", "image", "world_raw",
                      "world", "visibility", "presence", "score"):
             out[f"p{t.id}_{name}"] = getattr(t, name)
+        if t.has_hands:
+            for name in HAND_FIELDS:
+                out[f"p{t.id}_{name}"] = getattr(t, name)
     return out
 
 
@@ -100,7 +104,8 @@ def load_tracks(path: str | os.PathLike) -> tuple[list[Track], np.ndarray, float
         raise InputError(f"{path}: not a mocap tracks.npz (no `track_ids`)")
     names = ("frames", "times", "observed", "image_raw", "world_raw", "visibility",
              "presence", "score", "image", "world")
-    tracks = [Track(int(i), *(data[f"p{int(i)}_{n}"] for n in names))
+    tracks = [Track(int(i), *(data[f"p{int(i)}_{n}"] for n in names),
+                    *(data.get(f"p{int(i)}_{n}") for n in HAND_FIELDS))
               for i in data["track_ids"]]
     return tracks, data["timestamps"], float(data["fps"])
 

@@ -328,3 +328,64 @@ def test_demo_walker_stands_on_the_floor_in_blender(rig, request):
     assert planted.sum() > 0.3 * len(planted)
     assert abs(np.median(lowest[planted])) < 0.01
     assert lowest.min() > -0.02
+
+
+@pytest.fixture(scope="module")
+def hands_run(demo_video, model_paths, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hands") / "out"
+    proc = run_cli("convert", demo_video, "-o", out, "--hands", "--formats", "bvh,json,npz",
+                   "--no-preview", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+@pytest.mark.slow
+def test_convert_with_hands_writes_fingers_everywhere(hands_run):
+    """`convert --hands` on the demo: the data files hold both hands (NaN / null where
+    unseen), the report gives hand coverage, and the BVH's finger joints move."""
+    out, summary = hands_run
+    report = json.loads((out / "report.json").read_text())
+    assert report["hands"] == "full"
+    seen_any = False
+    for person in summary["people"]:
+        pid = person["id"]
+        npz = np.load(out / f"person_{pid}.npz")
+        f = len(npz["frames"])
+        assert npz["hands_image"].shape == (f, 2, 21, 2)
+        assert npz["hands_world"].shape == (f, 2, 21, 3)
+        assert npz["hands_score"].shape == (f, 2)
+        seen = npz["hands_score"] > 0
+        assert np.isnan(npz["hands_image"][~seen]).all()
+        assert np.isfinite(npz["hands_image"][seen]).all()
+        doc = json.loads((out / f"person_{pid}.json").read_text(),
+                         parse_constant=lambda c: pytest.fail(f"{c} in person JSON"))
+        k = int(np.argmin(seen.sum(1)))  # a frame with the fewest hands: nulls
+        if not seen[k].all():
+            side = int(np.argmin(seen[k]))
+            assert doc["hands_image"][k][side][0] == [None, None]
+        stats = next(p for p in report["people"] if p["id"] == pid)
+        share = seen[npz["observed"]].mean(0)
+        assert stats["hand_coverage"]["left"] == pytest.approx(share[0], abs=1e-3)
+        assert stats["hand_coverage"]["right"] == pytest.approx(share[1], abs=1e-3)
+        bvh = read_bvh(out / f"person_{pid}.bvh")
+        for side in ("Left", "Right"):
+            j = bvh.names.index(f"mixamorig:{side}HandIndex2")
+            s = bvh.channel_starts[j]
+            swing = np.ptp(bvh.motion[:, s:s + 3], axis=0).max()
+            seen_any |= swing > 10  # degrees over the clip
+    assert seen_any
+    # person 2 stands on the lawn facing the camera: both hands are found in most frames
+    assert min(report["people"][1]["hand_coverage"].values()) > 0.4
+
+
+@pytest.mark.slow
+def test_without_hands_the_fingers_rest_and_files_have_no_hand_keys(demo_run):
+    out, summary = demo_run
+    pid = summary["people"][0]["id"]
+    assert "hands_image" not in np.load(out / f"person_{pid}.npz").files
+    report = json.loads((out / "report.json").read_text())
+    assert "hand_coverage" not in report["people"][0]
+    bvh = read_bvh(out / f"person_{pid}.bvh")
+    j = bvh.names.index("mixamorig:LeftHandIndex2")
+    s = bvh.channel_starts[j]
+    assert np.abs(bvh.motion[:, s:s + 3]).max() < 1e-6

@@ -28,7 +28,7 @@ def test_rigs_ship_in_top_level_rigs_folder():
     assert {"cmu", "mixamo", "smpl"} <= set(available_rigs())
 
 
-@pytest.mark.parametrize(("name", "joints"), [("cmu", 31), ("mixamo", 31), ("smpl", 24)])
+@pytest.mark.parametrize(("name", "joints"), [("cmu", 31), ("mixamo", 65), ("smpl", 24)])
 def test_shipped_rigs_are_valid(name, joints):
     rig = load_rig(name)
     assert len(rig) == joints

@@ -424,3 +424,68 @@ def test_preview_draws_each_person_in_their_frames(tmp_path):
     white = [int((img.min(-1) > 220).sum()) for img in frames_back]
     assert coloured(frames_back[3]) > 50
     assert white[2] > 20 and white[4] > 20 and white[3] == 0
+
+
+def test_tracks_files_carry_the_hands(tmp_path):
+    track = _track()
+    t = len(track)
+    rng = np.random.default_rng(1)
+    score = np.array([[0.9, 0.0], [0.8, 0.7], [0.0, 0.0], [0.95, 0.6]], np.float32)
+    image = rng.uniform(0, 500, (t, 2, 21, 2)).astype(np.float32)
+    world = rng.normal(0, 0.05, (t, 2, 21, 3)).astype(np.float32)
+    image[score == 0], world[score == 0] = np.nan, np.nan
+    track.hands_image, track.hands_world, track.hands_score = image, world, score
+    out = OutputDir(tmp_path / "out")
+    write_tracks(_result([track]), out)
+    out.commit()
+    out.close()
+    (back,), _, _ = load_tracks(tmp_path / "out" / "tracks.npz")
+    assert back.has_hands
+    np.testing.assert_array_equal(back.hands_image, image)
+    np.testing.assert_array_equal(back.hands_world, world)
+    np.testing.assert_array_equal(back.hands_score, score)
+    js = json.loads((tmp_path / "out" / "tracks.json").read_text(),
+                    parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert js["hand_landmark_names"][0] == "wrist" and len(js["hand_landmark_names"]) == 21
+    hands = js["tracks"][0]["hands_image"]
+    assert hands[0][1][0] == [None, None] and hands[0][0][5] == pytest.approx(
+        image[0, 0, 5].tolist(), abs=0.01)
+    # a track without hands has no hand keys at all
+    plain = _track()
+    assert not plain.has_hands
+    out = OutputDir(tmp_path / "plain")
+    write_tracks(_result([plain]), out)
+    out.commit()
+    out.close()
+    assert "p1_hands_image" not in np.load(tmp_path / "plain" / "tracks.npz").files
+    (again,), _, _ = load_tracks(tmp_path / "plain" / "tracks.npz")
+    assert not again.has_hands
+
+
+@pytest.mark.slow
+def test_track_hands_on_the_demo(demo_video_path, tmp_path):
+    """`mocap track --hands` on the demo's first 80 frames: both people's hands are looked
+    for; where a hand is found its wrist is at the pose's wrist of the same side."""
+    out = tmp_path / "out"
+    assert main(["track", str(demo_video_path), "-o", str(out), "--hands", "--max-frames",
+                 "80", "-q"]) == 0
+    tracks, _, _ = load_tracks(out / "tracks.npz")
+    assert len(tracks) == 2
+    found_any = 0
+    for t in tracks:
+        assert t.hands_image.shape == (len(t), 2, 21, 2)
+        seen = t.hands_score > 0
+        assert np.isfinite(t.hands_image[seen]).all()
+        assert np.isnan(t.hands_image[~seen]).all() and np.isnan(t.hands_world[~seen]).all()
+        for side, wrist in ((0, 15), (1, 16)):
+            rows = seen[:, side]
+            found_any += rows.sum()
+            if rows.any():
+                gap = np.linalg.norm(t.hands_image[rows, side, 0] - t.image[rows, wrist, :2],
+                                     axis=-1)
+                height = np.ptp(t.image[rows, :, 1], axis=1)
+                assert np.median(gap / height) < 0.05, (t.id, side)
+        # a hand's world landmarks are hand-sized: wrist -> middle finger tip 10-25 cm
+        reach = np.linalg.norm(t.hands_world[seen][:, 12] - t.hands_world[seen][:, 0], axis=-1)
+        assert 0.08 < np.median(reach) < 0.25
+    assert found_any >= 40  # of 2 people x 2 hands x ~60-80 frames

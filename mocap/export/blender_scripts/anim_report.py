@@ -8,8 +8,10 @@ seconds).
 
 Result: ``bones`` (armature order), ``rest_heads`` (J, 3) world metres (Blender axes, Z up),
 ``frame_range`` of the action, ``scene_fps``, ``frames`` and ``heads`` (F, J, 3) world
-positions of each bone's head on those frames, ``keys`` (number of keyframes of each
-F-curve of the action: one value when they all agree, else the sorted distinct counts).
+positions of each bone's head on those frames, ``rotations`` (F, J, 3, 3) each bone's world
+orientation on those frames (its rest orientation, Y along the bone, times its pose),
+``keys`` (number of keyframes of each F-curve of the action: one value when they all agree,
+else the sorted distinct counts).
 """
 
 import json
@@ -80,11 +82,13 @@ def main(req_path: str, res_path: str) -> None:
     bones = [b.name for b in arm.data.bones]
     mw = arm.matrix_world.copy()
     rest_heads = [list(mw @ b.head_local) for b in arm.data.bones]
-    heads = []
+    heads, rotations = [], []
     for f in frames:
         scene.frame_set(start + f)
         mw = arm.matrix_world
         heads.append([list(mw @ arm.pose.bones[n].head) for n in bones])
+        rotations.append([[list(row) for row in (mw @ arm.pose.bones[n].matrix).to_3x3()
+                           .normalized()] for n in bones])
     keys = sorted({len(fc.keyframe_points) for fc in _fcurves(arm)})
     out = {
         "bones": bones,
@@ -93,6 +97,7 @@ def main(req_path: str, res_path: str) -> None:
         "scene_fps": scene.render.fps / scene.render.fps_base,
         "frames": frames,
         "heads": heads,
+        "rotations": rotations,
         "keys": keys,
         "blender_version": bpy.app.version_string,
     }
