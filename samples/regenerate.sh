@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Regenerate the sample outputs in samples/ from the demo video: `bash samples/regenerate.sh`
-# (runs `mocap demo`, then keeps the BVH files, the report and one preview frame).
+# (runs `mocap demo --hands`, then keeps the BVH files, the report and one preview frame).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mocap demo -o "$work/demo" --quiet
+mocap demo -o "$work/demo" --hands --quiet
 rm -f "$here"/person_*.bvh
 cp "$work"/demo/person_*.bvh "$work/demo/report.json" "$work/demo/report.html" "$here/"
 python - "$work/demo/preview.mp4" "$here/preview_frame120.jpg" <<'PY'
