@@ -17,6 +17,18 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def blender_python() -> Path:
+    """The Blender environment's interpreter (made on first use); the tests that need it
+    skip, with the reason, where it cannot be made."""
+    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
+
+    try:
+        return ensure_blender()
+    except BlenderUnavailableError as exc:
+        pytest.skip(f"Blender environment cannot be made here: {exc}")
+
+
+@pytest.fixture(scope="session")
 def model_paths() -> dict[str, Path]:
     """The real BlazePose models, obtained from the mediapipe wheel on first use."""
     from mocap.io import assets

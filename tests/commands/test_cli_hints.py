@@ -110,3 +110,27 @@ def test_warnings_are_printed_and_strict_makes_them_fail(demo_video_path, model_
     assert strict.stderr.strip().splitlines()[-1].startswith("mocap: error: ")
     assert "(--strict)" in strict.stderr
     assert (tmp_path / "b" / "report.json").exists()  # the outputs are still written
+
+
+@pytest.mark.parametrize("command", ["convert", "demo", "batch", "track", "pose"])
+def test_every_capturing_command_takes_hands(command):
+    """`--hands` / `--hand-model` on every command that captures people; the conversion's
+    settings (what a batch worker receives) carry them."""
+    from mocap.commands.options import convert_config, hand_config
+
+    argv = {"convert": ["convert", "x.mp4", "-o", "out"], "demo": ["demo"],
+            "batch": ["batch", "clips/", "-o", "out"], "track": ["track", "x.mp4", "-o", "o"],
+            "pose": ["pose", "x.jpg"]}[command]
+    args = build_parser().parse_args([*argv, "--hands", "--hand-model", "lite"])
+    assert hand_config(args).model == "lite"
+    if command in ("convert", "demo", "batch"):
+        cfg = convert_config(args)
+        assert cfg.hands and cfg.hand_model == "lite"
+    plain = build_parser().parse_args(argv)
+    assert hand_config(plain) is None
+
+
+def test_an_unknown_hand_model_is_refused(capsys):
+    code, err = _err(capsys, ["convert", "x.mp4", "-o", "out", "--hands", "--hand-model",
+                              "heavy"])
+    assert code == 2 and "--hand-model" in err

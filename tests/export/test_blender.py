@@ -96,13 +96,8 @@ def gltf_validate():
 
 
 @pytest.fixture(scope="module")
-def blender():
-    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
-
-    try:
-        return ensure_blender()
-    except BlenderUnavailableError as exc:
-        pytest.skip(f"Blender environment cannot be made here: {exc}")
+def blender(blender_python):
+    return blender_python
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,7 @@ needs_data = pytest.mark.skipif(not WALK.exists(), reason=f"shared BVH data not 
 
 
 @pytest.fixture(scope="module")
-def blender():
-    from mocap.export.blender_env import BlenderUnavailableError, ensure_blender
-
-    try:
-        ensure_blender()
-    except BlenderUnavailableError as exc:
-        pytest.skip(f"Blender environment cannot be made here: {exc}")
+def blender(blender_python):
     from mocap.export import blender as mod
 
     return mod
