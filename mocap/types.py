@@ -272,6 +272,10 @@ class Poses2D(_Batch):
         return Rois(self.roi[:, :2], self.roi[:, 2], self.roi[:, 3], self.roi[:, 4])
 
 
+#: A :class:`Track`'s hand arrays (all None when hands were not estimated).
+TRACK_HAND_FIELDS = ("hands_image", "hands_world", "hands_score")
+
+
 @dataclass
 class Track:
     """One person over time; frames run contiguously from first to last appearance.
@@ -336,8 +340,7 @@ class Track:
             if arr.shape != shape:
                 raise shape_error(name, str(shape).replace(f"{t}", "T", 1), arr.shape)
             setattr(self, name, arr)
-        missing = [getattr(self, n) is None
-                   for n in ("hands_image", "hands_world", "hands_score")]
+        missing = [getattr(self, n) is None for n in TRACK_HAND_FIELDS]
         if any(missing) and not all(missing):
             raise ValueError("hands_image, hands_world and hands_score go together")
 

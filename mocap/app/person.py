@@ -72,23 +72,23 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
     unlocked = foot_skate(anim.points(), fps)
     if floor:  # before locking, so that planted feet are pinned where they end up
         anim = keep_above_floor(anim)
-    if not lock:
-        if hands is not None:
-            anim = apply_fingers(anim, *hands)
-        return PersonMotion(anim, placed, unlocked, unlocked)
-    anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
-    if floor:  # the rig's soles and toe tips, not its ankles, on the ground
-        anim, lift = settle_on_floor(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
-        # and no toe tip deep in the floor in the frames between (a swinging foot's dip)
-        anim = keep_above_floor(anim, SETTLED_FLOOR_TOLERANCE_M, end_sites=True)
-        if lift:  # the floor moves, not the person: the camera and landmarks go along
-            up = np.array([0.0, lift, 0.0])
-            placed = replace(placed, landmarks=placed.landmarks + up, root=placed.root + up,
-                             camera_translation=placed.camera_translation
-                             - placed.camera_rotation @ up)
+    if lock:
+        anim = lock_feet(anim, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+        if floor:  # the rig's soles and toe tips, not its ankles, on the ground
+            anim, lift = settle_on_floor(anim, VIDEO_CONTACT_HEIGHT_M,
+                                         VIDEO_CONTACT_SPEED_M_S)
+            # and no toe tip deep in the floor in the frames between (a swinging foot's dip)
+            anim = keep_above_floor(anim, SETTLED_FLOOR_TOLERANCE_M, end_sites=True)
+            if lift:  # the floor moves, not the person: the camera and landmarks go along
+                up = np.array([0.0, lift, 0.0])
+                placed = replace(placed, landmarks=placed.landmarks + up,
+                                 root=placed.root + up,
+                                 camera_translation=placed.camera_translation
+                                 - placed.camera_rotation @ up)
     if hands is not None:  # the fingers move nothing else: after the feet and the floor
         anim = apply_fingers(anim, *hands)
-    return PersonMotion(anim, placed, foot_skate(anim.points(), fps), unlocked)
+    skate = foot_skate(anim.points(), fps) if lock else unlocked
+    return PersonMotion(anim, placed, skate, unlocked)
 
 
 def animate_landmarks(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,

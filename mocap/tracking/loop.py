@@ -196,70 +196,71 @@ def _covered(det: Rois, tracked: Rois) -> np.ndarray:
     return same.any(axis=1)
 
 
-class _Recorder:
-    """Per-id observation buffers (provisional ids resolved at the end).
+class _RowBuffer:
+    """Per-id buffers of one packed float32 row per person and frame (provisional ids
+    resolved at the end); ``SLICES`` names each field's columns."""
 
-    One packed float32 row per person and frame (~1 KB: xy, z, visibility, presence, world,
-    score), so hours of video stay affordable.
-    """
+    SLICES: ClassVar[dict[str, tuple[int, int]]] = {}
+
+    def __init__(self) -> None:
+        self.rows: dict[int, list[tuple[int, np.ndarray]]] = {}
+
+    def _append(self, frame_index: int, track_ids, packed: np.ndarray) -> None:
+        for row, tid in zip(packed.astype(np.float32), track_ids, strict=True):
+            self.rows.setdefault(int(tid), []).append((frame_index, row))
+
+    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, np.ndarray]]]:
+        """Rows under their final ids (provisional ids mapped, unresolved ones dropped),
+        each id's rows in frame order."""
+        out: dict[int, list] = {}
+        for key, rows in self.rows.items():
+            final = key if key >= 1 else resolved.get(key)
+            if final is not None:
+                out.setdefault(final, []).extend(rows)
+        return {k: sorted(v, key=lambda r: r[0]) for k, v in sorted(out.items())}
+
+    @classmethod
+    def unpack(cls, rows: list[tuple[int, np.ndarray]], first: int,
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(frame offsets from first, {field: (R, columns)})`` of recorded rows."""
+        data = np.stack([r for _, r in rows])
+        return (np.array([f for f, _ in rows]) - first,
+                {k: data[:, a:b] for k, (a, b) in cls.SLICES.items()})
+
+
+class _Recorder(_RowBuffer):
+    """Body rows (~1 KB each: xy, z, visibility, presence, world, score), so hours of video
+    stay affordable."""
 
     J = NUM_LANDMARKS
     SLICES: ClassVar[dict[str, tuple[int, int]]] = {
         "xy": (0, 2 * J), "z": (2 * J, 3 * J), "visibility": (3 * J, 4 * J),
         "presence": (4 * J, 5 * J), "world": (5 * J, 8 * J), "score": (8 * J, 8 * J + 1)}
 
-    def __init__(self) -> None:
-        self.rows: dict[int, list[tuple[int, np.ndarray]]] = {}
-
     def add(self, frame_index: int, poses: Poses2D) -> None:
         keep = np.flatnonzero(poses.track_id != -1)
         if not len(keep):
             return
         n = len(keep)
-        packed = np.concatenate([
+        self._append(frame_index, poses.track_id[keep], np.concatenate([
             poses.xy[keep].reshape(n, -1), poses.z[keep], poses.visibility[keep],
             poses.presence[keep], poses.world[keep].reshape(n, -1), poses.score[keep, None],
-        ], axis=1).astype(np.float32)
-        for row, k in zip(packed, keep, strict=True):
-            self.rows.setdefault(int(poses.track_id[k]), []).append((frame_index, row))
-
-    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, np.ndarray]]]:
-        return _resolve(self.rows, resolved)
+        ], axis=1))
 
 
-class _HandRecorder:
-    """Per-id hand buffers, one packed float32 row per person and frame: both hands' image
-    px, world metres, score (212 values)."""
+class _HandRecorder(_RowBuffer):
+    """Hand rows: both hands' image px, world metres, score (212 values)."""
 
     H = NUM_HAND_LANDMARKS
     SLICES: ClassVar[dict[str, tuple[int, int]]] = {
         "xy": (0, 4 * H), "world": (4 * H, 10 * H), "score": (10 * H, 10 * H + 2)}
 
-    def __init__(self) -> None:
-        self.rows: dict[int, list[tuple[int, np.ndarray]]] = {}
-
     def add(self, frame_index: int, track_ids: np.ndarray, hands: Hands2D) -> None:
         n = len(hands)
         if n == 0:
             return
-        packed = np.concatenate([hands.xy.reshape(n, -1), hands.world.reshape(n, -1),
-                                 hands.score], axis=1).astype(np.float32)
-        for row, tid in zip(packed, track_ids, strict=True):
-            self.rows.setdefault(int(tid), []).append((frame_index, row))
-
-    def finish(self, resolved: dict[int, int]) -> dict[int, list[tuple[int, np.ndarray]]]:
-        return _resolve(self.rows, resolved)
-
-
-def _resolve(rows_by_id: dict[int, list[tuple[int, np.ndarray]]], resolved: dict[int, int],
-             ) -> dict[int, list[tuple[int, np.ndarray]]]:
-    """Rows under their final ids (provisional ids mapped, unresolved ones dropped)."""
-    out: dict[int, list] = {}
-    for key, rows in rows_by_id.items():
-        final = key if key >= 1 else resolved.get(key)
-        if final is not None:
-            out.setdefault(final, []).extend(rows)
-    return {k: sorted(v, key=lambda r: r[0]) for k, v in sorted(out.items())}
+        self._append(frame_index, track_ids, np.concatenate(
+            [hands.xy.reshape(n, -1), hands.world.reshape(n, -1), hands.score], axis=1))
 
 
 def _build_track(tid: int, rows: list[tuple[int, np.ndarray]], indices: np.ndarray,
@@ -271,9 +272,7 @@ def _build_track(tid: int, rows: list[tuple[int, np.ndarray]], indices: np.ndarr
     first, last = rows[0][0], rows[-1][0]
     frames = np.arange(first, last + 1)
     t, j = len(frames), NUM_LANDMARKS
-    fi = np.array([f for f, _ in rows]) - first
-    data = np.stack([r for _, r in rows])
-    sl = {k: data[:, a:b] for k, (a, b) in _Recorder.SLICES.items()}
+    fi, sl = _Recorder.unpack(rows, first)
     image_raw = np.full((t, j, 3), np.nan, np.float32)
     world_raw = np.full((t, j, 3), np.nan, np.float32)
     image_raw[fi, :, :2] = sl["xy"].reshape(-1, j, 2)
@@ -297,9 +296,7 @@ def _add_hands(track: Track, rows: list[tuple[int, np.ndarray]]) -> Track:
     world = np.full((t, 2, h, 3), np.nan, np.float32)
     score = np.zeros((t, 2), np.float32)
     if rows:
-        fi = np.array([f for f, _ in rows]) - track.first_frame
-        data = np.stack([r for _, r in rows])
-        sl = {k: data[:, a:b] for k, (a, b) in _HandRecorder.SLICES.items()}
+        fi, sl = _HandRecorder.unpack(rows, track.first_frame)
         xy[fi] = sl["xy"].reshape(-1, 2, h, 2)
         world[fi] = sl["world"].reshape(-1, 2, h, 3)
         score[fi] = sl["score"]

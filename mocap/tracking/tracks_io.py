@@ -17,8 +17,8 @@
 ``tracks.json`` is the same content: ``{"format": "mocap.tracks/1", "frame_count", "fps",
 "timestamps", "landmark_names", "smoothing", "tracks": [{"id", "frames", "times",
 "observed", "image_raw", "image", "world_raw", "world", "visibility", "presence",
-"score"}]}`` with NaN written as ``null`` (with ``--hands`` also ``hand_landmark_names``
-and each track's ``hands_image``, ``hands_world``, ``hands_score``).
+"score"}]}`` with NaN written as ``null`` (plus ``hand_landmark_names``, and with
+``--hands`` each track's ``hands_image``, ``hands_world``, ``hands_score``).
 """
 
 from __future__ import annotations
@@ -33,15 +33,12 @@ import numpy as np
 from mocap.errors import InputError, OutputError
 from mocap.fileio import OutputDir, json_array
 from mocap.tracking.loop import TrackResult
-from mocap.types import HAND_LANDMARK_NAMES, LANDMARK_NAMES, Track
+from mocap.types import HAND_LANDMARK_NAMES, LANDMARK_NAMES, TRACK_HAND_FIELDS, Track
+
 
 # --------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------
-#: A track's hand arrays, in tracks.npz when hands were estimated (``--hands``).
-HAND_FIELDS = ("hands_image", "hands_world", "hands_score")
-
-
 def tracks_to_json(result: TrackResult) -> dict:
     """The JSON twin of ``tracks.npz`` (see the module docstring)."""
     return {
@@ -80,7 +77,7 @@ def tracks_to_arrays(result: TrackResult) -> dict[str, np.ndarray]:
                      "world", "visibility", "presence", "score"):
             out[f"p{t.id}_{name}"] = getattr(t, name)
         if t.has_hands:
-            for name in HAND_FIELDS:
+            for name in TRACK_HAND_FIELDS:
                 out[f"p{t.id}_{name}"] = getattr(t, name)
     return out
 
@@ -105,7 +102,7 @@ def load_tracks(path: str | os.PathLike) -> tuple[list[Track], np.ndarray, float
     names = ("frames", "times", "observed", "image_raw", "world_raw", "visibility",
              "presence", "score", "image", "world")
     tracks = [Track(int(i), *(data[f"p{int(i)}_{n}"] for n in names),
-                    *(data.get(f"p{int(i)}_{n}") for n in HAND_FIELDS))
+                    *(data.get(f"p{int(i)}_{n}") for n in TRACK_HAND_FIELDS))
               for i in data["track_ids"]]
     return tracks, data["timestamps"], float(data["fps"])
 
