@@ -286,8 +286,8 @@ def make_hand_engine(config: HandConfig | None = None, options: EngineOptions | 
     when it has them (a :class:`~mocap.perception.landmarks.PoseEngine`), else as
     ``options`` resolve them; models folder, threads and compiling from ``options``."""
     opts = options or EngineOptions()
-    device = getattr(pose_engine, "device", None) or resolve_device(opts.device)
-    backend = getattr(pose_engine, "backend", None) or resolve_backend(opts.backend, device)
+    device = getattr(pose_engine, "device", opts.device)  # HandEngine resolves "auto"
+    backend = getattr(pose_engine, "backend", opts.backend)
     return HandEngine(opts.models_dir, backend, device, opts.threads, opts.compile, config)
 
 
