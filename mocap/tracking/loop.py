@@ -30,7 +30,7 @@ from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
 from mocap.io.video import VideoInfo, open_video
 from mocap.perception.camera_motion import CameraMotionConfig, CameraMotionEstimator
 from mocap.perception.detect import DetectorConfig
-from mocap.perception.hands import HandConfig, HandEngine, make_hand_engine
+from mocap.perception.hands import POSE_HAND_POINTS, HandConfig, HandEngine, make_hand_engine
 from mocap.perception.landmarks import (
     EngineOptions,
     EstimatorConfig,
@@ -336,19 +336,32 @@ def smooth_track(track: Track, config: SmoothConfig) -> Track:
 def _smooth_hands(track: Track, config: SmoothConfig, scale: float) -> None:
     """Smooth each hand's landmarks like the body's (image px in units of the person's
     height, world in metres), weighted by the hand's score; frames where the hand was not
-    seen stay NaN (nothing is made up for a hidden hand)."""
+    seen stay NaN (nothing is made up for a hidden hand).
+
+    In the image a hand is smoothed as offsets from the pose's raw wrist and put back on
+    the smoothed wrist: the hand rides on the body's trajectory (which the whole track
+    informs) and only its own shape and placement about the wrist are smoothed. Smoothed
+    on its own, a hand seen for a few frames of a fast move (a somersault's wrist moves
+    ~20 px a frame) starts at rest and trails its wrist by tens of pixels.
+    """
     for side in range(2):
         score = track.hands_score[:, side]
-        seen = score > 0
+        wrist_raw = track.image_raw[:, POSE_HAND_POINTS[side][0], :2].astype(np.float64)
+        seen = (score > 0) & np.isfinite(wrist_raw).all(1)
         if not seen.any():
+            track.hands_image[:, side] = np.nan
+            track.hands_world[:, side] = np.nan
+            track.hands_score[:, side] = 0.0
             continue
-        conf = np.repeat(score[:, None], NUM_HAND_LANDMARKS, 1)
-        image = smooth_landmarks(track.hands_image[:, side], track.times, conf,
-                                 config=config, space="image", scale=scale)
+        conf = np.repeat(np.where(seen, score, 0.0)[:, None], NUM_HAND_LANDMARKS, 1)
+        offsets = track.hands_image[:, side] - wrist_raw[:, None]
+        image = smooth_landmarks(offsets, track.times, conf, config=config, space="image",
+                                 scale=scale) + track.image[:, None, POSE_HAND_POINTS[side][0], :2]
         world = smooth_landmarks(track.hands_world[:, side], track.times, conf,
                                  config=config, space="world")
         track.hands_image[:, side] = np.where(seen[:, None, None], image, np.nan)
         track.hands_world[:, side] = np.where(seen[:, None, None], world, np.nan)
+        track.hands_score[:, side] = np.where(seen, score, 0.0)
 
 
 def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:

@@ -320,7 +320,9 @@ def test_demo_hands_sit_on_their_own_wrist(demo_hands):
             own = np.linalg.norm(wrist - t.image[seen, 15 + side, :2], axis=-1)
             other = np.linalg.norm(wrist - t.image[seen, 16 - side, :2], axis=-1)
             size = np.linalg.norm(t.hands_image[seen, side, 9] - wrist, axis=-1)
-            assert own.max() < 30, (t.id, side, own.max())  # measured <= 22 px
+            # measured 5.2-12.0 px with OpenCV 4.12 and 5.1 (their decoders differ by ~1 grey
+            # level; before the hand rode on its wrist: 29.5 and 39.0 px)
+            assert own.max() < 20, (t.id, side, own.max())
             # nearer its own side's wrist than the other one wherever the pose's wrists
             # are apart (hands together: both wrists are near)
             apart = np.linalg.norm(t.image[seen, 15, :2] - t.image[seen, 16, :2], axis=-1)

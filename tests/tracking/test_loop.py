@@ -489,3 +489,39 @@ def test_track_hands_on_the_demo(demo_video_path, tmp_path):
         reach = np.linalg.norm(t.hands_world[seen][:, 12] - t.hands_world[seen][:, 0], axis=-1)
         assert 0.08 < np.median(reach) < 0.25
     assert found_any >= 40  # of 2 people x 2 hands x ~60-80 frames
+
+
+def test_a_briefly_seen_hand_rides_on_its_fast_moving_wrist():
+    """A hand seen before a somersault and in 4 frames of it (the wrist travels ~20 px a
+    frame, as the demo's person 1) stays on the smoothed wrist. Smoothed on its own, the
+    hand's series bridged the gap with the wrong velocity and trailed (12 px here, 30-39
+    px on the demo under OpenCV 4.12 and 5.1: the fresh-machine failure of issue 19)."""
+    from mocap.tracking.loop import smooth_track
+
+    t = 60
+    times = np.arange(t) / 30
+    body = np.zeros((t, 33, 3), np.float32)
+    turn = np.clip(np.arange(t) - 30, 0, None) * 0.25  # a somersault from frame 30
+    sway = 80 * np.stack([np.sin(turn), 1 - np.cos(turn)], -1)  # ~20 px a frame
+    body[..., :2] = (np.array([300.0, 400.0]) + 120 * TEMPLATE)[None] + sway[:, None]
+    vis = np.ones((t, 33), np.float32)
+    track = Track(1, np.arange(t), times, np.ones(t, bool), body, body, vis, vis,
+                  np.ones(t), body, body)
+    fingers = np.stack([np.linspace(0, 12, 21), np.linspace(0, -25, 21)], -1)  # px
+    track.hands_image = np.full((t, 2, 21, 2), np.nan, np.float32)
+    track.hands_world = np.full((t, 2, 21, 3), np.nan, np.float32)
+    track.hands_score = np.zeros((t, 2), np.float32)
+    seen = np.r_[20:28, 40:44]  # seen before the jump, and for 4 frames in it
+    track.hands_image[seen, 0] = body[seen, 15, None, :2] + fingers
+    track.hands_world[seen, 0] = 0.01
+    track.hands_score[seen, 0] = 0.9
+    track.hands_score[seen[-4:], 0] = [0.96, 0.67, 0.72, 0.5]
+    smooth_track(track, SmoothConfig())
+    wrist_gap = np.linalg.norm(track.hands_image[seen, 0, 0] - track.image[seen, 15, :2], -1)
+    assert wrist_gap.max() < 2.0, wrist_gap
+    shape = track.hands_image[seen, 0] - track.hands_image[seen, 0, :1]
+    np.testing.assert_allclose(shape, np.broadcast_to(fingers, shape.shape), atol=1.0)
+    # unseen frames stay empty, the right hand (never seen) too
+    others = np.setdiff1d(np.arange(t), seen)
+    assert np.isnan(track.hands_image[others, 0]).all()
+    assert np.isnan(track.hands_image[:, 1]).all() and (track.hands_score[:, 1] == 0).all()
