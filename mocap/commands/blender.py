@@ -12,9 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "blender", help="set up Blender (bpy) for FBX/GLB export",
         description="Blender runs in its own virtual environment (bpy==5.0.1 needs Python "
-        "3.11 and numpy<2). `mocap blender setup` creates it once (about 400 MB from PyPI) "
-        "in $MOCAP_BLENDER_VENV, else the mocap cache folder, and prints its Python. "
-        "Alternatively name a Blender executable with --blender PATH or $MOCAP_BLENDER.")
+        "3.11 and numpy<2). `mocap blender setup` creates it once (about 400 MB from PyPI, "
+        "about 1 GB on disk) in $MOCAP_BLENDER_VENV, else the mocap cache folder, and prints "
+        "its Python. Alternatively name a Blender executable with --blender PATH or "
+        "$MOCAP_BLENDER.")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     setup = actions.add_parser("setup", help="create the Blender environment if missing and "
                                "print its Python and Blender version")

@@ -11,7 +11,7 @@ axes); outputs are in metres whatever the BVH's unit.
 Which Blender: the ``blender`` argument, else ``$MOCAP_BLENDER`` (a Blender executable, run
 as ``blender --background --factory-startup --python SCRIPT -- ARGS``), else the ``bpy``
 virtual environment of :mod:`mocap.export.blender_env` (created on first use, about 400 MB
-from PyPI).
+from PyPI, about 1 GB on disk).
 
 Every output is written under a temporary name beside its target and renamed into place
 only when Blender succeeded, so a failure leaves no partial FBX/GLB (and never touches the

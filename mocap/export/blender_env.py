@@ -2,11 +2,13 @@
 
 ``bpy==5.0.1`` (the newest for Python 3.11) needs ``numpy<2`` while mocap uses numpy 2, so
 Blender never shares mocap's interpreter: :func:`ensure_blender` creates (once) a virtual
-environment with ``bpy==5.0.1`` and ``numpy<2`` from PyPI; :mod:`mocap.export.blender`
-runs scripts inside it (``mocap/export/blender_scripts/``).
+environment with ``bpy==5.0.1`` and exactly the versions of its dependencies in
+:data:`BLENDER_REQUIREMENTS` (so every machine gets the same Blender environment) from PyPI;
+:mod:`mocap.export.blender` runs scripts inside it (``mocap/export/blender_scripts/``).
 
 Location: ``$MOCAP_BLENDER_VENV``, else ``<cache>/blender-venv`` (cache: see
-:func:`mocap.io.assets.cache_dir`). The environment is about 1 GB; it is created in a temporary
+:func:`mocap.io.assets.cache_dir`). About 400 MB are downloaded (the bpy wheel: 374 MB)
+and the environment takes about 1 GB on disk (968 MB measured); it is created in a temporary
 folder and renamed into place, so an interrupted install is never used.
 """
 
@@ -23,7 +25,15 @@ from mocap.errors import MocapError
 from mocap.io.assets import cache_dir
 
 BPY_REQUIREMENT = "bpy==5.0.1"
-NUMPY_REQUIREMENT = "numpy<2"
+#: Everything the Blender environment holds, pinned (``pip freeze`` of a working one; bpy
+#: pins ``numpy<2``, whose last release is 1.26.4). Refreshed by hand with bpy.
+BLENDER_REQUIREMENTS = (
+    BPY_REQUIREMENT, "numpy==1.26.4", "Cython==3.3.1", "certifi==2026.10.19.post1",
+    "charset-normalizer==3.5.3", "idna==3.20", "requests==2.34.2", "urllib3==2.8.0",
+    "zstandard==0.25.0",
+)
+#: What creating it costs, said before it starts.
+BLENDER_DOWNLOAD = "about 400 MB to download, about 1 GB on disk"
 BPY_PYTHON = (3, 11)
 
 
@@ -90,11 +100,11 @@ def ensure_blender(progress=None) -> Path:
     try:
         if progress:
             progress(f"creating the Blender environment in {root} ({BPY_REQUIREMENT}, "
-                     "about 400 MB to download)")
+                     f"{BLENDER_DOWNLOAD})")
         steps = [
             [base, "-m", "venv", str(tmp)],
             [str(_venv_python(tmp)), "-m", "pip", "install", "--disable-pip-version-check",
-             "--quiet", BPY_REQUIREMENT, NUMPY_REQUIREMENT],
+             "--quiet", *BLENDER_REQUIREMENTS],
         ]
         for cmd in steps:
             proc = subprocess.run(cmd, capture_output=True, text=True)
