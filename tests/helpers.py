@@ -214,3 +214,37 @@ def virtual_camera_video(src: Path, dst: Path, yaw_deg, pitch_deg=None, zoom=Non
     out.release()
     cap.release()
     return true_path(np.stack(views)), zoom / zoom[0]
+
+
+def probe_motion(frames: int = 8):
+    """A short, seeded motion (CMU rig, small random turns of every joint, the root
+    walking): point tracks to retarget onto rigs under test (``PointTracks``)."""
+    from mocap.skeleton.animation import Animation
+    from mocap.skeleton.rig import load_rig
+
+    rig = load_rig("cmu")
+    rng = np.random.default_rng(0)
+    axis = rng.normal(size=(frames, len(rig), 3))
+    axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+    half = rng.uniform(0, 0.15, (frames, len(rig), 1))
+    quats = np.concatenate([axis * np.sin(half), np.cos(half)], -1)
+    root = np.column_stack([np.linspace(0, 0.5, frames), np.full(frames, 0.95),
+                            np.zeros(frames)])
+    return Animation(rig, root, quats, 30.0).points()
+
+
+def retarget_onto(rig, points) -> str:
+    """Use ``rig`` as a retargeting target, both bone-length modes: every value finite, or
+    one short MocapError line. Returns the outcome name."""
+    from mocap.errors import MocapError
+    from mocap.retarget.solver import retarget
+
+    for mode in ("rig", "actor"):
+        try:
+            anim = retarget(points, rig, 30.0, mode)
+        except MocapError as exc:
+            assert "\n" not in str(exc) and len(str(exc)) < 800, str(exc)
+            return "not a target"
+        assert np.isfinite(anim.rotations).all() and np.isfinite(anim.root_translation).all()
+        assert np.isfinite(anim.positions()).all()
+    return "retargeted"

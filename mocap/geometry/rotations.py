@@ -34,7 +34,8 @@ def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     anti = w < 1e-8
     if anti.any():
         # 180 degrees: any axis perpendicular to a
-        helper = np.where(np.abs(a[..., :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
+        helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0, 0]),
+                          np.array([0, 1.0, 0]))  # a's own shape, 1-D included
         perp, _ = normalize(np.cross(a, helper))
         axis = np.where(anti[..., None], perp, axis)
         w = np.where(anti, 0.0, w)

@@ -31,6 +31,7 @@ symmetric): ``bone_lengths="actor"``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -387,6 +388,14 @@ def retarget(points: PointTracks | Mapping[str, np.ndarray], rig: Rig, fps: floa
     t = check_points(points)
     points = {k: np.asarray(v, np.float64) for k, v in points.items()}
     derive_points(points)
+    centre = points.get("hips", next(iter(points.values())))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tracks
+        size = max(float(np.nanmax(np.linalg.norm(v - centre, axis=-1)))
+                   for v in points.values())
+    if not size > 1e-9:
+        raise InputError("the source's joints all lie at one point (every bone has length 0): "
+                         "there is no body to retarget")
     root_key = rig.roles[0] or rig.joints[0]
     if root_key not in points:
         # a root without a source point (e.g. a floor-level "Root" above the hips) follows
@@ -399,7 +408,8 @@ def retarget(points: PointTracks | Mapping[str, np.ndarray], rig: Rig, fps: floa
         rig = actor_rig(points, rig)
         scale = 1.0 if scale is None else scale
     elif scale is None:
-        scale = leg_length(rig_rest_points(rig)) / leg_length(points)
+        with np.errstate(all="ignore"):  # a source without legs, or legs of length 0
+            scale = np.float64(leg_length(rig_rest_points(rig))) / leg_length(points)
         if not np.isfinite(scale) or scale <= 0:
             scale = 1.0
     rest = rig_rest_points(rig)

@@ -58,3 +58,22 @@ def test_rotation_vectors_round_trip_and_match_scipy():
     np.testing.assert_allclose(rotvec_to_matrix(tiny), np.tile(np.eye(3), (2, 1, 1)),
                                atol=1e-12)
     np.testing.assert_allclose(matrix_to_rotvec(np.eye(3)), np.zeros(3), atol=1e-12)
+
+
+def test_swing_of_opposite_vectors_is_a_half_turn_for_any_leading_shape():
+    """Opposite vectors (a rig bone pointing against its limb's rest direction) take the
+    180-degree branch; a single pair of 1-D vectors raised a ValueError there."""
+    from mocap.geometry.rotations import swing
+
+    for a in ([0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.3, -0.2, 0.9]):
+        a = np.asarray(a) / np.linalg.norm(a)
+        r = swing(a, -a)
+        assert r.shape == (3, 3)
+        np.testing.assert_allclose(r @ a, -a, atol=1e-9)
+        np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-9)
+        assert np.isclose(np.linalg.det(r), 1.0)
+    batch = swing(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+                  np.array([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert batch.shape == (2, 3, 3)
+    np.testing.assert_allclose(batch[0] @ [0, 1, 0], [0, -1, 0], atol=1e-9)
+    np.testing.assert_allclose(batch[1] @ [0, 0, 1], [0, 1, 0], atol=1e-9)

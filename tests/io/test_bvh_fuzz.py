@@ -17,9 +17,19 @@ from mocap.io.bvh import bvh_local_transforms, parse_bvh, read_bvh
 from mocap.retarget.bvh_source import bvh_animation
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import load_rig, rig_from_bvh
-from tests.helpers import BVH_FILES, SMALL_BVH, FuzzStats
+from tests.helpers import BVH_FILES, SMALL_BVH, FuzzStats, probe_motion, retarget_onto
 
 SMALL = SMALL_BVH
+
+
+@cache
+def _probe():
+    return probe_motion()
+
+
+@cache
+def _mixamo():
+    return load_rig("mixamo")
 ROW = "1 2 3 {} 20 30 40 50 60"  # line 19 with its fourth value replaced
 
 
@@ -206,8 +216,13 @@ def _read_and_use(path) -> str:
         return "parsed, not a rig"
     assert len(rig) == len(bvh.names) and scale > 0
     assert np.isfinite(rig.rest_positions()).all()
-    assert np.isfinite(bvh_animation(bvh).positions()).all()
-    return "parsed"
+    anim = bvh_animation(bvh)
+    assert np.isfinite(anim.positions()).all()
+    # the file as a retargeting target, and as a source onto mixamo (a source whose
+    # offsets were all 0 once divided by a leg length of 0: ZeroDivisionError)
+    as_target = retarget_onto(rig, _probe())
+    as_source = retarget_onto(_mixamo(), anim.points())
+    return f"parsed, target: {as_target}, source: {as_source}"
 
 
 @pytest.mark.slow
@@ -229,4 +244,5 @@ def test_fuzzed_bvh_files_parse_or_fail_cleanly(tmp_path):
     fuzz()
     print(stats.report(f"BVH fuzz over {len(seeds)} seed files"))
     assert stats.tried >= FUZZ_EXAMPLES
-    assert stats.outcomes.get("input error", 0) > 0 and stats.outcomes.get("parsed", 0) > 0
+    assert stats.outcomes.get("input error", 0) > 0
+    assert any(k.startswith("parsed, target: retargeted") for k in stats.outcomes)

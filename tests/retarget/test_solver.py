@@ -222,3 +222,61 @@ def test_twist_is_continuous_on_real_motion(rig):
         step = (Rotation.from_quat(q[1:].reshape(-1, 4)).inv()
                 * Rotation.from_quat(q[:-1].reshape(-1, 4))).magnitude().reshape(t - 1, j)
         assert np.degrees(step[1:]).max() < 30  # frame 0 -> 1 jumps in the CMU source too
+
+
+# --- degenerate rigs (issue 20, item 7): retargeted, or one clear error; never a crash ------
+def _mixamo_bvh_with(tmp_path, joint: str, offset: str) -> Path:
+    rig = load_rig("mixamo")
+    q = np.zeros((2, len(rig), 4))
+    q[..., 3] = 1.0
+    text = write_bvh(Animation(rig, np.tile([0.0, 1.0, 0.0], (2, 1)), q, 30.0),
+                     tmp_path / "rig.bvh").read_text()
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == f"JOINT {joint}")
+    lines[at + 2] = lines[at + 2].split("OFFSET")[0] + f"OFFSET {offset}"
+    path = tmp_path / "odd.bvh"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("joint", "offset"), [
+    ("mixamorig:LeftLeg", "0 100 0"),      # a shin pointing up, 100 m long
+    ("mixamorig:LeftForeArm", "0 0 0"),    # a forearm of length 0
+    ("mixamorig:RightUpLeg", "0 -1e7 0"),  # a thigh of 10,000 km
+])
+def test_a_target_rig_with_odd_geometry_is_retargeted(tmp_path, joint, offset):
+    from tests.helpers import probe_motion, retarget_onto
+
+    rig = load_rig(_mixamo_bvh_with(tmp_path, joint, offset))
+    assert retarget_onto(rig, probe_motion()) == "retargeted"
+
+
+def test_a_toml_rig_with_a_1e7_offset_is_retargeted(tmp_path):
+    from mocap.skeleton.rig import rigs_dir
+    from tests.helpers import probe_motion, retarget_onto
+
+    text = (rigs_dir() / "smpl.toml").read_text()
+    old = "offset = [0.0350, -0.3610, -0.0050]"
+    assert old in text
+    path = tmp_path / "big.toml"
+    path.write_text(text.replace(old, "offset = [0.0350, -1e7, -0.0050]", 1))
+    assert retarget_onto(load_rig(path), probe_motion()) == "retargeted"
+
+
+def test_a_source_whose_joints_all_coincide_is_refused_in_one_line(tmp_path):
+    """All offsets 0 (the root still moves): there is no body; it divided by a leg length
+    of 0 (ZeroDivisionError, 'internal error')."""
+    import re
+
+    from tests.helpers import run_cli
+
+    src = _mixamo_bvh_with(tmp_path, "mixamorig:Spine", "0 0.1 0")
+    text = re.sub(r"OFFSET\s+\S+\s+\S+\s+\S+", "OFFSET 0 0 0", src.read_text())
+    zero = tmp_path / "zero.bvh"
+    zero.write_text(text)
+    with pytest.raises(InputError, match="all lie at one point"):
+        retarget(bvh_animation(read_bvh(zero)).points(), load_rig("mixamo"), 30.0)
+    proc = run_cli("retarget", zero, "--rig", "smpl", "-o", tmp_path / "out.bvh")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("mocap: error:") and "one point" in proc.stderr
+    assert not (tmp_path / "out.bvh").exists()
