@@ -1,5 +1,7 @@
 """Atomic output: every file is written under a temporary name and renamed into place, so a
-run killed at any moment leaves either the complete file or none.
+run killed at any moment leaves either the complete file or none. And the one rule for input
+files (:func:`read_input`): a regular file of a bounded size, never a device, pipe or socket
+(reading ``/dev/zero`` never ends; opening a FIFO blocks until someone writes to it).
 
 Temporary files are hidden (``.<stem>.<random>.part<suffix>``) and created with mode
 ``0666`` as ``open()`` would, so the user's umask decides their mode (no process-wide umask
@@ -13,12 +15,87 @@ import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from mocap.errors import OutputError
+from mocap.errors import InputError, OutputError
+
+#: Each kind of input file mocap reads: how messages name it, and the largest such file
+#: mocap reads (bytes; far above any real one).
+INPUT_KINDS = {"bvh": ("a BVH file", 1 << 30), "rig": ("a rig file", 64 << 20),
+               "image": ("an image", 1 << 30), "video": ("a video file", 1 << 50)}
+
+
+def check_input(path: str | os.PathLike, kind: str) -> int:
+    """Check that ``path`` names a regular file mocap may read as ``kind`` (a key of
+    :data:`INPUT_KINDS`) without opening it; return its size in bytes.
+
+    Raises:
+        InputError: missing, a directory, a device, pipe or socket, or over the size cap;
+            one line naming the file.
+    """
+    p = Path(path)
+    try:
+        info = os.stat(p)
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    return _check_mode(p, info, kind)
+
+
+def _check_mode(p: Path, info: os.stat_result, kind: str) -> int:
+    noun, cap = INPUT_KINDS[kind]
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{p}: is a directory, not {noun}")
+    if not stat.S_ISREG(mode):
+        what = ("a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                "a pipe (FIFO)" if stat.S_ISFIFO(mode) else
+                "a socket" if stat.S_ISSOCK(mode) else "a special file")
+        raise InputError(f"{p}: is {what}, not {noun}; give a regular file")
+    if info.st_size > cap:
+        raise InputError(f"{p}: {info.st_size} bytes, larger than any {kind} file mocap "
+                         f"reads ({cap} bytes)")
+    return int(info.st_size)
+
+
+def read_input(path: str | os.PathLike, kind: str) -> bytes:
+    """The bytes of a regular input file, checked as :func:`check_input` does, on the very
+    file opened (opened without blocking, then inspected, so a pipe put in its place
+    between the check and the read is refused too) and read up to the cap only.
+
+    Raises:
+        InputError: as :func:`check_input`, or the read failed; one line.
+    """
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a directory, not {INPUT_KINDS[kind][0]}") from None
+    except OSError as exc:  # a socket cannot be opened (ENXIO): say what it is
+        check_input(p, kind)
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    cap = INPUT_KINDS[kind][1]
+    try:
+        _check_mode(p, os.fstat(fd), kind)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(cap + 1)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(data) > cap:  # it grew while we read
+        raise InputError(f"{p}: larger than any {kind} file mocap reads ({cap} bytes)")
+    return data
+
 
 #: Marks the temporary files of a write in progress.
 PART = ".part"

@@ -36,7 +36,7 @@ from mocap.errors import InputError, MocapError
 from mocap.export.blender_env import BPY_REQUIREMENT, BlenderUnavailableError, ensure_blender
 from mocap.export.formats import BLENDER_FORMATS
 from mocap.export.formats import parse_formats as _parse_formats
-from mocap.fileio import atomic_path
+from mocap.fileio import atomic_path, check_input
 from mocap.io.bvh import read_bvh
 from mocap.skeleton.rig import bvh_unit_scale
 from mocap.units import METRES_PER_UNIT, metres_per
@@ -313,8 +313,9 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
     seen: set[Path] = set()
     for bvh, outs in jobs:
         bvh = Path(bvh)
-        if not bvh.is_file():
-            raise InputError(f"no such BVH file: {bvh}")
+        if not bvh.exists():
+            raise InputError(f"{bvh}: no such BVH file")
+        check_input(bvh, "bvh")  # a regular file, not a pipe Blender would block on
         scales.append(METRES_PER_UNIT[units] if units is not None else _recognised_scale(bvh))
         paths = {parse_formats([f])[0]: Path(o) for f, o in outs.items()}
         for out in paths.values():

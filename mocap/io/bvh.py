@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError, shape_error
+from mocap.fileio import read_input
 from mocap.types import check_hierarchy
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
@@ -322,15 +323,15 @@ def read_bvh(path: str | os.PathLike) -> BvhData:
             ``<file>:<line>: <what is wrong>``.
     """
     p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise InputError(f"{p}: no such BVH file")
+    data = read_input(p, "bvh")
     try:
-        text = p.read_text(encoding="utf-8", errors="strict")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such BVH file") from None
+        text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: not a text BVH file ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror})") from None
-    return parse_bvh(text, str(p))
+    # universal newlines, as reading in text mode did
+    return parse_bvh(text.replace("\r\n", "\n").replace("\r", "\n"), str(p))
 
 
 def bvh_local_transforms(bvh: BvhData, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

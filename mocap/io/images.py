@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from mocap.errors import InputError
+from mocap.fileio import read_input
 from mocap.io.video import VIDEO_EXTENSIONS
 
 # OpenCV refuses images above 2**30 pixels by default; say so before it does.
@@ -25,14 +26,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         InputError: the file is missing, empty, a directory, or not a decodable image.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, not an image")
-    try:
-        data = np.fromfile(p, np.uint8)
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    data = np.frombuffer(read_input(p, "image"), np.uint8)
     if data.size == 0:
         raise InputError(f"{p}: empty file")
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
+from mocap.fileio import check_input
 
 #: File suffixes of still images (`mocap convert` points them to `mocap pose`).
 STILL_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -120,11 +121,7 @@ class VideoReader:
             raise ValueError(f"`prefetch` must be >= 0, got {prefetch}")
         if max_frames is not None and max_frames < 1:
             raise ValueError(f"`max_frames` must be >= 1, got {max_frames}")
-        if not self.path.exists():
-            raise InputError(f"{self.path}: no such file")
-        if self.path.is_dir():
-            raise InputError(f"{self.path}: is a directory, not a video file")
-        if self.path.stat().st_size == 0:
+        if check_input(self.path, "video") == 0:
             raise InputError(f"{self.path}: file is empty (0 bytes)")
         if threads is not None and threads < 1:
             raise ValueError(f"`threads` must be >= 1, got {threads}")

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
+from mocap.fileio import read_input
 from mocap.io.bvh import BvhData, read_bvh
 from mocap.motion.world import landmark_points
 from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, auto_roles
@@ -287,9 +288,7 @@ def _is_vec3(value: object) -> bool:
 
 def _rig_from_toml(path: Path) -> Rig:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read rig file ({exc.strerror})") from None
+        text = read_input(path, "rig").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a UTF-8 text rig file ({exc.reason})") from None
     try:
