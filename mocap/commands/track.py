@@ -71,17 +71,18 @@ def run(args: argparse.Namespace) -> int:
         raise MocapError(f"--max-frames must be >= 1, got {args.max_frames}")
     config = PipelineConfig(detect_every=args.detect_every, max_people=args.max_people,
                             smooth=SmoothConfig(method=args.smoothing))
+    options = engine_options(args)  # options first: nothing is opened with bad ones
     # input first (a bad file must not create DIR), then the output (before minutes of work)
     open_video(args.video, prefetch=0).close()
     tty = sys.stderr.isatty() and not args.quiet
     hands = hand_config(args)
     with OutputDir(args.output) as out:
-        engine = make_video_engine(engine_options(args))
+        engine = make_video_engine(options)
         bar = ProgressBar("tracking", tty)
         try:
             result = track_video(args.video, engine, config, progress=bar,
                                  max_frames=args.max_frames, hands=hands,
-                                 engine_options=engine_options(args))
+                                 engine_options=options)
         finally:
             bar.close()
         write_tracks(result, out)

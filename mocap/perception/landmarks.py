@@ -289,10 +289,24 @@ class EngineOptions:
         if self.backend not in BACKENDS:
             raise InputError(f"unknown backend {self.backend!r}; choose from "
                              f"{', '.join(BACKENDS)}")
-        if self.threads is not None and self.threads < 1:
-            raise InputError(f"--threads must be >= 1, got {self.threads}")
+        check_threads(self.threads)
         if self.models_dir is not None:
             object.__setattr__(self, "models_dir", str(self.models_dir))
+
+
+#: The most CPU threads one process may ask for: far above any machine's cores, far below
+#: what exhausts the process (``--threads 30000`` crashed torch's thread pool, a larger
+#: number hung or overflowed).
+MAX_THREADS = 256
+
+
+def check_threads(threads: int | None, option: str = "--threads") -> None:
+    """``threads`` is None or an int in 1..:data:`MAX_THREADS`; else one-line InputError."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) \
+            or not 1 <= threads <= MAX_THREADS:
+        raise InputError(f"{option} must be between 1 and {MAX_THREADS}, got {threads}")
 
 
 #: ``--detector`` choices.

@@ -134,3 +134,23 @@ def test_an_unknown_hand_model_is_refused(capsys):
     code, err = _err(capsys, ["convert", "x.mp4", "-o", "out", "--hands", "--hand-model",
                               "heavy"])
     assert code == 2 and "--hand-model" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["convert", "{video}", "-o", "{out}", "--threads", "30000"],
+    ["convert", "{video}", "-o", "{out}", "--threads", "99999999999"],
+    ["track", "{video}", "-o", "{out}", "--threads", "100000"],
+    ["pose", "{video}", "--threads", "0"],
+    ["batch", "{video}", "-o", "{out}", "--threads", "30000"],
+    ["batch", "{video}", "-o", "{out}", "--jobs", "30000"],
+], ids=["convert-30000", "convert-1e11", "track-1e5", "pose-0", "batch-threads", "batch-jobs"])
+def test_thread_and_job_counts_out_of_range_are_one_line_errors(tmp_path, argv):
+    """`--threads 30000` crashed torch's pool then segfaulted, 1e11 was a TypeError: every
+    command refuses counts outside 1..256 before any work, writing nothing."""
+    out = tmp_path / "out"
+    args = [a.format(video=tmp_path / "v.mp4", out=out) for a in argv]
+    (tmp_path / "v.mp4").write_bytes(b"\0" * 100)
+    proc = run_cli(*args, timeout=120)
+    option = "--jobs" if "--jobs" in args else "--threads"
+    assert_one_line_error(proc, f"{option} must be between 1 and 256, got {args[-1]}")
+    assert proc.returncode == 2 and not out.exists()
