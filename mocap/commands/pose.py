@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -36,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="OUT.json", dest="json_out",
                    help="write all 33 landmarks (x, y px, z, visibility, presence) and world "
                    "landmarks (m) per person")
-    p.add_argument("--draw", metavar="DIR", help="write overlay PNGs (DIR/<image>.png)")
+    p.add_argument("--draw", metavar="DIR",
+                   help="write overlay PNGs (DIR/<image>.png; DIR/<image>-2.png for a second "
+                   "input of the same name); never over an input image")
     p.add_argument("--max-people", type=int, metavar="N",
                    help="keep at most N people per image, best first (default: no limit)")
     p.add_argument("--min-score", type=float, default=0.2, metavar="S",
@@ -88,8 +91,37 @@ def poses_json(file_name: str, shape: tuple[int, ...], poses: Poses2D,
     return {"file_name": file_name, "width": shape[1], "height": shape[0], "people": people}
 
 
-def _image_id(path: Path) -> int | str:
-    return int(path.stem) if path.stem.isdigit() else path.stem
+def _image_id(stem: str) -> int | str:
+    return int(stem) if stem.isdigit() else stem
+
+
+def unique_stems(paths: list[Path]) -> list[str]:
+    """One name per input for its overlay (``DIR/<name>.png``) and its image id: the file's
+    stem, with ``-2``, ``-3`` ... for a stem given before (``a/x.jpg`` and ``b/x.jpg`` leave
+    two overlays, not one)."""
+    taken: set[str] = set()
+    out = []
+    for path in paths:
+        stem, k = path.stem, 2
+        while stem.casefold() in taken:  # case-insensitive file systems too
+            stem, k = f"{path.stem}-{k}", k + 1
+        taken.add(stem.casefold())
+        out.append(stem)
+    return out
+
+
+def _check_overlays(draw: Path, paths: list[Path], stems: list[str]) -> None:
+    """Refuse (before any work) an overlay that would replace one of the inputs."""
+    inputs = set()
+    for p in paths:
+        with contextlib.suppress(OSError):
+            inputs.add(p.resolve())
+    for stem in stems:
+        target = draw / f"{stem}.png"
+        with contextlib.suppress(OSError):
+            if target.resolve() in inputs:
+                raise MocapError(f"--draw {draw}: the overlay {target} would replace the input "
+                                 f"image of that name; choose another --draw folder")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,14 +139,17 @@ def run(args: argparse.Namespace) -> int:
             raise MocapError(f"{target}: is a directory; give a file name ending in .json")
     if args.draw and Path(args.draw).exists() and not Path(args.draw).is_dir():
         raise MocapError(f"--draw {args.draw}: exists and is not a directory")
+    paths = [Path(name) for name in args.images]
+    stems = unique_stems(paths)
+    if args.draw:
+        _check_overlays(Path(args.draw), paths, stems)
     engine = make_engine(args, max_people=args.max_people, min_pose_score=args.min_score,
                          keypoints=args.keypoints)
     hands_cfg = hand_config(args)
     hand_engine = (make_hand_engine(hands_cfg, engine_options(args), engine)
                    if hands_cfg is not None else None)
     coco, full, failed = [], [], 0
-    for name in args.images:
-        path = Path(name)
+    for path, stem in zip(paths, stems, strict=True):
         try:
             image = load_image(path)
         except InputError as exc:
@@ -126,13 +161,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             found = "" if hands is None else f", {int((hands.score > 0).sum())} hands"
             print(f"{path}: {len(poses)} {'person' if len(poses) == 1 else 'people'}{found}")
-        coco += coco_results(path.name, _image_id(path), poses)
-        full.append(poses_json(path.name, image.shape, poses, hands))
+        coco += coco_results(path.name, _image_id(stem), poses)
+        full.append({**poses_json(path.name, image.shape, poses, hands), "path": str(path),
+                     "image_id": _image_id(stem)})
         if args.draw:
             overlay = draw_poses(image, poses, labels=[f"{s:.2f}" for s in poses.score],
                                  hands=hands)
             _, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
-            fileio.write_bytes(Path(args.draw) / f"{path.stem}.png", png.tobytes())
+            fileio.write_bytes(Path(args.draw) / f"{stem}.png", png.tobytes())
     if failed < len(args.images):
         if args.coco:
             fileio.write_json(args.coco, coco)

@@ -86,3 +86,46 @@ def test_bad_options_are_one_line_errors(tmp_path, model_paths):
     assert_one_line_error(proc, "--threads")
     proc = run_cli("pose", "x.jpg", "--coco", tmp_path)
     assert_one_line_error(proc, "is a directory")
+
+
+@pytest.fixture(scope="module")
+def demo_photos(demo_video_path):
+    """Two different photos from the demo video (no ../shared needed)."""
+    cap = cv2.VideoCapture(str(demo_video_path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 100)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    frame = cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2))
+    return frame, frame[:, ::-1].copy()
+
+
+@pytest.mark.slow
+def test_draw_never_replaces_an_input_photo(tmp_path, model_paths, demo_photos):
+    """`pose photos/me.png --draw photos` replaced the photo with its overlay."""
+    me = _write(tmp_path / "me.png", demo_photos[0])
+    before = me.read_bytes()
+    proc = run_cli("pose", me, "--draw", tmp_path)
+    assert_one_line_error(proc, "would replace the input image", str(me))
+    assert proc.returncode == 2 and me.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.png"]
+
+
+@pytest.mark.slow
+def test_two_inputs_of_one_name_leave_two_overlays_and_two_ids(tmp_path, model_paths,
+                                                                demo_photos):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = _write(tmp_path / "a" / "x.jpg", demo_photos[0])
+    b = _write(tmp_path / "b" / "x.jpg", demo_photos[1])
+    out = tmp_path / "out"
+    proc = run_cli("pose", a, b, "--draw", out, "--json", tmp_path / "f.json", "--coco",
+                   tmp_path / "c.json")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["x-2.png", "x.png"]
+    first, second = (cv2.imread(str(out / n)) for n in ("x.png", "x-2.png"))
+    assert np.abs(first.astype(int) - second).mean() > 5  # each its own photo's overlay
+    images = json.loads((tmp_path / "f.json").read_text())["images"]
+    assert [(i["path"], i["image_id"]) for i in images] == [(str(a), "x"), (str(b), "x-2")]
+    ids = {r["image_id"] for r in json.loads((tmp_path / "c.json").read_text())}
+    assert ids == {"x", "x-2"}
