@@ -468,8 +468,11 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             progress(n + 1)
     ts = np.asarray(timestamps, np.float64)
     tracks = []
-    # a clip shorter than min_track_frames still keeps a person seen in half its frames
-    min_frames = min(cfg.min_track_frames, max(tcfg.min_hits, len(timestamps) // 2))
+    # a clip shorter than min_track_frames still keeps a person seen in half its frames,
+    # and one too short for anyone to be confirmed keeps those seen in every frame
+    if len(timestamps) < tcfg.min_hits:
+        tracker.confirm_survivors()
+    min_frames = min(cfg.min_track_frames, max(1, (len(timestamps) + 1) // 2))
     hand_rows = hand_recorder.finish(tracker.resolved) if hands is not None else None
     for tid, rows in recorder.finish(tracker.resolved).items():
         if len(rows) < min_frames:

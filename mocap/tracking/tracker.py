@@ -412,6 +412,15 @@ class PoseTracker:
         t.time_since_update = 0
         self._confirm_if_ready(t)
 
+    def confirm_survivors(self) -> None:
+        """At the end of a clip too short to confirm anyone (fewer than ``min_hits``
+        frames): confirm the tentative tracks matched in every frame since their birth, so
+        a 1- or 2-frame clip has its people too (their ids land in :attr:`resolved`)."""
+        for t in self.tracks:
+            if not t.confirmed and t.time_since_update == 0:
+                t.hits = max(t.hits, self.config.min_hits)
+                self._confirm_if_ready(t)
+
     def _confirm_if_ready(self, t: TrackState) -> None:
         if not t.confirmed and t.hits >= self.config.min_hits:
             self.resolved[t.id] = self._next_id

@@ -525,3 +525,21 @@ def test_a_briefly_seen_hand_rides_on_its_fast_moving_wrist():
     others = np.setdiff1d(np.arange(t), seen)
     assert np.isnan(track.hands_image[others, 0]).all()
     assert np.isnan(track.hands_image[:, 1]).all() and (track.hands_score[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 5])
+def test_clips_of_one_or_two_frames_have_their_people(length):
+    """A clip shorter than the tracker's 3 confirming frames kept nobody (issue 20, item 17);
+    now everyone seen in every frame of it is kept, and in any clip shorter than 20 frames
+    whoever is seen in at least half of it."""
+    eng = ScriptedEngine(lambda i: [(300, 400, 300), (1200, 420, 280)])
+    tracks, ts, _ = track_frames(frames(length), eng, PipelineConfig())
+    assert len(ts) == length
+    assert [t.id for t in tracks] == [1, 2]
+    assert all(t.observed.all() and len(t) == length for t in tracks)
+
+
+def test_a_person_in_only_one_frame_of_a_short_clip_is_dropped():
+    eng = ScriptedEngine(lambda i: [(300, 400, 300)] + ([(1200, 420, 280)] if i == 3 else []))
+    tracks, *_ = track_frames(frames(8), eng, PipelineConfig(detect_every=1))
+    assert [len(t) for t in tracks] == [8]  # the one-frame ghost is under half of 8 frames
