@@ -36,6 +36,12 @@ VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".m
 __all__ = ["Frame", "VideoInfo", "VideoReader", "frames_at", "open_video"]
 
 
+#: Frame rates mocap believes a container declares; outside them (a corrupt or hand-made
+#: header) frames are timed at 30 fps, so no output gets a frame time of days or of
+#: microseconds (a declared 1e-5 fps wrote `Frame Time: 100000`).
+MIN_FPS, MAX_FPS = 1.0, 1000.0
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What the container says about a video (before decoding it all).
@@ -44,7 +50,9 @@ class VideoInfo:
         path: the file.
         width: frame width in px, after rotation metadata is applied.
         height: frame height in px, after rotation metadata is applied.
-        fps: frames per second declared by the container (average rate for VFR video).
+        fps: frames per second declared by the container (average rate for VFR video)
+            where it is credible (:data:`MIN_FPS` to :data:`MAX_FPS`); 0 where the container
+            declares none or an impossible one (then frames are timed at 30 fps).
         frame_count: frames the container declares; ``-1`` when it does not say. The true
             number is known only after decoding (:attr:`VideoReader.frames_read`).
         rotation: rotation metadata in degrees (0, 90, 180, 270) that was applied.
@@ -144,7 +152,13 @@ class VideoReader:
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
         codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
         rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        self._rate = fps if np.isfinite(fps) and fps > 0 else 30.0
+        # an impossible declared rate (1e-5 fps) comes with a time base not to believe;
+        # a missing one (0) with container times that may still be good
+        self._container_times = not (np.isfinite(fps) and fps > 0
+                                     and not MIN_FPS <= fps <= MAX_FPS)
+        if not (np.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+            fps = 0.0
+        self._rate = fps or 30.0
         self._decoded = 0
         self._last_ts = -np.inf
         # Decode the first frame now: a file that opens but has nothing decodable must fail
@@ -155,7 +169,7 @@ class VideoReader:
             raise InputError(f"{self.path}: contains no decodable video frames")
         h, w = first.image.shape[:2]
         self._first: Frame | None = first
-        self.info = VideoInfo(self.path, w, h, fps if np.isfinite(fps) else 0.0,
+        self.info = VideoInfo(self.path, w, h, fps,
                               count if count > 0 else -1, rotation, codec)
         self.frames_read = 0
         self._started = False
@@ -173,7 +187,8 @@ class VideoReader:
             return None
         index = self._decoded
         self._decoded += 1
-        ts = float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+        ts = float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0 if self._container_times \
+            else -1.0
         rate, last = self._rate, self._last_ts
         # Container times can be missing (raw streams report 0) or repeat; fall back to
         # index / fps then, keeping timestamps strictly increasing.

@@ -213,3 +213,59 @@ def test_demo_video_metadata_and_timestamps(demo_video_path):
     assert info.codec.upper().startswith("VP9") or info.codec.upper() == "VP90"
     assert len(ts) == 230 and not video.truncated
     np.testing.assert_allclose(np.diff(ts), 1 / 30, atol=2e-3)
+
+
+def _avi_declaring(path: Path, scale: int, rate: int, n: int = 5) -> Path:
+    """An MJPEG AVI whose stream header declares ``rate / scale`` frames per second."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for i in range(n):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    at = data.index(b"strh") + 28  # dwScale, dwRate of the stream header
+    assert struct.unpack("<II", data[at:at + 8]) == (1, 30)
+    data[at:at + 8] = struct.pack("<II", scale, rate)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("scale", "rate"), [(100_000, 1), (1, 100_000)],
+                         ids=["1e-5 fps", "100000 fps"])
+def test_an_impossible_declared_frame_rate_is_read_at_30_fps(tmp_path, scale, rate):
+    """A header declaring 1e-5 fps wrote `Frame Time: 100000` (which retarget then refused);
+    frames are timed at 30 fps instead and the container's time base is not believed."""
+    path = _avi_declaring(tmp_path / "odd.avi", scale, rate)
+    assert cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) == pytest.approx(rate / scale)
+    reader = open_video(path)
+    times = [f.timestamp for f in reader]
+    assert reader.info.fps == 0.0 and len(times) == 5
+    np.testing.assert_allclose(times, np.arange(5) / 30.0)
+
+
+@pytest.mark.slow
+def test_convert_of_a_1e_5_fps_video_writes_a_readable_bvh(tmp_path, model_paths,
+                                                           demo_video_path):
+    from mocap.io.bvh import read_bvh
+    from tests.helpers import run_cli
+
+    # the demo's first 12 frames (a person walks in from the start), at 1e-5 fps
+    cap = cv2.VideoCapture(str(demo_video_path))
+    path = tmp_path / "slow.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (884, 497))
+    for _ in range(12):
+        ok, frame = cap.read()
+        assert ok
+        writer.write(cv2.resize(frame, (884, 497)))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    at = data.index(b"strh") + 28
+    data[at:at + 8] = struct.pack("<II", 100_000, 1)
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    proc = run_cli("convert", path, "-o", out, "--no-preview", "-q")
+    assert proc.returncode == 0, proc.stderr
+    bvh = read_bvh(next(out.glob("person_*.bvh")))
+    assert bvh.frame_time == pytest.approx(1 / 30, rel=1e-6)
+    back = run_cli("retarget", next(out.glob("person_*.bvh")), "--rig", "smpl", "-o",
+                   tmp_path / "again.bvh", "-q")
+    assert back.returncode == 0, back.stderr
