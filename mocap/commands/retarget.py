@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mocap.errors import InputError
     from mocap.export.bvh import write_bvh
     from mocap.io.bvh import read_bvh
     from mocap.motion.contacts import foot_skate
@@ -53,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
     bvh = read_bvh(args.source)
     unit = None if args.source_units == "auto" else args.source_units
     src = bvh_animation(bvh, unit)
+    if len(src) == 0:
+        raise InputError(f"{args.source}: has no frames of motion (Frames: 0); nothing to "
+                         "retarget")
     points = src.points()
     out = retarget(points, rig, src.fps, args.bone_lengths)
     skate_src = foot_skate(points, src.fps)
     skate_out = foot_skate(out.points(), out.fps)
     locked = False
-    if args.foot_lock == "on" or (args.foot_lock == "auto" and skate_out > skate_src + 1e-4):
+    if args.foot_lock == "on" or (args.foot_lock == "auto" and skate_out is not None
+                                  and skate_out > (skate_src or 0.0) + 1e-4):
         out = lock_feet(out)
         skate_out = foot_skate(out.points(), out.fps)
         locked = True
@@ -68,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{path}: {len(out)} frames at {out.fps:.6g} fps, rig {rig.name} "
           f"({len(rig)} joints, {mapped} driven by the source), units {args.units}")
-    print(f"foot skate (mean horizontal foot speed in contact): source "
-          f"{skate_src * 1000:.1f} mm/s, result {skate_out * 1000:.1f} mm/s"
-          + (" (feet locked)" if locked else ""))
+    print(f"foot skate (mean horizontal foot speed in contact): source {_mm(skate_src)}, "
+          f"result {_mm(skate_out)}" + (" (feet locked)" if locked else ""))
     return 0
+
+
+def _mm(skate: float | None) -> str:
+    return "no contact" if skate is None else f"{skate * 1000:.1f} mm/s"

@@ -316,7 +316,10 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
         if not bvh.exists():
             raise InputError(f"{bvh}: no such BVH file")
         check_input(bvh, "bvh")  # a regular file, not a pipe Blender would block on
-        scales.append(METRES_PER_UNIT[units] if units is not None else _recognised_scale(bvh))
+        data = read_bvh(bvh)  # malformed files fail here, in one line, not in Blender
+        if len(data.motion) == 0:
+            raise InputError(f"{bvh}: has no frames of motion (Frames: 0); nothing to export")
+        scales.append(METRES_PER_UNIT[units] if units is not None else bvh_unit_scale(data))
         paths = {parse_formats([f])[0]: Path(o) for f, o in outs.items()}
         for out in paths.values():
             key = out.resolve()
@@ -343,11 +346,6 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
                          frames=int(r["frames"]), fps=float(r["fps"]),
                          seconds=float(r["seconds"]))
             for (bvh, outs), r in zip(norm, result["jobs"], strict=True)]
-
-
-def _recognised_scale(bvh: Path) -> float:
-    """Metres per unit of a BVH file, recognised from its skeleton's rest height."""
-    return bvh_unit_scale(read_bvh(bvh))
 
 
 def bvh_report(path: str | os.PathLike, frames: list[int] | None = None,

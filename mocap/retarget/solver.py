@@ -386,6 +386,8 @@ def retarget(points: PointTracks | Mapping[str, np.ndarray], rig: Rig, fps: floa
         raise InputError(f"unknown bone lengths {bone_lengths!r}; valid: "
                          f"{', '.join(BONE_LENGTHS)}")
     t = check_points(points)
+    if t == 0:
+        raise InputError("the source has no frames of motion: nothing to retarget")
     points = {k: np.asarray(v, np.float64) for k, v in points.items()}
     derive_points(points)
     centre = points.get("hips", next(iter(points.values())))

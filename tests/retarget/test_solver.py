@@ -280,3 +280,22 @@ def test_a_source_whose_joints_all_coincide_is_refused_in_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("mocap: error:") and "one point" in proc.stderr
     assert not (tmp_path / "out.bvh").exists()
+
+
+@pytest.mark.parametrize("command", ["retarget", "export"])
+def test_a_bvh_without_frames_is_refused_in_one_line(tmp_path, command):
+    """`Frames: 0`: retarget said 'internal error' (a reduction over no frames), export
+    failed inside Blender with an IndexError (issue 20, item 19)."""
+    from tests.helpers import assert_one_line_error, run_cli
+
+    src = _mixamo_bvh_with(tmp_path, "mixamorig:Spine", "0 0.1 0")
+    head = src.read_text().split("MOTION")[0]
+    empty = tmp_path / "empty.bvh"
+    empty.write_text(head + "MOTION\nFrames: 0\nFrame Time: 0.0333333\n")
+    out = tmp_path / ("o.bvh" if command == "retarget" else "o.fbx")
+    args = ["--rig", "smpl"] if command == "retarget" else []
+    proc = run_cli(command, empty, *args, "-o", out)
+    assert_one_line_error(proc, "has no frames of motion (Frames: 0)", str(empty))
+    assert proc.returncode == 2 and not out.exists()
+    with pytest.raises(InputError, match="no frames"):
+        retarget({"hips": np.zeros((0, 3))}, load_rig("smpl"), 30.0)
