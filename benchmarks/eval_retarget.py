@@ -75,9 +75,12 @@ def main() -> None:
                       f"plain solve: {stats(bone_direction_errors(sp, plain))}; "
                       f"pelvis as 2 bones: "
                       f"{stats(bone_direction_errors(sp, res, branch_lines=False))}")
-                print(f"     foot skate: source {foot_skate(sp, src.fps) * 1000:6.1f} mm/s, "
-                      f"written {foot_skate(res.points(), res.fps) * 1000:6.1f} mm/s, "
-                      f"plain solve {foot_skate(plain.points(), src.fps) * 1000:6.1f} mm/s")
+                skates = [foot_skate(sp, src.fps), foot_skate(res.points(), res.fps),
+                          foot_skate(plain.points(), src.fps)]
+                src_mm, res_mm, plain_mm = ("no contact" if v is None
+                                            else f"{v * 1000:6.1f} mm/s" for v in skates)
+                print(f"     foot skate: source {src_mm}, written {res_mm}, "
+                      f"plain solve {plain_mm}")
         e = np.concatenate(all_err)
         print(f"all round trips: mean {e.mean():.4f} mm, max {e.max():.4f} mm")
 

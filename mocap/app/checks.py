@@ -6,7 +6,9 @@ ranges it concerns, empty for the whole clip). Thresholds (also in the README):
 - ``short_track``: a person seen in fewer than :data:`SHORT_TRACK_S` seconds of frames;
 - ``low_coverage``: seen in less than :data:`LOW_COVERAGE` of their own span (first to last
   appearance; the rest is bridged by the smoother);
-- ``id_gap``: a gap of more than :data:`ID_GAP_S` seconds inside that span;
+- ``id_gap``: a gap of :data:`ID_GAP_S` seconds or more inside that span (the person not
+  seen, their motion bridged by the smoother: marked ``observed`` false in the data and
+  drawn dashed, without joint dots, in the preview), one frame range per gap;
 - ``low_confidence``: mean landmark confidence under :data:`LOW_CONFIDENCE`;
 - ``floating``: the lowest joint more than :data:`FLOATING_M` above the ground in at least
   half of the frames;
@@ -34,7 +36,7 @@ from mocap.types import CameraPath
 
 SHORT_TRACK_S = 1.0
 LOW_COVERAGE = 0.6
-ID_GAP_S = 1.0
+ID_GAP_S = 0.3
 LOW_CONFIDENCE = 0.5
 FLOATING_M = 0.25
 FEET_OFF_GROUND_S = 2.0
@@ -67,18 +69,22 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
         out.append(QualityWarning("short_track", f"seen in only {s.frames_observed} frames "
                                   f"({s.frames_observed / fps:.1f} s)",
                                   [[s.first_frame, s.last_frame]]))
-    own = s.frames_observed / max(span, 1)
+    own = s.coverage_span
     if own < LOW_COVERAGE:
         out.append(QualityWarning("low_coverage", f"seen in {100 * own:.0f} % of the frames "
                                   f"from first to last appearance ({s.frames_observed} of "
                                   f"{span}); the rest is interpolated",
                                   frame_ranges(~t.observed, s.first_frame)))
+    # a frame short of the threshold by float rounding (0.3 s at 30 fps: 9 frames) counts
     gaps = [g for g in frame_ranges(~t.observed, s.first_frame)
-            if g[1] - g[0] + 1 > ID_GAP_S * fps]
+            if g[1] - g[0] + 1 >= ID_GAP_S * fps - 1e-6]
     if gaps:
         longest = max(g[1] - g[0] + 1 for g in gaps)
-        out.append(QualityWarning("id_gap", f"not seen for up to {longest / fps:.1f} s inside "
-                                  "the track (hidden, or lost and found again)", gaps))
+        where = ", ".join(f"{a}-{b}" for a, b in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
+        out.append(QualityWarning(
+            "id_gap", f"not seen in {len(gaps)} gap{'s' if len(gaps) != 1 else ''} of "
+            f"{ID_GAP_S:g} s or more inside the track, up to {longest / fps:.2f} s (frames "
+            f"{where}; hidden, or lost and found again): the motion there is bridged", gaps))
     if s.mean_confidence < LOW_CONFIDENCE:
         out.append(QualityWarning("low_confidence", f"mean landmark confidence "
                                   f"{s.mean_confidence:.2f} (under {LOW_CONFIDENCE})"))

@@ -129,7 +129,13 @@ class ConvertConfig:
 @dataclass
 class ConvertResult:
     """What :func:`convert_video` did: people, written files, timings (seconds), and the
-    camera's measured motion (None when ``--camera static``)."""
+    camera's measured motion (None when ``--camera static``).
+
+    ``timings`` are per stage (the report's HTML page is made while the preview is
+    written, so they add up to more than the conversion took); ``wall_s`` is the
+    wall-clock time of the whole :func:`convert_video` call, seconds; ``units`` the BVH
+    files' units (``m`` or ``cm``).
+    """
 
     video: Path
     output_dir: Path
@@ -140,6 +146,8 @@ class ConvertResult:
     truncated: bool
     timings: dict[str, float]
     camera: CameraPath | None = None
+    wall_s: float = 0.0
+    units: str = "m"
 
     @property
     def warnings(self) -> list[tuple[int | None, QualityWarning]]:
@@ -159,10 +167,12 @@ class ConvertResult:
             "people": [{"id": p.id, "first_frame": p.stats.first_frame,
                         "last_frame": p.stats.last_frame,
                         "frames_observed": p.stats.frames_observed,
-                        "coverage": p.stats.coverage} for p in self.people],
+                        "coverage_span": p.stats.coverage_span,
+                        "coverage_video": p.stats.coverage_video} for p in self.people],
             "warnings": [{"person": pid, **w.to_json()} for pid, w in self.warnings],
             "outputs": [str(p) for p in self.outputs],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "wall_s": round(self.wall_s, 3),
         }
 
 
@@ -258,6 +268,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         OutputError: ``out_dir`` holds earlier outputs (without ``force``) or cannot be
             written.
     """
+    start = time.perf_counter()
     cfg = config or ConvertConfig()
     video, out_dir = Path(video), Path(out_dir)
     rig = load_rig(cfg.rig)  # a bad rig fails before any work
@@ -275,10 +286,12 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         pipe = replace(pipe, max_people=cfg.max_people)
     timings: dict[str, float] = {}
     try:
-        return _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
-                        timings)
+        result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
+                          engine_options, timings)
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    result.wall_s = time.perf_counter() - start
+    return result
 
 
 def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
@@ -346,7 +359,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
-                         tracked.truncated, timings, tracked.camera)
+                         tracked.truncated, timings, tracked.camera, units=cfg.units)
 
 
 class _Background:

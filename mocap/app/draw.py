@@ -69,17 +69,38 @@ def draw_hand(image: np.ndarray, xy: np.ndarray, color, scale: float = 1.0) -> n
     return image
 
 
+def dashed_line(image: np.ndarray, a, b, color, width: int, dash: int) -> None:
+    """A dashed line from ``a`` to ``b`` (px) onto ``image`` in place: ``dash`` px drawn,
+    ``dash`` px left out, starting with a dash."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    length = float(np.linalg.norm(b - a))
+    if length < 1:
+        return
+    for s in np.arange(0.0, length, 2 * dash):
+        p = a + (b - a) * (s / length)
+        q = a + (b - a) * (min(s + dash, length) / length)
+        cv2.line(image, tuple(np.round(p).astype(int)), tuple(np.round(q).astype(int)), color,
+                 width, cv2.LINE_AA)
+
+
 def draw_rig(image: np.ndarray, pts: np.ndarray, parents: np.ndarray, color,
-             label: str | None = None) -> np.ndarray:
+             label: str | None = None, seen: bool = True) -> np.ndarray:
     """Draw a rig's projected joints ``pts`` (J, 2) px, bones from ``parents`` (J,), onto
-    ``image`` (H, W, 3) uint8 RGB, in place; nothing when a joint does not project."""
+    ``image`` (H, W, 3) uint8 RGB, in place; nothing when a joint does not project.
+
+    ``seen=False`` (a frame where the person was not seen and the motion is bridged)
+    draws the bones dashed and thinner, without the white joint dots."""
     if not np.isfinite(pts).all():
         return image
     scale = line_scale(image)
     pts = np.round(pts).astype(np.int32)
     for j in range(1, len(parents)):
-        cv2.line(image, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale, cv2.LINE_AA)
-    for q in pts:
+        if seen:
+            cv2.line(image, tuple(pts[j]), tuple(pts[parents[j]]), color, 2 * scale,
+                     cv2.LINE_AA)
+        else:
+            dashed_line(image, pts[j], pts[parents[j]], color, max(1, scale), 5 * scale)
+    for q in pts if seen else ():
         cv2.circle(image, tuple(q), 2 * scale, (255, 255, 255), -1, cv2.LINE_AA)
     if label:
         draw_label(image, pts, label, color)

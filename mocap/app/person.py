@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from mocap.geometry.camera import DEFAULT_FOV_DEG, project
-from mocap.geometry.series import jitter
+from mocap.geometry.series import jitter, path_length
 from mocap.motion.contacts import (
     VIDEO_CONTACT_HEIGHT_M,
     VIDEO_CONTACT_SPEED_M_S,
@@ -25,7 +25,7 @@ from mocap.motion.world import WorldMotion, landmark_points, scene_world_motion,
 from mocap.retarget.fingers import apply_fingers
 from mocap.retarget.foot_lock import keep_above_floor, lock_feet, settle_on_floor
 from mocap.retarget.solver import retarget
-from mocap.skeleton.animation import Animation
+from mocap.skeleton.animation import Animation, bridge_poses
 from mocap.skeleton.rig import Rig, load_rig
 from mocap.types import CameraPath, Track
 
@@ -41,19 +41,21 @@ class PersonMotion:
     Attributes:
         animation: the rig animation over the person's frames (Y up, ground at 0, metres).
         world: the placed landmarks (:class:`~mocap.motion.world.WorldMotion`).
-        foot_skate: mean horizontal speed of the animation's feet in contact, m/s.
-        foot_skate_unlocked: the same before foot locking, m/s.
+        foot_skate: mean horizontal speed of the animation's feet over the frames they are
+            in contact, m/s; None when they never are.
+        foot_skate_unlocked: the same before foot locking, m/s (or None).
     """
 
     animation: Animation
     world: WorldMotion
-    foot_skate: float
-    foot_skate_unlocked: float
+    foot_skate: float | None
+    foot_skate_unlocked: float | None
 
 
 def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
                    lock: bool = True, floor: bool = True,
-                   hands: tuple[np.ndarray, np.ndarray] | None = None) -> PersonMotion:
+                   hands: tuple[np.ndarray, np.ndarray] | None = None,
+                   observed: np.ndarray | None = None) -> PersonMotion:
     """Placed landmarks -> an animation of ``rig``, in one retarget solve.
 
     Args:
@@ -65,10 +67,15 @@ def animate_person(placed: WorldMotion, rig: Rig, bone_lengths: str = "actor",
         hands: ``(hands_world, hands_score)`` over the person's frames, (T, 2, 21, 3)
             metres and (T, 2) (see :func:`~mocap.retarget.fingers.apply_fingers`): the
             fingers follow them, last; None leaves the fingers in their rest pose.
+        observed: (T,) bool, frames the person was seen in: in the others (bridged by
+            the smoother) the pose is interpolated between the poses either side
+            (:func:`~mocap.skeleton.animation.bridge_poses`); None: every frame.
     """
     fps = placed.fps
     pts = landmark_points(placed.landmarks, rig.landmarks)
     anim = retarget(pts, rig, fps, bone_lengths)  # the one solve
+    if observed is not None:  # before the floor and the feet, which then hold for it too
+        anim = bridge_poses(anim, observed)
     unlocked = foot_skate(anim.points(), fps)
     if floor:  # before locking, so that planted feet are pinned where they end up
         anim = keep_above_floor(anim)
@@ -123,19 +130,27 @@ class PersonStats:
     Attributes:
         first_frame, last_frame: video frames of the first and last appearance.
         frames_observed: frames in which the person was seen (others are bridged).
-        coverage: ``frames_observed`` / frames of the video.
+        coverage_span: ``frames_observed`` / frames of their own span, first to last
+            appearance, [0, 1].
+        coverage_video: ``frames_observed`` / frames of the video, [0, 1].
         mean_confidence: mean landmark visibility over observed frames, [0, 1].
         mean_pose_score: mean pose score over observed frames, [0, 1].
         jitter_raw_px, jitter_smoothed_px: mean absolute second difference of the image
             landmarks before and after smoothing, px.
         jitter_ratio: smoothed / raw (None when raw is 0).
         foot_contact_left, foot_contact_right: share of frames with the foot in contact.
-        foot_skate_m_per_s: mean horizontal speed of the exported feet in contact, m/s.
-        foot_skate_unlocked_m_per_s: the same before foot locking, m/s.
+        foot_skate_m_per_s: mean horizontal speed of the exported feet over the frames
+            they are in contact (near their lowest and slow), m/s; None (JSON null, "no
+            contact") when they never are.
+        foot_skate_unlocked_m_per_s: the same before foot locking, m/s (or None).
         hip_reprojection_px_median: median distance between the exported rig's hips
             projected through the camera and the 2D hip centre, px (None if they never
             project).
-        root_travel_m: horizontal distance from the first to the last root position, m.
+        root_path_length_m: length of the root's path over the ground (horizontal),
+            measured on the path smoothed over ~0.25 s
+            (:func:`mocap.geometry.series.path_length`), m.
+        root_net_displacement_m: horizontal distance from the first to the last root
+            position, m (a walk there and back: about 0).
         bone_lengths_m: joint name -> length of the bone ending at it, m.
         hand_coverage: with ``--hands``, ``{"left", "right"}``: share of the frames the
             person was seen in where that hand was found too (None without hands).
@@ -146,7 +161,8 @@ class PersonStats:
     first_frame: int
     last_frame: int
     frames_observed: int
-    coverage: float
+    coverage_span: float
+    coverage_video: float
     mean_confidence: float
     mean_pose_score: float
     jitter_raw_px: float
@@ -154,10 +170,11 @@ class PersonStats:
     jitter_ratio: float | None
     foot_contact_left: float
     foot_contact_right: float
-    foot_skate_m_per_s: float
-    foot_skate_unlocked_m_per_s: float
+    foot_skate_m_per_s: float | None
+    foot_skate_unlocked_m_per_s: float | None
     hip_reprojection_px_median: float | None
-    root_travel_m: float
+    root_path_length_m: float
+    root_net_displacement_m: float
     bone_lengths_m: dict[str, float]
     hand_coverage: dict[str, float] | None = None
     hand_score_mean: dict[str, float | None] | None = None
@@ -239,7 +256,7 @@ def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: flo
     people = []
     for track, wm in zip(tracks, placed, strict=True):
         hands = (track.hands_world, track.hands_score) if track.has_hands else None
-        motion = animate_person(wm, rig, bone_lengths, hands=hands)
+        motion = animate_person(wm, rig, bone_lengths, hands=hands, observed=track.observed)
         cam = (motion.world.camera_rotation, motion.world.camera_translation)
         stats = person_stats(track, motion, cam, wm.focal, size, total)
         people.append(PersonResult(track.id, track, motion, total, cam, stats))
@@ -265,12 +282,14 @@ def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, n
     # None (JSON null) when the hips never project (behind the camera in every frame)
     reproj = round(float(np.nanmedian(err)), 2) if np.isfinite(err).any() else None
     contacts = motion.world.contacts
-    travel = anim.root_translation[-1, [0, 2]] - anim.root_translation[0, [0, 2]]
+    ground = anim.root_translation[:, [0, 2]]  # the root over the ground
+    span = track.last_frame - track.first_frame + 1
     return PersonStats(
         first_frame=track.first_frame,
         last_frame=track.last_frame,
         frames_observed=track.frames_observed,
-        coverage=round(track.frames_observed / max(total, 1), 4),
+        coverage_span=round(track.frames_observed / max(span, 1), 4),
+        coverage_video=round(track.frames_observed / max(total, 1), 4),
         mean_confidence=round(float(vis.mean()) if vis.size else 0.0, 4),
         mean_pose_score=round(float(track.score[seen].mean()) if seen.any() else 0.0, 4),
         jitter_raw_px=round(jr, 4),
@@ -278,13 +297,18 @@ def person_stats(track: Track, motion: PersonMotion, camera: tuple[np.ndarray, n
         jitter_ratio=round(js / jr, 4) if jr > 0 else None,
         foot_contact_left=round(float(contacts[:, 0].mean()), 4),
         foot_contact_right=round(float(contacts[:, 1].mean()), 4),
-        foot_skate_m_per_s=round(float(motion.foot_skate), 4),
-        foot_skate_unlocked_m_per_s=round(float(motion.foot_skate_unlocked), 4),
+        foot_skate_m_per_s=_rounded(motion.foot_skate, 4),
+        foot_skate_unlocked_m_per_s=_rounded(motion.foot_skate_unlocked, 4),
         hip_reprojection_px_median=reproj,
-        root_travel_m=round(float(np.linalg.norm(travel)), 3),
+        root_path_length_m=round(path_length(ground, anim.fps), 3),
+        root_net_displacement_m=round(float(np.linalg.norm(ground[-1] - ground[0])), 3),
         bone_lengths_m=lengths,
         **_hand_stats(track),
     )
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
 
 
 def _hand_stats(track: Track) -> dict:

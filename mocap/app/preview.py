@@ -165,7 +165,9 @@ def rig_pixels(p: PersonResult, size: tuple[int, int], fov_deg: float) -> np.nda
 def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, fps: float,
                       size: tuple[int, int], fov_deg: float,
                       progress: Callable[[int], None] | None = None) -> Path:
-    """The video with each person's exported rig projected onto it, with its id."""
+    """The video with each person's exported rig projected onto it, with its id; in the
+    frames where a person was not seen (bridged) the rig is drawn dashed, without joint
+    dots, and the id reads ``#<id>?``."""
     # each person's rig over their own frames (drawn from first to last appearance)
     drawn = [(p, rig_pixels(p, size, fov_deg)) for p in people]
 
@@ -174,9 +176,11 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
         for p, px in drawn:
             t = p.track
             if t.first_frame <= frame.index <= t.last_frame:
-                draw_rig(img, px[frame.index - t.first_frame] * scale,
-                         p.animation.rig.parents, color_for(p.id - 1), f"#{p.id}")
-                _draw_hands(img, t, frame.index - t.first_frame, scale)
+                i = frame.index - t.first_frame
+                seen = bool(t.observed[i])
+                draw_rig(img, px[i] * scale, p.animation.rig.parents, color_for(p.id - 1),
+                         f"#{p.id}" if seen else f"#{p.id}?", seen)
+                _draw_hands(img, t, i, scale)
         return img
 
     return render_video(video, out_path, draw, fps=fps, progress=progress)

@@ -176,17 +176,20 @@ def _person_html(p: PersonResult, thumb: str | None) -> str:
     rows = [
         ("frames", f"{s.first_frame}-{s.last_frame} ({span} frames)"),
         ("seen in", f"{s.frames_observed} of those frames "
-                    f"({100 * s.frames_observed / max(span, 1):.0f} % of the person's span; "
-                    f"{100 * s.coverage:.0f} % of the video)"),
+                    f"({100 * s.coverage_span:.0f} % of the person's span; "
+                    f"{100 * s.coverage_video:.0f} % of the video)"),
         ("mean landmark confidence", f"{s.mean_confidence:.2f} (0-1)"),
         ("jitter, raw -> smoothed", f"{s.jitter_raw_px:.2f} -> {s.jitter_smoothed_px:.2f} px"),
         ("foot contact", f"left {100 * s.foot_contact_left:.0f} %, right "
                          f"{100 * s.foot_contact_right:.0f} % of frames"),
-        ("foot skate", f"{s.foot_skate_m_per_s:.3f} m/s (before locking "
-                       f"{s.foot_skate_unlocked_m_per_s:.3f} m/s)"),
+        ("foot skate", "no contact" if s.foot_skate_m_per_s is None
+         else f"{s.foot_skate_m_per_s:.3f} m/s over the frames in contact (before locking "
+              + ("no contact" if s.foot_skate_unlocked_m_per_s is None
+                 else f"{s.foot_skate_unlocked_m_per_s:.3f} m/s") + ")"),
         ("hip re-projection error", "n/a" if s.hip_reprojection_px_median is None
          else f"{s.hip_reprojection_px_median:.1f} px (median)"),
-        ("root travel", f"{s.root_travel_m:.2f} m"),
+        ("root path length", f"{s.root_path_length_m:.2f} m over the ground"),
+        ("root net displacement", f"{s.root_net_displacement_m:.2f} m, first to last frame"),
     ]
     if s.hand_coverage is not None:
         rows.append(("hands found (--hands)", ", ".join(

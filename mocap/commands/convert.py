@@ -14,10 +14,17 @@ from mocap.commands.options import (
     engine_options,
 )
 from mocap.commands.progress import ProgressBar
+from mocap.units import OUTPUT_UNITS, metres_per
 
-BLENDER_IMPORT_HINT = ("Blender: File > Import > Motion Capture (.bvh), pick person_<id>.bvh "
-                       "(scale 1.0 for metres; tick 'Update Scene FPS' and 'Update Scene "
-                       "Duration')")
+
+def blender_import_hint(units: str = "m") -> str:
+    """How to import the BVH files into Blender at true size. Blender's BVH importer
+    multiplies every offset and root position by its Scale and Blender's unit is the
+    metre, so the Scale is metres per file unit: 1 for ``m``, 0.01 for ``cm``."""
+    scale = metres_per(units, OUTPUT_UNITS)
+    return ("Blender: File > Import > Motion Capture (.bvh), pick person_<id>.bvh "
+            f"(Scale {scale:g}: the file is in {'metres' if units == 'm' else units}; "
+            "tick 'Update Scene FPS' and 'Update Scene Duration')")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,17 +102,20 @@ def report_warnings(result, strict: bool) -> int:
 
 
 def print_result(result) -> None:
-    total = sum(result.timings.values())
+    total = result.wall_s  # wall-clock (the stage timings overlap)
     print(f"{result.frame_count} frames at {result.fps:g} fps in {total:.1f} s "
           f"({result.frame_count / max(total, 1e-9):.1f} fps): {len(result.people)} "
           f"{'person' if len(result.people) == 1 else 'people'}")
     for p in result.people:
         s = p.stats
+        skate = ("no contact" if s.foot_skate_m_per_s is None
+                 else f"{100 * s.foot_skate_m_per_s:.1f} cm/s")
         print(f"  person {p.id}: frames {s.first_frame}-{s.last_frame}, seen in "
-              f"{s.frames_observed} ({100 * s.coverage:.0f}%), jitter "
-              f"{s.jitter_raw_px:.1f} -> {s.jitter_smoothed_px:.1f} px, foot skate "
-              f"{100 * s.foot_skate_m_per_s:.1f} cm/s")
+              f"{s.frames_observed} ({100 * s.coverage_span:.0f}% of their span, "
+              f"{100 * s.coverage_video:.0f}% of the video), jitter "
+              f"{s.jitter_raw_px:.1f} -> {s.jitter_smoothed_px:.1f} px, foot skate {skate}, "
+              f"root path {s.root_path_length_m:.1f} m (net {s.root_net_displacement_m:.1f} m)")
     for path in result.outputs:
         print(f"  wrote {path}")
     if result.people:
-        print(BLENDER_IMPORT_HINT)
+        print(blender_import_hint(result.units))

@@ -90,6 +90,31 @@ def matrices_to_quats(m: np.ndarray) -> np.ndarray:
     return quat_continuity(matrix_to_quat(m))
 
 
+def slerp(q0: np.ndarray, q1: np.ndarray, s: np.ndarray | float) -> np.ndarray:
+    """Spherical linear interpolation of unit quaternions, the shorter way round.
+
+    Args:
+        q0, q1: (..., 4) xyzw unit quaternions (broadcast together).
+        s: fraction of the way from ``q0`` to ``q1`` (0: ``q0``, 1: ``q1``; ``q1`` as or
+            -``q1``, whichever is nearer ``q0``), broadcast against ``q0[..., 0]``.
+
+    Returns:
+        (..., 4) unit quaternions, constant angular speed in ``s``.
+    """
+    q0, q1 = np.broadcast_arrays(np.asarray(q0, np.float64), np.asarray(q1, np.float64))
+    s = np.asarray(s, np.float64)[..., None]
+    dot = np.einsum("...k,...k->...", q0, q1)[..., None]
+    q1 = np.where(dot < 0, -q1, q1)
+    dot = np.clip(np.abs(dot), 0.0, 1.0)
+    angle = np.arccos(dot)
+    sin = np.sin(angle)
+    near = sin < 1e-6  # (nearly) the same rotation: linear, then normalised
+    w0 = np.where(near, 1.0 - s, np.sin((1.0 - s) * angle) / np.where(near, 1.0, sin))
+    w1 = np.where(near, s, np.sin(s * angle) / np.where(near, 1.0, sin))
+    q = w0 * q0 + w1 * q1
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
 def quat_continuity(q: np.ndarray) -> np.ndarray:
     """Flip quaternion signs so consecutive frames are in the same hemisphere.
 

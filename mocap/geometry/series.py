@@ -43,6 +43,38 @@ def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     return out.reshape(x.shape)
 
 
+#: The path of :func:`path_length` is smoothed with a Gaussian of this standard deviation,
+#: seconds: a walk's path keeps its length (the demo's walker: 5.9 m smoothed, 7.6 m frame
+#: by frame, 5.8 m from start to end), frame-to-frame jitter of the root does not add up.
+PATH_SMOOTH_S = 0.25
+
+
+def path_length(points: np.ndarray, fps: float, smooth_s: float = PATH_SMOOTH_S) -> float:
+    """Length of the path ``points`` (T, D) (e.g. the root over the ground, (T, 2)), in
+    their units, measured on the path smoothed over time.
+
+    The smoothing is a Gaussian of ``smooth_s`` seconds standard deviation, each end
+    extended by point reflection, so the smoothed path starts and ends exactly where
+    ``points`` do (never shorter than the net displacement) and a straight line keeps its
+    length; jitter between frames, which frame-by-frame sums would add up (+30 % on a
+    walk), is averaged away. Slower wobble (monocular depth swaying with a jumping
+    person's size in the image) still counts. NaN frames are skipped.
+    """
+    x = np.asarray(points, np.float64)
+    x = x[np.isfinite(x).all(axis=1)]
+    if len(x) < 2:
+        return 0.0
+    sigma = smooth_s * fps
+    r = min(int(np.ceil(3 * sigma)), len(x) - 1)
+    if sigma > 0 and r >= 1:
+        k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+        k /= k.sum()
+        pad = np.concatenate([2 * x[:1] - x[r:0:-1], x, 2 * x[-1:] - x[-2:-r - 2:-1]])
+        x = np.stack([np.convolve(pad[:, c], k, mode="valid") for c in range(x.shape[1])],
+                     axis=1)
+    return float(np.linalg.norm(np.diff(x, axis=0), axis=1).sum())
+
+
 def segments(mask: np.ndarray) -> list[tuple[int, int]]:
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))

@@ -77,7 +77,7 @@ def foot_contacts(points: Mapping[str, np.ndarray], fps: float, height_tol: floa
 
 
 def foot_skate(points: Mapping[str, np.ndarray], fps: float,
-               contacts: dict[str, np.ndarray] | None = None) -> float:
+               contacts: dict[str, np.ndarray] | None = None) -> float | None:
     """Mean horizontal speed (m/s) of foot points while they are in contact.
 
     Args:
@@ -86,7 +86,8 @@ def foot_skate(points: Mapping[str, np.ndarray], fps: float,
         contacts: from :func:`foot_contacts` (computed from ``points`` when None).
 
     Returns:
-        The metric, m/s (0.0 when no contact is found).
+        The metric, m/s, over the frames in contact only; None when no foot point is in
+        contact in any frame (nothing to measure: not 0).
     """
     if contacts is None:
         contacts = foot_contacts(points, fps)
@@ -97,10 +98,8 @@ def foot_skate(points: Mapping[str, np.ndarray], fps: float,
         p = np.asarray(points[name], np.float64)
         v = np.gradient(p[:, [0, 2]], axis=0) * fps
         speeds.append(np.linalg.norm(v, axis=1)[c])
-    if not speeds:
-        return 0.0
-    s = np.concatenate(speeds)
-    return float(s.mean()) if s.size else 0.0
+    s = np.concatenate(speeds) if speeds else np.zeros(0)
+    return float(s.mean()) if s.size else None
 
 
 def _pin(track: np.ndarray, mask: np.ndarray, blend: int) -> tuple[np.ndarray, np.ndarray]:

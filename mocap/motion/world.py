@@ -169,7 +169,7 @@ class WorldMotion:
         contacts: (T, 2) bool, left and right foot in contact.
         fps: frames per second.
         foot_skate: mean horizontal speed of the foot landmarks in contact, m/s (the
-            placed landmarks as they are, before any foot locking).
+            placed landmarks as they are, before any foot locking); None without contact.
         camera_rotation: (3, 3) world -> camera rotation (camera axes: x right, y down,
             z forward), so ``p_cam = camera_rotation @ p + camera_translation``; (T, 3, 3),
             one per frame, when the camera turned.
@@ -182,7 +182,7 @@ class WorldMotion:
     root: np.ndarray
     contacts: np.ndarray
     fps: float
-    foot_skate: float
+    foot_skate: float | None
     camera_rotation: np.ndarray = field(default_factory=lambda: np.diag([1.0, -1.0, -1.0]))
     camera_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
     focal: float | np.ndarray | None = None
@@ -214,6 +214,46 @@ def world_motion(world: np.ndarray, xy: np.ndarray, visibility: np.ndarray,
     Several people filmed by one camera share one ground: :func:`scene_world_motion`.
     """
     return scene_world_motion([(world, xy, visibility)], image_size, fps, fov_deg)[0]
+
+
+def bridge_root(root: np.ndarray, world: np.ndarray, xy: np.ndarray, focal,
+                center: tuple[float, float]) -> np.ndarray:
+    """Fill the frames :func:`~mocap.geometry.camera.solve_root` left out (NaN: the person
+    was not seen there, the smoother bridged their landmarks) along the body's path.
+
+    The depth is interpolated linearly between the solved frames on either side (a
+    straight line, or a jump's constant horizontal speed, towards or away from the
+    camera); the root is placed on the ray through the bridged image hip centre at that
+    depth, so it follows the image path the smoother drew (a jump's arc) instead of the
+    straight chord between the two ends; the small offset the solve had from that ray at
+    the ends is interpolated across, so the path joins its ends without a step.
+
+    Args:
+        root: (T, 3) metres, camera axes (x right, y down, z forward), NaN where missing.
+        world: (T, 33, 3) hip-centred landmarks, camera axes, finite (gaps filled).
+        xy: (T, 33, 2) image landmarks, px, finite (bridged by the smoother).
+        focal: px, a number or (T,).
+        center: principal point (cx, cy), px.
+
+    Returns:
+        (T, 3) float64, finite wherever any frame was solved.
+    """
+    root = np.array(root, np.float64)
+    missing = ~np.isfinite(root).all(axis=1)
+    if not missing.any() or missing.all():
+        return fill_nan(root)
+    hips = [LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]]
+    uv = np.asarray(xy, np.float64)[:, hips].mean(axis=1) - np.asarray(center, np.float64)
+    hip = np.asarray(world, np.float64)[:, hips].mean(axis=1)
+    root[missing] = np.nan
+    depth = fill_nan(root[:, 2])
+    f = np.broadcast_to(np.asarray(focal, np.float64), (len(root),))
+    z = hip[:, 2] + depth  # the hip centre's depth
+    ray = np.column_stack([uv[:, 0] * z / f - hip[:, 0], uv[:, 1] * z / f - hip[:, 1], depth])
+    if not np.isfinite(ray).all():  # no image path to follow: the straight chord
+        return fill_nan(root)
+    offset = fill_nan(root - ray)  # 0 in depth; the solve's misfit of the hips elsewhere
+    return np.where(missing[:, None], ray + offset, root)
 
 
 def _camera_frame(world, xy, visibility, image_size, fov_deg, view=None):
@@ -249,7 +289,8 @@ def _camera_frame(world, xy, visibility, image_size, fov_deg, view=None):
         if zoom.shape != (t,):
             raise shape_error("view zoom", "(T,)", zoom.shape)
         f = f * zoom
-    root = fill_nan(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)))
+    root = bridge_root(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)), world, xy, f,
+                       (w / 2.0, h / 2.0))
     cam = world + root[:, None, :]
     if view is not None:  # each frame's camera axes -> the first frame's
         cam = np.einsum("tji,tkj->tki", rot, cam)

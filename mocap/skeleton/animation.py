@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mocap.errors import shape_error
-from mocap.geometry.rotations import quat_to_matrix
+from mocap.geometry.rotations import quat_continuity, quat_to_matrix, slerp
+from mocap.geometry.series import segments
 from mocap.skeleton.rig import Rig
 from mocap.types import PointTracks
 
@@ -65,6 +66,59 @@ class Animation:
         rots, pos = self.global_transforms()
         ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(self.rig.end_sites))
         return PointTracks.from_dict(named_points(self.rig, pos, ends))
+
+
+#: Within this many seconds of an observed frame a bridged pose is the smoother's own.
+BRIDGE_KEEP_S = 0.3
+#: ... and it turns into the interpolation between the gap's end poses over this many more.
+BRIDGE_RAMP_S = 0.2
+
+
+def bridge_poses(anim: Animation, observed: np.ndarray, keep_s: float = BRIDGE_KEEP_S,
+                 ramp_s: float = BRIDGE_RAMP_S) -> Animation:
+    """Deep inside a long run of unobserved frames, the pose interpolated between the poses
+    at the run's two ends.
+
+    The smoother bridges a person the tracker lost (hidden, or a fast move the pose model
+    missed) by carrying each landmark on from both ends with its velocity there. Near the
+    ends that is the best guess (on the demo's two people, gaps of 0.3-1 s knocked out of
+    observed frames: 0.07-0.33 m mean joint error, against 0.10-0.36 m for interpolating
+    the end poses), but deep inside a long gap each limb wanders on along its own line
+    (1.5-2 s gaps in the walk: 0.31-0.33 m, against 0.24-0.25 m). So a frame more than
+    ``keep_s`` from the nearest observed frame turns, over ``ramp_s``, from the smoother's pose to
+    the slerp of each joint's local rotation between the last observed frame before the
+    run and the first one after it, at constant angular speed. The root translation is
+    kept: it follows the body's path (:func:`mocap.motion.world.bridge_root`). A run at
+    either end of the animation is left as it is.
+
+    Args:
+        anim: the animation, one frame per track frame.
+        observed: (T,) bool, frames the person was seen in.
+        keep_s, ramp_s: seconds (see above).
+
+    Returns:
+        A new :class:`Animation` (``anim`` itself when no run is bridged).
+    """
+    observed = np.asarray(observed, bool)
+    if observed.shape != (len(anim),):
+        raise shape_error("observed", f"({len(anim)},)", observed.shape)
+    q = anim.rotations.copy()
+    changed = False
+    for s, e in segments(~observed):
+        if s == 0 or e == len(q):
+            continue
+        idx = np.arange(s, e)
+        frac = (idx - (s - 1)) / (e - (s - 1))
+        near = np.minimum(idx - (s - 1), e - idx) / anim.fps  # s to the nearest seen frame
+        w = np.clip((near - keep_s) / max(ramp_s, 1e-9), 0.0, 1.0)
+        if not w.any():
+            continue
+        ends = slerp(q[s - 1][None], q[e][None], frac[:, None])
+        q[s:e] = slerp(q[s:e], ends, w[:, None])
+        changed = True
+    if not changed:
+        return anim
+    return Animation(anim.rig, anim.root_translation.copy(), quat_continuity(q), anim.fps)
 
 
 def forward_kinematics(local: np.ndarray, parents: np.ndarray, offsets: np.ndarray,

@@ -7,6 +7,7 @@ import pytest
 
 from mocap.app.checks import (
     FLOATING_M,
+    ID_GAP_S,
     LOW_COVERAGE,
     person_warnings,
     video_warnings,
@@ -71,6 +72,26 @@ def test_low_coverage_and_a_long_gap():
     assert ws["id_gap"].frames == [[20, 99]]
     assert f"{100 * 40 / 120:.0f} %" in ws["low_coverage"].message
     assert LOW_COVERAGE > 40 / 120
+
+
+@pytest.mark.parametrize(("gaps", "expected"), [
+    ([(40, 48)], [[40, 48]]),  # 9 frames: 0.3 s at 30 fps
+    ([(40, 47)], []),  # 8 frames: under 0.3 s
+    ([(10, 12), (40, 58), (80, 89)], [[40, 58], [80, 89]]),  # each long gap, its frames
+])
+def test_every_gap_of_0_3_s_or_more_is_a_warning_with_its_frames(gaps, expected):
+    assert ID_GAP_S == 0.3
+    seen = np.ones(120, bool)
+    for a, b in gaps:
+        seen[a:b + 1] = False
+    ws = {w.code: w for w in person_warnings(person(observed=seen), FPS)}
+    if not expected:
+        assert "id_gap" not in ws
+        return
+    assert ws["id_gap"].frames == expected
+    for a, b in expected:
+        assert f"{a}-{b}" in ws["id_gap"].message
+    assert f"up to {max(b - a + 1 for a, b in expected) / FPS:.2f} s" in ws["id_gap"].message
 
 
 def test_low_confidence():

@@ -110,7 +110,9 @@ def test_stats_frames_and_coverage():
     s = _result(track, motion).stats
     assert (s.first_frame, s.last_frame) == (5, 16)
     assert s.frames_observed == 10
-    assert s.coverage == pytest.approx(10 / TOTAL, abs=1e-4)
+    # two named shares: of the person's own span (10 of frames 5-16) and of the video
+    assert s.coverage_span == pytest.approx(10 / 12, abs=1e-4)
+    assert s.coverage_video == pytest.approx(10 / TOTAL, abs=1e-4)
     assert s.mean_confidence == pytest.approx(track.visibility[track.observed].mean(), abs=1e-4)
     assert s.mean_pose_score == pytest.approx(track.score[track.observed].mean(), abs=1e-4)
     # the bridged frames (visibility 0) would pull the mean down if they counted
@@ -141,7 +143,9 @@ def test_stats_motion_numbers():
     rig = motion.animation.rig
     # the projected rig hips land HIP_OFFSET (3, 4) px from the 2D hips in observed frames
     assert s.hip_reprojection_px_median == pytest.approx(5.0, abs=0.01)
-    assert s.root_travel_m == pytest.approx(0.05 * 11, abs=1e-3)
+    # a straight walk: path length = net displacement
+    assert s.root_path_length_m == pytest.approx(0.05 * 11, abs=1e-3)
+    assert s.root_net_displacement_m == pytest.approx(0.05 * 11, abs=1e-3)
     assert s.foot_skate_m_per_s == pytest.approx(0.0123)
     assert s.foot_skate_unlocked_m_per_s == pytest.approx(0.0456)
     assert set(s.bone_lengths_m) == {n for j, n in enumerate(rig.joints) if rig.parents[j] >= 0}
@@ -162,7 +166,8 @@ def test_stats_to_json_groups_foot_contacts():
     assert d["foot_contact_fraction"]["left"] == s.foot_contact_left
     assert "foot_contact_left" not in d
     assert "foot_contact_right" not in d
-    assert d["coverage"] == s.coverage
+    assert (d["coverage_span"], d["coverage_video"]) == (s.coverage_span, s.coverage_video)
+    assert "coverage" not in d
     assert d["bone_lengths_m"] == s.bone_lengths_m
     assert json.loads(json.dumps(d)) == d
 
@@ -218,7 +223,9 @@ def test_build_report_lists_each_person(two_people):
                          **person.stats.to_json(),
                          "warnings": [w.to_json() for w in person.warnings]}
     assert report["warnings"] == []  # neither truncated nor empty
-    assert report["people"][1]["coverage"] == pytest.approx(15 / TOTAL, abs=1e-4)
+    assert report["people"][1]["coverage_video"] == pytest.approx(15 / TOTAL, abs=1e-4)
+    assert report["people"][1]["coverage_span"] == 1.0
+    assert report["people"][0]["coverage_span"] == pytest.approx(10 / 12, abs=1e-4)
     assert report["message"] is None
     assert report["timings_s"] == {"track": 1.235, "export": 0.0}
     assert json.loads(json.dumps(report)) == report

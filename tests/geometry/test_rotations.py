@@ -77,3 +77,29 @@ def test_swing_of_opposite_vectors_is_a_half_turn_for_any_leading_shape():
     assert batch.shape == (2, 3, 3)
     np.testing.assert_allclose(batch[0] @ [0, 1, 0], [0, -1, 0], atol=1e-9)
     np.testing.assert_allclose(batch[1] @ [0, 0, 1], [0, 1, 0], atol=1e-9)
+
+
+def test_slerp_ends_constant_speed_and_the_shorter_way():
+    from mocap.geometry.rotations import slerp
+
+    rng = np.random.default_rng(1)
+    q0 = rng.normal(size=(6, 4))
+    q0 /= np.linalg.norm(q0, axis=1, keepdims=True)
+    q1 = rng.normal(size=(6, 4))
+    q1 /= np.linalg.norm(q1, axis=1, keepdims=True)
+    s = np.linspace(0, 1, 11)[:, None]
+    q = slerp(q0[None], q1[None], s)  # (11, 6, 4)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1, atol=1e-12)
+    np.testing.assert_allclose(quat_to_matrix(q[0]), quat_to_matrix(q0), atol=1e-12)
+    np.testing.assert_allclose(quat_to_matrix(q[-1]), quat_to_matrix(q1), atol=1e-12)
+    # equal angles between consecutive samples (constant angular speed), adding up to the
+    # angle between the ends taken the shorter way (under 180 degrees)
+    step = 2 * np.arccos(np.clip(np.abs(np.einsum("tjk,tjk->tj", q[1:], q[:-1])), 0, 1))
+    total = 2 * np.arccos(np.clip(np.abs(np.einsum("jk,jk->j", q0, q1)), 0, 1))
+    np.testing.assert_allclose(step, np.broadcast_to(total / 10, step.shape), atol=1e-9)
+    assert (total < np.pi).all()
+    # -q1 is the same rotation: the same path
+    np.testing.assert_allclose(quat_to_matrix(slerp(q0, -q1, 0.3)),
+                               quat_to_matrix(slerp(q0, q1, 0.3)), atol=1e-12)
+    # a rotation with itself stays put (no division by sin 0)
+    np.testing.assert_allclose(slerp(q0, q0, 0.5), q0, atol=1e-12)

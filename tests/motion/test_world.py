@@ -304,3 +304,40 @@ def test_a_turning_zooming_camera_is_undone_exactly():
     assert np.abs(px - xy).max() < 1e-6
     ignored = world_motion(cam_t - hips[:, None], xy, vis, (W, H), fps, FOV)
     assert np.abs(ignored.landmarks - fixed.landmarks).max() > 1.0
+
+
+def test_a_bridged_gap_follows_the_image_path_of_a_jump():
+    """A person jumping across the view, lost for 0.4 s mid-air: the smoother's bridged
+    image landmarks still draw the arc; the root follows it (not the straight chord
+    between the two ends, which hangs below the airborne body)."""
+    from mocap.motion.world import bridge_root
+
+    rng = np.random.default_rng(0)
+    t, fps = 31, 30.0
+    time = np.arange(t) / fps
+    pose = rng.normal(scale=0.3, size=(33, 3))  # hip-centred, camera axes (y down)
+    hips = [LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]]
+    pose -= pose[hips].mean(0)
+    world = np.broadcast_to(pose, (t, 33, 3)).copy()
+    # flight: constant speed across and away from the camera, a parabola up and down
+    up = 4.9 * time * (time[-1] - time)  # 1.2 m high at the top of a 1 s flight
+    true = np.column_stack([-1.5 + 3 * time, 1.0 - up, 5.0 + 1.0 * time])
+    f, c = 1000.0, (960.0, 540.0)
+    cam = world + true[:, None]
+    xy = f * cam[..., :2] / cam[..., 2:] + c
+    vis = np.ones((t, 33))
+    vis[9:21] = 0.0  # not seen for 12 frames around the top
+    root = solve_root(world, xy, vis, f, c)
+    assert np.isnan(root[9:21]).all()
+    got = bridge_root(root, world, xy, f, c)
+    # on the arc within 2 mm (the ray goes through the image mid-hip, which perspective
+    # puts a hair off the projected 3D mid-hip)
+    np.testing.assert_allclose(got, true, atol=2e-3)
+    chord = np.interp(15, [8, 21], [true[8, 1], true[21, 1]])
+    assert chord - true[15, 1] > 0.2  # the chord sags below the top of the arc (y down)
+    # nothing after the gap to head for: the last depth is held, the image path followed
+    vis[25:] = 0.0
+    held = bridge_root(solve_root(world, xy, vis, f, c), world, xy, f, c)
+    np.testing.assert_allclose(held[25:, 2], true[24, 2], atol=1e-9)
+    hip_px = f * held[25:, :2] / held[25:, 2:] + c  # (plus the last frame's small misfit)
+    np.testing.assert_allclose(hip_px, xy[25:, hips].mean(1), atol=3.0)

@@ -1,0 +1,93 @@
+"""preview.mp4: the exported rig drawn on the video, bridged frames drawn differently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mocap.app.draw import PALETTE, draw_rig
+from mocap.app.person import PersonMotion, PersonResult, person_stats
+from mocap.app.preview import write_rig_preview
+from mocap.motion.world import WorldMotion
+from mocap.skeleton.animation import Animation
+from mocap.skeleton.rig import load_rig
+from mocap.types import NUM_LANDMARKS, Track
+
+FPS = 30.0
+SIZE = (640, 480)
+FOCAL = 500.0
+
+
+def _video(path: Path, n: int) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, SIZE)
+    for _ in range(n):
+        writer.write(np.full((SIZE[1], SIZE[0], 3), 128, np.uint8))
+    writer.release()
+    return path
+
+
+def _person(first: int, observed: np.ndarray, total: int) -> PersonResult:
+    """A T-posed mixamo rig 3 m in front of the default camera, seen where ``observed``."""
+    rig = load_rig("mixamo")
+    n = len(observed)
+    root = np.tile([0.0, 0.0, -3.0], (n, 1))
+    anim = Animation(rig, root, np.tile([0, 0, 0, 1.0], (n, len(rig), 1)), FPS)
+    image = np.full((n, NUM_LANDMARKS, 3), 100.0)
+    vis = np.where(observed[:, None], 0.9, 0.0) * np.ones((n, NUM_LANDMARKS))
+    frames = first + np.arange(n)
+    track = Track(1, frames, frames / FPS, observed, image, np.zeros_like(image), vis, vis,
+                  np.where(observed, 0.9, 0.0), image, np.zeros_like(image))
+    wm = WorldMotion(np.zeros((n, NUM_LANDMARKS, 3)), root, np.zeros((n, 2), bool), FPS,
+                     None, focal=FOCAL)
+    motion = PersonMotion(anim, wm, None, None)
+    camera = (wm.camera_rotation, wm.camera_translation)
+    stats = person_stats(track, motion, camera, FOCAL, SIZE, total)
+    return PersonResult(1, track, motion, total, camera, stats)
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(int))
+    cap.release()
+    return out
+
+
+def test_bridged_frames_are_drawn_dashed_without_joint_dots(tmp_path):
+    observed = np.array([True, True, False, False, True])
+    person = _person(1, observed, 7)
+    out = write_rig_preview(_video(tmp_path / "v.avi", 7), [person], tmp_path / "p.mp4", FPS,
+                            SIZE, 60.0)
+    frames = _frames(out)
+    assert len(frames) == 7
+    red = np.array(PALETTE[0])
+    coloured = [int((np.abs(img - red).sum(-1) < 90).sum()) for img in frames]
+    white = [int((img.min(-1) > 220).sum()) for img in frames]
+    # nobody before the first and after the last appearance
+    assert coloured[0] == coloured[6] == 0 and white[0] == white[6] == 0
+    seen, bridged = [coloured[i] for i in (1, 2, 5)], [coloured[i] for i in (3, 4)]
+    # the rig is drawn in every frame of the span, in the bridged ones too ...
+    assert min(bridged) > 100
+    # ... but dashed and thinner (well under the seen frames' ink), without joint dots
+    assert max(bridged) < 0.6 * min(seen)
+    assert min(white[i] for i in (1, 2, 5)) > 30 and max(white[i] for i in (3, 4)) == 0
+
+
+def test_draw_rig_unseen_draws_less_in_the_same_place():
+    rig = load_rig("mixamo")
+    pts = rig.rest_positions()[:, :2] * [200, -200] + [320, 300]
+    seen = draw_rig(np.zeros((480, 640, 3), np.uint8), pts, rig.parents, (255, 0, 0))
+    unseen = draw_rig(np.zeros((480, 640, 3), np.uint8), pts, rig.parents, (255, 0, 0),
+                      seen=False)
+    ink_seen, ink_unseen = seen.any(-1), unseen.any(-1)
+    assert ink_unseen.sum() > 0.1 * ink_seen.sum()
+    assert ink_unseen.sum() < 0.6 * ink_seen.sum()
+    # the dashes lie on the bones the solid drawing has (no ink anywhere else)
+    assert (ink_unseen & ~ink_seen).sum() == 0
+    assert (unseen.min(-1) > 220).sum() == 0  # no white joint dots
