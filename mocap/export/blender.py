@@ -349,13 +349,15 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
 
 
 def bvh_report(path: str | os.PathLike, frames: list[int] | None = None,
-               blender: str | os.PathLike | None = None) -> dict:
+               blender: str | os.PathLike | None = None, scale: float = 1.0) -> dict:
     """Import a BVH file in Blender and describe what Blender made of it.
 
     Args:
         path: the ``.bvh`` file.
         frames: 0-based frames whose bone positions to report (default: first and last).
         blender: which Blender (see :func:`blender_command`).
+        scale: the importer's Scale (``global_scale``: every offset and root position is
+            multiplied by it).
 
     Returns:
         A dict: ``bones`` (names, armature order), ``rest_heads``/``rest_tails`` (J, 3)
@@ -364,5 +366,6 @@ def bvh_report(path: str | os.PathLike, frames: list[int] | None = None,
         positions of each bone's head at those frames.
     """
     return run_blender_json(SCRIPTS_DIR / "bvh_report.py",
-                            {"path": str(Path(path).resolve()), "frames": frames},
+                            {"path": str(Path(path).resolve()), "frames": frames,
+                             "scale": float(scale)},
                             blender, timeout=600.0)

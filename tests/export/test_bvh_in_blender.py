@@ -118,3 +118,27 @@ def test_centimetre_bvh_in_blender(blender, tmp_path):
     # Blender imports 1 unit = 1 m: the cm file is 100 times larger
     np.testing.assert_allclose(np.array(rep["heads"]), 100 * np.array(rep_m["heads"]),
                                atol=1e-3)
+
+
+@needs_data
+@pytest.mark.parametrize("units", ["m", "cm"])
+def test_the_printed_import_hint_gives_true_size_in_blender(blender, units, tmp_path):
+    """Imported with the Scale that `convert` prints for its --units, a BVH has the same
+    joint positions in Blender (metres) as the metre file at Scale 1."""
+    import re
+
+    from mocap.commands.convert import blender_import_hint
+
+    hint = blender_import_hint(units)
+    scale = float(re.search(r"Scale ([0-9.]+)", hint).group(1))
+    assert scale == {"m": 1.0, "cm": 0.01}[units]
+    assert "metres" in hint if units == "m" else "in cm" in hint
+    out = tmp_path / f"walk_{units}.bvh"
+    assert main(["retarget", str(WALK), "--rig", "mixamo", "--units", units, "-o",
+                 str(out)]) == 0
+    assert main(["retarget", str(WALK), "--rig", "mixamo", "-o", str(tmp_path / "m.bvh")]) == 0
+    rep = blender.bvh_report(out, [0, 10], scale=scale)
+    rep_m = blender.bvh_report(tmp_path / "m.bvh", [0, 10])
+    np.testing.assert_allclose(np.array(rep["heads"]), np.array(rep_m["heads"]), atol=1e-4)
+    hips = np.array(rep["heads"])[0, 0]
+    assert 0.5 < hips[2] < 1.5  # hips about a metre up (Blender Z), not 100 m

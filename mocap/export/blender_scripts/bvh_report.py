@@ -1,7 +1,8 @@
 """Inside Blender: import a BVH with ``bpy.ops.import_anim.bvh`` and report the result.
 
 Usage: ``python bvh_report.py REQUEST.json RESULT.json`` with the request
-``{"path": ".../x.bvh", "frames": [0, 10] | null}``.
+``{"path": ".../x.bvh", "frames": [0, 10] | null, "scale": 1.0}`` (``scale``: the importer's
+Scale, 1 when absent).
 """
 
 import json
@@ -15,8 +16,9 @@ def main(req_path: str, res_path: str) -> None:
         req = json.load(fh)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    bpy.ops.import_anim.bvh(filepath=req["path"], target="ARMATURE", global_scale=1.0,
-                            frame_start=1, use_fps_scale=False, update_scene_fps=True,
+    bpy.ops.import_anim.bvh(filepath=req["path"], target="ARMATURE",
+                            global_scale=float(req.get("scale", 1.0)), frame_start=1,
+                            use_fps_scale=False, update_scene_fps=True,
                             update_scene_duration=True, rotate_mode="NATIVE",
                             axis_forward="-Z", axis_up="Y")
     arm = next(o for o in scene.objects if o.type == "ARMATURE")
