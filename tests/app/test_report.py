@@ -172,6 +172,28 @@ def test_stats_to_json_groups_foot_contacts():
     assert json.loads(json.dumps(d)) == d
 
 
+def test_no_foot_contact_is_null_and_said_so_not_zero():
+    track, motion, _ = _person()
+    motion.foot_skate = motion.foot_skate_unlocked = None  # feet never in contact
+    p = _result(track, motion)
+    assert p.stats.foot_skate_m_per_s is None and p.stats.foot_skate_unlocked_m_per_s is None
+    d = json.loads(json.dumps(p.stats.to_json()))
+    assert d["foot_skate_m_per_s"] is None and d["foot_skate_unlocked_m_per_s"] is None
+    page = render_report_html(Path("clip.mp4"), [p], _tracked([track]), SETTINGS)
+    assert "<th>foot skate</th><td>no contact</td>" in page
+    assert "0.000 m/s" not in page
+
+
+def test_path_length_and_net_displacement_are_two_rows(two_people):
+    page = render_report_html(Path("clip.mp4"), two_people,
+                              _tracked([p.track for p in two_people]), SETTINGS)
+    s = two_people[0].stats
+    assert f"<th>root path length</th><td>{s.root_path_length_m:.2f} m over the ground" in page
+    assert (f"<th>root net displacement</th><td>{s.root_net_displacement_m:.2f} m, first to "
+            "last frame") in page
+    assert "root travel" not in page
+
+
 # --- full_length ------------------------------------------------------------------------
 
 
