@@ -101,6 +101,16 @@ def read_input(path: str | os.PathLike, kind: str) -> bytes:
 PART = ".part"
 # The names temp_path gives (and mkstemp gave before): ".<stem>.<8 chars>.part[.<ext>]".
 _STALE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?$")
+#: A file moved aside while a set is published: ".<name>.<8 hex>.old".
+_BACKUP = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.old$")
+
+
+def _backup_path(final: Path) -> Path:
+    for _ in range(100):
+        path = final.with_name(f".{final.name}.{secrets.token_hex(4)}.old")
+        if not os.path.lexists(path):
+            return path
+    raise FileExistsError(f"no free backup name beside {final}")
 
 
 def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
@@ -113,6 +123,16 @@ def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
                 with contextlib.suppress(OSError):
                     p.unlink()
                     removed.append(p)
+            elif (m := _BACKUP.match(p.name)) and p.is_file() and not p.is_symlink():
+                # a publish killed half way: the earlier file goes back where it was,
+                # unless the new one made it into place
+                final = p.with_name(m["name"])
+                with contextlib.suppress(OSError):
+                    if os.path.lexists(final):
+                        p.unlink()
+                        removed.append(p)
+                    else:
+                        os.replace(p, final)
     return removed
 
 
@@ -179,6 +199,58 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+#: The signals a run ends on (the CLI turns them into :class:`mocap.errors.Interrupted`).
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP off for a short critical section (publishing a set
+    of files): a signal arriving inside is delivered, to the handler that was installed,
+    when the section ends, whether it ends normally or by an exception. Only the main
+    thread can do this (Python runs signal handlers there); elsewhere it does nothing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    saved = {}
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            with contextlib.suppress(ValueError, OSError):
+                saved[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        if caught:
+            handler = saved[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])
+
+
+def lock_holder(path: str | os.PathLike) -> int | None:
+    """The process that holds a ``flock`` on ``path`` (Linux ``/proc/locks``), or None."""
+    try:
+        info = os.stat(path)
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    dev = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == dev \
+                and parts[4].isdigit() and int(parts[4]) != os.getpid():
+            return int(parts[4])
+    return None
+
+
 class OutputDir:
     """Stage files in an output directory and publish them all at once.
 
@@ -193,7 +265,9 @@ class OutputDir:
 
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
-        self._created = not self.directory.exists()
+        # every folder this run creates (``-o new1/new2/out``), removed again if left empty
+        self._created = [p for p in (self.directory, *self.directory.parents)
+                         if not os.path.lexists(p)]
         self._lock: int | None = None
         self._staged: list[tuple[Path, Path]] = []
         try:
@@ -222,8 +296,10 @@ class OutputDir:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise OutputError(f"{self.directory} is in use by another mocap run; wait for it "
-                              "to finish or choose another directory") from None
+            pid = lock_holder(self.directory)
+            holder = f" (process {pid})" if pid else ""
+            raise OutputError(f"{self.directory} is in use by another mocap run{holder}; wait "
+                              "for it to finish or choose another directory") from None
         self._lock = fd
 
     @property
@@ -243,18 +319,48 @@ class OutputDir:
         self._staged.append((tmp, self.directory / name))
         return tmp
 
-    def commit(self) -> list[Path]:
-        """Rename every staged file into place (all or, on failure, none of them)."""
-        done = []
-        try:
-            for tmp, final in self._staged:
-                os.replace(tmp, final)
-                done.append(final)
-        except OSError as exc:
-            for p in done:
-                p.unlink(missing_ok=True)
-            self.abort()
-            raise OutputError(f"cannot write {final}: {exc.strerror or exc}") from None
+    def commit(self, remove: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
+        """Publish: rename every staged file into place and delete ``remove`` (an earlier
+        run's files this run does not write), all or nothing.
+
+        Files about to be replaced or deleted are first moved aside to hidden backups
+        (``.<name>.<random>.old``) and restored if anything fails or the run is stopped
+        half way; signals are held off until the set is complete, then delivered. A run
+        killed outright (``kill -9``) inside this leaves backups that the next run into the
+        directory puts back (:func:`remove_stale_temporaries`).
+
+        Raises:
+            OutputError: a rename failed (the directory is as it was before).
+        """
+        done: list[Path] = []
+        aside: list[tuple[Path, Path]] = []  # (final, backup)
+        finals = {final for _, final in self._staged}
+        with deferred_signals():
+            try:
+                for final in [*(f for _, f in self._staged),
+                              *(Path(r) for r in remove if Path(r) not in finals)]:
+                    if os.path.lexists(final):
+                        backup = _backup_path(final)
+                        os.replace(final, backup)
+                        aside.append((final, backup))
+                for tmp, final in self._staged:
+                    os.replace(tmp, final)
+                    done.append(final)
+            except BaseException as exc:
+                for p in done:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+                for final, backup in reversed(aside):
+                    with contextlib.suppress(OSError):
+                        os.replace(backup, final)
+                self.abort()
+                if isinstance(exc, OSError):
+                    raise OutputError(f"cannot publish in {self.directory}: "
+                                      f"{exc.strerror or exc}") from None
+                raise
+            for _, backup in aside:
+                with contextlib.suppress(OSError):
+                    backup.unlink()
         self._staged = []
         return done
 
@@ -266,8 +372,9 @@ class OutputDir:
 
     def _cleanup_dir(self) -> None:
         self.close()
-        if self._created and self.directory.is_dir() and not any(self.directory.iterdir()):
-            self.directory.rmdir()
+        for folder in self._created:  # the deepest first; each only if it is left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def __enter__(self) -> OutputDir:
         return self

@@ -1,6 +1,7 @@
-"""mocap.fileio.read_input / check_input: the one rule for input files. Devices, pipes,
-sockets and folders are refused in one line, before anything is read (reading /dev/zero
-never ended; opening a FIFO blocked until someone wrote to it)."""
+"""mocap.fileio: the one rule for input files (read_input / check_input: devices, pipes,
+sockets and folders are refused in one line before anything is read; reading /dev/zero
+never ended, opening a FIFO blocked until someone wrote to it) and the one publish
+(OutputDir.commit: a set of files replaced all or nothing, under errors and signals)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from mocap.errors import InputError
-from mocap.fileio import INPUT_KINDS, check_input, read_input
+from mocap.errors import InputError, Interrupted, OutputError
+from mocap.fileio import (
+    INPUT_KINDS,
+    OutputDir,
+    check_input,
+    read_input,
+    remove_stale_temporaries,
+)
 from tests.helpers import SMALL_BVH, assert_one_line_error
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="devices and FIFOs are POSIX")
@@ -101,3 +108,134 @@ def test_commands_refuse_special_files_in_one_line_at_once(tmp_path, argv):
     assert_one_line_error(proc, "not a")
     assert proc.returncode == 2
     assert not any(out.iterdir()), list(out.iterdir())  # nothing written
+
+
+# --- publishing a set of files: all or nothing, under errors and signals -----------------
+
+
+def _earlier_run(d: Path) -> dict[str, str]:
+    d.mkdir(parents=True, exist_ok=True)
+    old = {"person_1.bvh": "old 1", "person_2.bvh": "old 2", "report.json": "old report"}
+    for name, text in old.items():
+        (d / name).write_text(text)
+    return old
+
+
+def _stage(out: OutputDir) -> None:
+    for name in ("person_1.bvh", "person_1.json", "report.json"):
+        out.path(name).write_text(f"new {name}")
+
+
+def _contents(d: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(d.iterdir())}
+
+
+def test_a_publish_replaces_and_removes_as_one_set(tmp_path):
+    d = tmp_path / "out"
+    _earlier_run(d)
+    with OutputDir(d) as out:
+        _stage(out)
+        written = out.commit(remove=[d / "person_2.bvh", d / "report.json"])
+    assert [p.name for p in written] == ["person_1.bvh", "person_1.json", "report.json"]
+    assert _contents(d) == {"person_1.bvh": "new person_1.bvh",
+                            "person_1.json": "new person_1.json",
+                            "report.json": "new report.json"}
+
+
+def test_a_failed_rename_half_way_leaves_the_earlier_set_whole(tmp_path, monkeypatch):
+    """The rollback unlinked what it had renamed, so a replaced file was lost and the rest
+    stayed new: now every replaced or removed file comes back from its backup."""
+    d = tmp_path / "out"
+    before = _earlier_run(d)
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(src, dst):
+        calls["n"] += 1
+        if Path(src).name.endswith(".part.json"):  # the second new file
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    with OutputDir(d) as out:
+        _stage(out)
+        monkeypatch.setattr(os, "replace", flaky)
+        with pytest.raises(OutputError, match="No space left on device"):
+            out.commit(remove=[d / "person_2.bvh"])
+        monkeypatch.setattr(os, "replace", real)
+    assert calls["n"] >= 4  # it got half way
+    assert _contents(d) == before
+
+
+@posix_only
+def test_a_signal_during_the_publish_is_delivered_after_the_whole_set(tmp_path, monkeypatch):
+    import signal
+
+    d = tmp_path / "out"
+    _earlier_run(d)
+    real = os.replace
+
+    def stopped(src, dst):
+        if Path(src).name.endswith(".part.json"):
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill` from another shell would
+        return real(src, dst)
+
+    def handler(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with OutputDir(d) as out:
+            _stage(out)
+            monkeypatch.setattr(os, "replace", stopped)
+            with pytest.raises(Interrupted):
+                out.commit(remove=[d / "person_2.bvh"])
+            monkeypatch.setattr(os, "replace", real)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # the new set is whole (no old report.json beside a new person_1.bvh), no backups left
+    assert _contents(d) == {"person_1.bvh": "new person_1.bvh",
+                            "person_1.json": "new person_1.json",
+                            "report.json": "new report.json"}
+
+
+def test_backups_of_a_publish_killed_outright_are_put_back(tmp_path):
+    d = tmp_path / "out"
+    d.mkdir()
+    (d / ".person_2.bvh.0a1b2c3d.old").write_text("old 2")  # moved aside, then kill -9
+    (d / ".report.json.0a1b2c3d.old").write_text("old report")
+    (d / "report.json").write_text("new report")  # this one made it into place
+    remove_stale_temporaries(d)
+    assert _contents(d) == {"person_2.bvh": "old 2", "report.json": "new report"}
+
+
+def test_folders_created_for_the_output_are_removed_when_nothing_is_published(tmp_path):
+    """`-o n1/n2/out` left n1/n2 behind after an interruption or a full disk."""
+    target = tmp_path / "n1" / "n2" / "out"
+    with pytest.raises(Interrupted), OutputDir(target) as out:
+        out.path("person_1.bvh").write_text("x")
+        raise Interrupted
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n1" / "keep.txt").write_text("mine")
+    with OutputDir(target) as out:  # nothing staged, nothing published
+        pass
+    assert sorted(p.name for p in (tmp_path / "n1").iterdir()) == ["keep.txt"]
+
+
+@posix_only
+def test_the_lock_error_names_the_process_holding_it(tmp_path):
+    import subprocess
+
+    d = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from mocap.fileio import OutputDir; o = OutputDir(sys.argv[1]); "
+        "print('held', flush=True); time.sleep(60)"), str(d)], stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputError, match=rf"in use by another mocap run \(process "
+                                              rf"{holder.pid}\)"):
+            OutputDir(d)
+    finally:
+        holder.kill()
+        holder.wait()

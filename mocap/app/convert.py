@@ -44,6 +44,7 @@ from mocap.export.formats import (
     DATA_FORMATS,
     DEFAULT_FORMATS,
     FORMATS,
+    convert_formats,
     parse_formats,
 )
 from mocap.fileio import OutputDir
@@ -77,8 +78,10 @@ class ConvertConfig:
     Attributes:
         rig: rig name (``cmu``, ``mixamo``, ``smpl``) or path to a BVH whose hierarchy is
             the rig.
-        formats: outputs besides BVH: ``json``, ``npz``, ``csv`` (data), ``fbx``, ``glb``
-            (through Blender).
+        formats: outputs per person: ``bvh``, ``json``, ``npz``, ``csv`` (data), ``fbx``,
+            ``glb`` (through Blender); BVH and the trajectories are always written, as JSON
+            unless a data format is named
+            (:func:`mocap.export.formats.convert_formats`).
         fov_deg: horizontal field of view of the camera, degrees (sets the focal length of
             the pinhole model that places people in the world).
         units: BVH units, ``m`` (Blender imports at true size) or ``cm``.
@@ -114,7 +117,7 @@ class ConvertConfig:
         if self.camera not in CAMERA_MODES:
             raise InputError(f"unknown camera mode {self.camera!r}; choose from "
                              f"{', '.join(CAMERA_MODES)}")
-        object.__setattr__(self, "formats", parse_formats(self.formats, required=("bvh",)))
+        object.__setattr__(self, "formats", convert_formats(self.formats))
         check_fov(self.fov_deg)
         if self.units not in OUTPUT_UNITS:
             raise InputError(f"unknown units {self.units!r}; choose from "
@@ -157,6 +160,11 @@ class ConvertResult:
                                               len(self.people), self.camera)]
         return out + [(p.id, w) for p in self.people for w in p.warnings]
 
+    def warning_records(self) -> list[dict]:
+        """:attr:`warnings` as JSON: ``{"person": id or None, "code", "message",
+        "frames"}`` each (the summary's, batch.json's)."""
+        return [{"person": pid, **w.to_json()} for pid, w in self.warnings]
+
     def summary(self) -> dict:
         return {
             "video": str(self.video),
@@ -169,7 +177,7 @@ class ConvertResult:
                         "frames_observed": p.stats.frames_observed,
                         "coverage_span": p.stats.coverage_span,
                         "coverage_video": p.stats.coverage_video} for p in self.people],
-            "warnings": [{"person": pid, **w.to_json()} for pid, w in self.warnings],
+            "warnings": self.warning_records(),
             "outputs": [str(p) for p in self.outputs],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "wall_s": round(self.wall_s, 3),
@@ -343,18 +351,17 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         report["files"] = {name: {"size": tmp.stat().st_size, "sha256": sha256_of(tmp)}
                            for name, tmp in staged.items()}
         out.path(REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        foreign = [name for name in [*staged, REPORT] if (out_dir / name).exists()
+        # lexists: a link named like an output, even a dangling one, is not replaced
+        foreign = [name for name in [*staged, REPORT] if os.path.lexists(out_dir / name)
                    and (out_dir / name) not in old]
         if foreign:
             raise OutputError(f"{out_dir / foreign[0]} exists and was not written by mocap "
                               "(it is not in the directory's report.json); move it away or "
                               "choose another directory")
-        written = out.commit()
-        # an earlier run's outputs that this run does not write would mix two runs; only
-        # files that run listed in its report.json are ever removed
-        for p in old:
-            if p not in written:
-                p.unlink(missing_ok=True)
+        # an earlier run's outputs that this run does not write would mix two runs: they
+        # go in the same all-or-nothing publish (only files that run listed in its
+        # report.json are ever removed)
+        written = out.commit(remove=old)
     if blender_error:  # raised after publishing everything else
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")

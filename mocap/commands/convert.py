@@ -14,6 +14,7 @@ from mocap.commands.options import (
     engine_options,
 )
 from mocap.commands.progress import ProgressBar
+from mocap.commands.quality import print_warnings, strict_status
 from mocap.units import OUTPUT_UNITS, metres_per
 
 
@@ -75,12 +76,6 @@ def convert_with_progress(args: argparse.Namespace, video: str, output: str):
 
 def run(args: argparse.Namespace) -> int:
     result = convert_with_progress(args, args.video, args.output)
-    if result.truncated:
-        print(f"mocap: warning: {args.video} is truncated or corrupt: processed the "
-              f"{result.frame_count} decodable frames", file=sys.stderr)
-    if not result.people:
-        print(f"mocap: nobody was found in {args.video} ({result.frame_count} frames); "
-              f"see {result.output_dir / 'report.json'}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.summary()))
     elif not args.quiet:
@@ -89,16 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_warnings(result, strict: bool) -> int:
-    """One stderr line per warning; with ``strict``, exit status 1 if there are any."""
-    warnings = result.warnings
-    for pid, w in warnings:
-        if pid is not None:  # the video's own (truncated, nobody) are printed by the caller
-            print(f"mocap: warning: person {pid}: {w.code}: {w.message}", file=sys.stderr)
-    if strict and warnings:
-        n = len(warnings)
-        print(f"mocap: error: {n} warning{'s' if n != 1 else ''} (--strict)", file=sys.stderr)
-        return 1
-    return 0
+    """One stderr line per warning, the video's (truncated, nobody_found, camera_...) and
+    each person's; with ``strict``, exit status 1 if there are any."""
+    return strict_status(print_warnings(result.warning_records()), strict)
 
 
 def print_result(result) -> None:

@@ -56,11 +56,30 @@ def test_a_person_file_mocap_did_not_write_is_never_overwritten(clip, model_path
     assert sorted(p.name for p in out.iterdir()) == ["person_1.bvh"]  # no temporaries
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_a_dangling_link_named_like_an_output_is_never_replaced(clip, model_paths, tmp_path,
+                                                                 force):
+    """Path.exists() follows links, so a dangling `person_1.bvh` link was replaced."""
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "person_1.bvh").symlink_to(tmp_path / "nowhere.bvh")
+    proc = run_cli("convert", clip, "-o", out, "--no-preview", "-q",
+                   *(["--force"] if force else []))
+    assert_one_line_error(proc, "person_1.bvh exists and was not written by mocap")
+    assert os.readlink(out / "person_1.bvh") == str(tmp_path / "nowhere.bvh")
+    assert sorted(p.name for p in out.iterdir()) == ["person_1.bvh"]
+
+
 def test_a_second_run_into_the_same_directory_is_refused(clip, model_paths, tmp_path):
+    import os
+
     out = tmp_path / "busy"
     with OutputDir(out):
         proc = run_cli("convert", clip, "-o", out, "--no-preview", "-q")
-        assert_one_line_error(proc, "is in use by another mocap run")
+        assert_one_line_error(proc, "is in use by another mocap run",
+                              f"(process {os.getpid()})")
         assert proc.returncode == 2
     assert not out.exists()  # the holder created it and left it empty: removed
 
