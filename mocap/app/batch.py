@@ -4,17 +4,21 @@ Each video goes to ``DIR/<name>/``: ``name`` is the file's stem made safe (no pa
 separator or control character, no leading dot, never empty, ``.`` or ``..``) and unique
 (``-2``, ``-3``... against every other name, ignoring case); a job whose name is not its
 stem says why in the manifest (``renamed``). The manifest ``DIR/batch.json`` records each
-video's status (``pending``, ``running``, ``done``, ``failed``), timings, error and people
-found; it is rewritten atomically after every change, and each video's outputs are published
-atomically by :func:`mocap.app.convert.convert_video`. So a batch killed at any moment
-leaves finished videos complete and the rest without output, and :func:`run_batch` with
-``resume=True`` redoes exactly what is not complete (:func:`job_outputs_complete`).
+video's status (``pending``, ``running``, ``done``, ``failed``, ``interrupted``: the batch
+was stopped, by Ctrl-C or a signal, while converting it), timings, error, people found and
+the conversion's quality warnings; it is rewritten atomically after every change, and each
+video's outputs are published atomically by :func:`mocap.app.convert.convert_video`. So a
+batch killed at any moment leaves finished videos complete and the rest without output, and
+:func:`run_batch` with ``resume=True`` redoes exactly what is not complete
+(:func:`job_outputs_complete`).
 
 Workers run :func:`convert_one`, the same function locally and on Dask; each gets its own
 share of the CPU threads so that ``jobs`` workers do not oversubscribe the cores. A job is
 ``running`` from the moment a worker reports that it started it, so at most ``jobs`` are
 (local pool); local workers die with the batch process (``PR_SET_PDEATHSIG`` on Linux, and
-a check of the parent before each job).
+a check of the parent before each job). While a job runs, its worker reports how far it got
+(:class:`JobProgress`, thinned by :class:`ProgressThrottle` to a few reports per stage);
+the batch passes each on as a ``progress`` event.
 """
 
 from __future__ import annotations
@@ -51,11 +55,11 @@ from mocap.app.convert import (
 )
 from mocap.errors import InputError, MocapError, OutputError
 from mocap.io.video import VIDEO_EXTENSIONS
-from mocap.perception.landmarks import EngineOptions
+from mocap.perception.landmarks import EngineOptions, check_threads
 from mocap.tracking.loop import make_video_engine
 
 MANIFEST = "batch.json"
-STATUSES = ("pending", "running", "done", "failed")
+STATUSES = ("pending", "running", "done", "failed", "interrupted")
 #: Scheduler address schemes: ``tcp`` (plain, trusted networks only) and ``tls``.
 SCHEDULER_SCHEMES = ("tcp", "tls")
 
@@ -164,6 +168,29 @@ class JobRecord:
     finished: float | None = None
     attempts: int = 0
     renamed: str | None = None
+    warnings: list[dict] = field(default_factory=list)
+    # how far the running job got (the last ``progress`` event); not saved in batch.json
+    progress: JobProgress | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict:
+        """The job's entry in batch.json."""
+        doc = asdict(self)
+        del doc["progress"]
+        return doc
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a running job got: ``done`` of ``total`` in its current ``stage``
+    (``tracking`` and ``preview`` count frames, ``blender`` people; ``total`` 0: unknown)."""
+
+    stage: str
+    done: int
+    total: int
+
+    @property
+    def unit(self) -> str:
+        return "people" if self.stage == "blender" else "frames"
 
 
 # each field of a JobRecord in batch.json: the JSON types it may hold
@@ -172,7 +199,27 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "seconds": (int, float, type(None)), "frames": (int, type(None)),
     "people": (int, type(None)), "started": (int, float, type(None)),
     "finished": (int, float, type(None)), "attempts": (int,), "renamed": (str, type(None)),
+    "warnings": (list,),
 }
+# each field of a warning in a JobRecord's ``warnings``: the JSON types it may hold
+_WARNING_TYPES: dict[str, tuple[type, ...]] = {
+    "person": (int, type(None)), "code": (str,), "message": (str,), "frames": (list,),
+}
+
+
+def _check_warnings(name: str, warnings: list) -> None:
+    """A job's ``warnings``: ``{"person", "code", "message", "frames": [[first, last],
+    ...]}`` each; ValueError says what is wrong."""
+    for w in warnings:
+        if not isinstance(w, dict) or set(w) != set(_WARNING_TYPES):
+            raise ValueError(f"job {name!r} has a malformed warning")
+        for key, kinds in _WARNING_TYPES.items():
+            if isinstance(w[key], bool) or not isinstance(w[key], kinds):
+                raise ValueError(f"job {name!r}: a warning's {key!r} has the wrong type")
+        for r in w["frames"]:
+            if not (isinstance(r, list) and len(r) == 2 and all(
+                    isinstance(f, int) and not isinstance(f, bool) for f in r)):
+                raise ValueError(f"job {name!r}: a warning's 'frames' are not frame ranges")
 
 
 def _record(name, value) -> JobRecord:
@@ -190,6 +237,7 @@ def _record(name, value) -> JobRecord:
         raise ValueError(f"job {name!r} has no {missing[0]!r}")
     if value.get("status", "pending") not in STATUSES:
         raise ValueError(f"job {name!r} has an unknown status {value['status']!r}")
+    _check_warnings(name, value.get("warnings", []))
     return JobRecord(**value)
 
 
@@ -231,7 +279,7 @@ class Manifest:
         counts = {s: sum(j.status == s for j in self.jobs.values()) for s in STATUSES}
         fileio.write_json(self.path, {"version": 1, "updated": time.time(), "counts": counts,
                                       "options": self.options,
-                                      "jobs": {k: asdict(v) for k, v in self.jobs.items()}})
+                                      "jobs": {k: v.to_json() for k, v in self.jobs.items()}})
 
 
 @dataclass(frozen=True)
@@ -244,6 +292,8 @@ class JobResult:
         seconds: wall-clock time of the conversion.
         frames: frames decoded.
         people: people exported.
+        warnings: the conversion's quality warnings, as JSON
+            (:meth:`mocap.app.convert.ConvertResult.warning_records`).
     """
 
     status: str
@@ -251,11 +301,51 @@ class JobResult:
     seconds: float = 0.0
     frames: int | None = None
     people: int | None = None
+    warnings: tuple[dict, ...] = ()
+
+
+#: A running job reports progress when its stage advanced by this share of its total ...
+PROGRESS_STEP = 0.1
+#: ... and at least this many seconds passed since its last report,
+PROGRESS_MIN_S = 2.0
+#: or when this many seconds passed (a stage of unknown length, or a slow one).
+PROGRESS_MAX_S = 10.0
+
+
+class ProgressThrottle:
+    """``progress(stage, done, total)`` of :func:`~mocap.app.convert.convert_video`, passed
+    on to ``report`` as a :class:`JobProgress` a few times per stage: when the stage
+    advanced by :data:`PROGRESS_STEP` of its total and :data:`PROGRESS_MIN_S` seconds passed
+    since the last report (the first report of a stage does not wait), or when
+    :data:`PROGRESS_MAX_S` seconds passed. At most about 10 reports per stage, one per
+    2 s: lines to read, not a flood."""
+
+    def __init__(self, report: Callable[[JobProgress], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._report, self._clock = report, clock
+        self._stage: str | None = None
+        self._done = 0
+        self._last = clock()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self._stage, self._done = stage, 0
+        if done <= self._done:
+            return
+        now = self._clock()
+        since = now - self._last
+        stepped = total > 0 and done - self._done >= PROGRESS_STEP * total
+        if (stepped and (self._done == 0 or since >= PROGRESS_MIN_S)) \
+                or since >= PROGRESS_MAX_S:
+            self._done, self._last = done, now
+            self._report(JobProgress(stage, int(done), int(total)))
 
 
 def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineOptions,
-                threads: int | None) -> JobResult:
-    """Convert one video (runs in a worker process, local or Dask). Never raises.
+                threads: int | None,
+                progress: Callable[[JobProgress], None] | None = None) -> JobResult:
+    """Convert one video (runs in a worker process, local or Dask). Never raises an
+    ``Exception`` (a ``KeyboardInterrupt`` goes on: the batch is being stopped).
 
     Args:
         video: input path.
@@ -263,6 +353,8 @@ def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineO
         config: the conversion settings.
         engine: how to run the models (its ``threads`` default to ``threads``).
         threads: CPU threads for this worker's inference.
+        progress: called with a :class:`JobProgress` a few times per stage
+            (:class:`ProgressThrottle`).
     """
     t0 = time.perf_counter()
     try:
@@ -273,9 +365,10 @@ def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineO
         if engine.threads is None and threads:
             engine = replace(engine, threads=threads)
         result = convert_video(video, out_dir, config, engine=make_video_engine(engine),
-                               force=True)
+                               force=True,
+                               progress=ProgressThrottle(progress) if progress else None)
         return JobResult("done", None, time.perf_counter() - t0, result.frame_count,
-                         len(result.people))
+                         len(result.people), tuple(result.warning_records()))
     except MocapError as exc:
         return JobResult("failed", _one_line(str(exc)), time.perf_counter() - t0)
     except Exception as exc:  # a bug in one video must not stop the batch
@@ -318,10 +411,8 @@ class BatchConfig:
     tls_key: str | None = None
 
     def __post_init__(self) -> None:
-        if self.jobs < 1:
-            raise InputError(f"--jobs must be >= 1, got {self.jobs}")
-        if self.threads is not None and self.threads < 1:
-            raise InputError(f"--threads must be >= 1, got {self.threads}")
+        check_threads(self.jobs, "--jobs")
+        check_threads(self.threads)
         if self.resume and self.force:
             raise InputError("--resume and --force contradict each other; choose one")
         tls_files = {"--tls-ca-file": self.tls_ca_file, "--tls-cert": self.tls_cert,
@@ -393,7 +484,9 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertCon
         engine: how to run the models.
         config: :class:`BatchConfig`.
         on_event: called as ``on_event(event, name, record)`` with ``skip``, ``start`` (a
-            worker began the job), ``done`` or ``failed``.
+            worker began the job), ``progress`` (``record.progress``: how far it got, a
+            few times per stage), ``done`` (``record.warnings``: the conversion's quality
+            warnings) or ``failed``.
 
     Returns:
         The final :class:`Manifest` (``failed`` entries carry their error).
@@ -450,17 +543,25 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertCon
 
 def _run(manifest: Manifest, todo: list[str], options: tuple[ConvertConfig, EngineOptions],
          cfg: BatchConfig, on_event, client) -> None:
-    """Run the jobs; if this process is stopped (Ctrl-C, SIGTERM), the jobs it was running
-    are recorded as failed ("interrupted") before the exception goes on."""
+    """Run the jobs; if this process is stopped (Ctrl-C, SIGTERM, SIGHUP: a
+    KeyboardInterrupt such as :class:`mocap.errors.Interrupted`), the jobs it was running
+    are recorded as ``interrupted`` (anything else that stops it: ``failed``) before the
+    exception goes on; ``resume`` redoes them."""
     try:
         if client is not None:
             _run_dask(manifest, todo, options, cfg, on_event, client)
         else:
             _run_local(manifest, todo, options, cfg, on_event)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            status, error = "interrupted", "the batch was interrupted; --resume redoes it"
+        else:
+            status, error = "failed", _one_line(f"the batch stopped: {type(exc).__name__}: "
+                                                f"{exc}")
         stopped = [rec for rec in manifest.jobs.values() if rec.status == "running"]
         for rec in stopped:
-            rec.status, rec.error, rec.finished = "failed", "interrupted", time.time()
+            rec.status, rec.error, rec.finished = status, error, time.time()
+            rec.progress = None
         if stopped:
             with contextlib.suppress(MocapError, OSError):
                 manifest.save()
@@ -480,6 +581,7 @@ def _threads_per_job(cfg: BatchConfig) -> int:
 def _start(manifest: Manifest, name: str, on_event, when: float | None = None) -> None:
     rec = manifest.jobs[name]
     rec.status, rec.started, rec.finished, rec.error = "running", when or time.time(), None, None
+    rec.warnings, rec.progress = [], None
     rec.attempts += 1
     manifest.save()
     if on_event:
@@ -495,6 +597,8 @@ def _finish(manifest: Manifest, name: str, result: JobResult, on_event) -> None:
     rec.seconds = round(result.seconds or 0.0, 3)
     rec.frames = result.frames
     rec.people = result.people
+    rec.warnings = list(result.warnings)
+    rec.progress = None
     rec.finished = time.time()
     manifest.save()
     if on_event:
@@ -530,14 +634,17 @@ def _init_worker(parent: int, started) -> None:
 
 def _pool_job(name: str, video: str, out_dir: str, config: ConvertConfig,
               engine: EngineOptions, threads: int | None) -> JobResult:
-    """One job in a pool worker: only while the batch process lives, reported as started."""
+    """One job in a pool worker: only while the batch process lives, reported as started
+    and as it progresses."""
     parent = _WORKER.get("parent")
     if parent is not None and os.getppid() != parent:
         os._exit(1)  # the batch is gone: nobody would record this job, so do not run it
-    started = _WORKER.get("started")
-    if started is not None:
-        started.put((name, time.time()))
-    return convert_one(video, out_dir, config, engine, threads)
+    messages = _WORKER.get("started")
+    if messages is None:
+        return convert_one(video, out_dir, config, engine, threads)
+    messages.put(("start", name, time.time()))
+    return convert_one(video, out_dir, config, engine, threads,
+                       lambda p: messages.put(("progress", name, p)))
 
 
 def _run_local(manifest: Manifest, todo: list[str],
@@ -548,8 +655,9 @@ def _run_local(manifest: Manifest, todo: list[str],
         for name in todo:
             _start(manifest, name, on_event)
             rec = manifest.jobs[name]
-            _finish(manifest, name, convert_one(rec.input, rec.output, *options, threads),
-                    on_event)
+            _finish(manifest, name, convert_one(
+                rec.input, rec.output, *options, threads,
+                lambda p, name=name: _progress(manifest, name, p, on_event)), on_event)
         return
     # spawn: workers start clean (no inherited torch/OpenMP thread state from this process)
     ctx = multiprocessing.get_context("spawn")
@@ -565,8 +673,9 @@ def _run_pool(manifest: Manifest, waiting: deque, requeued: dict[str, int], opti
               cfg: BatchConfig, threads: int, ctx, on_event) -> None:
     """Run jobs from ``waiting`` in one pool, at most ``cfg.jobs`` submitted at a time, until
     none is left or the pool breaks (``requeued``: how often each job went back in line)."""
-    # (name, time) from a worker as it starts a job; one queue per pool, since a worker
-    # killed while writing to it could leave its lock held
+    # ("start", name, time) from a worker as it starts a job, ("progress", name,
+    # JobProgress) as it goes on; one queue per pool, since a worker killed while writing to
+    # it could leave its lock held
     started = ctx.SimpleQueue()
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(max_workers=cfg.jobs, mp_context=ctx,
@@ -617,12 +726,30 @@ def _run_pool(manifest: Manifest, waiting: deque, requeued: dict[str, int], opti
 
 
 def _record_starts(manifest: Manifest, started, running: set[str], on_event) -> None:
-    """Mark the jobs that workers reported starting as running (a late report of a job
-    already finished is ignored)."""
+    """Mark the jobs that workers reported starting as running, and pass their progress on
+    (a late report of a job already finished is ignored)."""
     while not started.empty():
-        name, when = started.get()
-        if name in running and manifest.jobs[name].status != "running":
-            _start(manifest, name, on_event, when)
+        _message(manifest, started.get(), running, on_event)
+
+
+def _message(manifest: Manifest, message: tuple, running: set[str], on_event) -> None:
+    """One report from a worker: ``("start", name, time)`` or ``("progress", name,
+    JobProgress)``."""
+    kind, name, value = message
+    if name not in running:
+        return
+    if kind == "start" and manifest.jobs[name].status != "running":
+        _start(manifest, name, on_event, value)
+    elif kind == "progress":
+        _progress(manifest, name, value, on_event)
+
+
+def _progress(manifest: Manifest, name: str, progress: JobProgress, on_event) -> None:
+    rec = manifest.jobs[name]
+    if rec.status == "running":
+        rec.progress = progress
+        if on_event:
+            on_event("progress", name, rec)
 
 
 # --------------------------------------------------------------------------------------
@@ -652,12 +779,22 @@ def _connect(cfg: BatchConfig):
 
 def _dask_job(topic: str, name: str, video: str, out_dir: str, config: ConvertConfig,
               engine: EngineOptions, threads: int | None) -> JobResult:
-    """One job on a Dask worker: says it started (an event on ``topic``), then converts."""
-    with contextlib.suppress(Exception):  # not on a worker, or an old scheduler: no report
+    """One job on a Dask worker: says it started (an event on ``topic``), then converts,
+    saying how far it got (events on ``topic`` too)."""
+    try:
         from distributed import get_worker
 
-        get_worker().log_event(topic, {"job": name, "time": time.time()})
-    return convert_one(video, out_dir, config, engine, threads)
+        worker = get_worker()
+        worker.log_event(topic, {"job": name, "time": time.time()})
+    except Exception:  # not on a worker, or an old scheduler: no reports
+        return convert_one(video, out_dir, config, engine, threads)
+
+    def report(p: JobProgress) -> None:
+        with contextlib.suppress(Exception):
+            worker.log_event(topic, {"job": name, "stage": p.stage, "done": p.done,
+                                     "total": p.total})
+
+    return convert_one(video, out_dir, config, engine, threads, report)
 
 
 def _run_dask(manifest: Manifest, todo: list[str],
@@ -672,7 +809,12 @@ def _run_dask(manifest: Manifest, todo: list[str],
     def on_start(event) -> None:  # in the client's event loop thread
         with contextlib.suppress(Exception):
             msg = event[1]
-            started.put((msg["job"], float(msg["time"])))
+            if "stage" in msg:
+                started.put(("progress", str(msg["job"]), JobProgress(
+                    str(msg["stage"]), int(msg["done"]), int(msg["total"]))))
+            else:
+                when = float(msg["time"])
+                started.put(("start", str(msg["job"]), when if math.isfinite(when) else None))
 
     with contextlib.suppress(Exception):
         client.subscribe_topic(topic, on_start)
@@ -705,8 +847,7 @@ def _drain_dask_starts(manifest: Manifest, started: queue.SimpleQueue, pending: 
                        on_event) -> None:
     while True:
         try:
-            name, when = started.get_nowait()
+            message = started.get_nowait()
         except queue.Empty:
             return
-        if name in pending and manifest.jobs[name].status != "running":
-            _start(manifest, name, on_event, when if math.isfinite(when) else None)
+        _message(manifest, message, pending, on_event)

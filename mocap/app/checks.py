@@ -32,7 +32,7 @@ import numpy as np
 from mocap.app.person import PersonResult
 from mocap.geometry.series import segments
 from mocap.perception.camera_motion import CameraMotionConfig
-from mocap.types import CameraPath
+from mocap.types import CameraPath, Track
 
 SHORT_TRACK_S = 1.0
 LOW_COVERAGE = 0.6
@@ -61,33 +61,10 @@ def frame_ranges(mask: np.ndarray, first: int = 0) -> list[list[int]]:
 
 
 def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
-    """The warnings of one exported person."""
-    s, t = p.stats, p.track
-    out = []
-    span = s.last_frame - s.first_frame + 1
-    if s.frames_observed < SHORT_TRACK_S * fps:
-        out.append(QualityWarning("short_track", f"seen in only {s.frames_observed} frames "
-                                  f"({s.frames_observed / fps:.1f} s)",
-                                  [[s.first_frame, s.last_frame]]))
-    own = s.coverage_span
-    if own < LOW_COVERAGE:
-        out.append(QualityWarning("low_coverage", f"seen in {100 * own:.0f} % of the frames "
-                                  f"from first to last appearance ({s.frames_observed} of "
-                                  f"{span}); the rest is interpolated",
-                                  frame_ranges(~t.observed, s.first_frame)))
-    # a frame short of the threshold by float rounding (0.3 s at 30 fps: 9 frames) counts
-    gaps = [g for g in frame_ranges(~t.observed, s.first_frame)
-            if g[1] - g[0] + 1 >= ID_GAP_S * fps - 1e-6]
-    if gaps:
-        longest = max(g[1] - g[0] + 1 for g in gaps)
-        where = ", ".join(f"{a}-{b}" for a, b in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
-        out.append(QualityWarning(
-            "id_gap", f"not seen in {len(gaps)} gap{'s' if len(gaps) != 1 else ''} of "
-            f"{ID_GAP_S:g} s or more inside the track, up to {longest / fps:.2f} s (frames "
-            f"{where}; hidden, or lost and found again): the motion there is bridged", gaps))
-    if s.mean_confidence < LOW_CONFIDENCE:
-        out.append(QualityWarning("low_confidence", f"mean landmark confidence "
-                                  f"{s.mean_confidence:.2f} (under {LOW_CONFIDENCE})"))
+    """The warnings of one exported person: :func:`track_warnings` of their track, then
+    ``floating`` and ``feet_off_ground``."""
+    s = p.stats
+    out = track_warnings(p.track, fps)
     lowest = p.animation.points().positions[..., 1].min(axis=1)  # joints and End Sites
     high = lowest > FLOATING_M
     if high.mean() >= 0.5:
@@ -100,6 +77,42 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
         out.append(QualityWarning("feet_off_ground", "no foot contact in any frame (jumping, "
                                   "sitting, or placed above the floor)",
                                   [[s.first_frame, s.last_frame]]))
+    return out
+
+
+def track_warnings(t: Track, fps: float) -> list[QualityWarning]:
+    """The warnings of one tracked person that need no 3D (``short_track``,
+    ``low_coverage``, ``id_gap``, ``low_confidence``): ``mocap track`` prints these, and
+    :func:`person_warnings` starts from them. Coverage and confidence as
+    :class:`~mocap.app.person.PersonStats` gives them (``coverage_span``,
+    ``mean_confidence``)."""
+    first, last, seen = t.first_frame, t.last_frame, t.frames_observed
+    span = last - first + 1
+    out = []
+    if seen < SHORT_TRACK_S * fps:
+        out.append(QualityWarning("short_track", f"seen in only {seen} frames "
+                                  f"({seen / fps:.1f} s)", [[first, last]]))
+    own = round(seen / max(span, 1), 4)
+    if own < LOW_COVERAGE:
+        out.append(QualityWarning("low_coverage", f"seen in {100 * own:.0f} % of the frames "
+                                  f"from first to last appearance ({seen} of "
+                                  f"{span}); the rest is interpolated",
+                                  frame_ranges(~t.observed, first)))
+    # a frame short of the threshold by float rounding (0.3 s at 30 fps: 9 frames) counts
+    gaps = [g for g in frame_ranges(~t.observed, first)
+            if g[1] - g[0] + 1 >= ID_GAP_S * fps - 1e-6]
+    if gaps:
+        longest = max(g[1] - g[0] + 1 for g in gaps)
+        where = ", ".join(f"{a}-{b}" for a, b in gaps[:5]) + (", ..." if len(gaps) > 5 else "")
+        out.append(QualityWarning(
+            "id_gap", f"not seen in {len(gaps)} gap{'s' if len(gaps) != 1 else ''} of "
+            f"{ID_GAP_S:g} s or more inside the track, up to {longest / fps:.2f} s (frames "
+            f"{where}; hidden, or lost and found again): the motion there is bridged", gaps))
+    vis = t.visibility[t.observed]
+    confidence = round(float(vis.mean()) if vis.size else 0.0, 4)
+    if confidence < LOW_CONFIDENCE:
+        out.append(QualityWarning("low_confidence", f"mean landmark confidence "
+                                  f"{confidence:.2f} (under {LOW_CONFIDENCE})"))
     return out
 
 

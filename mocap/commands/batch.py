@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mocap.commands.options import add_convert_options, add_engine_options
+from mocap.commands.quality import count, print_warnings, strict_status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Convert every input video as `mocap convert` does, each into "
         "DIR/<name>/ (<name>: the file's stem, made a safe folder name and unique; the "
         "summary and batch.json say when it is not the stem). DIR/batch.json records every "
-        "video's status, timings and error. One "
-        "failing video never stops the others; the exit status is 1 if any failed. A batch "
-        "that was interrupted (even killed) is finished with --resume, which skips videos "
-        "whose outputs are complete and valid.",
+        "video's status (pending, running, done, failed, interrupted), timings, error and "
+        "warnings. Progress lines (frames done) are printed while videos convert, each "
+        "video's warnings when it is done, and a table at the end. One failing video never "
+        "stops the others; the exit status is 1 if any failed (with --strict also if any "
+        "has warnings). A batch that was interrupted (even killed) is finished with "
+        "--resume, which skips videos whose outputs are complete and valid.",
         epilog="examples:\n  mocap batch clips/ -o out/ --jobs 2\n"
         "  mocap batch 'takes/**/*.mp4' -o out/ --resume\n"
         "  mocap batch clips/ -o /shared/out --scheduler tcp://10.0.0.5:8786\n"
@@ -67,36 +70,55 @@ def run(args: argparse.Namespace) -> int:
                             scheduler=args.scheduler, threads=args.threads,
                             tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
                             tls_key=args.tls_key)
-    counter = {"n": 0}
-
     def on_event(event: str, name: str, rec) -> None:
-        if args.quiet and event not in ("failed",):
-            return
-        if event == "skip":
-            print(f"skip    {name}: already complete", file=sys.stderr)
-        elif event == "start":
-            print(f"start   {name}", file=sys.stderr)
-        else:
-            counter["n"] += 1
-            detail = (f"{_count(rec.people, 'person', 'people')}, "
-                      f"{_count(rec.frames, 'frame')}, {rec.seconds:.1f} s"
-                      if event == "done" else rec.error)
-            print(f"{event:<7} {name}: {detail}", file=sys.stderr)
+        # a video's warnings are printed once, when it is done (or skipped as done before),
+        # even with --quiet; so are failures
+        if not args.quiet or event == "failed":
+            print(_event_line(event, name, rec), file=sys.stderr)
+        if event in ("done", "skip"):
+            print_warnings(rec.warnings, where=name)
 
     manifest = run_batch(args.inputs, args.output, cfg, engine, batch_cfg, on_event)
     jobs = manifest.jobs
     width = max(len(n) for n in jobs)
-    print(f"{'video':<{width}}  status   people  frames  seconds  error")
+    print(f"{'video':<{width}}  status   people  frames  seconds  warnings  error")
     for name, rec in jobs.items():
+        warned = len(rec.warnings) if rec.status == "done" else None
         print(f"{name:<{width}}  {rec.status:<7}  {_fmt(rec.people):>6}  {_fmt(rec.frames):>6}"
-              f"  {_fmt(rec.seconds):>7}  {rec.error or ''}")
+              f"  {_fmt(rec.seconds):>7}  {_fmt(warned):>8}  {rec.error or ''}")
     renamed = {name: rec for name, rec in jobs.items() if rec.renamed}
     for name, rec in renamed.items():
         print(f"renamed {Path(rec.input).name!r} -> {name}: {rec.renamed}")
     failed = sum(r.status != "done" for r in jobs.values())
+    warnings = sum(len(r.warnings) for r in jobs.values())
+    warned = sum(bool(r.warnings) for r in jobs.values())
+    in_videos = f" in {count(warned, 'video')}" if warnings else ""
     extra = f", {len(renamed)} renamed" if renamed else ""
-    print(f"{len(jobs) - failed} done, {failed} failed{extra}; manifest {manifest.path}")
-    return 1 if failed else 0
+    print(f"{len(jobs) - failed} done, {failed} failed{extra}, "
+          f"{count(warnings, 'warning')}{in_videos}; manifest {manifest.path}")
+    strict = strict_status(warnings, args.strict, in_videos)
+    return 1 if failed or strict else 0
+
+
+def _event_line(event: str, name: str, rec) -> str:
+    """One progress line of the batch (stderr)."""
+    if event == "skip":
+        return f"skip    {name}: already complete{_warned(rec)}"
+    if event == "start":
+        return f"start   {name}"
+    if event == "progress":
+        p = rec.progress
+        done = (f"{p.done}/{p.total} {p.unit} ({100 * p.done / p.total:.0f} %)"
+                if p.total > 0 else f"{p.done} {p.unit}")
+        return f"running {name}: {p.stage} {done}"
+    if event == "done":
+        return (f"done    {name}: {_count(rec.people, 'person', 'people')}, "
+                f"{_count(rec.frames, 'frame')}, {rec.seconds:.1f} s{_warned(rec)}")
+    return f"{event:<7} {name}: {rec.error}"
+
+
+def _warned(rec) -> str:
+    return f", {count(len(rec.warnings), 'warning')}" if rec.warnings else ""
 
 
 def _count(n: int | None, one: str, many: str | None = None) -> str:

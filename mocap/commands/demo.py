@@ -10,6 +10,7 @@ from mocap.commands.convert import (
     add_convert_options,
     convert_with_progress,
     print_result,
+    report_warnings,
 )
 from mocap.commands.options import add_engine_options
 from mocap.io import assets
@@ -40,4 +41,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nDone: the files are in {out}")
     print(f"  open {out / 'preview.mp4'} to see the rigs on the people, "
           f"{out / 'report.html'} for the numbers")
-    return 0
+    return report_warnings(result, args.strict)

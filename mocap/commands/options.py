@@ -76,7 +76,7 @@ def hand_config(args: argparse.Namespace):
 
 def add_convert_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `convert`, `demo` and `batch`."""
-    from mocap.export.formats import DEFAULT_FORMATS, FORMATS
+    from mocap.export.formats import DEFAULT_FORMATS, FORMATS, FORMATS_RULE
     from mocap.geometry.camera import DEFAULT_FOV_DEG
 
     g = p.add_argument_group("conversion")
@@ -94,9 +94,9 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    "background) and undo it when it moved (default); static: take the "
                    "camera as fixed; moving: always undo the measured motion")
     g.add_argument("--formats", default=",".join(DEFAULT_FORMATS), metavar="LIST",
-                   help=f"comma-separated outputs from {','.join(FORMATS)}; BVH is always "
-                   f"written; fbx/glb go through Blender (default: "
-                   f"{','.join(DEFAULT_FORMATS)})")
+                   help=f"comma-separated outputs per person from {','.join(FORMATS)}: "
+                   f"{FORMATS_RULE} (default: {','.join(DEFAULT_FORMATS)}; e.g. fbx,glb "
+                   "writes bvh,json,fbx,glb and npz writes bvh,npz)")
     g.add_argument("--units", default="m", choices=("m", "cm"),
                    help="BVH units (default: m, imported by Blender at true size)")
     g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
@@ -107,8 +107,9 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    "(default: on)")
     add_blender_option(g)
     g.add_argument("--strict", action="store_true",
-                   help="exit with status 1 when the report has warnings (floating, "
-                   "short_track, low_coverage, ...: see the README), for unattended runs")
+                   help="exit with status 1 when there are warnings (floating, "
+                   "short_track, low_coverage, truncated, ...: see the README; batch: in "
+                   "any video), for unattended runs")
     g.add_argument("--force", action="store_true",
                    help="overwrite outputs of an earlier run in the output directory")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

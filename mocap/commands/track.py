@@ -15,6 +15,7 @@ from mocap.commands.options import (
     hand_config,
 )
 from mocap.commands.progress import ProgressBar
+from mocap.commands.quality import print_warnings
 from mocap.errors import MocapError
 
 
@@ -27,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Writes DIR/tracks.npz and its JSON twin DIR/tracks.json (per person: frame indices, "
         "timestamps, image and world landmarks raw and smoothed, visibility, and with --hands "
         "both hands' 21 landmarks; format in the README and mocap/tracking/tracks_io.py), "
-        "and with --preview DIR/preview.mp4. Nothing is left in DIR if the run fails.",
+        "and with --preview DIR/preview.mp4. Nothing is left in DIR if the run fails. "
+        "Warnings (truncated, nobody_found, and per person short_track, low_coverage, "
+        "id_gap, low_confidence) are printed on stderr, one line each.",
         epilog="example: mocap track walk.mp4 -o out/ --max-people 2 --preview --json")
     p.add_argument("video", metavar="VIDEO", help="video file (MP4/MKV/AVI/WebM, ...)")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
@@ -94,12 +97,6 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 pbar.close()
         written = out.commit()
-    if result.truncated:
-        print(f"mocap: warning: {args.video} is truncated or corrupt: decoded "
-              f"{result.frame_count} of {result.info.frame_count} frames", file=sys.stderr)
-    if not result.tracks:
-        print(f"mocap: no people found in {result.frame_count} frames; wrote empty tracks "
-              f"to {args.output}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.summary()))
     elif not args.quiet:
@@ -115,4 +112,18 @@ def run(args: argparse.Namespace) -> int:
                   f"{t.frames_observed}{hands}")
         for path in written:
             print(f"  wrote {path}")
+    print_warnings(track_warning_records(result))
     return 0
+
+
+def track_warning_records(result) -> list[dict]:
+    """The warnings of a tracking run, as JSON: the video's (``truncated``,
+    ``nobody_found``) and each person's that need no 3D (``short_track``, ``low_coverage``,
+    ``id_gap``, ``low_confidence``: :func:`mocap.app.checks.track_warnings`)."""
+    from mocap.app.checks import track_warnings, video_warnings
+
+    fps = result.info.fps if result.info.fps > 0 else 30.0
+    records = [{"person": None, **w.to_json()} for w in video_warnings(
+        result.truncated, result.frame_count, len(result.tracks))]
+    return records + [{"person": t.id, **w.to_json()} for t in result.tracks
+                      for w in track_warnings(t, fps)]

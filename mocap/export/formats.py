@@ -14,6 +14,10 @@ BLENDER_FORMATS: tuple[str, ...] = ("fbx", "glb")
 FORMATS: tuple[str, ...] = ("bvh", *DATA_FORMATS, *BLENDER_FORMATS)
 #: ``mocap convert``'s default.
 DEFAULT_FORMATS: tuple[str, ...] = ("bvh", "json")
+#: The rule of ``--formats`` (:func:`convert_formats`), as ``--help`` and the README say it.
+FORMATS_RULE = ("BVH and the trajectories are always written (the trajectories as JSON "
+                "unless the list names json, npz or csv); fbx and glb are added, through "
+                "Blender")
 #: Other spellings users type.
 ALIASES: dict[str, str] = {"gltf": "glb"}
 
@@ -47,3 +51,20 @@ def parse_formats(formats: str | Sequence[str], valid: Sequence[str] = FORMATS,
     if not names:
         raise InputError(f"no format given; choose from {', '.join(valid)}")
     return tuple(dict.fromkeys(names))
+
+
+def convert_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
+    """What a conversion writes per person for a ``--formats`` list (:data:`FORMATS_RULE`).
+
+    BVH is always written, first. The trajectories are always written too: in the data
+    formats the list names (``json``, ``npz``, ``csv``), else as JSON. So ``fbx,glb`` gives
+    ``bvh, json, fbx, glb`` (asking for more never loses the default data), while ``npz``
+    gives ``bvh, npz`` (naming a data format chooses it).
+
+    Raises:
+        InputError: an unknown name (the message lists the valid names).
+    """
+    names = parse_formats(formats, required=("bvh",))
+    if not any(name in DATA_FORMATS for name in names):
+        names = (names[0], "json", *names[1:])
+    return names

@@ -10,6 +10,7 @@ from mocap.app.checks import (
     ID_GAP_S,
     LOW_COVERAGE,
     person_warnings,
+    track_warnings,
     video_warnings,
 )
 from mocap.app.person import PersonMotion, PersonResult, person_stats
@@ -101,6 +102,27 @@ def test_low_confidence():
 def test_feet_never_on_the_ground():
     assert codes(person(contacts=False)) == ["feet_off_ground"]
     assert codes(person(length=40, contacts=False)) == []  # too short to tell
+
+
+def _gappy() -> np.ndarray:
+    seen = np.ones(120, bool)
+    seen[20:100] = False
+    return seen
+
+
+@pytest.mark.parametrize("make", [
+    lambda: person(length=20), lambda: person(observed=_gappy()),
+    lambda: person(visibility=0.3), lambda: person(lift=FLOATING_M + 0.5, length=20),
+    lambda: person(contacts=False, visibility=0.3), lambda: person()])
+def test_track_warnings_are_the_persons_that_need_no_3d(make):
+    """`mocap track` warns from the track alone, exactly as a conversion does (same codes,
+    messages, frames); the 3D ones (floating, feet_off_ground) only a conversion gives."""
+    p = make()
+    tracked = track_warnings(p.track, FPS)
+    full = person_warnings(p, FPS)
+    assert tracked == [w for w in full if w.code not in ("floating", "feet_off_ground")]
+    assert {w.code for w in full} - {w.code for w in tracked} <= {"floating",
+                                                                   "feet_off_ground"}
 
 
 @pytest.mark.parametrize(("truncated", "people", "expected"), [

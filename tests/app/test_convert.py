@@ -142,9 +142,10 @@ def test_existing_outputs_need_force(short_clip, model_paths, tmp_path):
     assert_one_line_error(proc, "already holds outputs", "--force")
     assert (out / "report.json").read_bytes() == before
     proc = run_cli("convert", short_clip, "-o", out, "--no-preview", "--force",
-                   "--formats", "bvh")
+                   "--formats", "npz")
     assert proc.returncode == 0, proc.stderr
     assert outputs_complete(out)
+    assert list(out.glob("person_*.npz"))
     assert not list(out.glob("person_*.json"))  # outputs of the old run do not linger
 
 
@@ -154,10 +155,38 @@ def test_video_with_nobody_is_an_explained_empty_result(demo_video, model_paths,
     out = tmp_path / "o"
     proc = run_cli("convert", empty, "-o", out)
     assert proc.returncode == 0, proc.stderr
-    assert "nobody was found" in proc.stderr
+    warned = [ln for ln in proc.stderr.splitlines() if ln.startswith("mocap: warning:")]
+    assert warned == ["mocap: warning: nobody_found: no person was found in 20 frames"]
     report = json.loads((out / "report.json").read_text())
     assert report["people"] == [] and report["message"] == "no people found in the video"
     assert not list(out.glob("person_*"))
+
+
+def _wrote(stdout: str) -> list[str]:
+    """The names of the files the summary says it wrote."""
+    return [Path(ln.split("wrote ", 1)[1]).name for ln in stdout.splitlines()
+            if ln.startswith("  wrote ")]
+
+
+@pytest.mark.slow
+@pytest.mark.blender
+def test_formats_rule_and_the_summary_lists_every_file(short_clip, model_paths,
+                                                       blender_python, tmp_path):
+    """`--formats fbx,glb` keeps the JSON trajectories; naming data formats chooses them;
+    either way the summary names every file in the directory, once."""
+    runs = {"fbx,glb": (["--no-preview"], ["bvh", "json", "fbx", "glb"], []),
+            "npz,csv": ([], ["bvh", "npz", "csv"], ["preview.mp4"])}
+    for formats, (extra, per_person, also) in runs.items():
+        out = tmp_path / formats.replace(",", "_")
+        proc = run_cli("convert", short_clip, "-o", out, "--formats", formats, *extra)
+        assert proc.returncode == 0, proc.stderr
+        ids = [p["id"] for p in json.loads((out / "report.json").read_text())["people"]]
+        assert ids
+        expected = sorted([f"person_{i}.{ext}" for i in ids for ext in per_person]
+                          + also + ["report.html", "report.json"])
+        assert sorted(p.name for p in out.iterdir()) == expected
+        assert sorted(_wrote(proc.stdout)) == expected, proc.stdout
+    assert "person_1.json" not in _wrote(proc.stdout)
 
 
 def test_formats_resolve_by_name():
@@ -268,7 +297,9 @@ def test_truncated_video_converts_the_decodable_frames(demo_video, model_paths, 
     summary = json.loads(proc.stdout)
     assert 0 < summary["frames"] < 60
     if summary["truncated"]:  # known only where the header declares the frame count
-        assert "truncated or corrupt" in proc.stderr
+        warned = [ln for ln in proc.stderr.splitlines()
+                  if ln.startswith("mocap: warning: truncated: ")]
+        assert len(warned) == 1 and "truncated or corrupt" in warned[0], proc.stderr
     assert outputs_complete(out)
     assert summary["people"]
     for p in summary["people"]:

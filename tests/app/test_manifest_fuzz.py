@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mocap.app.batch import Manifest
 from mocap.app.convert import outputs_complete
+from mocap.commands.quality import warning_line
 from mocap.errors import MocapError
 
 MANIFEST = {
@@ -23,8 +24,10 @@ MANIFEST = {
     "jobs": {
         "a": {"input": "/clips/a.mp4", "output": "/out/a", "status": "done", "error": None,
               "seconds": 3.2, "frames": 90, "people": 2, "started": 1.0, "finished": 4.2,
-              "attempts": 1},
-        "b": {"input": "/clips/b.mp4", "output": "/out/b", "status": "failed",
+              "attempts": 1, "warnings": [{"person": 2, "code": "short_track",
+                                           "message": "seen in 20 frames",
+                                           "frames": [[70, 89]]}]},
+        "b": {"input": "/clips/b.mp4", "output": "/out/b", "status": "interrupted",
               "error": "b.mp4: not a video", "seconds": 0.1, "frames": None, "people": None,
               "started": 1.0, "finished": 1.1, "attempts": 2},
     },
@@ -92,6 +95,9 @@ def test_fuzzed_manifests_load_or_fail_cleanly(tmp_path, data):
     try:
         m = Manifest.load(path)
         assert isinstance(m.jobs, dict)
+        for rec in m.jobs.values():  # what `batch --resume` prints of a loaded manifest
+            for w in rec.warnings:
+                assert warning_line(w, "job").startswith("mocap: warning: job: ")
     except MocapError:
         pass
     dt = time.perf_counter() - t0

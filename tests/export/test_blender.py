@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -243,6 +244,37 @@ def test_glb_round_trip_in_blender(clips, rig):
     assert err.max() <= 1e-3, f"max world joint error {err.max() * 1000:.3f} mm"
     assert rest_err.max() <= 1e-3
     _t_pose(np.array(rep["rest_heads"]), names, rig)
+
+
+def fbx_take(path: Path) -> str:
+    """The name of a binary FBX's animation stack (its take: what Unity, Maya or Unreal list
+    as the clip), read from the file's bytes: the ``S`` string property ``NAME\\x00\\x01
+    AnimStack`` with its length."""
+    data = path.read_bytes()
+    found = re.findall(rb"S(.{4})([^\x00]*)\x00\x01AnimStack", data, re.S)
+    assert len(found) == 1, found
+    size, name = found[0]
+    assert struct.unpack("<I", size)[0] == len(name) + len(b"\x00\x01AnimStack")
+    return name.decode()
+
+
+def glb_animations(path: Path) -> list[str]:
+    """The names of a GLB's animations, from its JSON chunk."""
+    data = path.read_bytes()
+    size = struct.unpack("<I", data[12:16])[0]
+    return [a.get("name") for a in json.loads(data[20:20 + size])["animations"]]
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_fbx_take_is_named_after_the_person_like_the_glb_animation(clips):
+    for bvh_path, fbx, glb in clips.values():
+        person = bvh_path.stem  # person_1, ...
+        assert fbx_take(fbx) == person  # was "Scene"
+        assert glb_animations(glb) == [person]
+        # Blender names the action it imports "<armature>|<take>"
+        assert _report(fbx)["action"].split("|")[-1] == person
+        assert _report(glb, 30.0)["action"] == person
 
 
 # ---------------------------------------------------------------------------- assimp

@@ -11,7 +11,8 @@ Result: ``bones`` (armature order), ``rest_heads`` (J, 3) world metres (Blender 
 positions of each bone's head on those frames, ``rotations`` (F, J, 3, 3) each bone's world
 orientation on those frames (its rest orientation, Y along the bone, times its pose),
 ``keys`` (number of keyframes of each F-curve of the action: one value when they all agree,
-else the sorted distinct counts).
+else the sorted distinct counts), ``action`` (the action's name: an FBX's take, a glTF's
+animation, a BVH's file stem).
 """
 
 import json
@@ -99,6 +100,7 @@ def main(req_path: str, res_path: str) -> None:
         "heads": heads,
         "rotations": rotations,
         "keys": keys,
+        "action": arm.animation_data.action.name,
         "blender_version": bpy.app.version_string,
     }
     with open(res_path, "w") as fh:

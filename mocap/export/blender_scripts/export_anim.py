@@ -177,6 +177,9 @@ def _export_fbx(path: str, scene, objects, start: int, end: int) -> None:
     _shift_action(arm.animation_data.action, -1.0)
     start, end = start - 1, end - 1
     _key_rest_pose(arm, start - 1)
+    # the FBX's take (AnimStack) is named after the scene: give it the action's name (the
+    # BVH's stem, e.g. person_2), the name the GLB's animation has, instead of "Scene"
+    scene.name = arm.animation_data.action.name
     scene.frame_start, scene.frame_end = start, end
     scene.frame_set(start - 1)  # the pose written as the bones' (rest) transforms
     _select_only(*objects)
