@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from mocap.cli import entry
 
-from mocap.cli import main
-
-sys.exit(main())
+entry()

@@ -17,7 +17,7 @@ import re
 import signal
 import sys
 
-from mocap import __version__
+from mocap import __version__, fileio
 from mocap.errors import Interrupted, MocapError
 
 # Subcommand modules, in the order ``mocap --help`` lists them.
@@ -79,13 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Set once the command has finished (or was stopped): later signals are only noted, so none
+# can break the printing of the result or an error (a raw traceback once) or the exit.
+_finished = False
+
+
 def _interrupt_on_termination() -> None:
     """Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a job scheduler's stop) all end a run
     the same way, so every exit path removes the run's temporary files and releases its
     directory, and the exit code is 130 (see :class:`Interrupted` for why not the plain
-    KeyboardInterrupt)."""
+    KeyboardInterrupt). Only the first signal raises; each is noted
+    (:func:`mocap.fileio.note_stop`), so a run whose Interrupted was swallowed somewhere
+    still publishes nothing and still exits 130."""
     def interrupt(signum, frame):
-        raise Interrupted
+        global _finished
+        first = not fileio.stop_requested()
+        fileio.note_stop(signum)
+        if first and not _finished:
+            _finished = True
+            raise Interrupted
 
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
@@ -103,10 +115,29 @@ def main(argv: list[str] | None = None) -> int:
     args, extras = parser.parse_known_args(argv)
     if extras:
         _unknown(parser, getattr(args, "command", None), extras)
+    global _finished
+    _finished = False
+    fileio.clear_stops()
     _interrupt_on_termination()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    try:
+        code = _run(args)
+    except KeyboardInterrupt:  # a stop while an error was being reported
+        code = 130
+    _finished = True
+    if fileio.stop_requested() and code != 130:
+        # the signal came after the work, or its Interrupted was swallowed on the way
+        code = 130
+    if code == 130:
+        with contextlib.suppress(OSError, ValueError):
+            print("mocap: interrupted", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, with each way it can end turned into an exit code and one line."""
     try:
         return int(args.func(args) or 0)
     except MocapError as exc:
@@ -115,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mocap: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("mocap: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # disk full, permissions, ... met outside a stage's own checks
         if args.debug:
@@ -131,5 +161,29 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The ``mocap`` program: :func:`main`, then leave with its exit code and nothing else.
+
+    After the command, signals are only noted (a stop that arrives while the process exits
+    still means exit code 130, never the shell's 143), Python's exit handlers run, and the
+    process ends without tearing down the interpreter: native libraries' threads (video
+    decoding, inference pools) torn down at that point aborted the process now and then
+    ("terminate called without an active exception", exit 134) when a run was stopped.
+    """
+    import atexit
+
+    code = main()
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    if fileio.stop_requested() and code != 130:
+        with contextlib.suppress(Exception):
+            print("mocap: interrupted", file=sys.stderr, flush=True)
+        code = 130
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.errors import InputError, OutputError
+from mocap.errors import InputError, Interrupted, OutputError
 
 #: Each kind of input file mocap reads: how messages name it, and the largest such file
 #: mocap reads (bytes; far above any real one).
@@ -201,6 +201,24 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 #: The signals a run ends on (the CLI turns them into :class:`mocap.errors.Interrupted`).
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+# Stop signals received by this process's run (the CLI's handler notes each): a publish
+# never goes ahead after one, even where the Interrupted it raised was swallowed on the way.
+_STOPS: list[int] = []
+
+
+def note_stop(signum: int) -> None:
+    """Record that a stop signal arrived (called by the CLI's signal handler)."""
+    _STOPS.append(int(signum))
+
+
+def clear_stops() -> None:
+    """Forget earlier stop signals (at the start of a run)."""
+    _STOPS.clear()
+
+
+def stop_requested() -> bool:
+    """Whether a stop signal arrived since :func:`clear_stops`."""
+    return bool(_STOPS)
 
 
 @contextlib.contextmanager
@@ -315,8 +333,9 @@ class OutputDir:
 
     def path(self, name: str) -> Path:
         """A temporary path that :meth:`commit` will rename to ``directory/name``."""
-        tmp = temp_path(self.directory, name)
-        self._staged.append((tmp, self.directory / name))
+        with deferred_signals():  # created and recorded together: abort() finds it
+            tmp = temp_path(self.directory, name)
+            self._staged.append((tmp, self.directory / name))
         return tmp
 
     def commit(self, remove: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
@@ -336,6 +355,8 @@ class OutputDir:
         aside: list[tuple[Path, Path]] = []  # (final, backup)
         finals = {final for _, final in self._staged}
         with deferred_signals():
+            if stop_requested():  # stopped earlier, and something swallowed the Interrupted
+                raise Interrupted
             try:
                 for final in [*(f for _, f in self._staged),
                               *(Path(r) for r in remove if Path(r) not in finals)]:

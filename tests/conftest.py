@@ -124,3 +124,17 @@ def demo_video_path() -> Path:
     from mocap.io import assets
 
     return assets.ensure_demo_video()
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers():
+    """Tests that call `mocap.cli.main` in this process get its stop-signal handlers
+    installed (as the program does); put pytest's own back after each test."""
+    import signal
+
+    names = [n for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    saved = {n: signal.getsignal(getattr(signal, n)) for n in names}
+    yield
+    for n, handler in saved.items():
+        if handler is not None:
+            signal.signal(getattr(signal, n), handler)
