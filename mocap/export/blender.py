@@ -308,6 +308,7 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
 
     if units is not None:
         metres_per(units)  # an unknown unit fails before Blender starts
+    check_blender(blender)  # so does a named Blender that is not there, before any reading
     norm: list[tuple[Path, dict[str, Path]]] = []
     scales: list[float] = []
     seen: set[Path] = set()

@@ -41,7 +41,7 @@ from mocap.export.blender import (
 )
 from mocap.io.bvh import read_bvh
 from mocap.retarget.bvh_source import bvh_animation
-from tests.helpers import SHARED_DATA, cut_video, debian_tool
+from tests.helpers import SHARED_DATA, SMALL_BVH, cut_video, debian_tool
 
 GLTF_VALIDATOR = "gltf-validator@2.0.0-dev.3.10"
 RIGS = ("mixamo", "smpl", "cmu")
@@ -605,7 +605,7 @@ def test_no_blender_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MOCAP_BLENDER_VENV", str(blocker / "venv"))
     monkeypatch.delenv("MOCAP_BLENDER", raising=False)
     bvh_path = tmp_path / "person_1.bvh"
-    bvh_path.write_text("HIERARCHY\n")
+    bvh_path.write_text(SMALL_BVH)  # a valid file: export reads it before Blender starts
     with pytest.raises(BlenderUnavailableError, match="mocap blender setup") as exc:
         export_bvh_files([bvh_path], "fbx,glb", tmp_path / "out")
     assert "\n" not in str(exc.value) and "cannot create the Blender environment" in str(
@@ -644,7 +644,7 @@ def test_export_rejects_bad_jobs(tmp_path):
     b = tmp_path / "y" / "p.bvh"
     for p in (a, b):
         p.parent.mkdir()
-        p.write_text("")
+        p.write_text(SMALL_BVH)
     with pytest.raises(InputError, match="written twice"):
         export_bvh_files([a, b], "fbx", tmp_path / "out")
     with pytest.raises(InputError, match="no suffix"):
