@@ -616,11 +616,19 @@ def test_no_blender_environment(tmp_path, monkeypatch):
 @pytest.mark.blender
 @pytest.mark.slow
 def test_blender_failure_leaves_no_output(blender, tmp_path):
+    """A Blender that fails leaves nothing behind; a malformed BVH never reaches Blender
+    (one line from mocap's reader, with the file and line)."""
     bad = tmp_path / "bad.bvh"
     bad.write_text("HIERARCHY\nROOT Hips\n{\n")
-    with pytest.raises(MocapError, match="Blender"):
+    with pytest.raises(InputError, match=r"bad\.bvh:3: unexpected end of file"):
         export_bvh_files([bad], "fbx,glb", tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.bvh"]
+    good = tmp_path / "good.bvh"
+    good.write_text(SMALL_BVH)
+    failing = shutil.which("false")
+    assert failing
+    with pytest.raises(MocapError, match="Blender"):
+        export_bvh_files([good], "fbx,glb", tmp_path, blender=failing)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.bvh", "good.bvh"]
 
 
 @pytest.mark.parametrize(("given", "expected"), [
