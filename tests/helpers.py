@@ -60,6 +60,19 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
         assert needle in err[0], err[0]
 
 
+def decoded_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file as (H, W, 3) int RGB (ints: differences do not wrap)."""
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(int))
+    cap.release()
+    return out
+
+
 def cut_video(src: Path, dst: Path, frames: int, blank: bool = False,
               fourcc: str = "mp4v") -> Path:
     """The first ``frames`` frames of ``src`` at half size (or grey noise), encoded with

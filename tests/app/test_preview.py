@@ -14,6 +14,7 @@ from mocap.motion.world import WorldMotion
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import load_rig
 from mocap.types import NUM_LANDMARKS, Track
+from tests.helpers import decoded_frames
 
 FPS = 30.0
 SIZE = (640, 480)
@@ -48,15 +49,7 @@ def _person(first: int, observed: np.ndarray, total: int) -> PersonResult:
 
 
 def _frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(int))
-    cap.release()
-    return out
+    return decoded_frames(path)
 
 
 def test_bridged_frames_are_drawn_dashed_without_joint_dots(tmp_path):

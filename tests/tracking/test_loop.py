@@ -17,6 +17,7 @@ from mocap.tracking.loop import PipelineConfig, TrackResult, track_frames, track
 from mocap.tracking.smooth import SmoothConfig
 from mocap.tracking.tracks_io import load_tracks, write_tracks
 from mocap.types import Poses2D, Rois, Track
+from tests.helpers import decoded_frames
 
 _RNG = np.random.default_rng(0)
 TEMPLATE = np.column_stack([_RNG.uniform(-0.2, 0.2, 33), _RNG.uniform(-0.5, 0.5, 33)])
@@ -407,13 +408,7 @@ def test_preview_draws_each_person_in_their_frames(tmp_path):
                   np.ones(t), xy, xy)
     out = tmp_path / "p.mp4"
     write_preview(video, [track], out)
-    cap = cv2.VideoCapture(str(out))
-    frames_back = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames_back.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(int))
+    frames_back = decoded_frames(out)
     assert len(frames_back) == 6
     red = np.array(PALETTE[0])
 
