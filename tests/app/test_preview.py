@@ -48,16 +48,12 @@ def _person(first: int, observed: np.ndarray, total: int) -> PersonResult:
     return PersonResult(1, track, motion, total, camera, stats)
 
 
-def _frames(path: Path) -> list[np.ndarray]:
-    return decoded_frames(path)
-
-
 def test_bridged_frames_are_drawn_dashed_without_joint_dots(tmp_path):
     observed = np.array([True, True, False, False, True])
     person = _person(1, observed, 7)
     out = write_rig_preview(_video(tmp_path / "v.avi", 7), [person], tmp_path / "p.mp4", FPS,
                             SIZE, 60.0)
-    frames = _frames(out)
+    frames = decoded_frames(out)
     assert len(frames) == 7
     red = np.array(PALETTE[0])
     coloured = [int((np.abs(img - red).sum(-1) < 90).sum()) for img in frames]
