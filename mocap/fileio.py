@@ -3,19 +3,29 @@ run killed at any moment leaves either the complete file or none. And the one ru
 files (:func:`read_input`): a regular file of a bounded size, never a device, pipe or socket
 (reading ``/dev/zero`` never ends; opening a FIFO blocks until someone writes to it).
 
-Temporary files are hidden (``.<stem>.<random>.part<suffix>``) and created with mode
-``0666`` as ``open()`` would, so the user's umask decides their mode (no process-wide umask
-is read or changed).
+Temporary files are hidden (``.<stem>.<pid>-<machine><random>.part<suffix>``: the writing
+process's id, 4 hex digits naming the machine, 4 random ones) and created with mode ``0666``
+as ``open()`` would, so the user's umask decides their mode (no process-wide umask is read
+or changed). Whatever writes a file first removes, in that file's folder, the temporaries
+that a process killed outright (``kill -9``, power loss) left there: those whose process is
+gone (:func:`remove_stale_temporaries`); a live process's are never touched.
+
+And the one rule for where mocap may write (:func:`check_write_dir`): under a folder that
+mocap manages (a batch directory), no folder is a symbolic link, so nothing is written or
+deleted through a link to elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import secrets
+import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,10 +109,48 @@ def read_input(path: str | os.PathLike, kind: str) -> bytes:
 
 #: Marks the temporary files of a write in progress.
 PART = ".part"
-# The names temp_path gives (and mkstemp gave before): ".<stem>.<8 chars>.part[.<ext>]".
+# The names temp_path gives: ".<stem>.<pid>-<4 hex: machine><4 hex: random>.part[.<ext>]".
+_TEMP = re.compile(r"^\..+\.(?P<pid>[0-9]{1,10})-(?P<host>[0-9a-f]{4})[0-9a-f]{4}\.part"
+                   r"(\.[A-Za-z0-9]+)?$")
+# The names earlier versions gave (no process id): ".<stem>.<8 chars>.part[.<ext>]".
 _STALE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?$")
 #: A file moved aside while a set is published: ".<name>.<8 hex>.old".
 _BACKUP = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.old$")
+#: A temporary of an earlier version (no process id in its name) found in a folder mocap
+#: does not hold the lock of is removed once it is this old (seconds): a live writer
+#: touches its file as it writes.
+OLD_PATTERN_AGE_S = 3600.0
+# a temporary's name keeps at most this much of its final name's stem (bytes), so that the
+# whole name stays within the 255 bytes of a file name
+_STEM_BYTES = 120
+
+
+def _machine() -> str:
+    """4 hex digits naming this machine (a temporary's process id means something only
+    on the machine that wrote it: a shared folder may hold another machine's)."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:4]
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is running (a zombie is not; one of
+    another user, which we may not signal, is)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return True  # not a process id we can judge: keep its files
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError, OSError):
+        return False
+    try:  # a zombie has exited; it only waits to be reaped
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _backup_path(final: Path) -> Path:
@@ -113,17 +161,47 @@ def _backup_path(final: Path) -> Path:
     raise FileExistsError(f"no free backup name beside {final}")
 
 
-def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files a killed run left in ``directory`` (call it while holding
-    the directory's lock, so no live run's files are touched); returns what was removed."""
+def _stale(p: Path, locked: bool, now: float) -> bool:
+    """Whether ``p`` is a temporary whose writer is gone (see
+    :func:`remove_stale_temporaries`)."""
+    m = _TEMP.match(p.name)
+    if m is not None:
+        if m["host"] != _machine():
+            return locked  # another machine's: only the directory's lock says it is dead
+        return not process_alive(int(m["pid"]))
+    if _STALE.match(p.name):  # an earlier version's: no process id to ask
+        if locked:
+            return True
+        with contextlib.suppress(OSError):
+            return now - os.lstat(p).st_mtime > OLD_PATTERN_AGE_S
+    return False
+
+
+def remove_stale_temporaries(directory: str | os.PathLike, locked: bool = True) -> list[Path]:
+    """Remove the temporary files that runs killed outright left in ``directory``; returns
+    what was removed. Only regular files named as :func:`temp_path` names them (or as
+    earlier versions did) are candidates, and never a live process's.
+
+    Args:
+        directory: the folder to clean.
+        locked: the caller holds the directory's lock (:class:`OutputDir`), so no other
+            mocap run writes there: earlier versions' temporaries and other machines'
+            go too, and a publish killed half way is undone (its backups
+            ``.<name>.<8 hex>.old`` are put back). Without the lock, only temporaries of
+            this machine's processes that are gone, and earlier versions' once
+            :data:`OLD_PATTERN_AGE_S` old.
+    """
     removed = []
+    now = time.time()
     with contextlib.suppress(OSError):
         for p in Path(directory).iterdir():
-            if _STALE.match(p.name) and p.is_file() and not p.is_symlink():
+            if not (p.is_file() and not p.is_symlink()):
+                continue
+            if _stale(p, locked, now):
                 with contextlib.suppress(OSError):
                     p.unlink()
                     removed.append(p)
-            elif (m := _BACKUP.match(p.name)) and p.is_file() and not p.is_symlink():
+            elif locked and (m := _BACKUP.match(p.name)):
                 # a publish killed half way: the earlier file goes back where it was,
                 # unless the new one made it into place
                 final = p.with_name(m["name"])
@@ -136,8 +214,28 @@ def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
     return removed
 
 
+# folders this process already cleaned before writing a file there (key: the folder's
+# device and inode), so that a batch rewriting its manifest lists its folder once
+_SWEPT: set[tuple[int, int]] = set()
+
+
+def sweep_before_writing(directory: str | os.PathLike) -> None:
+    """Remove stale temporaries (:func:`remove_stale_temporaries`, without the lock) in
+    ``directory`` before a file is written there, once per folder and process."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return
+    key = (info.st_dev, info.st_ino)
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        remove_stale_temporaries(directory, locked=False)
+
+
 def temp_path(directory: str | os.PathLike, name: str, suffix: str | None = None) -> Path:
-    """Create an empty hidden temporary file in ``directory`` for the final file ``name``.
+    """Create an empty hidden temporary file in ``directory`` for the final file ``name``,
+    named ``.<stem>.<pid>-<machine><random>.part<suffix>`` (this process's id, so that
+    whoever finds it after this process is gone knows it is stale).
 
     Args:
         directory: where the final file will be (renames stay on one file system).
@@ -149,8 +247,12 @@ def temp_path(directory: str | os.PathLike, name: str, suffix: str | None = None
         OSError: the file cannot be created.
     """
     stem, end = Path(name).stem, Path(name).suffix if suffix is None else suffix
+    raw = stem.encode("utf-8", "surrogatepass")
+    if len(raw) > _STEM_BYTES:
+        stem = raw[:_STEM_BYTES].decode("utf-8", "ignore") or "file"
+    tag = f"{os.getpid()}-{_machine()}"
     for _ in range(100):
-        path = Path(directory) / f".{stem}.{secrets.token_hex(4)}{PART}{end}"
+        path = Path(directory) / f".{stem}.{tag}{secrets.token_hex(2)}{PART}{end}"
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
@@ -173,6 +275,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_before_writing(path.parent)  # what a killed run left beside it
         tmp = temp_path(path.parent, path.name, suffix)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -269,6 +372,84 @@ def lock_holder(path: str | os.PathLike) -> int | None:
     return None
 
 
+def lock_directory(directory: str | os.PathLike, what: str = "mocap run",
+                   follow: bool = True) -> int | None:
+    """Hold an advisory ``flock`` on ``directory`` itself: a second holder fails at once.
+    The kernel drops the lock when the process ends, however it ends, and no lock file is
+    left. Returns the descriptor holding it (close it to release), None where there is no
+    ``flock`` (Windows).
+
+    Args:
+        directory: an existing folder.
+        what: who holds it, for the error ("mocap run", "mocap batch").
+        follow: False: refuse a ``directory`` that is a symbolic link (the lock is then
+            on the very folder that was checked).
+
+    Raises:
+        OutputError: another process holds the lock ("DIR is in use by another mocap
+            batch (process N); ..."), or ``directory`` is a link and ``follow`` is False.
+        OSError: it cannot be opened.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(directory, flags)
+    except OSError as exc:
+        if not follow and os.path.islink(directory):
+            raise _link_error(Path(directory)) from None
+        raise exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        pid = lock_holder(directory)
+        holder = f" (process {pid})" if pid else ""
+        raise OutputError(f"{directory} is in use by another {what}{holder}; wait for it to "
+                          "finish or choose another directory") from None
+    return fd
+
+
+def _link_error(path: Path) -> OutputError:
+    return OutputError(f"{path} is a symbolic link; mocap never writes or deletes through a "
+                       "link in a folder it manages: remove the link or choose another "
+                       "directory")
+
+
+def check_write_dir(directory: str | os.PathLike,
+                    within: str | os.PathLike | None = None) -> None:
+    """The one rule for where mocap may write: ``directory`` is a folder or does not exist
+    yet, and, when ``within`` (a folder mocap manages, such as a batch directory) is
+    given, no path component below ``within`` down to ``directory`` itself is a symbolic
+    link (a job folder linked to elsewhere would have mocap write, and replace or delete
+    files, outside the batch). ``within`` itself may be a link: the user chose it.
+
+    Raises:
+        OutputError: a link below ``within``, or a component that is not a folder.
+        ValueError: ``directory`` is not below ``within``.
+    """
+    directory = Path(directory)
+    parts = [directory]
+    if within is not None:
+        rel = directory.relative_to(within)  # ValueError: not below it
+        parts = [Path(within).joinpath(*rel.parts[:i + 1]) for i in range(len(rel.parts))]
+    for part in parts:
+        try:
+            mode = os.lstat(part).st_mode
+        except FileNotFoundError:
+            return  # it and what is below it will be made by us
+        except OSError as exc:
+            raise OutputError(f"cannot write to {part}: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(mode) and within is not None:
+            raise _link_error(part)
+        if not stat.S_ISDIR(mode) and not (stat.S_ISLNK(mode) and part.is_dir()):
+            raise OutputError(f"{part}: exists and is not a directory")
+
+
 class OutputDir:
     """Stage files in an output directory and publish them all at once.
 
@@ -276,22 +457,31 @@ class OutputDir:
     them into place, :meth:`abort` (or leaving the ``with`` block by an exception) removes
     them, and removes ``directory`` too if this object created it and it is empty.
 
+    Args:
+        directory: the output folder (created if missing, with its parents).
+        within: a folder mocap manages that holds ``directory`` (a batch directory):
+            no folder below it may be a symbolic link (:func:`check_write_dir`).
+
     Raises:
-        OutputError: the directory cannot be created or written (checked on construction,
-            before any work).
+        OutputError: the directory cannot be created or written, or is in use by another
+            run, or is (below ``within``) a link (checked on construction, before any work).
     """
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    def __init__(self, directory: str | os.PathLike,
+                 within: str | os.PathLike | None = None) -> None:
         self.directory = Path(directory)
+        self._lock: int | None = None
+        self._staged: list[tuple[Path, Path]] = []
+        check_write_dir(self.directory, within)
         # every folder this run creates (``-o new1/new2/out``), removed again if left empty
         self._created = [p for p in (self.directory, *self.directory.parents)
                          if not os.path.lexists(p)]
-        self._lock: int | None = None
-        self._staged: list[tuple[Path, Path]] = []
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock = lock_directory(self.directory, follow=within is None)
+            # checked again now that it is locked: nothing was swapped for a link meanwhile
+            check_write_dir(self.directory, within)
             temp_path(self.directory, "mocap-probe").unlink()
-            self._acquire()
         except OSError as exc:
             self._cleanup_dir()
             raise OutputError(f"cannot write to {self.directory}: "
@@ -300,25 +490,6 @@ class OutputDir:
             self._cleanup_dir()
             raise
         remove_stale_temporaries(self.directory)  # a killed run's, now that we hold the lock
-
-    def _acquire(self) -> None:
-        """Hold an advisory ``flock`` on the directory itself for this run: a second run
-        into the same directory fails at once instead of mixing two runs' files. The kernel
-        drops the lock when the process ends, however it ends, and no lock file is left."""
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): no lock
-            return
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            pid = lock_holder(self.directory)
-            holder = f" (process {pid})" if pid else ""
-            raise OutputError(f"{self.directory} is in use by another mocap run{holder}; wait "
-                              "for it to finish or choose another directory") from None
-        self._lock = fd
 
     @property
     def locked(self) -> bool:

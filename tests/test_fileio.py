@@ -6,9 +6,11 @@ never ended, opening a FIFO blocked until someone wrote to it) and the one publi
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +22,15 @@ from mocap.fileio import (
     check_input,
     read_input,
     remove_stale_temporaries,
+    temp_path,
 )
-from tests.helpers import SMALL_BVH, assert_one_line_error
+from tests.helpers import (
+    BVH_FILES,
+    SMALL_BVH,
+    assert_one_line_error,
+    cut_video,
+    needs_bvh_files,
+)
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="devices and FIFOs are POSIX")
 
@@ -236,6 +245,110 @@ def test_the_lock_error_names_the_process_holding_it(tmp_path):
         with pytest.raises(OutputError, match=rf"in use by another mocap run \(process "
                                               rf"{holder.pid}\)"):
             OutputDir(d)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# --- temporaries of runs killed outright (issue 20, item 14) -----------------------------
+_MAKE_TEMP = ("import sys, time; from mocap.fileio import temp_path; "
+              "print(temp_path(sys.argv[1], sys.argv[2]), flush=True); "
+              "time.sleep(float(sys.argv[3]))")
+
+
+def _leftovers(folder: Path, name: str) -> tuple[Path, Path, Path, subprocess.Popen]:
+    """Beside ``folder/name``: the temporary of a process that is gone (made by
+    ``temp_path`` in a process that then exited, half-written), an earlier version's
+    (no process id in its name) two hours old, and a live process's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = Path(subprocess.run([sys.executable, "-c", _MAKE_TEMP, str(folder), name, "0"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    dead.write_bytes(b"\0" * 100_000)
+    holder = subprocess.Popen([sys.executable, "-c", _MAKE_TEMP, str(folder), name, "600"],
+                              stdout=subprocess.PIPE, text=True)
+    live = Path(holder.stdout.readline().strip())
+    old = folder / f".{Path(name).stem}.ab12CD34.part{Path(name).suffix}"
+    old.write_bytes(b"x")
+    t = time.time() - 7200
+    os.utime(old, (t, t))
+    return dead, old, live, holder
+
+
+def test_temporary_names_carry_the_writers_process_id(tmp_path):
+    tmp = temp_path(tmp_path, "person_1.bvh")
+    assert re.fullmatch(rf"\.person_1\.{os.getpid()}-[0-9a-f]{{8}}\.part\.bvh", tmp.name)
+    long = temp_path(tmp_path, "x" * 240 + ".png")  # the name stays a valid file name
+    assert len(long.name.encode()) < 255 and long.name.endswith(".part.png")
+
+
+def test_only_temporaries_of_gone_processes_are_removed(tmp_path):
+    d = tmp_path / "out"
+    dead, old, live, holder = _leftovers(d, "r.bvh")
+    try:
+        fresh_old = d / ".r.Zz9Yy8Xx.part.bvh"  # an earlier version's, just written
+        fresh_old.write_bytes(b"y")
+        pid, tag = re.fullmatch(r"\.r\.(\d+)-([0-9a-f]{4}).*", dead.name).groups()
+        other = "ffff" if tag != "ffff" else "0000"
+        elsewhere = d / f".r.{pid}-{other}0000.part.bvh"  # another machine's (shared folder)
+        elsewhere.write_bytes(b"z")
+        (d / ".not.12-abcdabcd.part.bvh").mkdir()  # a folder: never ours
+        backup = d / ".r.bvh.0a1b2c3d.old"
+        backup.write_text("moved aside by a publish")
+        mine = temp_path(d, "r.bvh")  # this process's own
+        # without the directory's lock: only what is certainly stale
+        assert sorted(remove_stale_temporaries(d, locked=False)) == sorted([dead, old])
+        assert all(p.exists() for p in (live, fresh_old, elsewhere, backup, mine))
+        # with it: earlier versions' and other machines' too, and backups go back
+        removed = remove_stale_temporaries(d)
+        assert sorted(removed) == sorted([fresh_old, elsewhere])
+        assert (d / "r.bvh").read_text() == "moved aside by a publish"
+        assert live.exists() and mine.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    remove_stale_temporaries(d, locked=False)  # now that it is gone, its file goes too
+    assert not live.exists() and mine.exists()
+
+
+def _frame_png(video: Path, path: Path) -> Path:
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    cv2.imwrite(str(path), frame)
+    return path
+
+
+@needs_bvh_files
+@pytest.mark.parametrize(("argv", "name", "code"), [
+    (["retarget", "{bvh}", "--rig", "mixamo", "-o", "{out}/r.bvh"], "r.bvh", 0),
+    (["export", "{bvh}", "-o", "{out}/e.fbx", "--blender", "/bin/true"], "e.fbx", 3),
+    pytest.param(["pose", "{image}", "--json", "{out}/p.json"], "p.json", 0,
+                 marks=pytest.mark.slow),
+    pytest.param(["convert", "{clip}", "-o", "{out}", "--no-preview"], "person_1.bvh", 0,
+                 marks=pytest.mark.slow),
+    pytest.param(["track", "{clip}", "-o", "{out}"], "tracks.npz", 0,
+                 marks=pytest.mark.slow),
+    pytest.param(["batch", "{clip}", "-o", "{out}", "--no-preview"], "batch.json", 0,
+                 marks=pytest.mark.slow),
+], ids=["retarget", "export", "pose", "convert", "track", "batch"])
+def test_every_writing_command_removes_what_killed_runs_left(argv, name, code, tmp_path,
+                                                             demo_video_path):
+    """`retarget`, `pose`, `export` and the batch directory kept the `.part` files of a
+    run killed outright (96 MB seen); a live run's temporaries are never touched."""
+    out = tmp_path / "out"
+    dead, old, live, holder = _leftovers(out, name)
+    try:
+        clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 12)
+        image = _frame_png(clip, tmp_path / "frame.png")
+        args = [a.format(bvh=BVH_FILES[0], out=out, clip=clip, image=image) for a in argv]
+        proc = subprocess.run([sys.executable, "-m", "mocap", *args], capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == code, proc.stderr
+        assert not dead.exists() and not old.exists()
+        assert live.exists()  # still being written by a live process
     finally:
         holder.kill()
         holder.wait()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
+import hashlib
 import ipaddress
 import json
 import math
@@ -37,6 +38,7 @@ import signal
 import stat
 import sys
 import time
+import unicodedata
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -51,6 +53,7 @@ from mocap.app.convert import (
     MAX_REPORT_BYTES,
     ConvertConfig,
     convert_video,
+    existing_outputs,
     outputs_complete,
 )
 from mocap.errors import InputError, MocapError, OutputError
@@ -63,8 +66,11 @@ STATUSES = ("pending", "running", "done", "failed", "interrupted")
 #: Scheduler address schemes: ``tcp`` (plain, trusted networks only) and ``tls``.
 SCHEDULER_SCHEMES = ("tcp", "tls")
 
-# path separators and control characters (C0, DEL, C1) never reach a folder name
+# path separators and control characters (C0, DEL, C1) never reach a folder name ...
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
+# ... nor do format characters (bidi overrides such as U+202E, zero-width ones), line and
+# paragraph separators (U+2028, U+2029) and surrogates (undecodable bytes of a file name)
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 _NAME_BYTES = 200  # leaves room for "-N" and the staging names within 255 bytes
 
@@ -99,10 +105,13 @@ def expand_inputs(items: list[str]) -> list[Path]:
 
 
 def safe_name(stem: str) -> str:
-    """A folder name made of ``stem``: path separators and control characters become
-    ``_``, leading dots and surrounding spaces go, an empty result is ``video``, and it is
-    cut to 200 bytes. Never ``.``, ``..``, empty, hidden or more than one path component."""
-    name = _UNSAFE.sub("_", stem).strip().lstrip(".").strip()
+    """A folder name made of ``stem``: path separators, control and format characters
+    (bidi overrides such as U+202E, zero-width characters), line and paragraph separators
+    become ``_``, leading dots and surrounding spaces go, an empty result is ``video``, and
+    it is cut to 200 bytes. Never ``.``, ``..``, empty, hidden or more than one path
+    component, and it reads on a terminal as it is."""
+    name = "".join("_" if unicodedata.category(c) in _UNSAFE_CATEGORIES else c
+                   for c in _UNSAFE.sub("_", stem)).strip().lstrip(".").strip()
     raw = name.encode("utf-8")
     if len(raw) > _NAME_BYTES:
         name = raw[:_NAME_BYTES].decode("utf-8", "ignore").rstrip()
@@ -155,7 +164,10 @@ def job_outputs_complete(job_dir: str | os.PathLike) -> bool:
 @dataclass
 class JobRecord:
     """One video's line in the manifest (``renamed``: why the job's name is not the file's
-    stem)."""
+    stem; ``settings``: the conversion settings its outputs are made with,
+    :func:`job_settings`; ``source``: the video's identity, :func:`input_identity`).
+    ``batch --resume`` skips a ``done`` job only while both are what the batch would use
+    now."""
 
     input: str
     output: str
@@ -169,13 +181,17 @@ class JobRecord:
     attempts: int = 0
     renamed: str | None = None
     warnings: list[dict] = field(default_factory=list)
+    settings: dict | None = None
+    source: dict | None = None
     # how far the running job got (the last ``progress`` event); not saved in batch.json
     progress: JobProgress | None = field(default=None, compare=False, repr=False)
+    # why a job done before is converted again (``redo`` event); not saved either
+    redo: str | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         """The job's entry in batch.json."""
         doc = asdict(self)
-        del doc["progress"]
+        del doc["progress"], doc["redo"]
         return doc
 
 
@@ -199,12 +215,22 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "seconds": (int, float, type(None)), "frames": (int, type(None)),
     "people": (int, type(None)), "started": (int, float, type(None)),
     "finished": (int, float, type(None)), "attempts": (int,), "renamed": (str, type(None)),
-    "warnings": (list,),
+    "warnings": (list,), "settings": (dict, type(None)), "source": (dict, type(None)),
 }
+# the counts (non-negative integers) and times (finite numbers; durations non-negative)
+_COUNTS = ("frames", "people", "attempts")
+_TIMES = ("seconds", "started", "finished")
 # each field of a warning in a JobRecord's ``warnings``: the JSON types it may hold
 _WARNING_TYPES: dict[str, tuple[type, ...]] = {
     "person": (int, type(None)), "code": (str,), "message": (str,), "frames": (list,),
 }
+# a job's ``source`` (input_identity): field -> JSON type
+_SOURCE_TYPES: dict[str, type] = {"size": int, "mtime_ns": int, "sample_sha256": str}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _check_warnings(name: str, warnings: list) -> None:
@@ -216,10 +242,20 @@ def _check_warnings(name: str, warnings: list) -> None:
         for key, kinds in _WARNING_TYPES.items():
             if isinstance(w[key], bool) or not isinstance(w[key], kinds):
                 raise ValueError(f"job {name!r}: a warning's {key!r} has the wrong type")
+        if w["person"] is not None and not _count(w["person"]):
+            raise ValueError(f"job {name!r}: a warning's 'person' is negative")
         for r in w["frames"]:
-            if not (isinstance(r, list) and len(r) == 2 and all(
-                    isinstance(f, int) and not isinstance(f, bool) for f in r)):
+            if not (isinstance(r, list) and len(r) == 2 and all(_count(f) for f in r)):
                 raise ValueError(f"job {name!r}: a warning's 'frames' are not frame ranges")
+
+
+def _check_source(name: str, source: dict) -> None:
+    if set(source) != set(_SOURCE_TYPES) or any(
+            isinstance(source[k], bool) or not isinstance(source[k], t)
+            for k, t in _SOURCE_TYPES.items()):
+        raise ValueError(f"job {name!r} has a malformed 'source'")
+    if not _count(source["size"]) or not _SHA256.match(source["sample_sha256"]):
+        raise ValueError(f"job {name!r} has a malformed 'source'")
 
 
 def _record(name, value) -> JobRecord:
@@ -232,22 +268,47 @@ def _record(name, value) -> JobRecord:
             raise ValueError(f"job {name!r} has an unknown field {key!r}")
         if isinstance(item, bool) or not isinstance(item, kinds):
             raise ValueError(f"job {name!r}: {key!r} has the wrong type")
+        if key in _COUNTS and item is not None and not _count(item):
+            raise ValueError(f"job {name!r}: {key!r} must be a count (0 or more), got {item}")
+        if key in _TIMES and item is not None and not (
+                math.isfinite(item) and (key != "seconds" or item >= 0)):
+            raise ValueError(f"job {name!r}: {key!r} must be a finite time, got {item}")
     missing = [k for k in ("input", "output") if k not in value]
     if missing:
         raise ValueError(f"job {name!r} has no {missing[0]!r}")
     if value.get("status", "pending") not in STATUSES:
         raise ValueError(f"job {name!r} has an unknown status {value['status']!r}")
     _check_warnings(name, value.get("warnings", []))
+    if value.get("source") is not None:
+        _check_source(name, value["source"])
     return JobRecord(**value)
+
+
+def _no_constant(name: str):
+    """``json.loads``' hook for ``NaN``, ``Infinity``, ``-Infinity``: not JSON."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """``json.loads``' hook for numbers with a fraction or exponent: ``1e999`` is valid
+    JSON but no finite float, and would be written back as ``Infinity``."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 @dataclass
 class Manifest:
-    """``DIR/batch.json``: every video's status, written atomically on each change."""
+    """``DIR/batch.json``: every video's status, written atomically on each change
+    (strict JSON: no ``NaN`` or ``Infinity``; :meth:`load` refuses them, negative counts
+    and non-finite times)."""
 
     path: Path
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    #: inputs left out of this run, each with why (:func:`exclude_outputs`); not saved
+    excluded: list[ExcludedInput] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -260,7 +321,8 @@ class Manifest:
             info = os.stat(path)
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_REPORT_BYTES:
                 raise ValueError("not a regular file of a sensible size")
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant,
+                             parse_float=_finite)
             if not isinstance(doc, dict):
                 raise ValueError("not a JSON object")
             if not isinstance(doc.get("jobs"), dict):
@@ -276,10 +338,22 @@ class Manifest:
         return cls(path, jobs, options)
 
     def save(self) -> None:
+        """Write batch.json atomically (strict JSON: a value that is not finite is a bug,
+        raised as ValueError, never written)."""
         counts = {s: sum(j.status == s for j in self.jobs.values()) for s in STATUSES}
-        fileio.write_json(self.path, {"version": 1, "updated": time.time(), "counts": counts,
-                                      "options": self.options,
-                                      "jobs": {k: v.to_json() for k, v in self.jobs.items()}})
+        doc = {"version": 1, "updated": time.time(), "counts": counts,
+               "options": self.options,
+               "jobs": {k: v.to_json() for k, v in self.jobs.items()}}
+        fileio.write_text(self.path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+
+
+@dataclass(frozen=True)
+class ExcludedInput:
+    """An input file the batch leaves out: ``reason`` says why (it is an output of mocap:
+    inside the batch directory, or listed in its folder's ``report.json``)."""
+
+    input: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -343,18 +417,23 @@ class ProgressThrottle:
 
 def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineOptions,
                 threads: int | None,
-                progress: Callable[[JobProgress], None] | None = None) -> JobResult:
+                progress: Callable[[JobProgress], None] | None = None, *,
+                force: bool = True, within: str | None = None) -> JobResult:
     """Convert one video (runs in a worker process, local or Dask). Never raises an
     ``Exception`` (a ``KeyboardInterrupt`` goes on: the batch is being stopped).
 
     Args:
         video: input path.
-        out_dir: this video's output directory (earlier partial output is replaced).
+        out_dir: this video's output directory.
         config: the conversion settings.
         engine: how to run the models (its ``threads`` default to ``threads``).
         threads: CPU threads for this worker's inference.
         progress: called with a :class:`JobProgress` a few times per stage
             (:class:`ProgressThrottle`).
+        force: replace the outputs of an earlier conversion in ``out_dir`` (the batch
+            allows it for its own earlier jobs, and with ``--force``).
+        within: the batch directory: no folder below it may be a link
+            (:func:`mocap.fileio.check_write_dir`).
     """
     t0 = time.perf_counter()
     try:
@@ -365,7 +444,7 @@ def convert_one(video: str, out_dir: str, config: ConvertConfig, engine: EngineO
         if engine.threads is None and threads:
             engine = replace(engine, threads=threads)
         result = convert_video(video, out_dir, config, engine=make_video_engine(engine),
-                               force=True,
+                               force=force, within=within,
                                progress=ProgressThrottle(progress) if progress else None)
         return JobResult("done", None, time.perf_counter() - t0, result.frame_count,
                          len(result.people), tuple(result.warning_records()))
@@ -418,6 +497,9 @@ class BatchConfig:
         tls_files = {"--tls-ca-file": self.tls_ca_file, "--tls-cert": self.tls_cert,
                      "--tls-key": self.tls_key}
         scheme = check_scheduler_address(self.scheduler) if self.scheduler else None
+        if scheme:  # schemes are case-insensitive: TLS:// is tls://, and is used as such
+            object.__setattr__(self, "scheduler",
+                               scheme + self.scheduler[self.scheduler.index("://"):])
         if scheme != "tls":
             given = [opt for opt, value in tls_files.items() if value]
             if given:
@@ -449,7 +531,7 @@ def check_scheduler_address(address: str) -> str:
                          f"{expected})") from None
     if "://" not in address or not parts.scheme:
         raise InputError(f"--scheduler {shown} is not an address ({expected})")
-    if parts.scheme not in SCHEDULER_SCHEMES:
+    if parts.scheme.lower() not in SCHEDULER_SCHEMES:
         raise InputError(f"--scheduler {shown}: unsupported scheme {parts.scheme!r} "
                          f"({expected})")
     host = parts.hostname or ""
@@ -466,16 +548,147 @@ def check_scheduler_address(address: str) -> str:
         raise InputError(f"--scheduler {shown}: needs a port from 1 to 65535 ({expected})")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InputError(f"--scheduler {shown}: unexpected text after the port ({expected})")
-    return parts.scheme
+    return parts.scheme.lower()
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What every job of a run shares: the settings, the batch directory (``within``: no
+    link below it is followed) and the jobs allowed to replace earlier outputs in their
+    folder (``replace``: this batch's own earlier jobs, or all with ``--force``)."""
+
+    convert: ConvertConfig
+    engine: EngineOptions
+    within: str
+    replace: frozenset[str]
+
+    def job(self, name: str, rec: JobRecord, threads: int | None) -> tuple:
+        """:func:`convert_one`'s positional arguments for job ``name``."""
+        return rec.input, rec.output, self.convert, self.engine, threads
+
+    def options(self, name: str) -> dict:
+        """:func:`convert_one`'s keyword arguments for job ``name``."""
+        return {"force": name in self.replace, "within": self.within}
+
+
+def job_settings(convert: ConvertConfig, engine: EngineOptions) -> dict:
+    """The settings that decide a job's outputs, as JSON: the conversion's (every field of
+    :class:`ConvertConfig` but the Blender executable) and the models chosen (detector,
+    landmark model); how they run (device, backend, threads) does not change them."""
+    doc = asdict(convert)
+    del doc["blender"]
+    doc["engine"] = {"detector": engine.detector, "landmarks": engine.landmarks}
+    return _jsonable(doc)
+
+
+#: input_identity hashes this much of a video's start and end (bytes).
+SAMPLE_BYTES = 1 << 20
+
+
+def input_identity(path: str | os.PathLike) -> dict | None:
+    """A video's identity as batch.json records it: ``size`` (bytes), ``mtime_ns`` and
+    ``sample_sha256``, the sha256 of its first and last MiB (of the whole file when it is
+    under 2 MiB): a video replaced or re-encoded at the same path differs in at least one.
+    None when the file cannot be read (its job then fails on its own)."""
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            h = hashlib.sha256()
+            h.update(f.read(SAMPLE_BYTES))
+            if info.st_size > SAMPLE_BYTES:
+                f.seek(max(SAMPLE_BYTES, info.st_size - SAMPLE_BYTES))
+                h.update(f.read(SAMPLE_BYTES))
+    except OSError:
+        return None
+    return {"size": int(info.st_size), "mtime_ns": int(info.st_mtime_ns),
+            "sample_sha256": h.hexdigest()}
+
+
+def _why_redo(prev: JobRecord, settings: dict, source: dict | None) -> str | None:
+    """Why a job done in an earlier run must be converted again (None: it need not)."""
+    if prev.settings is None:
+        return "the earlier run did not record its settings"
+    if prev.settings != settings:
+        keys = sorted(k for k in {*prev.settings, *settings}
+                      if prev.settings.get(k) != settings.get(k))
+        return f"the settings changed ({', '.join(keys)})"
+    if prev.source is None or source is None:
+        return "the earlier run did not record the video's size and hash"
+    if prev.source != source:
+        words = {"size": "size", "mtime_ns": "modification time", "sample_sha256": "content"}
+        return "the video changed (" + ", ".join(
+            word for k, word in words.items() if prev.source[k] != source[k]) + ")"
+    return None
+
+
+def exclude_outputs(videos: list[Path], out_dir: str | os.PathLike,
+                    ) -> tuple[list[Path], list[ExcludedInput]]:
+    """Leave out the inputs that are outputs of mocap: a file inside the batch directory
+    (its own ``preview.mp4`` files, which ``'clips/**/*.mp4' -o clips/out`` matches), or
+    one listed in its folder's ``report.json`` (a ``convert`` output), or a ``preview.mp4``
+    beside a ``tracks.json`` (a ``track`` output). Returns (kept, left out with why)."""
+    root = Path(out_dir).resolve()
+    kept: list[Path] = []
+    excluded: list[ExcludedInput] = []
+    listed: dict[Path, set[Path]] = {}
+    for video in videos:
+        path = video.resolve()
+        folder = path.parent
+        if folder not in listed:
+            listed[folder] = set(existing_outputs(folder))
+        if path.is_relative_to(root):
+            why = f"inside the batch directory {out_dir}"
+        elif path in listed[folder]:
+            why = f"an output of mocap convert (listed in {folder / 'report.json'})"
+        elif path.name == "preview.mp4" and (folder / "tracks.json").is_file():
+            why = f"an output of mocap track (beside {folder / 'tracks.json'})"
+        else:
+            kept.append(video)
+            continue
+        excluded.append(ExcludedInput(str(video), why))
+    return kept, excluded
+
+
+def _check_job_folders(out: Path, names: list[str], replace_ok: frozenset[str]) -> None:
+    """Before anything is converted: no job folder is a link (or below one), and none
+    holds outputs that this batch did not write (unless ``replace_ok`` names it).
+
+    Raises:
+        OutputError: the first folder that fails, with what to do.
+    """
+    for name in names:
+        job = out / name
+        fileio.check_write_dir(job, out)
+        if name in replace_ok:
+            continue
+        old = existing_outputs(job)
+        if old:
+            raise OutputError(f"{job} already holds outputs ({old[0].name}, ...) that this "
+                              "batch did not write; use --force to replace them, or choose "
+                              "another directory")
 
 
 def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertConfig,
               engine: EngineOptions | None = None, config: BatchConfig | None = None,
-              on_event: Callable[[str, str, JobRecord], None] | None = None) -> Manifest:
+              on_event: Callable[[str, str, JobRecord | ExcludedInput], None] | None = None,
+              ) -> Manifest:
     """Convert every input video into ``out_dir/<name>/``.
 
-    Nothing is written before the inputs, the earlier manifest and (with a scheduler) the
-    connection to the cluster are checked.
+    The batch holds a lock on ``out_dir`` for the whole run: a second batch (or
+    ``convert``) into it fails at once ("DIR is in use by another mocap batch (process
+    N)"). Nothing is written before the inputs, the earlier manifest, the job folders and
+    (with a scheduler) the connection to the cluster are checked: a job folder that is a
+    symbolic link, or that holds outputs this batch did not write (a ``convert`` run
+    into it; allowed with ``force``, and for the batch's own jobs with ``resume``), stops
+    the batch before any work. With ``resume``, a job done before is skipped only if its
+    outputs are intact and its settings (:func:`job_settings`) and video
+    (:func:`input_identity`) are those of now; otherwise it is converted again (a
+    ``redo`` event says why). Inputs that are outputs of mocap are left out
+    (:func:`exclude_outputs`; ``exclude`` events). If the run is stopped, the temporaries
+    of the jobs it was running and the job folders it created for them are removed (local
+    runs; Dask workers may still be writing).
 
     Args:
         inputs: files, folders and glob patterns (:func:`expand_inputs`).
@@ -483,75 +696,121 @@ def run_batch(inputs: list[str], out_dir: str | os.PathLike, convert: ConvertCon
         convert: the conversion settings of every video.
         engine: how to run the models.
         config: :class:`BatchConfig`.
-        on_event: called as ``on_event(event, name, record)`` with ``skip``, ``start`` (a
-            worker began the job), ``progress`` (``record.progress``: how far it got, a
-            few times per stage), ``done`` (``record.warnings``: the conversion's quality
-            warnings) or ``failed``.
+        on_event: called as ``on_event(event, name, record)`` with ``exclude`` (``name``:
+            the input path, ``record``: an :class:`ExcludedInput`), ``skip``, ``redo``
+            (``record.redo``: why), ``start`` (a worker began the job), ``progress``
+            (``record.progress``: how far it got, a few times per stage), ``done``
+            (``record.warnings``: the conversion's quality warnings) or ``failed``.
 
     Returns:
-        The final :class:`Manifest` (``failed`` entries carry their error).
+        The final :class:`Manifest` (``failed`` entries carry their error; ``excluded``
+        the inputs left out).
 
     Raises:
         InputError: no inputs, an unreadable earlier manifest (without ``force``), or
             ``out_dir`` holds an earlier batch and neither ``resume`` nor ``force`` is set.
-        OutputError: ``out_dir`` cannot be written.
+        OutputError: ``out_dir`` cannot be written, is in use by another batch, or a job
+            folder is a link or holds outputs the batch did not write.
         MocapError: the Dask scheduler cannot be reached.
     """
     cfg = config or BatchConfig()
     engine = engine or EngineOptions()
-    videos = expand_inputs(inputs)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a directory")
+    videos, excluded = exclude_outputs(expand_inputs(inputs), out)
+    if not videos:
+        raise InputError(f"every input is an output of mocap ({excluded[0].input}: "
+                         f"{excluded[0].reason}); nothing to convert")
+    fileio.check_write_dir(out)
+    created = [p for p in (out, *out.parents) if not os.path.lexists(p)]
+    lock = None
+    saved = False
+    try:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            lock = fileio.lock_directory(out, "mocap batch")
+        except OSError as exc:
+            raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        manifest, old = _plan(videos, out, convert, engine, cfg)
+        manifest.excluded = excluded
+        replace_ok = frozenset(manifest.jobs) if cfg.force else \
+            frozenset(old.jobs if old is not None else ())
+        todo = [name for name, rec in manifest.jobs.items() if rec.status != "done"]
+        _check_job_folders(out, todo, replace_ok)
+        client = _connect(cfg) if todo and cfg.scheduler else None
+        try:
+            fileio.remove_stale_temporaries(out)  # a killed batch's, now that we hold DIR
+            try:
+                manifest.save()
+            except OSError as exc:
+                raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
+            saved = True
+            if on_event:
+                for item in excluded:
+                    on_event("exclude", item.input, item)
+                for name, rec in manifest.jobs.items():
+                    if rec.status == "done":
+                        on_event("skip", name, rec)
+                    elif rec.redo:
+                        on_event("redo", name, rec)
+            if todo:
+                work = _Work(convert, engine, str(out), replace_ok)
+                _run(manifest, todo, work, cfg, on_event, client)
+        finally:
+            if client is not None:
+                client.close()
+    finally:
+        if lock is not None:
+            os.close(lock)
+        if not saved:  # nothing of this batch is there: the folders it made go too
+            for folder in created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+    return manifest
+
+
+def _plan(videos: list[Path], out: Path, convert: ConvertConfig, engine: EngineOptions,
+          cfg: BatchConfig) -> tuple[Manifest, Manifest | None]:
+    """The run's manifest (each job's record: skipped when done before with the same
+    settings and video) and the earlier one (None: a new batch)."""
     manifest_path = out / MANIFEST
     old = None
-    if not cfg.force and (manifest_path.exists() or manifest_path.is_symlink()):
+    if not cfg.force and os.path.lexists(manifest_path):
         old = Manifest.load(manifest_path)
         if not cfg.resume:
             raise OutputError(f"{out} holds an earlier batch ({MANIFEST}); use --resume to "
                               "finish it or --force to start over")
     manifest = Manifest(manifest_path, options=_jsonable(
         {"convert": asdict(convert), "engine": asdict(engine)}))
+    settings = job_settings(convert, engine)
     for video, (name, note) in zip(videos, name_jobs(videos), strict=True):
-        rec = JobRecord(str(video), str(out / name), renamed=note)
+        source = input_identity(video)
+        rec = JobRecord(str(video), str(out / name), renamed=note, settings=settings,
+                        source=source)
         prev = old.jobs.get(name) if old is not None else None
         if prev is not None and prev.input == rec.input:
             rec.attempts = prev.attempts
             if prev.status == "done" and job_outputs_complete(out / name):
-                # the old record's own output path is never trusted: it is out/name
-                rec = replace(prev, output=rec.output, renamed=note)
+                rec.redo = _why_redo(prev, settings, source)
+                if rec.redo is None:
+                    # the old record's own output path is never trusted: it is out/name
+                    rec = replace(prev, output=rec.output, renamed=note)
         manifest.jobs[name] = rec
-    todo = [name for name, rec in manifest.jobs.items() if rec.status != "done"]
-    client = _connect(cfg) if todo and cfg.scheduler else None
-    try:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            manifest.save()
-        except OSError as exc:
-            raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
-        if on_event:
-            for name, rec in manifest.jobs.items():
-                if rec.status == "done":
-                    on_event("skip", name, rec)
-        if todo:
-            _run(manifest, todo, (convert, engine), cfg, on_event, client)
-    finally:
-        if client is not None:
-            client.close()
-    return manifest
+    return manifest, old
 
 
-def _run(manifest: Manifest, todo: list[str], options: tuple[ConvertConfig, EngineOptions],
-         cfg: BatchConfig, on_event, client) -> None:
+def _run(manifest: Manifest, todo: list[str], work: _Work, cfg: BatchConfig, on_event,
+         client) -> None:
     """Run the jobs; if this process is stopped (Ctrl-C, SIGTERM, SIGHUP: a
     KeyboardInterrupt such as :class:`mocap.errors.Interrupted`), the jobs it was running
     are recorded as ``interrupted`` (anything else that stops it: ``failed``) before the
-    exception goes on; ``resume`` redoes them."""
+    exception goes on; ``resume`` redoes them. Local runs then remove what the stopped
+    jobs left (:func:`_clean_job_folder`)."""
+    fresh = {name for name in todo if not os.path.lexists(Path(work.within) / name)}
     try:
         if client is not None:
-            _run_dask(manifest, todo, options, cfg, on_event, client)
+            _run_dask(manifest, todo, work, cfg, on_event, client)
         else:
-            _run_local(manifest, todo, options, cfg, on_event)
+            _run_local(manifest, todo, work, cfg, on_event)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             status, error = "interrupted", "the batch was interrupted; --resume redoes it"
@@ -563,9 +822,33 @@ def _run(manifest: Manifest, todo: list[str], options: tuple[ConvertConfig, Engi
             rec.status, rec.error, rec.finished = status, error, time.time()
             rec.progress = None
         if stopped:
-            with contextlib.suppress(MocapError, OSError):
+            with contextlib.suppress(MocapError, OSError, ValueError):
                 manifest.save()
+        if client is None:  # local workers are gone by now; Dask's may still write
+            for name in todo:
+                if manifest.jobs[name].status != "done":
+                    _clean_job_folder(Path(work.within) / name, name in fresh)
         raise
+
+
+def _clean_job_folder(job: Path, created: bool) -> None:
+    """What a stopped job left in its folder: the temporaries of its (dead) worker, the
+    backups of a publish cut short (put back), and the folder itself if this run created
+    it and it is empty. Only a real folder (never a link) whose lock is free."""
+    try:
+        if not stat.S_ISDIR(os.lstat(job).st_mode):
+            return
+        fd = fileio.lock_directory(job, follow=False)
+    except (OSError, MocapError):
+        return  # gone, a link, or in use by a live run
+    try:
+        fileio.remove_stale_temporaries(job)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if created:
+        with contextlib.suppress(OSError):
+            job.rmdir()  # only if empty
 
 
 def _jsonable(options: dict) -> dict:
@@ -633,22 +916,21 @@ def _init_worker(parent: int, started) -> None:
 
 
 def _pool_job(name: str, video: str, out_dir: str, config: ConvertConfig,
-              engine: EngineOptions, threads: int | None) -> JobResult:
+              engine: EngineOptions, threads: int | None, options: dict) -> JobResult:
     """One job in a pool worker: only while the batch process lives, reported as started
-    and as it progresses."""
+    and as it progresses (``options``: :func:`convert_one`'s keyword arguments)."""
     parent = _WORKER.get("parent")
     if parent is not None and os.getppid() != parent:
         os._exit(1)  # the batch is gone: nobody would record this job, so do not run it
     messages = _WORKER.get("started")
     if messages is None:
-        return convert_one(video, out_dir, config, engine, threads)
+        return convert_one(video, out_dir, config, engine, threads, **options)
     messages.put(("start", name, time.time()))
     return convert_one(video, out_dir, config, engine, threads,
-                       lambda p: messages.put(("progress", name, p)))
+                       lambda p: messages.put(("progress", name, p)), **options)
 
 
-def _run_local(manifest: Manifest, todo: list[str],
-               options: tuple[ConvertConfig, EngineOptions], cfg: BatchConfig,
+def _run_local(manifest: Manifest, todo: list[str], work: _Work, cfg: BatchConfig,
                on_event) -> None:
     threads = _threads_per_job(cfg)
     if cfg.jobs == 1:  # no pool: one process, one set of models
@@ -656,8 +938,9 @@ def _run_local(manifest: Manifest, todo: list[str],
             _start(manifest, name, on_event)
             rec = manifest.jobs[name]
             _finish(manifest, name, convert_one(
-                rec.input, rec.output, *options, threads,
-                lambda p, name=name: _progress(manifest, name, p, on_event)), on_event)
+                *work.job(name, rec, threads),
+                lambda p, name=name: _progress(manifest, name, p, on_event),
+                **work.options(name)), on_event)
         return
     # spawn: workers start clean (no inherited torch/OpenMP thread state from this process)
     ctx = multiprocessing.get_context("spawn")
@@ -666,10 +949,10 @@ def _run_local(manifest: Manifest, todo: list[str],
     while waiting:
         # a pool whose worker died (out of memory, killed) is broken: its jobs in flight
         # fail, the ones it never started go back in line, and a new pool takes the rest
-        _run_pool(manifest, waiting, requeued, options, cfg, threads, ctx, on_event)
+        _run_pool(manifest, waiting, requeued, work, cfg, threads, ctx, on_event)
 
 
-def _run_pool(manifest: Manifest, waiting: deque, requeued: dict[str, int], options,
+def _run_pool(manifest: Manifest, waiting: deque, requeued: dict[str, int], work: _Work,
               cfg: BatchConfig, threads: int, ctx, on_event) -> None:
     """Run jobs from ``waiting`` in one pool, at most ``cfg.jobs`` submitted at a time, until
     none is left or the pool breaks (``requeued``: how often each job went back in line)."""
@@ -686,10 +969,11 @@ def _run_pool(manifest: Manifest, waiting: deque, requeued: dict[str, int], opti
     try:
         while (waiting and not broken) or running:
             while waiting and not broken and len(running) < cfg.jobs:
-                rec = manifest.jobs[waiting[0]]
+                name = waiting[0]
                 try:
-                    fut = pool.submit(_pool_job, waiting[0], rec.input, rec.output, *options,
-                                      threads)
+                    fut = pool.submit(_pool_job, name,
+                                      *work.job(name, manifest.jobs[name], threads),
+                                      work.options(name))
                 except BrokenProcessPool:
                     broken = True
                     break
@@ -762,7 +1046,7 @@ def _connect(cfg: BatchConfig):
     except ImportError:
         raise MocapError("--scheduler needs Dask: pip install 'mocap[distributed]'") from None
     kwargs = {}
-    if cfg.scheduler.startswith("tls://"):
+    if urlsplit(cfg.scheduler).scheme.lower() == "tls":
         def path(value):
             return str(Path(value).expanduser()) if value else None
 
@@ -778,27 +1062,27 @@ def _connect(cfg: BatchConfig):
 
 
 def _dask_job(topic: str, name: str, video: str, out_dir: str, config: ConvertConfig,
-              engine: EngineOptions, threads: int | None) -> JobResult:
+              engine: EngineOptions, threads: int | None, options: dict) -> JobResult:
     """One job on a Dask worker: says it started (an event on ``topic``), then converts,
-    saying how far it got (events on ``topic`` too)."""
+    saying how far it got (events on ``topic`` too; ``options``: :func:`convert_one`'s
+    keyword arguments)."""
     try:
         from distributed import get_worker
 
         worker = get_worker()
         worker.log_event(topic, {"job": name, "time": time.time()})
     except Exception:  # not on a worker, or an old scheduler: no reports
-        return convert_one(video, out_dir, config, engine, threads)
+        return convert_one(video, out_dir, config, engine, threads, **options)
 
     def report(p: JobProgress) -> None:
         with contextlib.suppress(Exception):
             worker.log_event(topic, {"job": name, "stage": p.stage, "done": p.done,
                                      "total": p.total})
 
-    return convert_one(video, out_dir, config, engine, threads, report)
+    return convert_one(video, out_dir, config, engine, threads, report, **options)
 
 
-def _run_dask(manifest: Manifest, todo: list[str],
-              options: tuple[ConvertConfig, EngineOptions], cfg: BatchConfig,
+def _run_dask(manifest: Manifest, todo: list[str], work: _Work, cfg: BatchConfig,
               on_event, client) -> None:
     from dask.distributed import as_completed as dask_completed
 
@@ -821,8 +1105,9 @@ def _run_dask(manifest: Manifest, todo: list[str],
     futures = {}
     for name in todo:
         rec = manifest.jobs[name]
-        fut = client.submit(_dask_job, topic, name, rec.input, rec.output, *options,
-                            cfg.threads, key=f"mocap-{run_id}-{len(futures)}", pure=False)
+        fut = client.submit(_dask_job, topic, name, *work.job(name, rec, cfg.threads),
+                            work.options(name), key=f"mocap-{run_id}-{len(futures)}",
+                            pure=False)
         futures[fut] = name
     pending = set(todo)
     ready = dask_completed(list(futures))

@@ -34,9 +34,8 @@ from mocap.app.checks import QualityWarning, person_warnings, video_warnings
 from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
 from mocap.app.report import build_report, render_report_html
-from mocap.errors import InputError, OutputError
+from mocap.errors import InputError, MocapError, OutputError
 from mocap.export.blender import check_blender, export_bvh_files
-from mocap.export.blender_env import BlenderUnavailableError
 from mocap.export.bvh import bvh_text
 from mocap.export.data import person_arrays, person_meta, write_person_data
 from mocap.export.formats import (
@@ -47,7 +46,7 @@ from mocap.export.formats import (
     convert_formats,
     parse_formats,
 )
-from mocap.fileio import OutputDir
+from mocap.fileio import OutputDir, check_write_dir
 from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
@@ -254,7 +253,8 @@ def outputs_complete(out_dir: str | os.PathLike) -> bool:
 def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
                   config: ConvertConfig | None = None, *, engine=None, force: bool = False,
                   progress: Callable[[str, int, int], None] | None = None,
-                  engine_options: EngineOptions | None = None) -> ConvertResult:
+                  engine_options: EngineOptions | None = None,
+                  within: str | os.PathLike | None = None) -> ConvertResult:
     """Convert one video into per-person animations and their outputs in ``out_dir``.
 
     Args:
@@ -266,6 +266,10 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         progress: ``progress(stage, done, total)`` for long stages (``"tracking"`` and
             ``"preview"`` in frames, ``"blender"`` in people exported to FBX/GLB).
         engine_options: how to run the models when ``engine`` is None.
+        within: a folder mocap manages that holds ``out_dir`` (a batch directory): no
+            folder below it, ``out_dir`` included, may be a symbolic link
+            (:func:`mocap.fileio.check_write_dir`), so nothing is read as an earlier
+            output, written, replaced or deleted through a link.
 
     Returns:
         :class:`ConvertResult`. A video with nobody in it gives no person files and a
@@ -273,8 +277,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
 
     Raises:
         InputError: unreadable video, unknown rig or format.
-        OutputError: ``out_dir`` holds earlier outputs (without ``force``) or cannot be
-            written.
+        OutputError: ``out_dir`` holds earlier outputs (without ``force``), cannot be
+            written, or is a link below ``within``.
     """
     start = time.perf_counter()
     cfg = config or ConvertConfig()
@@ -283,8 +287,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     open_video(video, prefetch=0).close()  # so does a bad video
     if any(f in BLENDER_FORMATS for f in cfg.formats):
         check_blender(cfg.blender)  # and a Blender that is not there
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"{out_dir}: exists and is not a directory")
+    check_write_dir(out_dir, within)  # a file, or a link where none may be
     old = existing_outputs(out_dir)
     if old and not force:
         raise OutputError(f"{out_dir} already holds outputs ({old[0].name}, ...); use --force "
@@ -295,7 +298,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     timings: dict[str, float] = {}
     try:
         result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
-                          engine_options, timings)
+                          engine_options, timings, within)
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
@@ -303,8 +306,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
 
 
 def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
-             timings) -> ConvertResult:
-    with OutputDir(out_dir) as out:
+             timings, within) -> ConvertResult:
+    with OutputDir(out_dir, within) as out:
         t0 = time.perf_counter()
         if engine is None:
             engine = make_video_engine(engine_options)
@@ -397,8 +400,9 @@ class _Background:
 
 def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
                   fps: float, staged_error: list, progress=None) -> dict[str, Path]:
-    """Stage every per-person file; returns final name -> staged temporary path. A missing
-    Blender is appended to ``staged_error`` instead of failing the other outputs."""
+    """Stage every per-person file; returns final name -> staged temporary path. A failed
+    FBX/GLB export (no Blender, a program that is not Blender, Blender's own error) is
+    appended to ``staged_error`` instead of failing the other outputs."""
     staged: dict[str, Path] = {}
     for p in people:
         name = f"person_{p.id}.bvh"
@@ -419,7 +423,7 @@ def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig
         try:
             steps = (lambda done, total: progress("blender", done, total)) if progress else None
             staged.update(_export_blender(out, bvhs, blender_formats, cfg, steps))
-        except BlenderUnavailableError as exc:
+        except MocapError as exc:  # no Blender, not a Blender (/bin/true), or it failed:
             # the BVH and data files are still written; the caller reports this after
             staged_error.append(exc)
     return staged

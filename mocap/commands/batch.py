@@ -22,7 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "video's warnings when it is done, and a table at the end. One failing video never "
         "stops the others; the exit status is 1 if any failed (with --strict also if any "
         "has warnings). A batch that was interrupted (even killed) is finished with "
-        "--resume, which skips videos whose outputs are complete and valid.",
+        "--resume, which skips videos whose outputs are complete and valid and were made "
+        "with the same settings from the same video (the others are converted again). "
+        "Inputs that are outputs of mocap (inside DIR, or listed in a report.json) are "
+        "left out. A job folder that is a symbolic link, or holds outputs this batch did "
+        "not write, stops the batch before any work (--force replaces such outputs).",
         epilog="examples:\n  mocap batch clips/ -o out/ --jobs 2\n"
         "  mocap batch 'takes/**/*.mp4' -o out/ --resume\n"
         "  mocap batch clips/ -o /shared/out --scheduler tcp://10.0.0.5:8786\n"
@@ -39,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="videos converted at once, each in its own process with cores/N "
                    "threads (default: 1)")
     p.add_argument("--resume", action="store_true",
-                   help="continue a batch in DIR: skip videos whose outputs are complete")
+                   help="continue a batch in DIR: skip videos whose outputs are complete "
+                   "and made with these settings from the same video; redo the rest")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster at tcp://HOST:PORT or tls://HOST:PORT (start "
                    "it with `dask scheduler` and `dask worker ADDRESS`; needs "
@@ -72,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
                             tls_key=args.tls_key)
     def on_event(event: str, name: str, rec) -> None:
         # a video's warnings are printed once, when it is done (or skipped as done before),
-        # even with --quiet; so are failures
-        if not args.quiet or event == "failed":
+        # even with --quiet; so are failures and inputs left out
+        if not args.quiet or event in ("failed", "exclude"):
             print(_event_line(event, name, rec), file=sys.stderr)
         if event in ("done", "skip"):
             print_warnings(rec.warnings, where=name)
@@ -94,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     warned = sum(bool(r.warnings) for r in jobs.values())
     in_videos = f" in {count(warned, 'video')}" if warnings else ""
     extra = f", {len(renamed)} renamed" if renamed else ""
+    if manifest.excluded:
+        extra += f", {count(len(manifest.excluded), 'input')} left out (outputs of mocap)"
     print(f"{len(jobs) - failed} done, {failed} failed{extra}, "
           f"{count(warnings, 'warning')}{in_videos}; manifest {manifest.path}")
     strict = strict_status(warnings, args.strict, in_videos)
@@ -102,8 +109,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _event_line(event: str, name: str, rec) -> str:
     """One progress line of the batch (stderr)."""
+    if event == "exclude":
+        return f"exclude {name}: {rec.reason}; not converted"
     if event == "skip":
         return f"skip    {name}: already complete{_warned(rec)}"
+    if event == "redo":
+        return f"redo    {name}: {rec.redo}; converting it again"
     if event == "start":
         return f"start   {name}"
     if event == "progress":

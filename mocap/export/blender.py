@@ -143,7 +143,8 @@ def run_blender_json(script: str | os.PathLike, request: dict,
     ``mocap-progress DONE TOTAL`` line the script prints, as it prints it.
 
     Raises:
-        BlenderUnavailableError: no Blender (see :func:`blender_command`).
+        BlenderUnavailableError: no Blender (see :func:`blender_command`), or the program
+            ran but did not run the script (exit code 0, no result: not a Blender).
         MocapError: the script failed or timed out; the message carries its last error line.
     """
     with tempfile.TemporaryDirectory(prefix="mocap-blender-") as tmp:
@@ -158,6 +159,9 @@ def run_blender_json(script: str | os.PathLike, request: dict,
                              f"{timeout:.0f} s") from None
         except OSError as exc:
             raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
+        if code == 0 and not res.exists():  # e.g. --blender /bin/true: not a Blender
+            raise _not_available(f"{cmd[0]} exited without running the script (no result, "
+                                 "exit code 0); is it a Blender executable?")
         if code != 0 or not res.exists():
             raise MocapError(f"Blender ({Path(script).name}) failed: "
                              f"{error_line(stdout, stderr, code)}")

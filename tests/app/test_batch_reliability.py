@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ def _manifest(out: Path) -> dict:
 # 1, 2: job names
 # --------------------------------------------------------------------------------------
 NASTY = ["...mp4", "..mp4", ".mp4.mp4", ".hidden.mp4", "a\nb.mp4", "tab\there.mp4",
-         "bell\x07.mp4", "back\\slash.mp4", " .mp4", "batch.json.mp4", "c1\x85.mp4"]
+         "bell\x07.mp4", "back\\slash.mp4", " .mp4", "batch.json.mp4", "c1\x85.mp4",
+         "rlo\u202egnp.mp4", "line\u2028sep.mp4", "para\u2029.mp4", "zw\u200b.mp4"]
 
 
 def test_job_names_are_never_dots_hidden_or_paths():
@@ -59,6 +61,8 @@ def test_job_names_are_never_dots_hidden_or_paths():
         assert not name.startswith(".")
         assert "/" not in name and "\\" not in name
         assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name), repr(name)
+        # nor bidi overrides, zero-width or line/paragraph separators (issue 20, item 19)
+        assert not any(unicodedata.category(c) in ("Cf", "Zl", "Zp") for c in name), repr(name)
         assert Path(name).name == name
     assert "batch.json" not in names  # the manifest's own name is never a job folder
     assert len({n.casefold() for n in names}) == len(names)
@@ -308,6 +312,8 @@ def test_dask_cluster_over_tls(demo_clip, model_paths, tmp_path):
     port = _free_port()
     address = f"tls://127.0.0.1:{port}"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    # the client is given the scheme in capitals: TLS:// passed the address check but
+    # connected without TLS settings (issue 20, item 19)
     procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port",
                                str(port), "--protocol", "tls", "--no-dashboard", *tls],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -319,8 +325,8 @@ def test_dask_cluster_over_tls(demo_clip, model_paths, tmp_path):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         video = _clip(demo_clip, tmp_path / "in" / "clip.mp4")
         out = tmp_path / "out"
-        proc = run_cli("batch", video, "-o", out, "--scheduler", address, "--no-preview",
-                       "--threads", "1", *tls)
+        proc = run_cli("batch", video, "-o", out, "--scheduler", address.upper(),
+                       "--no-preview", "--threads", "1", *tls)
         assert proc.returncode == 0, proc.stderr + proc.stdout
         jobs = _manifest(out)["jobs"]
         job = jobs["clip"]

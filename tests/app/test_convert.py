@@ -284,6 +284,23 @@ def test_no_blender_still_writes_the_bvh(short_clip, model_paths, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_program_that_is_not_blender_still_writes_the_bvh(short_clip, model_paths,
+                                                            tmp_path):
+    """`--formats fbx --blender /bin/true` (it runs, exits 0 and writes nothing) exited 2
+    with no BVH; the README says the BVH and data files are written, then exit 3."""
+    out = tmp_path / "out"
+    proc = run_cli("convert", short_clip, "-o", out, "--formats", "bvh,csv,fbx",
+                   "--blender", "/bin/true", "--no-preview")
+    assert_one_line_error(proc, "is it a Blender executable", "BVH and data files")
+    assert proc.returncode == 3
+    assert list(out.glob("person_*.bvh")) and list(out.glob("person_*.csv"))
+    assert not list(out.glob("*.fbx"))
+    report = json.loads((out / "report.json").read_text())
+    assert report["message"].startswith("FBX/glTF not written")
+    assert outputs_complete(out)
+
+
+@pytest.mark.slow
 def test_truncated_video_converts_the_decodable_frames(demo_video, model_paths, tmp_path):
     # AVI (MJPG): frames precede the index, so a file cut short keeps decodable frames
     avi = cut_video(demo_video, tmp_path / "clip.avi", 60, fourcc="MJPG")

@@ -1,11 +1,15 @@
 """Hypothesis fuzzing of the two JSON files mocap reads back: a batch's ``batch.json``
 (:meth:`mocap.app.batch.Manifest.load`) and a conversion's ``report.json``
 (:func:`mocap.app.convert.outputs_complete`, what ``batch --resume`` trusts). Every input
-gives a result or a ``MocapError``, never another exception, in bounded time."""
+gives a result or a ``MocapError``, never another exception, in bounded time; a manifest
+that loads has non-negative counts and finite times, and is saved again as strict JSON
+(no ``NaN`` or ``Infinity``: issue 20, item 19), its jobs' ``settings`` and ``source``
+included."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -26,44 +30,61 @@ MANIFEST = {
               "seconds": 3.2, "frames": 90, "people": 2, "started": 1.0, "finished": 4.2,
               "attempts": 1, "warnings": [{"person": 2, "code": "short_track",
                                            "message": "seen in 20 frames",
-                                           "frames": [[70, 89]]}]},
+                                           "frames": [[70, 89]]}],
+              "settings": {"rig": "mixamo", "formats": ["bvh", "json"], "fov_deg": 60.0,
+                           "pipeline": None, "engine": {"detector": "movenet"}},
+              "source": {"size": 284812, "mtime_ns": 1764000000123456789,
+                         "sample_sha256": "ab" * 32}},
         "b": {"input": "/clips/b.mp4", "output": "/out/b", "status": "interrupted",
               "error": "b.mp4: not a video", "seconds": 0.1, "frames": None, "people": None,
               "started": 1.0, "finished": 1.1, "attempts": 2},
     },
 }
+# a manifest of an earlier version: no settings or source recorded
+OLDER = json.loads(json.dumps(MANIFEST))
+for _job in OLDER["jobs"].values():
+    _job.pop("settings", None)
+    _job.pop("source", None)
 REPORT = {"video": "a.mp4", "frames": 90, "people": [],
           "files": {"person_1.bvh": {"size": 4, "sha256": "0" * 64},
                     "report.html": {"size": 2, "sha256": "1" * 64}}}
 
-# JSON values, including the odd ones: huge and negative numbers, deep nesting, paths
-ODD = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**30, 10**30)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.sampled_from(["", "..", "/dev/zero", "../../etc/passwd", "a/b", ".hidden", "\x00",
-                       "person_1.bvh", "done", "running", "x" * 300]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
-    max_leaves=12)
+# JSON values, including the odd ones: huge and negative numbers, what JSON has no word
+# for (json.dumps writes NaN, Infinity), paths; a single value or a nested one
+LEAF = (st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats()
+        | st.sampled_from([math.inf, -math.inf, math.nan, -1, -7])
+        | st.sampled_from(["", "..", "/dev/zero", "../../etc/passwd", "a/b", ".hidden",
+                           "\x00", "person_1.bvh", "done", "running", "x" * 300]))
+ODD = LEAF | st.recursive(
+    LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(max_size=8), inner, max_size=4), max_leaves=12)
 
 
 def _mutate(doc, data):
-    """Replace one value somewhere in ``doc`` (a JSON object) by an odd one, or drop a key."""
-    path, node = [], doc
-    while isinstance(node, dict | list) and node and data.draw(st.booleans()):
-        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
-        k = data.draw(st.sampled_from(keys))
-        path.append(k)
-        node = node[k]
-    if not path:
+    """Replace one value somewhere in ``doc`` (a JSON object) by an odd one, or drop a key:
+    mostly one below ``jobs`` or ``files`` (where the checks are; hypothesis favours the
+    first of a list, which would be ``version``), sometimes any, now and then the whole
+    document."""
+    slots: list[tuple[dict | list, str | int]] = []
+    inner: list[tuple[dict | list, str | int]] = []
+
+    def walk(node, deep: bool) -> None:
+        keys = list(node) if isinstance(node, dict) else range(len(node))
+        for k in keys:
+            (inner if deep else slots).append((node, k))
+            if isinstance(node[k], dict | list):
+                walk(node[k], deep or k in ("jobs", "files"))
+
+    walk(doc, False)
+    pick = data.draw(st.integers(0, 19))
+    if pick == 0 or not slots + inner:
         return data.draw(ODD)
-    parent = doc
-    for k in path[:-1]:
-        parent = parent[k]
-    if isinstance(parent, dict) and data.draw(st.booleans()):
-        del parent[path[-1]]
+    pool = inner if inner and pick > 4 else slots + inner
+    parent, key = pool[data.draw(st.integers(0, len(pool) - 1)) * 7919 % len(pool)]
+    if isinstance(parent, dict) and data.draw(st.integers(0, 3)) == 0:
+        del parent[key]
     else:
-        parent[path[-1]] = data.draw(ODD)
+        parent[key] = data.draw(ODD)
     return doc
 
 
@@ -86,7 +107,7 @@ def _report_numbers():
                                  HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_manifests_load_or_fail_cleanly(tmp_path, data):
-    doc = _mutate(json.loads(json.dumps(MANIFEST)), data)
+    doc = _mutate(json.loads(json.dumps(data.draw(st.sampled_from([MANIFEST, OLDER])))), data)
     text = json.dumps(doc) if data.draw(st.booleans()) else json.dumps(doc)[
         : data.draw(st.integers(0, 400))]  # sometimes cut short
     path = tmp_path / "batch.json"
@@ -98,12 +119,26 @@ def test_fuzzed_manifests_load_or_fail_cleanly(tmp_path, data):
         for rec in m.jobs.values():  # what `batch --resume` prints of a loaded manifest
             for w in rec.warnings:
                 assert warning_line(w, "job").startswith("mocap: warning: job: ")
+            for count in (rec.frames, rec.people, rec.attempts):
+                assert count is None or count >= 0
+            for t in (rec.seconds, rec.started, rec.finished):
+                assert t is None or math.isfinite(t)
+        loaded = True
     except MocapError:
-        pass
+        loaded = False
     dt = time.perf_counter() - t0
     STATS["manifest"][0] += 1
     STATS["manifest"][1] = max(STATS["manifest"][1], dt)
     assert dt < 1.0
+    if loaded:  # what the batch writes back is strict JSON and loads again
+        m.path = tmp_path / "again.json"
+        m.save()
+        json.loads(m.path.read_text(encoding="utf-8"), parse_constant=_not_json)
+        assert Manifest.load(m.path).jobs == m.jobs
+
+
+def _not_json(name: str):
+    raise AssertionError(f"{name} written to batch.json")
 
 
 @pytest.mark.slow
