@@ -13,7 +13,8 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
     skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)
     retarget/    solver, foot_lock, fingers (hand landmarks -> finger joints), bvh_source, metrics
     export/      bvh, data (json/npz/csv), formats, blender (FBX/GLB), blender_env
-    app/         convert, person, report, preview, draw, batch: the orchestration
+    app/         convert, person, report, preview, draw, batch (+ batch_manifest,
+                 batch_local, batch_dask): the orchestration
     commands/    one file per subcommand + shared options (the CLI, thin)
 
 Import rule: a room imports only itself and the rooms listed above it (``errors`` and

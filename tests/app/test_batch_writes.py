@@ -363,7 +363,7 @@ GOOD = {"input": "/in/a.mp4", "output": "/out/a", "status": "done", "frames": 20
     (json.dumps({"jobs": {"a": GOOD}}).replace("1.5", "Infinity"), "Infinity is not"),
     (json.dumps({"jobs": {"a": GOOD}}).replace("1.5", "NaN"), "NaN is not"),
     (json.dumps({"jobs": {"a": GOOD}}).replace("1.5", "-Infinity"), "-Infinity is not"),
-    (json.dumps({"jobs": {"a": GOOD}}).replace("1.5", "1e999"), "'seconds' must be a finite"),
+    (json.dumps({"jobs": {"a": GOOD}}).replace("1.5", "1e999"), "1e999 is not a finite"),
     (json.dumps({"jobs": {"a": {**GOOD, "seconds": -2.0}}}), "'seconds' must be a finite"),
     (json.dumps({"jobs": {"a": {**GOOD, "source": {"size": -1, "mtime_ns": 0,
                                                     "sample_sha256": "0" * 64}}}}),
