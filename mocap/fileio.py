@@ -93,11 +93,18 @@ def read_input(path: str | os.PathLike, kind: str) -> bytes:
         raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
     cap = INPUT_KINDS[kind][1]
     try:
-        _check_mode(p, os.fstat(fd), kind)
+        size = _check_mode(p, os.fstat(fd), kind)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(cap + 1)
+            # its size and one byte more (read(n) reserves n bytes up front: never the
+            # cap); a file that grew meanwhile is read on in 1 MiB pieces up to the cap
+            chunks = [f.read(size + 1)]
+            got = len(chunks[0])
+            while got > size and got <= cap and (chunk := f.read(1 << 20)):
+                chunks.append(chunk)
+                got += len(chunk)
+            data = b"".join(chunks)
     except OSError as exc:
         raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
     finally:

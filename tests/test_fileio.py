@@ -352,3 +352,19 @@ def test_every_writing_command_removes_what_killed_runs_left(argv, name, code, t
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_reading_a_small_file_reserves_no_more_than_it_needs(tmp_path):
+    """read(cap + 1) reserved the kind's whole cap (1 GiB for a BVH) for every read."""
+    import tracemalloc
+
+    path = tmp_path / "a.bvh"
+    path.write_text(SMALL_BVH * 100)
+    tracemalloc.start()
+    try:
+        data = read_input(path, "bvh")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(data) == path.stat().st_size
+    assert peak < 4 * len(data) + (1 << 16), peak
