@@ -160,8 +160,8 @@ def run_blender_json(script: str | os.PathLike, request: dict,
         except OSError as exc:
             raise _not_available(f"cannot run {cmd[0]}: {exc.strerror or exc}") from None
         if code == 0 and not res.exists():  # e.g. --blender /bin/true: not a Blender
-            raise _not_available(f"{cmd[0]} exited without running the script (no result, "
-                                 "exit code 0); is it a Blender executable?")
+            raise _not_available(f"{cmd[0]} exited without running the script (exit code "
+                                 "0, no result): not a Blender executable")
         if code != 0 or not res.exists():
             raise MocapError(f"Blender ({Path(script).name}) failed: "
                              f"{error_line(stdout, stderr, code)}")

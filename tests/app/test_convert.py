@@ -291,7 +291,7 @@ def test_a_program_that_is_not_blender_still_writes_the_bvh(short_clip, model_pa
     out = tmp_path / "out"
     proc = run_cli("convert", short_clip, "-o", out, "--formats", "bvh,csv,fbx",
                    "--blender", "/bin/true", "--no-preview")
-    assert_one_line_error(proc, "is it a Blender executable", "BVH and data files")
+    assert_one_line_error(proc, "not a Blender executable", "BVH and data files")
     assert proc.returncode == 3
     assert list(out.glob("person_*.bvh")) and list(out.glob("person_*.csv"))
     assert not list(out.glob("*.fbx"))
