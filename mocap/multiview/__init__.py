@@ -1,0 +1,8 @@
+"""Several calibrated cameras: calibration files (read, write) and triangulation.
+
+- :mod:`.calibration`: :class:`~.calibration.Camera` and :class:`~.calibration.Calibration`
+  (OpenCV's camera model and axes), read from Pose2Sim/anipose/FreeMoCap TOML, Qualisys
+  ``.qca.txt`` or OpenCV YAML/JSON, written as Pose2Sim's TOML;
+- :mod:`.triangulate`: per-view 2D points -> 3D points (confidence-weighted DLT, views
+  rejected by their reprojection error).
+"""
