@@ -25,11 +25,10 @@ from mocap.fileio import (
     temp_path,
 )
 from tests.helpers import (
-    BVH_FILES,
     SMALL_BVH,
     assert_one_line_error,
     cut_video,
-    needs_bvh_files,
+    probe_motion,
 )
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="devices and FIFOs are POSIX")
@@ -321,7 +320,15 @@ def _frame_png(video: Path, path: Path) -> Path:
     return path
 
 
-@needs_bvh_files
+def _walk_bvh(path: Path) -> Path:
+    """A short CMU-rig BVH (tests.helpers.probe_motion), so a plain clone runs these too."""
+    from mocap.export.bvh import write_bvh
+    from mocap.retarget.solver import retarget
+    from mocap.skeleton.rig import load_rig
+
+    return write_bvh(retarget(probe_motion(), load_rig("cmu"), 30.0), path)
+
+
 @pytest.mark.parametrize(("argv", "name", "code"), [
     (["retarget", "{bvh}", "--rig", "mixamo", "-o", "{out}/r.bvh"], "r.bvh", 0),
     (["export", "{bvh}", "-o", "{out}/e.fbx", "--blender", "/bin/true"], "e.fbx", 3),
@@ -343,7 +350,8 @@ def test_every_writing_command_removes_what_killed_runs_left(argv, name, code, t
     try:
         clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 12)
         image = _frame_png(clip, tmp_path / "frame.png")
-        args = [a.format(bvh=BVH_FILES[0], out=out, clip=clip, image=image) for a in argv]
+        bvh = _walk_bvh(tmp_path / "walk.bvh")
+        args = [a.format(bvh=bvh, out=out, clip=clip, image=image) for a in argv]
         proc = subprocess.run([sys.executable, "-m", "mocap", *args], capture_output=True,
                               text=True, timeout=600)
         assert proc.returncode == code, proc.stderr
