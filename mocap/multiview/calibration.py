@@ -3,7 +3,7 @@
 The model is OpenCV's. A world point ``p`` (metres) lies at ``p_cam = R p + t`` in camera
 axes (x right, y down, z forward) and is seen at pixel ``K · distort(p_cam[:2] / p_cam[2])``,
 with OpenCV's distortion (``k1 k2 p1 p2 [k3 ...]``, or its fisheye model ``k1..k4``). The
-world's axes are the file's own (Pose2Sim's and Qualisys' worlds are Z up).
+world's axes are the file's own (Z up in Pose2Sim's demos and Qualisys labs).
 
 Files, recognised by their content (:func:`read_calibration`) or named (``format=``, a key
 of :data:`READERS`):
@@ -11,12 +11,15 @@ of :data:`READERS`):
 - ``toml``: Pose2Sim / anipose / FreeMoCap. One table per camera, in file order (any table
   name: Pose2Sim writes ``[cam01]``, anipose ``[cam_0]``; tables with none of the camera
   keys, such as ``[metadata]``, are skipped): ``name``, ``size = [w, h]`` px,
-  ``matrix`` (3x3 K), ``distortions``, ``rotation`` (Rodrigues vector, world -> camera),
+  ``matrix`` (3x3 K), ``distortions``, ``rotation`` (Rodrigues vector, world -> camera;
+  a 3x3 matrix is accepted too),
   ``translation`` (metres), ``fisheye`` (optional, false).
 - ``qca``: Qualisys ``.qca.txt`` (XML), converted as Pose2Sim converts it: the video
   cameras only (``model`` naming video, or ``none``), in the natural order of their serial
-  numbers (the camera name); focal lengths, principal point and distortion coefficients in
-  1/64 px (divided by 64); the principal point shifted by the ``fov_video`` crop
+  numbers (the camera name); focal lengths and principal point in 1/64 px, and the
+  distortion coefficients (k1 k2 p1 p2; k3 ignored) too, all divided by 64 (Pose2Sim's
+  reading, which its own TOML -> qca writer inverts); the principal point shifted by the
+  ``fov_video`` crop
   (``left``, ``top``); the image size that crop's (``right - left + 1``,
   ``bottom - top + 1``); ``transform`` the camera's position (mm) and orientation in the
   world, its camera axes turned by 180 degrees about x into OpenCV's.
@@ -25,7 +28,7 @@ of :data:`READERS`):
   ``dist``, ``rvec`` or ``R`` (3 values: Rodrigues; 3x3: matrix), ``tvec`` (metres) and
   the image size (``image_width`` + ``image_height``, or ``image_size``/``size``).
 
-One writer: :func:`write_calibration`, Pose2Sim's TOML (which anipose reads too).
+One writer: :func:`write_calibration`, Pose2Sim's TOML.
 """
 
 from __future__ import annotations
@@ -608,8 +611,9 @@ def _toml_list(values) -> str:
 
 
 def calibration_toml(calibration: Calibration) -> str:
-    """The calibration as Pose2Sim's TOML text (``[cam_01]``, ... then ``[metadata]``): read
-    by Pose2Sim, anipose and :func:`read_calibration`; floats written exactly (``repr``)."""
+    """The calibration as Pose2Sim's TOML text (``[cam_01]``, ... then ``[metadata]``, the
+    keys anipose writes too): read by Pose2Sim and :func:`read_calibration`; floats written
+    exactly (``repr``)."""
     width = max(2, len(str(len(calibration))))
     out = []
     for i, cam in enumerate(calibration, 1):
