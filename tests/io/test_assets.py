@@ -43,6 +43,21 @@ def test_offline_without_cache_names_both_files_and_the_manual_step(monkeypatch,
         assert needle in msg
 
 
+def test_offline_multiview_demo_names_the_wheel_and_its_members(monkeypatch, tmp_path):
+    _offline(monkeypatch, tmp_path)
+    monkeypatch.setenv("MOCAP_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ModelUnavailableError) as exc:
+        assets.ensure_multiview_demo()
+    msg = str(exc.value)
+    assert "\n" not in msg
+    for needle in ("cannot download pose2sim==0.10.49", "Calib.qca.txt", "cam04.mp4",
+                   "Pose2Sim/Demo_MultiPerson/calibration/Calib.qca.txt",
+                   str(tmp_path / "cache" / "demo_multiperson")):
+        assert needle in msg
+    # only Demo_MultiPerson: the other demos are kept for independent evaluation
+    assert all(a.member.startswith("Pose2Sim/Demo_MultiPerson/") for a in assets.MULTIVIEW_DEMO)
+
+
 def test_offline_cli_is_a_one_line_error(tmp_path):
     env = dict(os.environ, PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull,
                PIP_FIND_LINKS=str(tmp_path))
