@@ -198,6 +198,45 @@ class Camera:
             out[ok] = und.reshape(-1, 2)
         return out.reshape(pix.shape)
 
+    def transformed(self, rotation=None, translation=None, scale: float = 1.0) -> Camera:
+        """The same camera in another world frame, ``p' = scale * rotation @ p + translation``.
+
+        Every world point seen at a pixel is seen at the same pixel once moved into the new
+        frame: ``R' = R Rw^T``, ``t' = scale * t - R Rw^T tw``.
+
+        Args:
+            rotation: (3, 3) rotation (det +1), old world -> new world; None: identity.
+            translation: (3,) in the new frame's units; None: zero.
+            scale: new units per old unit (> 0), e.g. 0.001 for a world in mm -> m.
+        """
+        rw, tw = _world_transform(rotation, translation, scale)
+        r = self.R @ rw.T
+        return Camera(self.name, self.size, self.K, self.dist, r,
+                      scale * self.t - r @ tw, self.fisheye)
+
+
+#: Rotation from a Z-up world (Qualisys, Pose2Sim's demos: x, y on the floor, z up) to
+#: mocap's Y-up one: ``(x, y, z) -> (x, z, -y)`` (right-handed, det +1: x stays, the old z
+#: becomes up, the old y points away from the new +z).
+Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+Z_UP_TO_Y_UP.flags.writeable = False
+
+
+def _world_transform(rotation, translation, scale) -> tuple[np.ndarray, np.ndarray]:
+    rw = np.eye(3) if rotation is None else np.array(rotation, np.float64)
+    if rw.shape != (3, 3):
+        raise shape_error("rotation", "(3, 3)", rw.shape)
+    check_rotation(rw, "rotation")
+    tw = np.zeros(3) if translation is None else np.array(translation, np.float64)
+    if tw.shape != (3,):
+        raise shape_error("translation", "(3,)", tw.shape)
+    if not np.isfinite(tw).all():
+        raise _fail("translation", "finite", tw.tolist())
+    if not (isinstance(scale, int | float | np.integer | np.floating)
+            and math.isfinite(scale) and scale > 0):
+        raise _fail("scale", "a finite number > 0", repr(scale))
+    return rw, tw
+
 
 def check_rotation(r: np.ndarray, name: str = "R") -> None:
     """Raise unless ``r`` (3, 3) is a rotation: finite, orthonormal within
@@ -268,6 +307,19 @@ class Calibration:
         """(..., 3) world points, metres -> (V, ..., 2) px in every camera (see
         :meth:`Camera.project`: NaN behind a camera)."""
         return np.stack([c.project(points) for c in self.cameras])
+
+    def transformed(self, rotation=None, translation=None, scale: float = 1.0
+                    ) -> Calibration:
+        """Every camera in another world frame, ``p' = scale * rotation @ p + translation``
+        (see :meth:`Camera.transformed`; projections of moved points unchanged)."""
+        _world_transform(rotation, translation, scale)  # one error, before any camera's
+        return Calibration(tuple(c.transformed(rotation, translation, scale)
+                                 for c in self.cameras))
+
+    def to_y_up(self) -> Calibration:
+        """A Z-up calibration (Qualisys, Pose2Sim's demos) in mocap's Y-up world
+        (:data:`Z_UP_TO_Y_UP`: same origin and units)."""
+        return self.transformed(Z_UP_TO_Y_UP)
 
 
 # --- reading -------------------------------------------------------------------------------
