@@ -9,7 +9,8 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
                  frames -> Poses2D; camera_motion: frames -> CameraPath (turn and zoom)
     tracking/    tracker (Kalman + Hungarian), smooth (Kalman/RTS), loop, tracks_io
     multiview/   calibration (cameras; Pose2Sim/anipose TOML, Qualisys .qca.txt, OpenCV
-                 YAML/JSON), triangulate (several calibrated views -> 3D points)
+                 YAML/JSON), triangulate (several calibrated views -> 3D points), match
+                 (tracks across views -> persons), scene (persons -> 3D tracks)
     motion/      world (root, ground, scene; a moving camera undone), contacts (foot
                  contacts, locking, skate)
     skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)

@@ -4,5 +4,7 @@
   (OpenCV's camera model and axes), read from Pose2Sim/anipose/FreeMoCap TOML, Qualisys
   ``.qca.txt`` or OpenCV YAML/JSON, written as Pose2Sim's TOML;
 - :mod:`.triangulate`: per-view 2D points -> 3D points (confidence-weighted DLT, views
-  rejected by their reprojection error).
+  rejected by their reprojection error);
+- :mod:`.match`: each view's tracks grouped into persons by reprojection consistency;
+- :mod:`.scene`: matched persons -> one smoothed 3D track (33 landmarks, metres) each.
 """
