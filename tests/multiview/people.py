@@ -16,14 +16,20 @@ FPS = 30.0
 
 def people(count: int, frames: int = 90) -> list[np.ndarray]:
     """``count`` persons (T, 33, 3) metres, Y up: different takes where ../shared has them
-    (else the probe motion, shifted in time), each centred, then set 1.6 m apart in x and
-    0.8 m in z; the 33 points are the take's joints taken in turn (any points serve: every
-    view sees the same ones)."""
+    (else key frames of the probe motion joined linearly, each person its own), each
+    centred, then set 1.6 m apart in x and 0.8 m in z; the 33 points are the take's joints
+    taken in turn (any points serve: every view sees the same ones)."""
     files = bvh_files(iclone_every=15)
     out = []
     for p in range(count):
-        pos = take_positions(files[p % len(files)] if files else None, max_frames=frames + 3 * p)
-        pos = pos[3 * p if not files else 0:][:frames]
+        if files:
+            pos = take_positions(files[p % len(files)], max_frames=frames)
+        else:  # the probe motion's random poses as key frames 0.5 s apart, joined linearly
+            keys = take_positions(None)[5 * p:][: frames // 15 + 1]
+            at = np.linspace(0, len(keys) - 1, frames)
+            lo = np.floor(at).astype(int).clip(0, len(keys) - 2)
+            w = (at - lo)[:, None, None]
+            pos = keys[lo] * (1 - w) + keys[lo + 1] * w
         if len(pos) < frames:  # a short take: played forward then back
             pos = np.concatenate([pos, pos[::-1]] * (frames // len(pos) + 1))[:frames]
         lm = pos[:, np.arange(NUM_LANDMARKS) % pos.shape[1]]
