@@ -261,3 +261,22 @@ def retarget_onto(rig, points) -> str:
         assert np.isfinite(anim.rotations).all() and np.isfinite(anim.root_translation).all()
         assert np.isfinite(anim.positions()).all()
     return "retargeted"
+
+
+def start_batch(args: list, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """``mocap batch ARGS`` as a background process in its own session, so that a test can
+    always stop everything it started (:func:`stop_batch`)."""
+    return subprocess.Popen([sys.executable, "-m", "mocap", "batch", *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+                            start_new_session=True)
+
+
+def stop_batch(proc: subprocess.Popen) -> None:
+    """Kill a :func:`start_batch` process and its workers (resumed first if stopped)."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGCONT)
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

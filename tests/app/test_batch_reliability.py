@@ -7,7 +7,6 @@ real CLI on short half-size clips of the demo video.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -24,7 +23,14 @@ import pytest
 
 from mocap.app.batch import job_names, job_outputs_complete, name_jobs
 from mocap.app.convert import outputs_complete
-from tests.helpers import assert_one_line_error, cut_video, run_cli, stop_processes
+from tests.helpers import (
+    assert_one_line_error,
+    cut_video,
+    run_cli,
+    start_batch,
+    stop_batch,
+    stop_processes,
+)
 
 FRAMES = 20
 
@@ -341,19 +347,6 @@ def test_dask_cluster_over_tls(demo_clip, model_paths, tmp_path):
 # --------------------------------------------------------------------------------------
 # 5, 6: the local pool
 # --------------------------------------------------------------------------------------
-def _start_batch(args: list, stderr=subprocess.DEVNULL) -> subprocess.Popen:
-    # its own session, so that the test can always clean up everything it started
-    return subprocess.Popen([sys.executable, "-m", "mocap", "batch", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=stderr, text=True,
-                            start_new_session=True)
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 @pytest.mark.slow
 def test_pool_workers_die_with_a_killed_batch(demo_clip, model_paths, tmp_path):
     psutil = pytest.importorskip("psutil")
@@ -361,7 +354,7 @@ def test_pool_workers_die_with_a_killed_batch(demo_clip, model_paths, tmp_path):
     for name in ("one", "two"):
         _clip(demo_clip, d / f"{name}.mp4")
     out = tmp_path / "out"
-    proc = _start_batch([d, "-o", out, "--jobs", "2", "--no-preview"])
+    proc = start_batch([d, "-o", out, "--jobs", "2", "--no-preview"])
     try:
         parent = psutil.Process(proc.pid)
         deadline = time.time() + 240
@@ -389,7 +382,7 @@ def test_pool_workers_die_with_a_killed_batch(demo_clip, model_paths, tmp_path):
             alive = [w for w in alive if _alive(w)]
         assert not alive, [_cmdline(w) for w in alive]
     finally:
-        _stop_group(proc)
+        stop_batch(proc)
 
 
 def _cmdline(proc) -> str:
@@ -414,7 +407,7 @@ def test_running_jobs_never_exceed_jobs(demo_clip, model_paths, tmp_path):
     for i in range(3):
         _clip(demo_clip, d / f"clip{i}.mp4")
     out = tmp_path / "out"
-    proc = _start_batch([d, "-o", out, "--jobs", "2", "--no-preview"],
+    proc = start_batch([d, "-o", out, "--jobs", "2", "--no-preview"],
                         stderr=subprocess.PIPE)
     most, seen_running = 0, set()
     try:
@@ -431,7 +424,7 @@ def test_running_jobs_never_exceed_jobs(demo_clip, model_paths, tmp_path):
             time.sleep(0.02)
         _, err = proc.communicate(timeout=60)
     finally:
-        _stop_group(proc)
+        stop_batch(proc)
     assert proc.returncode == 0, err
     assert 1 <= most <= 2, most
     assert seen_running  # the check above did watch jobs run

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import unicodedata
 from pathlib import Path
@@ -32,7 +31,7 @@ from mocap.app.batch import (
 )
 from mocap.app.convert import convert_video, outputs_complete
 from mocap.errors import InputError, OutputError
-from tests.helpers import assert_one_line_error, cut_video, run_cli
+from tests.helpers import assert_one_line_error, cut_video, run_cli, start_batch, stop_batch
 
 FRAMES = 20
 
@@ -130,19 +129,6 @@ def test_an_earlier_converts_outputs_are_not_replaced_without_force(demo_clip, m
 # --------------------------------------------------------------------------------------
 # 3: one batch per directory
 # --------------------------------------------------------------------------------------
-def _start_batch(args: list, stderr=subprocess.DEVNULL) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "mocap", "batch", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=stderr, text=True,
-                            start_new_session=True)
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGCONT)
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 def _wait_for(what, timeout: float, proc: subprocess.Popen, step: float = 0.02):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -161,7 +147,7 @@ def test_a_second_batch_into_the_same_directory_is_refused(demo_clip, model_path
     for name in ("one", "two"):
         _clip(demo_clip, d / f"{name}.mp4")
     out = tmp_path / "out"
-    first = _start_batch([d, "-o", out, "--no-preview"])
+    first = start_batch([d, "-o", out, "--no-preview"])
     try:
         _wait_for(lambda: _manifest(out)["jobs"], 120, first)
         os.kill(first.pid, signal.SIGSTOP)  # holds its lock, converts nothing meanwhile
@@ -176,7 +162,7 @@ def test_a_second_batch_into_the_same_directory_is_refused(demo_clip, model_path
         os.kill(first.pid, signal.SIGCONT)
         assert first.wait(timeout=300) == 0
     finally:
-        _stop_group(first)
+        stop_batch(first)
     jobs = _manifest(out)["jobs"]
     assert all(j["status"] == "done" and j["attempts"] == 1 for j in jobs.values()), jobs
     proc = run_cli("batch", d, "-o", out, "--no-preview", "--resume")  # the lock is gone
@@ -307,7 +293,7 @@ def test_sigterm_on_a_pool_batch_leaves_no_temporaries_or_empty_folders(
     out = tmp_path / "out"
     # "staged": with the preview, files are staged for a while before they are published
     flags = ["--no-preview"] if moment == "tracking" else []
-    proc = _start_batch([d, "-o", out, "--jobs", "2", *flags], stderr=subprocess.PIPE)
+    proc = start_batch([d, "-o", out, "--jobs", "2", *flags], stderr=subprocess.PIPE)
     try:
         if moment == "tracking":  # both job folders made, nothing staged in them yet
             _wait_for(lambda: sum(j["status"] == "running"
@@ -321,7 +307,7 @@ def test_sigterm_on_a_pool_batch_leaves_no_temporaries_or_empty_folders(
         os.kill(proc.pid, signal.SIGTERM)  # the batch process alone
         _, err = proc.communicate(timeout=120)
     finally:
-        _stop_group(proc)
+        stop_batch(proc)
     assert proc.returncode == 130, err
     assert not _leftovers(out), _leftovers(out)
     empty = [p for p in out.iterdir() if p.is_dir() and not any(p.iterdir())]
