@@ -376,3 +376,19 @@ def test_reading_a_small_file_reserves_no_more_than_it_needs(tmp_path):
         tracemalloc.stop()
     assert len(data) == path.stat().st_size
     assert peak < 4 * len(data) + (1 << 16), peak
+
+
+@posix_only
+def test_batch_given_a_fifo_does_not_hang(tmp_path):
+    """batch hashed each input's first MiB with a plain open(), which blocks on a FIFO
+    with no writer, while it held the batch's lock."""
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mocap", "batch", str(fifo), "-o",
+                               str(tmp_path / "out"), "--no-preview"], capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail("mocap batch on a FIFO did not return within 60 s")
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+    assert "is a pipe (FIFO)" in proc.stderr + proc.stdout

@@ -290,8 +290,9 @@ def input_identity(path: str | os.PathLike) -> dict | None:
     ``sample_sha256``, the sha256 of its first and last MiB (of the whole file when it is
     under 2 MiB): a video replaced or re-encoded at the same path differs in at least one.
     None when the file cannot be read (its job then fails on its own)."""
-    try:
-        with open(path, "rb") as f:
+    try:  # opened without blocking (a FIFO with no writer would block open() for good)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
             info = os.fstat(f.fileno())
             if not stat.S_ISREG(info.st_mode):
                 return None

@@ -36,7 +36,7 @@ from mocap.errors import InputError, MocapError
 from mocap.export.blender_env import BPY_REQUIREMENT, BlenderUnavailableError, ensure_blender
 from mocap.export.formats import BLENDER_FORMATS
 from mocap.export.formats import parse_formats as _parse_formats
-from mocap.fileio import atomic_path, check_input
+from mocap.fileio import atomic_path
 from mocap.io.bvh import read_bvh
 from mocap.skeleton.rig import bvh_unit_scale
 from mocap.units import METRES_PER_UNIT, metres_per
@@ -318,10 +318,9 @@ def export_clips(jobs: Sequence[tuple[str | os.PathLike, dict[str, str | os.Path
     seen: set[Path] = set()
     for bvh, outs in jobs:
         bvh = Path(bvh)
-        if not bvh.exists():
-            raise InputError(f"{bvh}: no such BVH file")
-        check_input(bvh, "bvh")  # a regular file, not a pipe Blender would block on
-        data = read_bvh(bvh)  # malformed files fail here, in one line, not in Blender
+        # a missing, special (a pipe Blender would block on) or malformed file fails here,
+        # in one line, not in Blender
+        data = read_bvh(bvh)
         if len(data.motion) == 0:
             raise InputError(f"{bvh}: has no frames of motion (Frames: 0); nothing to export")
         scales.append(METRES_PER_UNIT[units] if units is not None else bvh_unit_scale(data))

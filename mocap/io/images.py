@@ -31,14 +31,14 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         InputError: the file is missing, empty, a directory, or not a decodable image.
     """
     p = Path(path)
-    data = np.frombuffer(read_input(p, "image"), np.uint8)
-    if data.size == 0:
+    raw = read_input(p, "image")
+    if not raw:
         raise InputError(f"{p}: empty file")
-    size = header_pixels(data)
+    size = header_pixels(raw)
     if size is not None:
         _check_pixels(p, size)
     try:
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:  # OpenCV's own limits (a header it reads and Pillow does not)
         img = None
     if img is None:
@@ -62,7 +62,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def header_pixels(data: bytes | np.ndarray) -> tuple[str, int] | None:
+def header_pixels(data: bytes) -> tuple[str, int] | None:
     """``("W x H pixels", W * H)`` from an image file's header (Pillow reads only the header), or
     None where Pillow does not know the format (OpenCV may still decode it)."""
     import warnings
@@ -72,7 +72,7 @@ def header_pixels(data: bytes | np.ndarray) -> tuple[str, int] | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(bytes(data))) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 w, h = (int(v) for v in im.size)
                 return f"{w} x {h} pixels", w * h
     except Image.DecompressionBombError as exc:  # over Pillow's own limit

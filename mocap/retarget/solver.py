@@ -390,14 +390,15 @@ def retarget(points: PointTracks | Mapping[str, np.ndarray], rig: Rig, fps: floa
         raise InputError("the source has no frames of motion: nothing to retarget")
     points = {k: np.asarray(v, np.float64) for k, v in points.items()}
     derive_points(points)
-    centre = points.get("hips", next(iter(points.values())))
+    # the body's size: how far its points spread about their centroid in any frame
+    stack = np.stack(list(points.values()), 1)  # (T, K, 3)
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tracks
-        size = max(float(np.nanmax(np.linalg.norm(v - centre, axis=-1)))
-                   for v in points.values())
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames or tracks never seen
+        centroid = np.nanmean(stack, axis=1, keepdims=True)
+        size = np.nanmax(np.linalg.norm(stack - centroid, axis=-1))
     if not size > 1e-9:
-        raise InputError("the source's joints all lie at one point (every bone has length 0): "
-                         "there is no body to retarget")
+        raise InputError("the source's joints all lie at one point (every bone has length 0) "
+                         "or are never seen: there is no body to retarget")
     root_key = rig.roles[0] or rig.joints[0]
     if root_key not in points:
         # a root without a source point (e.g. a floor-level "Root" above the hips) follows

@@ -299,3 +299,16 @@ def test_a_bvh_without_frames_is_refused_in_one_line(tmp_path, command):
     assert proc.returncode == 2 and not out.exists()
     with pytest.raises(InputError, match="no frames"):
         retarget({"hips": np.zeros((0, 3))}, load_rig("smpl"), 30.0)
+
+
+def test_an_all_nan_track_does_not_make_a_body_a_point():
+    """The body-size check took max() over tracks, which keeps a leading NaN: a valid body
+    with one track never seen was refused as 'all at one point'."""
+    from tests.helpers import probe_motion
+
+    points = dict(probe_motion().items())
+    name = next(iter(points))
+    points = {name: np.full_like(points[name], np.nan),
+              **{k: v for k, v in points.items() if k != name}}
+    anim = retarget(points, load_rig("smpl"), 30.0)
+    assert np.isfinite(anim.rotations).all()
