@@ -123,20 +123,13 @@ def _event_line(event: str, name: str, rec) -> str:
                 if p.total > 0 else f"{p.done} {p.unit}")
         return f"running {name}: {p.stage} {done}"
     if event == "done":
-        return (f"done    {name}: {_count(rec.people, 'person', 'people')}, "
-                f"{_count(rec.frames, 'frame')}, {rec.seconds:.1f} s{_warned(rec)}")
+        return (f"done    {name}: {count(rec.people, 'person', 'people')}, "
+                f"{count(rec.frames, 'frame')}, {rec.seconds:.1f} s{_warned(rec)}")
     return f"{event:<7} {name}: {rec.error}"
 
 
 def _warned(rec) -> str:
     return f", {count(len(rec.warnings), 'warning')}" if rec.warnings else ""
-
-
-def _count(n: int | None, one: str, many: str | None = None) -> str:
-    """``1 person``, ``2 people``, ``0 frames``; ``-`` for an unknown count."""
-    if n is None:
-        return f"- {many or one + 's'}"
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _fmt(value) -> str:

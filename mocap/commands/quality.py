@@ -35,8 +35,10 @@ def print_warnings(records: Iterable[dict], where: str | None = None) -> int:
     return n
 
 
-def count(n: int, one: str, many: str | None = None) -> str:
-    """``1 warning``, ``2 warnings``."""
+def count(n: int | None, one: str, many: str | None = None) -> str:
+    """``1 warning``, ``2 people``; ``- frames`` for an unknown count."""
+    if n is None:
+        return f"- {many or one + 's'}"
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
