@@ -32,13 +32,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    print("mocap: obtaining the demo video (sports2d==0.8.34 from PyPI) ...", file=sys.stderr)
+    if not args.quiet:
+        print("mocap: obtaining the demo video (sports2d==0.8.34 from PyPI) ...",
+              file=sys.stderr)
     video = assets.ensure_demo_video()
     args.force = True
     result = convert_with_progress(args, str(video), args.output)
-    print_result(result)
-    out = Path(args.output).resolve()
-    print(f"\nDone: the files are in {out}")
-    print(f"  open {out / 'preview.mp4'} to see the rigs on the people, "
-          f"{out / 'report.html'} for the numbers")
+    if not args.quiet:  # -q: no progress and no summary; warnings still show
+        print_result(result)
+        out = Path(args.output).resolve()
+        print(f"\nDone: the files are in {out}")
+        print(f"  open {out / 'preview.mp4'} to see the rigs on the people, "
+              f"{out / 'report.html'} for the numbers")
     return report_warnings(result, args.strict)

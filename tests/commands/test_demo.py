@@ -27,3 +27,17 @@ def test_demo_prints_every_warning_once_and_strict_fails(demo_video_path, model_
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == \
         f"mocap: error: {count(len(expected), 'warning')} (--strict)"
+
+
+@pytest.mark.slow
+def test_demo_quiet_prints_no_summary_but_its_warnings(demo_video_path, model_paths,
+                                                        tmp_path):
+    """-q: no progress and no summary (the demo printed its summary anyway); warnings still
+    show, as the README says for every command."""
+    out = tmp_path / "demo"
+    proc = run_cli("demo", "-o", out, "--no-preview", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert lines and all(ln.startswith("mocap: warning: ") for ln in lines), lines
+    assert (out / "person_1.bvh").is_file()
