@@ -319,7 +319,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
                               engine_options=engine_options)
         timings["tracking"] = time.perf_counter() - t0
-        fps = float(tracked.info.fps) if tracked.info.fps > 0 else 30.0
+        fps = tracked.info.rate
         size = (tracked.info.width, tracked.info.height)
         t0 = time.perf_counter()
         path = tracked.camera

@@ -116,7 +116,7 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
     import threading
 
     with open_video(video_path) as video:
-        rate = fps or video.info.fps or 30.0
+        rate = fps or video.info.rate
         size = preview_size((video.info.width, video.info.height))
         scale = size[0] / max(video.info.width, 1)
         writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)

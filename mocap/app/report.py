@@ -66,7 +66,7 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
         timings: seconds per stage.
         camera_applied: people were placed through the measured camera motion.
     """
-    fps = float(tracked.info.fps) if tracked.info.fps > 0 else 30.0
+    fps = tracked.info.rate
     return {
         "video": str(video),
         "frames": tracked.frame_count,

@@ -122,7 +122,7 @@ def track_warning_records(result) -> list[dict]:
     ``id_gap``, ``low_confidence``: :func:`mocap.app.checks.track_warnings`)."""
     from mocap.app.checks import track_warnings, video_warnings
 
-    fps = result.info.fps if result.info.fps > 0 else 30.0
+    fps = result.info.rate
     records = [{"person": None, **w.to_json()} for w in video_warnings(
         result.truncated, result.frame_count, len(result.tracks))]
     return records + [{"person": t.id, **w.to_json()} for t in result.tracks

@@ -40,6 +40,8 @@ __all__ = ["Frame", "VideoInfo", "VideoReader", "frames_at", "open_video"]
 #: header) frames are timed at 30 fps, so no output gets a frame time of days or of
 #: microseconds (a declared 1e-5 fps wrote `Frame Time: 100000`).
 MIN_FPS, MAX_FPS = 1.0, 1000.0
+#: The rate frames are timed at where the container declares none mocap believes.
+DEFAULT_FPS = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class VideoInfo:
     frame_count: int
     rotation: int
     codec: str
+
+    @property
+    def rate(self) -> float:
+        """The frame rate frames are timed at: :attr:`fps`, else :data:`DEFAULT_FPS`."""
+        return self.fps if self.fps > 0 else DEFAULT_FPS
 
     @property
     def duration(self) -> float:
@@ -158,7 +165,7 @@ class VideoReader:
                                      and not MIN_FPS <= fps <= MAX_FPS)
         if not (np.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
             fps = 0.0
-        self._rate = fps or 30.0
+        self._rate = fps or DEFAULT_FPS
         self._decoded = 0
         self._last_ts = -np.inf
         # Decode the first frame now: a file that opens but has nothing decodable must fail
