@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from mocap.app.checks import QualityWarning, person_warnings, video_warnings
@@ -136,7 +136,10 @@ class ConvertResult:
     ``timings`` are per stage (the report's HTML page is made while the preview is
     written, so they add up to more than the conversion took); ``wall_s`` is the
     wall-clock time of the whole :func:`convert_video` call, seconds; ``units`` the BVH
-    files' units (``m`` or ``cm``).
+    files' units (``m`` or ``cm``). A multi-camera conversion
+    (:func:`mocap.app.convert_views.convert_views`) adds ``scene_warnings`` (warnings of
+    the take beyond the first video's) and ``views`` (the report's ``views`` block:
+    cameras, offsets, reprojection errors); ``video`` is then the first video.
     """
 
     video: Path
@@ -150,6 +153,8 @@ class ConvertResult:
     camera: CameraPath | None = None
     wall_s: float = 0.0
     units: str = "m"
+    scene_warnings: list[QualityWarning] = field(default_factory=list)
+    views: dict | None = None
 
     @property
     def warnings(self) -> list[tuple[int | None, QualityWarning]]:
@@ -157,6 +162,7 @@ class ConvertResult:
         out: list[tuple[int | None, QualityWarning]] = [
             (None, w) for w in video_warnings(self.truncated, self.frame_count,
                                               len(self.people), self.camera)]
+        out += [(None, w) for w in self.scene_warnings]
         return out + [(p.id, w) for p in self.people for w in p.warnings]
 
     def warning_records(self) -> list[dict]:
@@ -180,6 +186,7 @@ class ConvertResult:
             "outputs": [str(p) for p in self.outputs],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "wall_s": round(self.wall_s, 3),
+            **({} if self.views is None else {"views": self.views}),
         }
 
 
@@ -287,14 +294,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     open_video(video, prefetch=0).close()  # so does a bad video
     if any(f in BLENDER_FORMATS for f in cfg.formats):
         check_blender(cfg.blender)  # and a Blender that is not there
-    check_write_dir(out_dir, within)  # a file, or a link where none may be
-    old = existing_outputs(out_dir)
-    if old and not force:
-        raise OutputError(f"{out_dir} already holds outputs ({old[0].name}, ...); use --force "
-                          "to overwrite or choose another directory")
-    pipe = cfg.pipeline or PipelineConfig()
-    if cfg.max_people is not None:
-        pipe = replace(pipe, max_people=cfg.max_people)
+    old = prepare_output(out_dir, within, force)
+    pipe = pipeline_config(cfg)
     timings: dict[str, float] = {}
     try:
         result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
@@ -303,6 +304,45 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
     return result
+
+
+def prepare_output(out_dir: Path, within, force: bool) -> list[Path]:
+    """Check ``out_dir`` before any work: writable without links where none may be
+    (:func:`mocap.fileio.check_write_dir`), and holding no earlier outputs unless
+    ``force``. Returns the earlier outputs (replaced by the run's publish)."""
+    check_write_dir(out_dir, within)  # a file, or a link where none may be
+    old = existing_outputs(out_dir)
+    if old and not force:
+        raise OutputError(f"{out_dir} already holds outputs ({old[0].name}, ...); use --force "
+                          "to overwrite or choose another directory")
+    return old
+
+
+def pipeline_config(cfg: ConvertConfig) -> PipelineConfig:
+    """The tracking settings of a conversion (its ``max_people`` applied)."""
+    pipe = cfg.pipeline or PipelineConfig()
+    return pipe if cfg.max_people is None else replace(pipe, max_people=cfg.max_people)
+
+
+def publish(out: OutputDir, out_dir: Path, staged: dict[str, Path], report: dict,
+            old: list[Path]) -> list[Path]:
+    """Write ``report.json`` (listing every staged file with its size and sha256) and
+    publish everything at once; refuses to replace a file of the same name that no
+    earlier run of mocap listed. Returns the published paths."""
+    report["files"] = {name: {"size": tmp.stat().st_size, "sha256": sha256_of(tmp)}
+                       for name, tmp in staged.items()}
+    out.path(REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    # lexists: a link named like an output, even a dangling one, is not replaced
+    foreign = [name for name in [*staged, REPORT] if os.path.lexists(out_dir / name)
+               and (out_dir / name) not in old]
+    if foreign:
+        raise OutputError(f"{out_dir / foreign[0]} exists and was not written by mocap "
+                          "(it is not in the directory's report.json); move it away or "
+                          "choose another directory")
+    # an earlier run's outputs that this run does not write would mix two runs: they go
+    # in the same all-or-nothing publish (only files that run listed in its report.json
+    # are ever removed)
+    return out.commit(remove=old)
 
 
 def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
@@ -351,20 +391,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
                               undo is not None)
         if blender_error:
             report["message"] = f"FBX/glTF not written: {blender_error[0]}"
-        report["files"] = {name: {"size": tmp.stat().st_size, "sha256": sha256_of(tmp)}
-                           for name, tmp in staged.items()}
-        out.path(REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        # lexists: a link named like an output, even a dangling one, is not replaced
-        foreign = [name for name in [*staged, REPORT] if os.path.lexists(out_dir / name)
-                   and (out_dir / name) not in old]
-        if foreign:
-            raise OutputError(f"{out_dir / foreign[0]} exists and was not written by mocap "
-                              "(it is not in the directory's report.json); move it away or "
-                              "choose another directory")
-        # an earlier run's outputs that this run does not write would mix two runs: they
-        # go in the same all-or-nothing publish (only files that run listed in its
-        # report.json are ever removed)
-        written = out.commit(remove=old)
+        written = publish(out, out_dir, staged, report, old)
     if blender_error:  # raised after publishing everything else
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")

@@ -72,7 +72,12 @@ def draw_hand(image: np.ndarray, xy: np.ndarray, color, scale: float = 1.0) -> n
 def dashed_line(image: np.ndarray, a, b, color, width: int, dash: int) -> None:
     """A dashed line from ``a`` to ``b`` (px) onto ``image`` in place: ``dash`` px drawn,
     ``dash`` px left out, starting with a dash."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    h, w = image.shape[:2]
+    inside, pa, pb = cv2.clipLine((0, 0, w, h), tuple(int(v) for v in np.round(a)),
+                                  tuple(int(v) for v in np.round(b)))
+    if not inside:  # only the part on the image is walked (a far end costs nothing)
+        return
+    a, b = np.asarray(pa, np.float64), np.asarray(pb, np.float64)
     length = float(np.linalg.norm(b - a))
     if length < 1:
         return
@@ -90,8 +95,8 @@ def draw_rig(image: np.ndarray, pts: np.ndarray, parents: np.ndarray, color,
 
     ``seen=False`` (a frame where the person was not seen and the motion is bridged)
     draws the bones dashed and thinner, without the white joint dots."""
-    if not np.isfinite(pts).all():
-        return image
+    if not np.isfinite(pts).all() or np.abs(pts).max() > 2**20:
+        return image  # (a joint next to a camera's plane projects near infinity)
     scale = line_scale(image)
     pts = np.round(pts).astype(np.int32)
     for j in range(1, len(parents)):

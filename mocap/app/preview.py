@@ -8,6 +8,7 @@ Decodes the video a second time (frames are never kept in memory) and writes an 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,8 @@ from mocap.geometry.camera import focal_px, project
 from mocap.io.video import Frame, open_video
 from mocap.types import Track
 
-__all__ = ["draw_tracks", "render_video", "rig_pixels", "write_preview", "write_rig_preview"]
+__all__ = ["draw_tracks", "grid_layout", "render_video", "rig_pixels", "write_preview",
+           "write_rig_preview", "write_views_preview"]
 
 def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
                 ) -> np.ndarray:
@@ -184,3 +186,102 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
         return img
 
     return render_video(video, out_path, draw, fps=fps, progress=progress)
+
+
+#: The longer side of a multi-camera preview's grid, px at most.
+GRID_MAX_SIDE = 1920
+
+
+def grid_layout(sizes: list[tuple[int, int]], max_side: int = GRID_MAX_SIDE
+                ) -> tuple[int, int, int, int]:
+    """``(columns, rows, cell width, cell height)`` of a grid of views: as square as the
+    count allows, every cell the first view's shape, the grid's longer side at most
+    ``max_side`` px, even sides."""
+    n = len(sizes)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    w, h = sizes[0]
+    scale = min(1.0, max_side / (cols * w), max_side / (rows * h))
+    return cols, rows, max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+
+
+def write_views_preview(videos: list[Path], offsets, people: list[PersonResult],
+                        lifts: list[np.ndarray], calibration, out_path: Path, fps: float,
+                        total: int, progress: Callable[[int], None] | None = None) -> Path:
+    """Several cameras: a grid of the views (:func:`grid_layout`), frame by frame of the
+    first video, each view at its time offset, with every person's exported rig projected
+    through that view's calibrated camera (its lens distortion included) and their id; in
+    the frames where a person was not seen the rig is drawn dashed and the id reads
+    ``#<id>?``. A view with no frame at that instant (it started later or ended sooner)
+    stays black.
+
+    Args:
+        videos: the V videos, in the calibration's order.
+        offsets: (V,) frames: video ``v``'s frame ``f + offsets[v]`` is the first video's
+            ``f`` (rounded to the nearest frame here).
+        people: the exported people (their rig in the calibration's world, raised by
+            ``lifts``).
+        lifts: per person (3,) metres the world was raised to settle their feet.
+        calibration: the V cameras (:class:`mocap.multiview.calibration.Calibration`), in
+            the people's world.
+        out_path: the MP4 to write.
+        fps: frames per second.
+        total: frames of the first video.
+        progress: ``progress(frames done)``.
+
+    Raises:
+        OutputError: the MP4 cannot be written.
+    """
+    sizes = [tuple(c.size) for c in calibration]
+    cols, rows, cw, ch = grid_layout(sizes)
+    drawn = []
+    for p, lift in zip(people, lifts, strict=True):
+        pos = p.animation.positions() - np.asarray(lift, np.float64)
+        drawn.append((p, [cam.project(pos) for cam in calibration]))
+    readers = [open_video(v) for v in videos]
+    writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                             (cols * cw, rows * ch))
+    try:
+        if not writer.isOpened():
+            raise OutputError(f"cannot write the preview video {out_path}")
+        its = [iter(r) for r in readers]
+        current: list[Frame | None] = [None] * len(videos)
+        shift = [round(float(o)) for o in offsets]
+        for f in range(total):
+            canvas = np.zeros((rows * ch, cols * cw, 3), np.uint8)
+            for v, (w, h) in enumerate(sizes):
+                target = f + shift[v]
+                while current[v] is None or current[v].index < target:
+                    current[v] = next(its[v], None)
+                    if current[v] is None:
+                        break
+                    if current[v].index >= target:
+                        break
+                frame = current[v]
+                if frame is None or frame.index != target:
+                    continue
+                scale = min(cw / w, ch / h)
+                tw, th = max(1, round(w * scale)), max(1, round(h * scale))
+                tile = np.ascontiguousarray(cv2.resize(frame.image, (tw, th),
+                                                       interpolation=cv2.INTER_AREA))
+                for p, px in drawn:
+                    t = p.track
+                    if t.first_frame <= f <= t.last_frame:
+                        i = f - t.first_frame
+                        pts = px[v][i] * scale
+                        if not np.isfinite(pts).all():
+                            continue
+                        seen = bool(t.observed[i])
+                        draw_rig(tile, pts, p.animation.rig.parents, color_for(p.id - 1),
+                                 f"#{p.id}" if seen else f"#{p.id}?", seen)
+                r, c = divmod(v, cols)
+                y0, x0 = r * ch + (ch - th) // 2, c * cw + (cw - tw) // 2
+                canvas[y0:y0 + th, x0:x0 + tw] = tile
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+            if progress is not None:
+                progress(f + 1)
+    finally:
+        writer.release()
+        for r in readers:
+            r.close()
+    return out_path

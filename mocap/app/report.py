@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mocap.app.checks import frame_ranges, video_warnings
+from mocap.app.checks import QualityWarning, frame_ranges, video_warnings
 from mocap.app.draw import color_for, draw_rig
 from mocap.app.person import PersonResult
 from mocap.app.preview import rig_pixels
@@ -55,19 +55,23 @@ def camera_report(camera: CameraPath | None, applied: bool, width: int,
 
 def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
                  settings: dict, timings: dict[str, float],
-                 camera_applied: bool = False) -> dict:
+                 camera_applied: bool = False, *, extra: list[QualityWarning] = (),
+                 views: dict | None = None) -> dict:
     """The content of ``report.json`` (without ``files``, added once all are staged).
 
     Args:
-        video: the input video.
+        video: the input video (the first, of several cameras).
         people: the exported people.
-        tracked: the tracking result.
+        tracked: the tracking result (of the first video, of several).
         settings: ``rig``, ``units``, ``fov_deg``, ``bone_lengths`` of the conversion.
         timings: seconds per stage.
         camera_applied: people were placed through the measured camera motion.
+        extra: warnings of the take beyond the video's own (several cameras).
+        views: several cameras: the ``views`` block
+            (:func:`mocap.app.convert_views.convert_views`).
     """
     fps = tracked.info.rate
-    return {
+    report = {
         "video": str(video),
         "frames": tracked.frame_count,
         "fps": fps,
@@ -79,12 +83,17 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
                                 settings["fov_deg"]),
         "warnings": [w.to_json() for w in video_warnings(tracked.truncated,
                                                           tracked.frame_count, len(people),
-                                                          tracked.camera)],
+                                                          tracked.camera)]
+        + [w.to_json() for w in extra],
         "people": [{"id": p.id, "bvh": f"person_{p.id}.bvh", **p.stats.to_json(),
                     "warnings": [w.to_json() for w in p.warnings]} for p in people],
         "message": None if people else "no people found in the video",
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
+    if views is not None:
+        report["videos"] = [c["video"] for c in views["cameras"]]
+        report["views"] = views
+    return report
 
 
 #: At most this many people get a thumbnail in report.html (each is a seek in the video).
@@ -217,8 +226,61 @@ def _person_html(p: PersonResult, thumb: str | None) -> str:
 </details></section>"""
 
 
+def _views_html(views: dict, people: list[PersonResult]) -> tuple[str, str]:
+    """Several cameras: a table of the cameras (offset, reprojection error, coverage per
+    person) and a plot of the cameras and the people's paths seen from above."""
+    rows = []
+    for v, c in enumerate(views["cameras"]):
+        cover = ", ".join(
+            f"#{p['id']} {100 * p['coverage_per_view'][v]:.0f} %"
+            for p in views["persons"])
+        err = c["median_reprojection_px"]
+        rows.append(
+            f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(c['video'])}</td>"
+            f"<td>{c['width']}x{c['height']}</td><td>{c['offset_frames']:+.2f}</td>"
+            f"<td>{'n/a' if err is None else f'{err:.1f}'}</td><td>{c['focal_px']:.0f}</td>"
+            f"<td>{html.escape(cover)}</td></tr>")
+    cal = views["calibration"]
+    how = ("from the people (auto)" if cal["source"] == "auto"
+           else f"from {html.escape(Path(cal['file']).name)} (videos matched by "
+                f"{cal['matched_by']})")
+    table = (f"<h2>Cameras</h2><p>Calibration {how}; time offsets "
+             f"{views['offsets_source']}; written as {html.escape(cal['written'])} in the "
+             "outputs' world (Y up, ground at 0).</p><table><tr><th>camera</th><th>video"
+             "</th><th>size</th><th>offset (frames)</th><th>median reprojection (px)</th>"
+             "<th>focal (px)</th><th>coverage per person</th></tr>" + "".join(rows)
+             + "</table>")
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
+        fig = Figure(figsize=(6.4, 5.0))
+        ax = fig.subplots()
+        for c in views["cameras"]:
+            x, _, z = c["center_m"]
+            fx, _, fz = c["forward"]
+            ax.plot([x], [z], "ks", ms=6)
+            ax.annotate("", (x + 0.6 * fx, z + 0.6 * fz), (x, z),
+                        arrowprops={"arrowstyle": "->", "color": "k"})
+            ax.text(x, z, f" {c['name']}", fontsize=8)
+        for p in people:
+            root = p.animation.root_translation
+            ax.plot(root[:, 0], root[:, 2], color=_hex(p.id - 1), lw=1.4,
+                    label=f"person {p.id}")
+            ax.plot(root[:1, 0], root[:1, 2], "o", color=_hex(p.id - 1), ms=4)
+        ax.set_xlabel("x (m)")
+        ax.set_ylabel("z (m)")
+        ax.set_title("Cameras (squares, arrow: view direction) and hip paths from above")
+        ax.grid(True, alpha=0.3)
+        ax.set_aspect("equal", adjustable="datalim")
+        if people:
+            ax.legend(loc="best", fontsize=8)
+        return table, _svg(fig)
+
+
 def render_report_html(video: Path, people: list[PersonResult], tracked: TrackResult,
-                       settings: dict, thumbnails: bool = True) -> str:
+                       settings: dict, thumbnails: bool = True, *,
+                       extra: list[QualityWarning] = (), views: dict | None = None) -> str:
     """A self-contained HTML page: warnings first, then per person a thumbnail (a frame with
     their exported rig), a table and their bone lengths, then plots over time (matplotlib,
     inline SVG, imported only here).
@@ -229,10 +291,14 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
         tracked: the tracking result.
         settings: ``rig``, ``units``, ``fov_deg``, ``bone_lengths`` of the conversion.
         thumbnails: read frames of ``video`` for the per-person thumbnails.
+        extra: warnings of the take beyond the video's (several cameras).
+        views: several cameras: the report's ``views`` block (a camera table and a view
+            from above are added).
     """
     size = (tracked.info.width, tracked.info.height)
     warned = [(None, w) for w in video_warnings(tracked.truncated, tracked.frame_count,
                                                 len(people), tracked.camera)]
+    warned += [(None, w) for w in extra]
     warned += [(p.id, w) for p in people for w in p.warnings]
     warnings_html = "<h2>Warnings</h2>" + ("<p>None.</p>" if not warned else "<ul>" + "".join(
         f"<li><b>{html.escape(w.code)}</b>"
@@ -269,19 +335,27 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
     body = ("<p>No people were found in this video.</p>" if not people
             else persons + "<h2>Over time</h2>" + "".join(
                 f'<div class="plot">{svg}</div>' for svg in plots))
+    title = html.escape(video.name)
+    if views is None:
+        lens = f"field of view {settings['fov_deg']:g} deg"
+    else:
+        table, top = _views_html(views, people)
+        body = table + f'<div class="plot">{top}</div>' + body
+        title = html.escape(", ".join(c["video"] for c in views["cameras"]))
+        lens = f"{len(views['cameras'])} calibrated cameras (frames of the first video)"
     truncated = ("<p><b>The video is truncated: only the decodable frames were "
                  "processed.</b></p>" if tracked.truncated else "")
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>mocap report: {html.escape(video.name)}</title>
+<html><head><meta charset="utf-8"><title>mocap report: {title}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}} td,th{{font-size:13px;
 text-align:left;padding:2px 8px}} .row{{display:flex;gap:1em;align-items:flex-start}}
 .person{{border-top:1px solid #ccc;margin-top:1em}} .warn li{{color:#a00}}
 img{{border:1px solid #ccc}}</style></head>
-<body><h1>mocap report: {html.escape(video.name)}</h1>
+<body><h1>mocap report: {title}</h1>
 <p>{tracked.frame_count} frames at {tracked.info.fps:.3f} fps,
 {tracked.info.width}x{tracked.info.height}; {len(people)} {"person" if len(people) == 1
 else "people"}; rig {html.escape(str(settings["rig"]))}, units {settings["units"]},
-field of view {settings["fov_deg"]:g} deg.</p>{truncated}
+{lens}.</p>{truncated}
 {warnings_html}
 {body}
 </body></html>

@@ -30,19 +30,43 @@ def blender_import_hint(units: str = "m") -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "convert", help="video -> one animated skeleton per person (BVH, data, preview)",
+        "convert", help="video (or several cameras of one take) -> one animated skeleton "
+        "per person (BVH, data, preview)",
         description="Track every person in VIDEO, lift them to 3D, retarget onto a rig and "
         "write DIR/person_<id>.bvh (one per person, every video frame, frame time 1/fps), "
         "the trajectories in the chosen data formats, DIR/preview.mp4 (the exported rig "
         "drawn onto the video) and DIR/report.json + report.html (coverage, confidence, "
         "jitter, foot contacts and skate, bone lengths). Files appear only when all are "
-        "written.",
-        epilog="example: mocap convert dance.mp4 -o out/ --rig mixamo --formats bvh,json,csv")
-    p.add_argument("video", metavar="VIDEO", help="video file (MP4/MKV/AVI/WebM, ...)")
+        "written. Several videos of one take, one per camera, with --calibration: the "
+        "people are matched across the cameras and triangulated (true depth); frames are "
+        "the first video's, and DIR/calibration.toml holds the cameras in the outputs' "
+        "world (Y up, ground at 0). To convert several unrelated videos, use `mocap batch`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  mocap convert dance.mp4 -o out/ --rig mixamo --formats bvh,json,csv\n"
+        "  mocap convert cam01.mp4 cam02.mp4 cam03.mp4 --calibration Calib.qca.txt -o out/\n"
+        "  mocap convert left.mp4 right.mp4 --calibration auto --scale-m 2.5 -o out/")
+    p.add_argument("video", metavar="VIDEO", nargs="+",
+                   help="video file (MP4/MKV/AVI/WebM, ...); several: one per camera of one "
+                   "take, with --calibration")
     p.add_argument("-o", "--output", required=True, metavar="DIR",
                    help="output directory (created if missing)")
     p.add_argument("--json", action="store_true",
                    help="print a JSON summary on stdout (outputs, people, timings)")
+    g = p.add_argument_group("several cameras")
+    g.add_argument("--calibration", metavar="FILE|auto",
+                   help="the cameras of the videos: a calibration file (Pose2Sim/anipose/"
+                   "FreeMoCap .toml, Qualisys .qca.txt, OpenCV .yml/.json/.xml, or `mocap "
+                   "calibrate`'s output; each video goes with the camera of its name, "
+                   "cam01.mp4 with cam01, else in the file's order), or auto: found from the "
+                   "people themselves (no board)")
+    g.add_argument("--offsets", metavar="LIST",
+                   help="comma-separated time offset of each video in frames, the first 0 "
+                   "(video N's frame f+offset shows the first video's frame f; fractions "
+                   "allowed); default: found from the people's motion")
+    g.add_argument("--scale-m", type=float, metavar="M",
+                   help="with --calibration auto: the distance between the first two "
+                   "cameras in metres (default: the scale from the people's sizes)")
     add_convert_options(p)
     add_engine_options(p)
     p.set_defaults(func=run)
@@ -54,33 +78,85 @@ def convert_with_progress(args: argparse.Namespace, video: str, output: str):
 
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines
     config = convert_config(args)
-    show = sys.stderr.isatty() and not args.quiet
-    bars: dict[str, ProgressBar] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in bars:
-            for bar in bars.values():
-                bar.close()
-            bars.clear()
-            bars[stage] = ProgressBar(f"{stage:<9}", show,
-                                      "people" if stage == "blender" else "frames")
-        bars[stage](done, total)
-
-    try:  # the models load inside, so that the summary's timings count them
+    with StageBars(not args.quiet) as progress:
+        # the models load inside, so that the summary's timings count them
         return convert_video(video, output, config, force=args.force, progress=progress,
                              engine_options=engine_options(args))
-    finally:
-        for bar in bars.values():
+
+
+class StageBars:
+    """``progress(stage, done, total)`` for the app layer: one progress bar per stage (on
+    a terminal, unless quiet), each closed when the next stage starts and on exit."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show and sys.stderr.isatty()
+        self.bars: dict[str, ProgressBar] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.bars:
+            self.close()
+            self.bars[stage] = ProgressBar(f"{stage:<9}", self.show,
+                                           "people" if stage == "blender" else "frames")
+        self.bars[stage](done, total)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
             bar.close()
+        self.bars.clear()
+
+    def __enter__(self) -> StageBars:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def parse_offsets(text: str | None) -> tuple[float, ...] | None:
+    """``--offsets 0,3.5,-2`` -> (0.0, 3.5, -2.0); None stays None."""
+    from mocap.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise InputError(f"--offsets must be comma-separated numbers of frames, e.g. "
+                         f"0,3.5,-2; got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    result = convert_with_progress(args, args.video, args.output)
+    from mocap.errors import InputError
+
+    videos = args.video
+    several = args.calibration is not None
+    if len(videos) > 1 and not several:
+        raise InputError(f"{len(videos)} videos given: several cameras of one take need "
+                         "--calibration FILE (or --calibration auto); to convert unrelated "
+                         "videos one by one, use `mocap batch`")
+    if not several and (args.offsets is not None or args.scale_m is not None):
+        raise InputError("--offsets and --scale-m apply to several cameras (--calibration)")
+    if several:
+        result = convert_views_with_progress(args)
+    else:
+        result = convert_with_progress(args, videos[0], args.output)
     if args.json:
         print(json.dumps(result.summary()))
     elif not args.quiet:
         print_result(result)
     return report_warnings(result, args.strict)
+
+
+def convert_views_with_progress(args: argparse.Namespace):
+    """:func:`mocap.app.convert_views.convert_views` with the CLI's options and progress
+    bars (one per video while tracking)."""
+    from mocap.app.convert_views import ViewsConfig, convert_views
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    views = ViewsConfig(args.calibration, parse_offsets(args.offsets), args.scale_m)
+    config = convert_config(args)
+    with StageBars(not args.quiet) as progress:
+        return convert_views(args.video, args.output, config, views, force=args.force,
+                             progress=progress, engine_options=engine_options(args))
 
 
 def report_warnings(result, strict: bool) -> int:
@@ -103,6 +179,15 @@ def print_result(result) -> None:
               f"{100 * s.coverage_video:.0f}% of the video), jitter "
               f"{s.jitter_raw_px:.1f} -> {s.jitter_smoothed_px:.1f} px, foot skate {skate}, "
               f"root path {s.root_path_length_m:.1f} m (net {s.root_net_displacement_m:.1f} m)")
+    if result.views is not None:
+        v = result.views
+        print(f"  cameras ({v['calibration']['source']} calibration, offsets "
+              f"{v['offsets_source']}):")
+        for c in v["cameras"]:
+            err = c["median_reprojection_px"]
+            print(f"    {c['name']:<10} {c['video']}: offset {c['offset_frames']:+.2f} "
+                  f"frames, median reprojection "
+                  f"{'n/a' if err is None else f'{err:.1f} px'}")
     for path in result.outputs:
         print(f"  wrote {path}")
     if result.people:

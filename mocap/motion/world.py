@@ -441,7 +441,6 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     cam_rot = np.diag(_FLIP) @ r.T
     out = []
     for i, ((up, root), person_d) in enumerate(zip(placed, own_d, strict=True)):
-        t = len(up)
         # The plane's height is each person's own lowest support when that is the scene's
         # floor give or take depth error (one shared height sinks one person's feet while
         # lifting another's), and the scene's when the person only stood on something
@@ -456,16 +455,84 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         up[..., 1] -= d
         root_w = root @ r.T
         root_w[:, 1] -= d
-        feet = {"left_ankle": up[:, LANDMARK_INDEX["left_ankle"]],
-                "left_toe": up[:, LANDMARK_INDEX["left_foot_index"]],
-                "right_ankle": up[:, LANDMARK_INDEX["right_ankle"]],
-                "right_toe": up[:, LANDMARK_INDEX["right_foot_index"]]}
-        contacts = foot_contacts(feet, fps, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
-        skate = foot_skate(feet, fps, contacts)
-        c = np.stack([contacts.get("left", np.zeros(t, bool)),
-                      contacts.get("right", np.zeros(t, bool))], axis=1)
-        out.append(WorldMotion(up, root_w, c, float(fps), skate, person_rot, cam_trans,
-                               focal))
+        out.append(placed_motion(up, fps, person_rot, cam_trans, focal, root_w))
     return out
+
+
+def placed_motion(landmarks: np.ndarray, fps: float, camera_rotation: np.ndarray,
+                  camera_translation: np.ndarray, focal=None,
+                  root: np.ndarray | None = None) -> WorldMotion:
+    """A :class:`WorldMotion` of landmarks already placed in the world (Y up, ground at
+    y = 0, metres): the foot contacts and skate measured on them.
+
+    Args:
+        landmarks: (T, 33, 3) metres, finite.
+        fps: frames per second.
+        camera_rotation, camera_translation, focal: the camera the report and preview
+            project through (see :class:`WorldMotion`).
+        root: (T, 3) metres; default the hip centre.
+    """
+    up = np.asarray(landmarks, np.float64)
+    if up.ndim != 3 or up.shape[1:] != (33, 3):
+        raise shape_error("landmarks", "(T, 33, 3)", up.shape)
+    t = len(up)
+    if root is None:
+        root = 0.5 * (up[:, LANDMARK_INDEX["left_hip"]] + up[:, LANDMARK_INDEX["right_hip"]])
+    feet = {"left_ankle": up[:, LANDMARK_INDEX["left_ankle"]],
+            "left_toe": up[:, LANDMARK_INDEX["left_foot_index"]],
+            "right_ankle": up[:, LANDMARK_INDEX["right_ankle"]],
+            "right_toe": up[:, LANDMARK_INDEX["right_foot_index"]]}
+    contacts = foot_contacts(feet, fps, VIDEO_CONTACT_HEIGHT_M, VIDEO_CONTACT_SPEED_M_S)
+    skate = foot_skate(feet, fps, contacts)
+    c = np.stack([contacts.get("left", np.zeros(t, bool)),
+                  contacts.get("right", np.zeros(t, bool))], axis=1)
+    return WorldMotion(up, np.asarray(root, np.float64), c, float(fps), skate,
+                       np.asarray(camera_rotation, np.float64),
+                       np.asarray(camera_translation, np.float64), focal)
+
+
+def level_scene(people: list[np.ndarray], fps: float) -> tuple[np.ndarray, float]:
+    """The rotation and height that put people measured in any world frame (a calibration's:
+    Z up, or a camera's axes) on a Y-up ground at y = 0, from their feet.
+
+    The body's mean hip -> shoulder direction is turned onto +Y (the smallest rotation, so
+    the horizontal axes stay as close to the calibration's as they can); the ground plane
+    is then fitted to everyone's foot contacts (:func:`fit_ground`, each person's own
+    lowest support, as :func:`scene_world_motion` does) and its normal turned onto +Y too.
+
+    Args:
+        people: per person (T, 33, 3) metres (T may differ; NaN where unknown).
+        fps: frames per second.
+
+    Returns:
+        ``(rotation (3, 3), height)``: ``p_level = rotation @ p - height * Y``.
+    """
+    pts = [np.asarray(p, np.float64) for p in people if len(p)]
+    if not pts:
+        return np.eye(3), 0.0
+    ups = np.stack([_body_up(p) for p in pts])
+    body_up = ups.mean(0)
+    body_up = (body_up / np.linalg.norm(body_up) if np.linalg.norm(body_up) > 1e-9
+               else np.array([0.0, 1.0, 0.0]))
+    r1 = swing(body_up, np.array([0.0, 1.0, 0.0]))
+    upright = [fill_nan(p @ r1.T) if np.isfinite(p).any() else p @ r1.T for p in pts]
+    cands = [_ground_candidates(p, fps) for p in upright]
+    on = [lowest_support(c, np.array([0.0, 1.0, 0.0]), min_points=3) if len(c)
+          else np.zeros(0, bool) for c, _ in cands]
+    contact = np.concatenate([c[m] for (c, _), m in zip(cands, on, strict=True)])
+    groups = np.concatenate([g[m] + 4 * i for i, ((_, g), m)
+                             in enumerate(zip(cands, on, strict=True))])
+    roots = [(None, 0.5 * (p[:, LANDMARK_INDEX["left_hip"]] + p[:, LANDMARK_INDEX["right_hip"]]))
+             for p in upright]
+    n = (fit_ground(contact, groups, np.array([0.0, 1.0, 0.0]),
+                    walk_hint=_walk_direction(roots))[0]
+         if len(contact) >= 3 else np.array([0.0, 1.0, 0.0]))
+    r2 = swing(n, np.array([0.0, 1.0, 0.0]))
+    rot = r2 @ r1
+    level = [p @ rot.T for p in pts]
+    cands = [_ground_candidates(fill_nan(p), fps) for p in level]
+    default = float(min(np.nanmin(p[..., 1]) for p in level))
+    height = min(_ground_height(c, g, np.array([0.0, 1.0, 0.0]), default) for c, g in cands)
+    return rot, float(height)
 
 

@@ -316,6 +316,47 @@ class Calibration:
         return Calibration(tuple(c.transformed(rotation, translation, scale)
                                  for c in self.cameras))
 
+    def for_videos(self, names: Sequence[str], sizes: Sequence[tuple[int, int]],
+                   source: str = "the calibration") -> tuple[Calibration, bool]:
+        """The camera of each video, in the videos' order, checked against its image size.
+
+        A video goes with the camera of its name (its file stem, ``cam01`` for
+        ``cam01.mp4``, case aside), so two of four calibrated cameras serve; where no video
+        is named after a camera and there are as many videos as cameras, they go in the
+        calibration's order.
+
+        Args:
+            names: the videos' stems.
+            sizes: the videos' (width, height), px (after rotation metadata).
+            source: how messages name the calibration (its file name).
+
+        Returns:
+            ``(calibration, by_name)``: one camera per video, and whether they were matched
+            by name (else by order).
+
+        Raises:
+            InputError: a video with no camera of its name (the calibration's are listed),
+                or a video whose size is not its camera's.
+        """
+        by_lower = {c.name.lower(): c for c in self.cameras}
+        found = [by_lower.get(str(n).lower()) for n in names]
+        by_name = any(c is not None for c in found)
+        if not by_name and len(names) == len(self.cameras):
+            found = list(self.cameras)
+        missing = [n for n, c in zip(names, found, strict=True) if c is None]
+        if missing:
+            raise InputError(f"{source} has no camera named {missing[0]!r} (its cameras: "
+                             f"{', '.join(self.names)}): name each video after its camera "
+                             "(cam01.mp4 for cam01), or give one video per camera in the "
+                             "calibration's order")
+        for n, c, size in zip(names, found, sizes, strict=True):
+            if tuple(int(x) for x in size) != tuple(c.size):
+                raise InputError(f"{source} is for other image sizes: camera {c.name} is "
+                                 f"{c.size[0]}x{c.size[1]} px, its video {n} is "
+                                 f"{size[0]}x{size[1]} px (recalibrate, or use the video at "
+                                 "the size it was calibrated at)")
+        return Calibration(tuple(found)), by_name
+
     def to_y_up(self) -> Calibration:
         """A Z-up calibration (Qualisys, Pose2Sim's demos) in mocap's Y-up world
         (:data:`Z_UP_TO_Y_UP`: same origin and units)."""
