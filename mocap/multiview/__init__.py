@@ -6,5 +6,8 @@
 - :mod:`.triangulate`: per-view 2D points -> 3D points (confidence-weighted DLT, views
   rejected by their reprojection error);
 - :mod:`.match`: each view's tracks grouped into persons by reprojection consistency;
-- :mod:`.scene`: matched persons -> one smoothed 3D track (33 landmarks, metres) each.
+- :mod:`.scene`: matched persons -> one smoothed 3D track (33 landmarks, metres) each;
+- :mod:`.sync`: videos that did not start together -> each view's sub-frame time offset,
+  from the people's motion (speed profiles correlated), refined by triangulation
+  consistency when the cameras are calibrated.
 """

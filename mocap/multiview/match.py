@@ -80,18 +80,80 @@ class TrackMatch:
         return [(v, int(i)) for v, lab in enumerate(self.labels) for i in np.flatnonzero(lab < 0)]
 
 
-def _aligned(track: Track, offset: int, first: int, frames: int, joints: np.ndarray
+def sample_landmarks(track: Track, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A track's raw landmarks at fractional frames of its own frame axis.
+
+    At a whole frame the observation itself; between two frames the linear interpolation of
+    the two neighbouring observations, where both frames were observed and the landmark was
+    seen (finite, visibility > 0) in both. Elsewhere (before, after, in a gap) the landmark
+    is missing at that instant.
+
+    Args:
+        track: the track.
+        at: (F,) float frames of the track's video (``track.frames`` units).
+
+    Returns:
+        ``(xy (F, 33, 2) float64 px, NaN where missing; visibility (F, 33) float64, 0 where
+        missing)``.
+    """
+    at = np.asarray(at, np.float64).reshape(-1)
+    whole = np.round(at)
+    # a frame a rounding error off a whole one (offset 0.1 + 0.2) is that frame, not a gap
+    at = np.where(np.abs(at - whole) < 1e-9, whole, at)
+    lo = np.floor(at)
+    frac = at - lo
+    count = len(track.frames)
+    first = int(track.frames[0]) if count else 0
+    i0 = np.where(np.isfinite(lo), lo - first, -1).astype(np.int64)
+    i1 = i0 + (frac > 0)
+    inside = (i0 >= 0) & (i1 < count)
+    i0, i1 = np.where(inside, i0, 0), np.where(inside, i1, 0)
+    raw = track.image_raw[:, :, :2].astype(np.float64)
+    vis = np.nan_to_num(track.visibility.astype(np.float64))
+    seen = np.isfinite(raw).all(-1) & (vis > 0) & track.observed[:, None] if count \
+        else np.zeros((0, raw.shape[1]), bool)
+    xy = np.full((len(at), raw.shape[1], 2), np.nan)
+    conf = np.zeros((len(at), raw.shape[1]))
+    if not count:
+        return xy, conf
+    ok = inside[:, None] & seen[i0] & seen[i1]
+    w = frac[:, None]
+    # at a whole frame (w == 0) the observation itself, bit for bit
+    mixed_xy = np.where(w[..., None] > 0, raw[i0] * (1 - w[..., None]) + raw[i1] * w[..., None],
+                        raw[i0])
+    mixed_vis = np.where(w > 0, vis[i0] * (1 - w) + vis[i1] * w, vis[i0])
+    xy[ok] = mixed_xy[ok]
+    conf[ok] = mixed_vis[ok]
+    return xy, conf
+
+
+def check_offsets(offsets: Sequence[float] | None, count: int) -> np.ndarray:
+    """(V,) float64 frames: ``offsets`` checked (one finite value per view), default 0."""
+    offs = np.zeros(count) if offsets is None else np.asarray(offsets, np.float64).reshape(-1)
+    if len(offs) != count:
+        raise ValueError(f"`offsets` must hold one value per camera ({count}), got {len(offs)}")
+    if not np.isfinite(offs).all():
+        raise ValueError(f"`offsets` must be finite numbers, got {offs.tolist()}")
+    return offs
+
+
+def frame_span(track: Track, offset: float) -> tuple[int, int]:
+    """The first and last whole frames of the first view where ``track`` (of a view
+    ``offset`` frames later) has an instant: ``ceil(first - offset)``, ``floor(last -
+    offset)``."""
+    lo = float(track.frames[0]) - offset
+    hi = float(track.frames[-1]) - offset
+    # rounding errors (frame 3 - offset 2.9999999999) are not a lost frame
+    return math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+
+
+def _aligned(track: Track, offset: float, first: int, frames: int, joints: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, float]:
     """A track's joints on the common frame axis: xy (F, K, 2) px, NaN where not seen;
     visibility (F, K); its size in px (median box diagonal over its observed frames)."""
-    xy = np.full((frames, len(joints), 2), np.nan)
-    vis = np.zeros((frames, len(joints)))
-    idx = track.frames - offset - first
-    ok = (idx >= 0) & (idx < frames)
+    xy, vis = sample_landmarks(track, np.arange(first, first + frames) + offset)
+    xy, vis = xy[:, joints], vis[:, joints]
     raw = track.image_raw[:, :, :2].astype(np.float64)
-    xy[idx[ok]] = raw[ok][:, joints]
-    vis[idx[ok]] = np.nan_to_num(track.visibility[ok][:, joints].astype(np.float64))
-    xy[vis <= 0] = np.nan
     seen = raw[track.observed]
     with np.errstate(invalid="ignore"):
         diag = np.linalg.norm(np.nanmax(seen, 1) - np.nanmin(seen, 1), axis=-1) if len(seen) \
@@ -101,7 +163,7 @@ def _aligned(track: Track, offset: int, first: int, frames: int, joints: np.ndar
 
 
 def match_tracks(tracks: Sequence[Sequence[Track]], calibration: Calibration, *,
-                 offsets: Sequence[int] | None = None, joints: Sequence[int] = MATCH_JOINTS,
+                 offsets: Sequence[float] | None = None, joints: Sequence[int] = MATCH_JOINTS,
                  gate: float = GATE, min_shared: int = MIN_SHARED) -> TrackMatch:
     """Group each view's tracks into persons (see the module docstring for the method).
 
@@ -110,7 +172,8 @@ def match_tracks(tracks: Sequence[Sequence[Track]], calibration: Calibration, *,
             track_video`'s ``tracks``).
         calibration: the V cameras.
         offsets: per view, frames: view ``v``'s frame ``f + offsets[v]`` is the first
-            view's frame ``f`` (default all 0).
+            view's frame ``f`` (default all 0); fractional offsets sample the view's
+            landmarks between frames (:func:`sample_landmarks`).
         joints: landmark indices compared across views.
         gate: largest median reprojection error, as a share of the person's size, for two
             tracks to be one person.
@@ -125,9 +188,7 @@ def match_tracks(tracks: Sequence[Sequence[Track]], calibration: Calibration, *,
     v_count = len(calibration)
     if len(tracks) != v_count:
         raise ValueError(f"`tracks` must hold one list per camera ({v_count}), got {len(tracks)}")
-    offs = [0] * v_count if offsets is None else [int(o) for o in offsets]
-    if len(offs) != v_count:
-        raise ValueError(f"`offsets` must hold one value per camera ({v_count}), got {len(offs)}")
+    offs = check_offsets(offsets, v_count)
     if not (math.isfinite(gate) and gate > 0):
         raise ValueError(f"`gate` must be a finite number > 0, got {gate}")
     if min_shared < 1:
@@ -137,10 +198,9 @@ def match_tracks(tracks: Sequence[Sequence[Track]], calibration: Calibration, *,
     labels = [np.full(len(view), -1, np.int64) for view in tracks]
     if not items:
         return TrackMatch(tuple(labels), np.zeros(0))
-    starts = [int(tr.frames[0]) - offs[v] for v, _, tr in items if len(tr.frames)]
-    ends = [int(tr.frames[-1]) - offs[v] for v, _, tr in items if len(tr.frames)]
-    first = min(starts, default=0)
-    frames = max(ends, default=0) - first + 1
+    spans = [frame_span(tr, offs[v]) for v, _, tr in items if len(tr.frames)]
+    first = min((lo for lo, _ in spans), default=0)
+    frames = max((hi for _, hi in spans), default=0) - first + 1
     data = [_aligned(tr, offs[v], first, frames, joint_idx) for v, _, tr in items]
     present = [np.isfinite(xy).all(-1).any(-1) for xy, _, _ in data]  # (F,) per track
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from mocap.errors import shape_error
 from mocap.multiview.calibration import Calibration
-from mocap.multiview.match import TrackMatch
+from mocap.multiview.match import TrackMatch, check_offsets, frame_span, sample_landmarks
 from mocap.multiview.triangulate import MAX_ERROR_PX, triangulate
 from mocap.tracking.smooth import SmoothConfig, smooth_landmarks
 from mocap.types import NUM_LANDMARKS, SKELETON_EDGES, Track
@@ -99,7 +99,7 @@ def _fps(tracks: list[Track]) -> float:
 
 
 def triangulate_persons(tracks: Sequence[Sequence[Track]], match: TrackMatch,
-                        calibration: Calibration, *, offsets: Sequence[int] | None = None,
+                        calibration: Calibration, *, offsets: Sequence[float] | None = None,
                         fps: float | None = None, min_visibility: float = MIN_VISIBILITY,
                         max_error_px: float = MAX_ERROR_PX,
                         smooth: SmoothConfig | None = None) -> list[Person3D]:
@@ -111,7 +111,8 @@ def triangulate_persons(tracks: Sequence[Sequence[Track]], match: TrackMatch,
         match: its result.
         calibration: the V cameras.
         offsets: per view, frames (view ``v``'s frame ``f + offsets[v]`` is the first
-            view's ``f``); default all 0.
+            view's ``f``); default all 0. Fractional offsets sample the view's landmarks
+            between its frames (:func:`~mocap.multiview.match.sample_landmarks`).
         fps: frames per second of the first view's frame axis; default from the tracks'
             times.
         min_visibility: a view's landmark at or under this visibility is not used.
@@ -126,29 +127,25 @@ def triangulate_persons(tracks: Sequence[Sequence[Track]], match: TrackMatch,
     if len(tracks) != v_count or len(match.labels) != v_count:
         raise ValueError(f"`tracks` and `match` must hold one entry per camera ({v_count}), "
                          f"got {len(tracks)} and {len(match.labels)}")
-    offs = [0] * v_count if offsets is None else [int(o) for o in offsets]
-    if len(offs) != v_count:
-        raise ValueError(f"`offsets` must hold one value per camera ({v_count}), got {len(offs)}")
+    offs = check_offsets(offsets, v_count)
     out = []
     for person in match.persons:
         members = [(v, tracks[v][i]) for v, i in person]
         rate = float(fps) if fps is not None else _fps([tr for _, tr in members])
         if not (math.isfinite(rate) and rate > 0):
             raise ValueError(f"`fps` must be a finite number > 0, got {fps}")
-        first = min(int(tr.frames[0]) - offs[v] for v, tr in members)
-        last = max(int(tr.frames[-1]) - offs[v] for v, tr in members)
+        spans = [frame_span(tr, offs[v]) for v, tr in members]
+        first = min(lo for lo, _ in spans)
+        last = max(hi for _, hi in spans)
         t = last - first + 1
         xy = np.full((v_count, t, NUM_LANDMARKS, 2), np.nan)
         conf = np.zeros((v_count, t, NUM_LANDMARKS))
+        at = np.arange(first, last + 1, dtype=np.float64)
         for v, tr in members:
-            idx = tr.frames - offs[v] - first
-            vis = np.nan_to_num(tr.visibility.astype(np.float64))
-            seen = (vis > min_visibility) & tr.observed[:, None]
-            seen &= np.isfinite(tr.image_raw[..., :2]).all(-1)
-            cur_xy, cur_conf = xy[v, idx], conf[v, idx]
-            cur_xy[seen] = tr.image_raw[..., :2][seen]
-            cur_conf[seen] = vis[seen]
-            xy[v, idx], conf[v, idx] = cur_xy, cur_conf
+            view_xy, vis = sample_landmarks(tr, at + offs[v])
+            seen = vis > min_visibility
+            xy[v][seen] = view_xy[seen]
+            conf[v][seen] = vis[seen]
         tri = triangulate(xy, conf, calibration, max_error_px=max_error_px)
         found = np.isfinite(tri.points).all(-1)  # (T, 33)
         frames = np.arange(first, last + 1)

@@ -76,3 +76,42 @@ def view_tracks(persons: list[np.ndarray], calibration: Calibration, seed: int,
                        for i, p in zip(ids, who, strict=True)])
         truth.append(np.array(who))
     return tracks, truth
+
+
+def shifted_view_tracks(persons: list[np.ndarray], calibration: Calibration,
+                        offsets, seed: int, noise_px: float = 1.5, dropout: float = 0.1,
+                        only_view: dict[int, int] | None = None,
+                        seen_by: dict[int, tuple[int, ...]] | None = None
+                        ) -> tuple[list[list[Track]], list[np.ndarray]]:
+    """As :func:`view_tracks` (``seen_by``: ``{person: views}`` for persons seen by those
+    views only), but views that did not start together: view ``v``'s frame
+    ``g`` shows the instant ``g - offsets[v]`` of the motion (in the persons' frames, which
+    are view 0's when ``offsets[0]`` is 0), the 3D motion interpolated in time (cubic
+    spline). A view records its frames from 0 on; each track holds the frames whose instant
+    lies within the motion.
+
+    Returns:
+        ``(tracks per view, truth)`` as :func:`view_tracks`.
+    """
+    from scipy.interpolate import CubicSpline
+
+    rng = np.random.default_rng(seed)
+    only_view = only_view or {}
+    splines = [CubicSpline(np.arange(len(p)), p, axis=0) for p in persons]
+    tracks, truth = [], []
+    for v, off in enumerate(offsets):
+        cam = calibration.subset([v])
+        who = [p for p in range(len(persons)) if only_view.get(p, v) == v
+               and v in (seen_by or {}).get(p, (v,))]
+        who = [who[k] for k in rng.permutation(len(who))]
+        ids = rng.permutation(len(who)) + 1
+        view = []
+        for i, p in zip(ids, who, strict=True):
+            first = max(0, int(np.ceil(off - 1e-9)))
+            last = int(np.floor(len(persons[p]) - 1 + off + 1e-9))
+            frames = np.arange(first, last + 1)
+            xy, conf, _ = observe(splines[p](frames - off), cam, noise_px, rng, dropout=dropout)
+            view.append(track(int(i), xy[0], conf[0], first=first))
+        tracks.append(view)
+        truth.append(np.array(who))
+    return tracks, truth
