@@ -5,8 +5,8 @@ cameras whose videos started at fractional offsets (the 3D motion interpolated i
 
 Measured (seeds 0-3, offsets 0, +3.4, -7.25, +12 frames at 30 fps): coarse error at most
 0.08 frame, refined at most 0.05 frame; on the demo (60 fps, 100 frames, 1.7 s), coarse
--1.13, 0.11, -0.69 and refined -0.62, -0.44, -0.29 frame: on so short a clip the people's
-motion fixes the time to about half a frame (8 ms) only.
+-1.13, 0.11 to 0.53 (between tracking runs), -0.69 and refined -0.62, -0.44, -0.29 frame:
+on so short a clip the people's motion fixes the time to about half a frame (8 ms) only.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_demo_multiperson_is_in_sync(demo_tracks):
     calib, tracks = demo_tracks
     coarse = estimate_offsets(tracks, 60.0)
     refined = estimate_offsets(tracks, 60.0, calib)
-    # measured: coarse -1.13, 0.11, -0.69; refined -0.62, -0.44, -0.29 frame (60 fps)
+    # measured: coarse -1.13, 0.11..0.53, -0.69; refined -0.62, -0.44, -0.29 frame (60 fps)
     assert (np.abs(coarse.offsets) < 2.0).all(), coarse.offsets
     assert (np.abs(refined.offsets) < 1.0).all(), refined.offsets
     # the same videos with view 3 starting 7 frames later: the offset follows
