@@ -9,5 +9,8 @@
 - :mod:`.scene`: matched persons -> one smoothed 3D track (33 landmarks, metres) each;
 - :mod:`.sync`: videos that did not start together -> each view's sub-frame time offset,
   from the people's motion (speed profiles correlated), refined by triangulation
-  consistency when the cameras are calibrated.
+  consistency when the cameras are calibrated;
+- :mod:`.autocalib`: no board: the cameras (pose, focal length, metric scale) from the
+  people they see, matched across views by their epipolar geometry, then bundle adjusted
+  (:mod:`.bundle`).
 """
