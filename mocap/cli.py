@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "mocap.commands.batch",
     "mocap.commands.pose",
     "mocap.commands.track",
+    "mocap.commands.calibrate",
     "mocap.commands.models",
     "mocap.commands.retarget",
     "mocap.commands.export",

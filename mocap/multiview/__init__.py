@@ -12,5 +12,8 @@
   consistency when the cameras are calibrated;
 - :mod:`.autocalib`: no board: the cameras (pose, focal length, metric scale) from the
   people they see, matched across views by their epipolar geometry, then bundle adjusted
-  (:mod:`.bundle`).
+  (:mod:`.bundle`);
+- :mod:`.board`: a ChArUco board or checkerboard filmed by every camera -> each camera's
+  lens (``cv2.calibrateCamera``) and pose (shared views chained, then refined jointly);
+  ``mocap calibrate``.
 """

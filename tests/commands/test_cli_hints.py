@@ -45,7 +45,7 @@ def test_an_unknown_rig_suggests_the_closest():
 
 
 @pytest.mark.parametrize("command", ["convert", "batch", "demo", "pose", "track", "models",
-                                     "retarget", "export"])
+                                     "retarget", "export", "calibrate"])
 def test_every_command_takes_quiet(command):
     parser = build_parser()
     sub = next(a for a in parser._subparsers._group_actions).choices[command]
