@@ -509,6 +509,8 @@ class BoardCalibration:
         world_frame: the frame index whose board pose is the world.
         every: every how many frames the board was searched for.
         refined: whether the joint refinement ran.
+        board_poses: frame -> (R (3, 3), t (3,) metres), the board's pose in the world
+            (board -> world) at the frames the extrinsics were solved from.
     """
 
     calibration: Calibration
