@@ -61,7 +61,7 @@ from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
 from mocap.skeleton.rig import load_rig
 from mocap.tracking.loop import TrackResult, make_video_engine, track_video
-from mocap.types import NUM_LANDMARKS, Track
+from mocap.types import LANDMARK_NAMES, NUM_LANDMARKS, Track
 
 __all__ = ["CALIBRATION_FILE", "ViewsConfig", "convert_views"]
 
@@ -74,6 +74,14 @@ FPS_TOLERANCE = 0.01
 LONE_TRACK_S = 1.0
 #: A view whose median reprojection error over everyone is above this (px) is warned about.
 HIGH_REPROJECTION_PX = 15.0
+#: Where a person's landmark was never triangulated (seen by under two cameras in every
+#: frame), the landmark standing in for it: the face on the nose, the hand points on the
+#: wrist, heel and toes on the ankle (the rig then holds those parts still relative to it).
+STAND_INS = {**{i: 0 for i in range(1, 11)}, 17: 15, 19: 15, 21: 15, 18: 16, 20: 16, 22: 16,
+             29: 27, 31: 27, 30: 28, 32: 28}
+#: The landmarks a person needs triangulated (in some frame) to be exported: shoulders,
+#: elbows, wrists, hips, knees, ankles, and the nose or any other face landmark.
+BODY_LANDMARKS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,10 @@ def convert_views(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         if key in seen:
             raise InputError(f"{p} is given twice (as {seen[key]}): one video per camera")
         seen[key] = p
+    if views.auto and len(paths) < 3:
+        raise InputError("--calibration auto needs three or more cameras: from two, the "
+                         "people alone cannot fix the cameras' focal lengths (calibrate "
+                         "them with `mocap calibrate` and a board)")
     if views.offsets is not None and len(views.offsets) != len(paths):
         raise InputError(f"--offsets needs one value per video ({len(paths)}), got "
                          f"{len(views.offsets)}")
@@ -236,10 +248,8 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
             sync = estimate_offsets(tracks, fps)
             offsets = tuple(float(o) for o in sync.offsets)
         if calib is None:
-            auto = auto_calibrate(tracks, [(i.width, i.height) for i in infos], names=names,
-                                  offsets=offsets, scale_m=views.scale_m)
-            calib = auto.calibration
-            auto_info = auto
+            auto_info = _auto_calibration(tracks, infos, names, offsets, views)
+            calib = auto_info.calibration
         if views.offsets is None:  # refined now that the cameras are known
             sync = estimate_offsets(tracks, fps, calib)
             offsets = tuple(float(o) for o in sync.offsets)
@@ -252,15 +262,21 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
         timings["triangulation"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         total = results[0].frame_count
-        people, shifts = [], []
+        people, shifts, scene = [], [], []
+        min_frames = max(1, min(pipe.min_track_frames, total // 2))
         for pid, (person, members) in enumerate(zip(persons, match.persons, strict=True),
                                                 start=1):
             built = _person(pid, person, members, tracks, offsets, rot, height, level, rig,
-                            cfg, fps, (infos[0].width, infos[0].height), total)
-            if built is not None:
-                people.append(built[0])
-                shifts.append(built[1])
-        scene = _scene_warnings(paths, tracks, match, fps)
+                            cfg, fps, (infos[0].width, infos[0].height), total, min_frames)
+            if isinstance(built, str):
+                views_seen = ", ".join(sorted({str(v + 1) for v, _ in members}))
+                scene.append(QualityWarning(
+                    "not_exported", f"person {pid} (matched across videos {views_seen}) is "
+                    f"not exported: {built}", frame_ranges(person.observed, int(person.frames[0]))))
+                continue
+            people.append(built[0])
+            shifts.append(built[1])
+        scene += _scene_warnings(paths, tracks, match, fps)
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
@@ -300,6 +316,21 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
                          scene_warnings=scene, views=views_block)
 
 
+def _auto_calibration(tracks, infos, names, offsets, views: ViewsConfig):
+    """``--calibration auto``: :func:`~mocap.multiview.autocalib.auto_calibrate` started
+    from the offsets given or found from motion, and (when those are not all 0) from none;
+    the start whose bundle adjustment reprojects the people best is kept. The offsets from
+    motion alone can be a frame off; on Pose2Sim's demo that led the bundle adjustment to
+    a wrong camera (a metre off) at a reprojection error only a little worse."""
+    sizes = [(i.width, i.height) for i in infos]
+    starts = [tuple(offsets)]
+    if views.offsets is None and any(abs(o) > 1e-9 for o in offsets):
+        starts.append((0.0,) * len(offsets))
+    found = [auto_calibrate(tracks, sizes, names=names, offsets=o, scale_m=views.scale_m)
+             for o in starts]
+    return min(found, key=lambda a: float(np.nanmean(a.median_error_px)))
+
+
 def _sample(track: Track, frames: np.ndarray, offset: float) -> np.ndarray:
     """Indices into ``track`` of the first video's ``frames`` (offset rounded), -1 where
     the track has no such frame."""
@@ -307,20 +338,47 @@ def _sample(track: Track, frames: np.ndarray, offset: float) -> np.ndarray:
     return np.where((idx >= 0) & (idx < len(track.frames)), idx, -1)
 
 
+def complete_landmarks(points: np.ndarray) -> np.ndarray | str:
+    """A person's (T, 33, 3) triangulated points with every landmark never triangulated
+    replaced by its stand-in (:data:`STAND_INS`; the nose by the mean of the other face
+    landmarks), or the reason they cannot be exported (a body landmark never
+    triangulated, :data:`BODY_LANDMARKS`)."""
+    pts = np.array(points, np.float64)
+    have = np.isfinite(pts).all(-1).any(0)  # (33,) triangulated in some frame
+    gone = [i for i in BODY_LANDMARKS if not have[i]]
+    if gone:
+        names = ", ".join(LANDMARK_NAMES[i] for i in gone)
+        return f"never triangulated: {names} (seen by under two cameras)"
+    if not have[0]:
+        face = [i for i in range(1, 11) if have[i]]
+        if not face:
+            return "no face landmark triangulated (seen by under two cameras)"
+        pts[:, 0] = pts[:, face].mean(1)
+    for i, stand_in in STAND_INS.items():
+        if not have[i]:
+            pts[:, i] = pts[:, stand_in]
+    return pts
+
+
 def _person(pid: int, person: Person3D, members, tracks, offsets, rot, height,
-            level: Calibration, rig, cfg: ConvertConfig, fps: float, size, total: int):
+            level: Calibration, rig, cfg: ConvertConfig, fps: float, size, total: int,
+            min_frames: int):
     """One triangulated person -> ``(PersonResult, lift (3,))`` on the first video's
-    frames, or None when none of their frames is one of the first video's. ``lift`` is
+    frames, or the reason they are not exported (triangulated in fewer than
+    ``min_frames`` of the first video's frames, or a body landmark never). ``lift`` is
     how far :func:`~mocap.app.person.animate_person` raised the world to settle the feet
     (the preview projects through the calibration, so it lowers the rig by it)."""
     keep = (person.frames >= 0) & (person.frames < total)
     seen = np.flatnonzero(keep & person.observed)
-    if not len(seen):
-        return None
+    if len(seen) < min_frames:
+        return f"triangulated in {len(seen)} frames of the first video (under {min_frames})"
     keep[:seen[0]] = keep[seen[-1] + 1:] = False  # first to last frame triangulated
     frames = person.frames[keep]
     up = np.array([0.0, height, 0.0])
-    pts = person.points[keep].astype(np.float64) @ rot.T - up
+    pts = complete_landmarks(person.points[keep].astype(np.float64))
+    if isinstance(pts, str):
+        return pts
+    pts = pts @ rot.T - up
     raw = person.raw[keep] @ rot.T - up
     found = np.isfinite(raw).all(-1)  # (T, 33)
     observed = person.observed[keep]

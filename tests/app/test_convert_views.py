@@ -48,9 +48,16 @@ def test_one_video_with_a_calibration_is_refused(tmp_path, multiview_demo):
 
 def test_different_frame_rates_are_refused(tmp_path):
     a, b = _clip(tmp_path / "a.mp4", 30.0), _clip(tmp_path / "b.mp4", 25.0)
-    proc = run_cli("convert", a, b, "--calibration", "auto", "-o", tmp_path / "out")
+    c = _clip(tmp_path / "c.mp4", 30.0)
+    proc = run_cli("convert", a, b, c, "--calibration", "auto", "-o", tmp_path / "out")
     assert_one_line_error(proc, "different frame rates", "a.mp4 30 fps", "b.mp4 25 fps")
     assert not (tmp_path / "out").exists()
+
+
+def test_auto_calibration_from_two_cameras_is_refused(tmp_path):
+    a, b = _clip(tmp_path / "a.mp4"), _clip(tmp_path / "b.mp4")
+    proc = run_cli("convert", a, b, "--calibration", "auto", "-o", tmp_path / "out")
+    assert_one_line_error(proc, "three or more cameras", "mocap calibrate")
 
 
 def test_a_video_with_no_camera_in_the_calibration(tmp_path, multiview_demo):
@@ -207,3 +214,35 @@ def test_demo_bvh_imports_in_real_blender_upright_on_the_floor(demo_out, blender
         _upright(rep, names["hips"], names["head"])
         heads = np.array(rep["heads"])  # Blender axes: Z up
         assert np.abs(heads[..., 2].min(axis=1)).max() < 0.15, heads[..., 2].min(axis=1)
+
+
+@pytest.mark.slow
+def test_demo_with_auto_calibration(tmp_path, multiview_demo):
+    """No calibration file: the cameras from the two people; both are still triangulated
+    across the take, upright on the ground, and the cameras written land where the file's
+    are after a similarity (within 20 cm and 5 degrees; measured 12 cm and 3.4 here)."""
+    from mocap.multiview.bundle import umeyama
+
+    out = tmp_path / "out"
+    videos = [multiview_demo[f"cam0{v}.mp4"] for v in (1, 2, 3, 4)]
+    proc = run_cli("convert", *videos, "--calibration", "auto", "--formats", "bvh,npz",
+                   "--no-preview", "-o", out, "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    views = report["views"]
+    assert views["calibration"]["source"] == "auto"
+    main = [row for row in views["persons"] if row["frames_triangulated"] >= 90]
+    assert len(main) == 2, views["persons"]
+    for row in main:
+        data = np.load(out / f"person_{row['id']}.npz")
+        lowest = data["joint_positions"][..., 1].min(axis=1)
+        assert abs(np.median(lowest)) < 0.06
+    auto = read_calibration(out / "calibration.toml")
+    truth = read_calibration(multiview_demo["Calib.qca.txt"])
+    r, t, s = umeyama(auto.centers, truth.centers)
+    moved = (s * (r @ auto.centers.T)).T + t
+    assert np.linalg.norm(moved - truth.centers, axis=1).max() < 0.20
+    for a, b in zip(auto, truth, strict=True):
+        rel = b.R @ (a.R @ r.T).T  # the camera's rotation error after the similarity
+        angle = np.degrees(np.arccos(np.clip((np.trace(rel) - 1) / 2, -1, 1)))
+        assert angle < 5.0, (a.name, angle)
