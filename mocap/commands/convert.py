@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 
 from mocap.commands.options import (
     add_convert_options,
@@ -32,8 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "convert", help="video (or several cameras of one take) -> one animated skeleton "
         "per person (BVH, data, preview)",
-        description="Track every person in VIDEO, lift them to 3D, retarget onto a rig and "
-        "write DIR/person_<id>.bvh (one per person, every video frame, frame time 1/fps), "
+        description=textwrap.fill(
+        "Track every person in VIDEO, lift them to 3D, retarget onto a rig and write "
+        "DIR/person_<id>.bvh (one per person, every video frame, frame time 1/fps), "
         "the trajectories in the chosen data formats, DIR/preview.mp4 (the exported rig "
         "drawn onto the video) and DIR/report.json + report.html (coverage, confidence, "
         "jitter, foot contacts and skate, bone lengths). Files appear only when all are "
@@ -41,11 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "people are matched across the cameras and triangulated (true depth); frames are "
         "the first video's, and DIR/calibration.toml holds the cameras in the outputs' "
         "world (Y up, ground at 0). To convert several unrelated videos, use `mocap batch`.",
+        width=88),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  mocap convert dance.mp4 -o out/ --rig mixamo --formats bvh,json,csv\n"
         "  mocap convert cam01.mp4 cam02.mp4 cam03.mp4 --calibration Calib.qca.txt -o out/\n"
-        "  mocap convert left.mp4 right.mp4 --calibration auto --scale-m 2.5 -o out/")
+        "  mocap convert a.mp4 b.mp4 c.mp4 --calibration auto --scale-m 2.5 -o out/")
     p.add_argument("video", metavar="VIDEO", nargs="+",
                    help="video file (MP4/MKV/AVI/WebM, ...); several: one per camera of one "
                    "take, with --calibration")
