@@ -246,3 +246,24 @@ def test_demo_with_auto_calibration(tmp_path, multiview_demo):
         rel = b.R @ (a.R @ r.T).T  # the camera's rotation error after the similarity
         angle = np.degrees(np.arccos(np.clip((np.trace(rel) - 1) / 2, -1, 1)))
         assert angle < 5.0, (a.name, angle)
+
+
+@pytest.mark.slow
+def test_two_cameras_with_hands(tmp_path, multiview_demo):
+    """--hands across cameras: each hand from the camera that saw it best, per frame; the
+    people's hands are found in most frames (the man spreads his arms towards cam01 and
+    cam02) and the fingers' data is written."""
+    out = tmp_path / "out"
+    proc = run_cli("convert", multiview_demo["cam01.mp4"], multiview_demo["cam02.mp4"],
+                   "--calibration", multiview_demo["Calib.qca.txt"], "--hands",
+                   "--no-preview", "--formats", "bvh,npz", "-o", out, "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    main = [p for p in report["people"] if p["frames_observed"] >= 90]
+    assert main
+    for p in main:
+        assert min(p["hand_coverage"].values()) > 0.5, p["hand_coverage"]
+        data = np.load(out / f"person_{p['id']}.npz")
+        seen = data["hands_score"] > 0
+        assert np.isfinite(data["hands_world"][seen]).all()
+        assert not np.isfinite(data["hands_world"][~seen]).any()
