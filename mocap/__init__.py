@@ -10,14 +10,16 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
     tracking/    tracker (Kalman + Hungarian), smooth (Kalman/RTS), loop, tracks_io
     multiview/   calibration (cameras; Pose2Sim/anipose TOML, Qualisys .qca.txt, OpenCV
                  YAML/JSON), triangulate (several calibrated views -> 3D points), match
-                 (tracks across views -> persons), scene (persons -> 3D tracks)
+                 (tracks across views -> persons), scene (persons -> 3D tracks), sync
+                 (time offsets between videos), autocalib + bundle (cameras from the
+                 people), board (cameras from ChArUco/checkerboard videos)
     motion/      world (root, ground, scene; a moving camera undone), contacts (foot
                  contacts, locking, skate)
     skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)
     retarget/    solver, foot_lock, fingers (hand landmarks -> finger joints), bvh_source, metrics
     export/      bvh, data (json/npz/csv), formats, blender (FBX/GLB), blender_env
-    app/         convert, person, report, preview, draw, batch (+ batch_manifest,
-                 batch_local, batch_dask): the orchestration
+    app/         convert, convert_views (several cameras), person, report, preview, draw,
+                 batch (+ batch_manifest, batch_local, batch_dask): the orchestration
     commands/    one file per subcommand + shared options (the CLI, thin)
 
 Import rule: a room imports only itself and the rooms listed above it (``errors`` and
