@@ -179,6 +179,57 @@ def _thumbnails(video: Path, people: list[PersonResult], size: tuple[int, int],
     return out
 
 
+#: Poses drawn in each person's side and top views (evenly over the frames they were seen).
+DEPTH_VIEW_POSES = 4
+
+
+def depth_views_svg(p: PersonResult, poses: int = DEPTH_VIEW_POSES) -> str | None:
+    """The person's exported rig seen from the side and from above (inline SVG), at
+    ``poses`` frames spread over those they were seen in: depth made visible without
+    Blender (an arm swinging out of the walking plane, bent knees). Side: the world's z
+    (towards the first camera) across, y up; above: x across, z down the page. None when
+    the person was never seen."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    seen = np.flatnonzero(p.track.observed)
+    if not len(seen):
+        return None
+    frames = seen[np.linspace(0, len(seen) - 1, min(poses, len(seen))).round().astype(int)]
+    pos = p.animation.positions()[frames]  # (K, J, 3) m
+    parents = p.animation.rig.parents
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 8}):
+        fig = Figure(figsize=(6.4, 3.0))
+        side, top = fig.subplots(1, 2)
+        for k, (f, pts) in enumerate(zip(frames, pos, strict=True)):
+            shade = 0.25 + 0.75 * k / max(len(frames) - 1, 1)
+            color = (*(c / 255 for c in color_for(p.id - 1)), shade)
+            for j in range(1, len(parents)):
+                a, b = pts[j], pts[parents[j]]
+                side.plot([a[2], b[2]], [a[1], b[1]], color=color, lw=1.3)
+                top.plot([a[0], b[0]], [a[2], b[2]], color=color, lw=1.3)
+            side.text(pts[0, 2], pts[0, 1], f" {p.track.first_frame + int(f)}", fontsize=6)
+        side.set_xlabel("z (m), towards the camera")
+        side.set_ylabel("y (m), up")
+        side.set_title("From the side")
+        top.set_xlabel("x (m), the camera's right")
+        top.set_ylabel("z (m)")
+        top.invert_yaxis()
+        top.set_title("From above")
+        for ax in (side, top):
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.grid(True, alpha=0.3)
+        return _svg(fig)
+
+
+def _depth_block(p: PersonResult) -> str:
+    svg = depth_views_svg(p)
+    return ("" if svg is None else
+            f'<div class="plot"><p>The exported rig at {DEPTH_VIEW_POSES} moments (labelled '
+            f"with their video frame; darker: later), seen from the side and from above:"
+            f"</p>{svg}</div>")
+
+
 def _person_html(p: PersonResult, thumb: str | None) -> str:
     s = p.stats
     span = s.last_frame - s.first_frame + 1
@@ -221,6 +272,7 @@ def _person_html(p: PersonResult, thumb: str | None) -> str:
     return f"""<section class="person"><h2 style="color:{_hex(p.id - 1)}">Person {p.id}</h2>
 <div class="row">{img}<table class="stats">{table}</table></div>
 {f'<ul class="warn">{warns}</ul>' if warns else ''}
+{_depth_block(p)}
 <details><summary>Bone lengths (parent -&gt; child, cm)</summary>
 <table class="bones"><tr><th>parent</th><th>child</th><th>length (cm)</th></tr>{bones}</table>
 </details></section>"""

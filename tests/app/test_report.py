@@ -287,8 +287,10 @@ def test_html_is_a_document_with_a_section_per_person(two_people):
     length = 100 * p1.stats.bone_lengths_m["left_knee"]
     assert (f"<tr><td>{rig.joints[rig.parents[j]]}</td><td>left_knee</td><td>{length:.1f}</td>"
             "</tr>") in page
-    # three plots drawn by matplotlib, with labelled axes and a legend naming each person
-    assert page.count("<svg") == 3
+    # three plots drawn by matplotlib, with labelled axes and a legend naming each person,
+    # and per person the rig seen from the side and from above
+    assert page.count("<svg") == 3 + 2
+    assert page.count("From the side") == 2 and page.count("From above") == 2
     for text in ("video frame", "mean landmark confidence (0-1)",
                  "hip height above the ground (m)", "z (m), towards the camera"):
         assert text in page

@@ -57,6 +57,6 @@ def test_the_report_renders_in_chromium_without_errors(report, tmp_path):
                                                               for p in people]
     assert len(images) == len(people)
     assert all(done and w > 20 and h == 220 for done, w, h in images), images
-    assert len(plots) == 3 and min(plots) > 300
+    assert len(plots) == 3 + len(people) and min(plots) > 300  # + a side/top view each
     for p in people:
         assert f"person {p['id']}" in legend
