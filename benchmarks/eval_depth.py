@@ -23,16 +23,25 @@ where the reference landmark was triangulated (the reference sampled at the trac
 instants: the videos' offsets are sub-frame):
 
 * ``PA``: PA-MPJPE, mm (a similarity per frame, rotation det +1:
-  :func:`mocap.geometry.metrics.pa_mpjpe`);
+  :func:`mocap.geometry.metrics.pa_mpjpe`); ``scale``: that similarity's median scale
+  (reference size / source size: BlazePose assumes an adult's size);
 * ``RR``: root-relative MPJPE, mm (both hip-centred in the camera's axes, no rotation);
-* ``x``, ``y``, ``across`` and ``depth``: the root-relative error's mean absolute value
-  along the camera's x, y (their mean: across the image) and z (depth), mm.
+* ``across`` and ``depth``: the root-relative error's mean absolute value across the image
+  (the mean of the camera's x and y) and along its optical axis (z), mm; ``PAacr`` and
+  ``PAdep``: the same split after PA's alignment (as issue 22 first reported it);
+* ``2D px``: the track's median 2D distance from the reference's projection (where it is
+  large, the detector, not the 3D, went wrong).
 
-Per view and person, per view (persons pooled), and the median over views. The yardstick's
-own noise: for each camera, the person triangulated from the other three (the same tracks,
-match and offsets) against the 4-view reference, in that camera's axes, the same measures
-plus ``abs`` (the plain distance, no centring), mm. Cost: seconds of each stage and ms per
-person-frame of each source.
+Each view is measured against two references: the 4-view one (every camera, the
+product's) and the 3-view one without the camera under test (which owes nothing to that
+camera's own detections, so the across-image error is not flattered). Per view and
+person, per view (persons pooled), and the median over views. The yardstick's own noise:
+the 3-view reference against the 4-view one, in that camera's axes, the same measures
+plus ``abs`` (the plain distance, no centring), mm. A mirror check: each source's
+PA-MPJPE with its depth negated must be worse (a source in mirrored axes is flagged).
+Cost: seconds of each stage and ms per person-frame of each source. A source that fails
+with a :class:`mocap.errors.MocapError` (the learned stage's weights not there yet) is
+skipped with its message, unless named in ``--sources``.
 
 Usage::
 
@@ -85,12 +94,19 @@ MIN_PERSON_FRAMES = 10
 SOURCES = ("blazepose", "learned")
 
 def _learned_lifter():
-    """``mocap.lift.lift_track`` when the learned 3D stage is there, else None. An import
-    error of a module that exists is raised: a broken stage must not silently drop out."""
-    if importlib.util.find_spec("mocap.lift") is None:
-        return None
-    module = importlib.import_module("mocap.lift")
-    return getattr(module, "lift_track", None)
+    """``lift_track`` of the learned 3D stage (``mocap.lift``, or its ``stage`` module)
+    when it is there, else None. An import error of a module that exists is raised: a
+    broken stage must not silently drop out."""
+    for name in ("mocap.lift", "mocap.lift.stage"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # the parent package is not there
+            found = False
+        if found:
+            lift = getattr(importlib.import_module(name), "lift_track", None)
+            if lift is not None:
+                return lift
+    return None
 
 
 def available_sources() -> list[str]:
@@ -109,7 +125,8 @@ def monocular_sources(track, image_size: tuple[int, int], fps: float,
         image_size: that video's (width, height), px.
         fps: its frame rate.
         names: the sources wanted (default: all available: ``blazepose``; ``learned``
-            when :mod:`mocap.lift` has ``lift_track(track, image_size, fps)``).
+            when :mod:`mocap.lift` (or ``mocap.lift.stage``) has ``lift_track(track,
+            image_size, fps)``).
 
     Returns:
         The estimates by name.
@@ -317,8 +334,13 @@ def _median(rows: list[dict], keys) -> dict:
     return {k: float(np.median([r[k] for r in rows])) for k in keys if rows}
 
 
-def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]) -> dict:
+def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str],
+             required: bool = True) -> dict:
     """Every view's tracks against the reference persons; see the module docstring.
+
+    A source that fails with a :class:`mocap.errors.MocapError` (the learned stage's
+    weights not there yet) is dropped and its message kept in ``skipped``, unless
+    ``required``.
 
     Each view is measured against two references: ``4-view`` (the product's, from every
     camera: the brief's yardstick) and ``3-view`` (triangulated without the camera under
@@ -328,7 +350,11 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
     refs = list(persons.values())
     ref_ids = list(persons)
     rows, views, noise, matches = [], [], [], []
+    from mocap.errors import MocapError
+
     cost = {n: [0.0, 0] for n in source_names}
+    skipped: dict[str, str] = {}
+    source_names = list(source_names)
     for v, cam in enumerate(calib):
         off = float(solved.offsets[v])
         loo = leave_one_out(solved, v)
@@ -347,11 +373,19 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
             if k < 0:
                 continue
             tracks_of.setdefault(k, []).append((int(track.id), px))
-            t0 = time.perf_counter()
-            sources = monocular_sources(track, solved.sizes[v], solved.fps, source_names)
-            spent = time.perf_counter() - t0
-            for name in sources:
-                cost[name][0] += spent / len(sources)
+            sources = {}
+            for name in list(source_names):
+                t0 = time.perf_counter()
+                try:
+                    sources.update(monocular_sources(track, solved.sizes[v], solved.fps,
+                                                     [name]))
+                except MocapError as exc:
+                    if required:
+                        raise
+                    skipped[name] = str(exc)
+                    source_names.remove(name)
+                    continue
+                cost[name][0] += time.perf_counter() - t0
                 cost[name][1] += len(track.frames)
             for ref_name, ref_persons in references.items():
                 if k not in ref_persons:
@@ -401,8 +435,8 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
     if noise:
         summary.append({"reference": "4-view", "source": "3-view noise",
                         **_median(noise, (*COLUMNS, "x", "y", "PA_x", "PA_y", "abs"))})
-    ms = {n: 1000 * s / max(f, 1) for n, (s, f) in cost.items()}
-    return {"rows": rows, "views": views, "noise": noise, "summary": summary,
+    ms = {n: 1000 * s / max(f, 1) for n, (s, f) in cost.items() if n in source_names}
+    return {"skipped": skipped, "rows": rows, "views": views, "noise": noise, "summary": summary,
             "matches": matches, "ms_per_person_frame": ms}
 
 
@@ -467,6 +501,8 @@ def _print(result: dict) -> None:
     print(f"{'reference':10}{'source':14}{_head(cols)}")
     for s in result["summary"]:
         print(f"{s['reference']:10}{s['source']:14}{_vals(s, cols)}")
+    for name, why in result["skipped"].items():
+        print(f"\nsource {name} skipped: {why}")
     mirror = [f"{r['view']} {r['source']} {r['PA']:.0f} -> {r['PA_depth_negated']:.0f}"
               for r in result["views"] if r["reference"] == "4-view"]
     print("\nmirror check, PA-MPJPE with the source's depth negated (must be worse): "
@@ -504,19 +540,21 @@ def _jsonable(value):
     return value
 
 
-def measure(solved: Solved, names: list[str]) -> dict:
-    """Everything printed, as one dict (see the module docstring), from a solved take."""
+def measure(solved: Solved, names: list[str], required: bool = True) -> dict:
+    """Everything printed, as one dict (see the module docstring), from a solved take
+    (``required``: see :func:`evaluate`)."""
     persons = {p: person for p, person in enumerate(solved.persons)
                if _triangulated(person)[:, BODY_JOINTS].all(1).sum() >= MIN_PERSON_FRAMES}
     t0 = time.perf_counter()
-    result = evaluate(solved, persons, names)
+    result = evaluate(solved, persons, names, required)
     seconds = dict(solved.seconds)
     seconds["evaluation"] = time.perf_counter() - t0
     seconds["total"] = sum(seconds[k] for k in ("load_models", "tracking", "multiview",
                                                 "evaluation"))
     return {"source": "Pose2Sim Demo_MultiPerson (4 views), mocap's own tracking and "
                       "multi-camera triangulation",
-            "joints": list(BODY_JOINTS), "sources": names,
+            "joints": list(BODY_JOINTS),
+            "sources": [n for n in names if n not in result["skipped"]],
             "persons": [p + 1 for p in persons],
             "person_frames": [int(_triangulated(p)[:, BODY_JOINTS].all(1).sum())
                               for p in persons.values()],
@@ -542,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     files = ensure_multiview_demo()
     views = [f"cam{v + 1:02d}" for v in range(4)]
-    result = measure(solve_reference(files, views), names)
+    result = measure(solve_reference(files, views), names, required=bool(args.sources))
     result["cost_s"]["total"] = time.perf_counter() - start
     if args.json:
         print(json.dumps(_jsonable(result), indent=1))
