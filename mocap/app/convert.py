@@ -371,12 +371,12 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
-        staged = _write_people(out, people, cfg, fps, blender_error, progress)
+        staged = write_people(out, people, cfg, fps, blender_error, progress)
         timings["export"] = time.perf_counter() - t0
         # report.html (Python: plotting) is made on a thread while the preview (decoding
         # and encoding, which leave the interpreter free) is written
-        page = _Background(render_report_html, video, people, tracked, _settings(cfg)) \
-            if cfg.report else None
+        page = (_Background(render_report_html, video, people, tracked,
+                            conversion_settings(cfg)) if cfg.report else None)
         if cfg.preview:
             t0 = time.perf_counter()
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
@@ -387,7 +387,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
             staged["report.html"] = out.path("report.html")
             staged["report.html"].write_text(page.result(), encoding="utf-8")
             timings["report"] = page.seconds
-        report = build_report(video, people, tracked, _settings(cfg), timings,
+        report = build_report(video, people, tracked, conversion_settings(cfg), timings,
                               undo is not None)
         if blender_error:
             report["message"] = f"FBX/glTF not written: {blender_error[0]}"
@@ -425,7 +425,7 @@ class _Background:
         return self._value
 
 
-def _write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
+def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
                   fps: float, staged_error: list, progress=None) -> dict[str, Path]:
     """Stage every per-person file; returns final name -> staged temporary path. A failed
     FBX/GLB export (no Blender, a program that is not Blender, Blender's own error) is
@@ -475,7 +475,7 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg,
     return staged
 
 
-def _settings(cfg: ConvertConfig) -> dict:
+def conversion_settings(cfg: ConvertConfig) -> dict:
     """The conversion settings the report states."""
     return {"rig": cfg.rig, "units": cfg.units, "fov_deg": cfg.fov_deg,
             "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera,

@@ -37,11 +37,11 @@ from mocap.app.checks import QualityWarning, frame_ranges, person_warnings
 from mocap.app.convert import (
     ConvertConfig,
     ConvertResult,
-    _settings,
-    _write_people,
+    conversion_settings,
     pipeline_config,
     prepare_output,
     publish,
+    write_people,
 )
 from mocap.app.person import PersonResult, animate_person, person_stats
 from mocap.app.preview import write_views_preview
@@ -50,6 +50,7 @@ from mocap.errors import InputError, OutputError
 from mocap.export.blender import check_blender
 from mocap.export.formats import BLENDER_FORMATS
 from mocap.fileio import OutputDir
+from mocap.geometry.series import fill_nan
 from mocap.io.video import VideoInfo, open_video
 from mocap.motion.world import LANDMARK_INDEX, level_scene, placed_motion
 from mocap.multiview.autocalib import auto_calibrate
@@ -70,6 +71,8 @@ CALIBRATION_FILE = "calibration.toml"
 #: Videos whose frame rates differ by more than this share are refused (frames are paired
 #: by index and offset: a 30 and a 60 fps video would need resampling).
 FPS_TOLERANCE = 0.01
+#: ... nor may two rates drift apart by more than this many frames over the shorter clip.
+MAX_DRIFT_FRAMES = 0.5
 #: A track seen by one camera only is reported when it was seen this many seconds.
 LONE_TRACK_S = 1.0
 #: A view whose median reprojection error over everyone is above this (px) is warned about.
@@ -134,7 +137,11 @@ def _video_infos(videos: list[Path]) -> list[VideoInfo]:
             infos.append(reader.info)
     rate0 = infos[0].rate
     for v, info in zip(videos[1:], infos[1:], strict=True):
-        if abs(info.rate - rate0) > FPS_TOLERANCE * rate0:
+        # frames are paired by index and one offset: a different rate drifts by this many
+        # frames over the clip
+        frames = max(min(infos[0].frame_count, info.frame_count), 1)
+        drift = abs(info.rate / rate0 - 1.0) * frames
+        if abs(info.rate - rate0) > FPS_TOLERANCE * rate0 or drift > MAX_DRIFT_FRAMES:
             raise InputError(f"the videos have different frame rates ({videos[0].name} "
                              f"{rate0:g} fps, {v.name} {info.rate:g} fps): re-encode them "
                              "to one rate")
@@ -186,6 +193,12 @@ def convert_views(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         if key in seen:
             raise InputError(f"{p} is given twice (as {seen[key]}): one video per camera")
         seen[key] = p
+    stems: dict[str, Path] = {}
+    for p in paths:  # the stem names the camera: two alike would be one camera
+        if p.stem.lower() in stems:
+            raise InputError(f"{stems[p.stem.lower()]} and {p} have one name ({p.stem}): "
+                             "each video names its camera; rename one")
+        stems[p.stem.lower()] = p
     if views.auto and len(paths) < 3:
         raise InputError("--calibration auto needs three or more cameras: from two, the "
                          "people alone cannot fix the cameras' focal lengths (calibrate "
@@ -244,7 +257,7 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
         auto_info = None
         sync = None
         offsets = views.offsets
-        if offsets is None:
+        if offsets is None and calib is None:  # auto: the cameras need rough offsets first
             sync = estimate_offsets(tracks, fps)
             offsets = tuple(float(o) for o in sync.offsets)
         if calib is None:
@@ -257,35 +270,48 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
         t0 = time.perf_counter()
         match = match_tracks(tracks, calib, offsets=offsets)
         persons = triangulate_persons(tracks, match, calib, offsets=offsets, fps=fps)
-        rot, height = level_scene([p.points for p in persons], fps)
+        total = results[0].frame_count
+        min_frames = max(1, min(pipe.min_track_frames, total // 2))
+        kept, scene = {}, []
+        for pid, (person, members) in enumerate(zip(persons, match.persons, strict=True),
+                                                start=1):
+            ready = _prepared(person, total, min_frames)
+            if isinstance(ready, str):
+                views_seen = ", ".join(sorted({str(v + 1) for v, _ in members}))
+                inside = (person.frames >= 0) & (person.frames < total)
+                scene.append(QualityWarning(
+                    "not_exported", f"person {pid} (matched across videos {views_seen}) is "
+                    f"not exported: {ready}",
+                    frame_ranges(person.observed[inside], int(max(person.frames[0], 0)))))
+                continue
+            kept[pid] = ready
+        # the floor from the people who are exported, their points completed
+        rot, height = level_scene([pts for _, pts in kept.values()], fps)
         level = calib.transformed(rot, np.array([0.0, -height, 0.0]))
         timings["triangulation"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        total = results[0].frame_count
-        people, shifts, scene = [], [], []
-        min_frames = max(1, min(pipe.min_track_frames, total // 2))
-        for pid, (person, members) in enumerate(zip(persons, match.persons, strict=True),
-                                                start=1):
-            built = _person(pid, person, members, tracks, offsets, rot, height, level, rig,
-                            cfg, fps, (infos[0].width, infos[0].height), total, min_frames)
-            if isinstance(built, str):
-                views_seen = ", ".join(sorted({str(v + 1) for v, _ in members}))
-                scene.append(QualityWarning(
-                    "not_exported", f"person {pid} (matched across videos {views_seen}) is "
-                    f"not exported: {built}", frame_ranges(person.observed, int(person.frames[0]))))
-                continue
+        people, shifts = [], []
+        for pid, (keep, pts) in kept.items():
+            members = match.persons[pid - 1]
+            person = persons[pid - 1]
+            built = _person(pid, person, keep, pts, members, tracks, offsets, rot, height,
+                            level, rig, cfg, fps, (infos[0].width, infos[0].height), total)
             people.append(built[0])
             shifts.append(built[1])
-        scene += _scene_warnings(paths, tracks, match, fps)
+        scene += _scene_warnings(paths, tracks, match, fps, offsets)
+        scene += [QualityWarning("truncated", f"video {v + 1} ({paths[v].name}) is truncated "
+                                 f"or corrupt: only its {r.frame_count} decodable frames "
+                                 "were used")
+                  for v, r in enumerate(results) if v and r.truncated]
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
-        staged = _write_people(out, people, cfg, fps, blender_error, progress)
+        staged = write_people(out, people, cfg, fps, blender_error, progress)
         staged[CALIBRATION_FILE] = out.path(CALIBRATION_FILE)
         staged[CALIBRATION_FILE].write_text(calibration_toml(level), encoding="utf-8")
         timings["export"] = time.perf_counter() - t0
         views_block = _views_block(paths, infos, results, level, by_name, views, auto_info,
-                                   sync, offsets, match, persons, people, rot, height)
+                                   sync, offsets, match, persons, people, shifts, rot, height)
         scene += _reprojection_warnings(views_block)
         if cfg.preview:
             t0 = time.perf_counter()
@@ -294,7 +320,7 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
                 paths, offsets, people, shifts, level, out.path("preview.mp4"), fps, total,
                 pcb)
             timings["preview"] = time.perf_counter() - t0
-        settings = {**_settings(cfg), "fov_deg": None, "camera_mode": "calibrated"}
+        settings = {**conversion_settings(cfg), "fov_deg": None, "camera_mode": "calibrated"}
         if cfg.report:
             t0 = time.perf_counter()
             staged["report.html"] = out.path("report.html")
@@ -312,7 +338,7 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(paths[0], out_dir, people, written, total, fps,
-                         results[0].truncated, timings, None, units=cfg.units,
+                         any(r.truncated for r in results), timings, None, units=cfg.units,
                          scene_warnings=scene, views=views_block)
 
 
@@ -326,8 +352,15 @@ def _auto_calibration(tracks, infos, names, offsets, views: ViewsConfig):
     starts = [tuple(offsets)]
     if views.offsets is None and any(abs(o) > 1e-9 for o in offsets):
         starts.append((0.0,) * len(offsets))
-    found = [auto_calibrate(tracks, sizes, names=names, offsets=o, scale_m=views.scale_m)
-             for o in starts]
+    found, errors = [], []
+    for o in starts:
+        try:
+            found.append(auto_calibrate(tracks, sizes, names=names, offsets=o,
+                                        scale_m=views.scale_m))
+        except InputError as exc:  # one start may fail where another succeeds
+            errors.append(exc)
+    if not found:
+        raise errors[0]
     return min(found, key=lambda a: float(np.nanmean(a.median_error_px)))
 
 
@@ -360,25 +393,31 @@ def complete_landmarks(points: np.ndarray) -> np.ndarray | str:
     return pts
 
 
-def _person(pid: int, person: Person3D, members, tracks, offsets, rot, height,
-            level: Calibration, rig, cfg: ConvertConfig, fps: float, size, total: int,
-            min_frames: int):
-    """One triangulated person -> ``(PersonResult, lift (3,))`` on the first video's
-    frames, or the reason they are not exported (triangulated in fewer than
-    ``min_frames`` of the first video's frames, or a body landmark never). ``lift`` is
-    how far :func:`~mocap.app.person.animate_person` raised the world to settle the feet
-    (the preview projects through the calibration, so it lowers the rig by it)."""
+def _prepared(person: Person3D, total: int, min_frames: int):
+    """``(keep (T,) bool, points (K, 33, 3))``: the frames of a person that are exported
+    (the first video's, first to last triangulated) and their points completed
+    (:func:`complete_landmarks`), in the calibration's world; or the reason the person is
+    not exported (triangulated in fewer than ``min_frames`` of the first video's frames,
+    or a body landmark never)."""
     keep = (person.frames >= 0) & (person.frames < total)
     seen = np.flatnonzero(keep & person.observed)
     if len(seen) < min_frames:
         return f"triangulated in {len(seen)} frames of the first video (under {min_frames})"
     keep[:seen[0]] = keep[seen[-1] + 1:] = False  # first to last frame triangulated
+    pts = complete_landmarks(person.points[keep].astype(np.float64))
+    return pts if isinstance(pts, str) else (keep, pts)
+
+
+def _person(pid: int, person: Person3D, keep, points, members, tracks, offsets, rot,
+            height, level: Calibration, rig, cfg: ConvertConfig, fps: float, size,
+            total: int):
+    """One triangulated person (:func:`_prepared`) -> ``(PersonResult, lift (3,))`` on the
+    first video's frames. ``lift`` is how far :func:`~mocap.app.person.animate_person`
+    raised the world to settle the feet (the preview projects through the calibration,
+    so it lowers the rig by it)."""
     frames = person.frames[keep]
     up = np.array([0.0, height, 0.0])
-    pts = complete_landmarks(person.points[keep].astype(np.float64))
-    if isinstance(pts, str):
-        return pts
-    pts = pts @ rot.T - up
+    pts = points @ rot.T - up
     raw = person.raw[keep] @ rot.T - up
     found = np.isfinite(raw).all(-1)  # (T, 33)
     observed = person.observed[keep]
@@ -411,6 +450,8 @@ def _view0_track(pid, frames, fps, pts, raw, found, observed, cam0) -> Track:
     where the landmark was triangulated (0 where the smoother bridged it)."""
     t = len(frames)
     img = cam0.project(pts)
+    behind = ~np.isfinite(img).all(-1)  # (T, 33): behind the first camera (or on its plane)
+    img = fill_nan(img)  # the image path bridged across (the stats skip those frames)
     img_raw = cam0.project(np.where(found[..., None], raw, np.nan))
     zeros = np.zeros((t, NUM_LANDMARKS, 1))
     hips = [LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]]
@@ -418,7 +459,7 @@ def _view0_track(pid, frames, fps, pts, raw, found, observed, cam0) -> Track:
     world = cam_pts - cam_pts[:, hips].mean(1, keepdims=True)
     cam_raw = raw @ cam0.R.T
     world_raw = cam_raw - cam_pts[:, hips].mean(1, keepdims=True)
-    vis = (found & observed[:, None]).astype(np.float32)
+    vis = (found & observed[:, None] & ~behind).astype(np.float32)
     share = vis.mean(1)
     return Track(id=pid, frames=frames, times=frames / fps, observed=observed,
                  image_raw=np.concatenate([img_raw, zeros], -1), world_raw=world_raw,
@@ -456,7 +497,7 @@ def _hands(frames, members, tracks, offsets):
     return image, world, score
 
 
-def _scene_warnings(paths, tracks, match, fps) -> list[QualityWarning]:
+def _scene_warnings(paths, tracks, match, fps, offsets) -> list[QualityWarning]:
     """``one_camera``: a track of at least :data:`LONE_TRACK_S` seconds that no other
     camera's tracks agree with (a bystander, or a person only one camera sees): not
     exported, since it cannot be triangulated."""
@@ -469,7 +510,8 @@ def _scene_warnings(paths, tracks, match, fps) -> list[QualityWarning]:
             "one_camera", f"video {v + 1} ({paths[v].name}): a person (its track {tr.id}) "
             "is seen by this camera only, or by no other consistently: not exported (a "
             "person must be seen by two cameras to be triangulated)",
-            frame_ranges(tr.observed, int(tr.frames[0]))))
+            # in the first video's frames, as every frame number mocap prints
+            frame_ranges(tr.observed, int(tr.frames[0]) - round(float(offsets[v])))))
     return out
 
 
@@ -493,28 +535,32 @@ def _round(x, digits: int = 3):
 
 
 def _views_block(paths, infos, results, level: Calibration, by_name, views, auto_info, sync,
-                 offsets, match, persons, people, rot, height) -> dict:
-    """``report.json``'s ``views``: the calibration, offsets, per camera its numbers, per
-    person its tracks, reprojection error and coverage per view."""
+                 offsets, match, persons, people, shifts, rot, height) -> dict:
+    """``report.json``'s ``views``: the calibration, offsets, per camera its numbers (over
+    the exported people), per person its tracks, reprojection error and coverage per view
+    (over the first video's frames)."""
     v_count = len(paths)
+    total = results[0].frame_count
     errors = [[] for _ in range(v_count)]
     person_rows = []
-    exported = {p.id for p in people}
+    lifts = {p.id: lift for p, lift in zip(people, shifts, strict=True)}
     for pid, (person, members) in enumerate(zip(persons, match.persons, strict=True),
                                             start=1):
-        for v in range(v_count):
-            err = person.errors[v][person.used[v]]
-            errors[v].append(err)
-        span = max(len(person), 1)
+        inside = (person.frames >= 0) & (person.frames < total)
+        if pid in lifts:  # a person not exported (a brief mismatch) judges no camera
+            for v in range(v_count):
+                errors[v].append(person.errors[v][person.used[v] & inside[:, None]])
+        span = max(int(inside.sum()), 1)
         person_rows.append({
             "id": pid,
-            "exported": pid in exported,
+            "exported": pid in lifts,
+            "lift_m": None if pid not in lifts else round(float(lifts[pid][1]), 4),
             "tracks": [{"view": v + 1, "track_id": int(tracks_id)} for v, tracks_id in
                        ((v, results[v].tracks[i].id) for v, i in members)],
             "median_reprojection_px": _round(person.median_error(), 2),
-            "coverage_per_view": [round(float(person.used[v].any(1).sum() / span), 4)
-                                  for v in range(v_count)],
-            "frames_triangulated": int(person.observed.sum()),
+            "coverage_per_view": [round(float((person.used[v].any(1) & inside).sum()
+                                              / span), 4) for v in range(v_count)],
+            "frames_triangulated": int((person.observed & inside).sum()),
         })
     cameras = []
     for v, (path, info, cam) in enumerate(zip(paths, infos, level, strict=True)):

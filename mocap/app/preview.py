@@ -238,10 +238,12 @@ def write_views_preview(videos: list[Path], offsets, people: list[PersonResult],
     for p, lift in zip(people, lifts, strict=True):
         pos = p.animation.positions() - np.asarray(lift, np.float64)
         drawn.append((p, [cam.project(pos) for cam in calibration]))
-    readers = [open_video(v) for v in videos]
+    readers: list = []
     writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (cols * cw, rows * ch))
     try:
+        for v in videos:  # inside the try: a video that fails to open closes the others
+            readers.append(open_video(v))
         if not writer.isOpened():
             raise OutputError(f"cannot write the preview video {out_path}")
         its = [iter(r) for r in readers]

@@ -187,8 +187,8 @@ def depth_views_svg(p: PersonResult, poses: int = DEPTH_VIEW_POSES) -> str | Non
     """The person's exported rig seen from the side and from above (inline SVG), at
     ``poses`` frames spread over those they were seen in: depth made visible without
     Blender (an arm swinging out of the walking plane, bent knees). Side: the world's z
-    (towards the first camera) across, y up; above: x across, z down the page. None when
-    the person was never seen."""
+    across (from one video: towards the camera), y up; above: x across (from one video:
+    the camera's right), z down the page. None when the person was never seen."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -209,10 +209,10 @@ def depth_views_svg(p: PersonResult, poses: int = DEPTH_VIEW_POSES) -> str | Non
                 side.plot([a[2], b[2]], [a[1], b[1]], color=color, lw=1.3)
                 top.plot([a[0], b[0]], [a[2], b[2]], color=color, lw=1.3)
             side.text(pts[0, 2], pts[0, 1], f" {p.track.first_frame + int(f)}", fontsize=6)
-        side.set_xlabel("z (m), towards the camera")
+        side.set_xlabel("z (m)")
         side.set_ylabel("y (m), up")
         side.set_title("From the side")
-        top.set_xlabel("x (m), the camera's right")
+        top.set_xlabel("x (m)")
         top.set_ylabel("z (m)")
         top.invert_yaxis()
         top.set_title("From above")
@@ -374,7 +374,8 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
         plots.append(_plot(
             [(f"person {p.id}", p.animation.root_translation[:, 0],
               p.animation.root_translation[:, 2], _hex(p.id - 1), True) for p in people],
-            "x (m), the camera's right", "z (m), towards the camera",
+            *(("x (m), the camera's right", "z (m), towards the camera") if views is None
+              else ("x (m)", "z (m)")),
             "Hip path seen from above (dot: first frame)", equal=True))
     cam = tracked.camera
     if cam is not None and cam.moving:

@@ -522,6 +522,8 @@ def level_scene(people: list[np.ndarray], fps: float) -> tuple[np.ndarray, float
     contact = np.concatenate([c[m] for (c, _), m in zip(cands, on, strict=True)])
     groups = np.concatenate([g[m] + 4 * i for i, ((_, g), m)
                              in enumerate(zip(cands, on, strict=True))])
+    finite = np.isfinite(contact).all(axis=1)
+    contact, groups = contact[finite], groups[finite]
     roots = [(None, 0.5 * (p[:, LANDMARK_INDEX["left_hip"]] + p[:, LANDMARK_INDEX["right_hip"]]))
              for p in upright]
     n = (fit_ground(contact, groups, np.array([0.0, 1.0, 0.0]),

@@ -267,3 +267,21 @@ def test_two_cameras_with_hands(tmp_path, multiview_demo):
         seen = data["hands_score"] > 0
         assert np.isfinite(data["hands_world"][seen]).all()
         assert not np.isfinite(data["hands_world"][~seen]).any()
+
+
+def test_two_videos_of_one_name_are_refused(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _clip(tmp_path / "a" / "cam01.mp4"), _clip(tmp_path / "b" / "cam01.mp4")
+    c = _clip(tmp_path / "cam02.mp4")
+    proc = run_cli("convert", a, b, c, "--calibration", "auto", "-o", tmp_path / "out")
+    assert_one_line_error(proc, "have one name (cam01)")
+
+
+def test_frame_rates_that_drift_apart_over_the_clip_are_refused(tmp_path):
+    """29.97 and 30 fps are within 1 %, but over 600 frames they drift 0.6 frame apart."""
+    a = _clip(tmp_path / "a.mp4", 30.0, size=(32, 24), frames=600)
+    b = _clip(tmp_path / "b.mp4", 29.97, size=(32, 24), frames=600)
+    c = _clip(tmp_path / "c.mp4", 30.0, size=(32, 24), frames=600)
+    proc = run_cli("convert", a, b, c, "--calibration", "auto", "-o", tmp_path / "out")
+    assert_one_line_error(proc, "different frame rates", "b.mp4 29.97 fps")

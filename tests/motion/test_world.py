@@ -341,3 +341,36 @@ def test_a_bridged_gap_follows_the_image_path_of_a_jump():
     np.testing.assert_allclose(held[25:, 2], true[24, 2], atol=1e-9)
     hip_px = f * held[25:, :2] / held[25:, 2:] + c  # (plus the last frame's small misfit)
     np.testing.assert_allclose(hip_px, xy[25:, hips].mean(1), atol=3.0)
+
+
+@needs_data
+def test_level_scene_puts_a_z_up_world_on_a_y_up_floor():
+    """Triangulated people arrive in a calibration's own world (Z up, the floor 0.3 m below
+    its origin, turned about the vertical): level_scene finds the rotation and height that
+    put their feet on y = 0 with Y up, from the feet alone."""
+    from mocap.motion.world import level_scene
+    from mocap.multiview.calibration import Z_UP_TO_Y_UP
+
+    lm, fps = _cmu_landmarks()  # Y up, feet on y = 0 (truth)
+    yaw = _swing(np.array([1.0, 0.0, 0.0]), np.array([0.6, 0.0, 0.8]))
+    z_up = (lm @ yaw.T) @ Z_UP_TO_Y_UP - np.array([0.0, 0.0, 0.3])  # (x, z, -y): Z up
+    rot, height = level_scene([z_up], fps)
+    assert np.linalg.det(rot) == pytest.approx(1.0)
+    level = z_up @ rot.T - np.array([0.0, height, 0.0])
+    feet = [LANDMARK_INDEX[n] for n in ("left_heel", "right_heel", "left_foot_index",
+                                        "right_foot_index")]
+    assert abs(np.median(level[:, feet, 1].min(axis=1))) < 0.02
+    # heights match the truth's levelled on its own foot contacts (the CMU walk's floor
+    # rises ~1 degree along it, which the fit rightly removes), up to the floor's height
+    t = len(lm)
+    low_i = lm[:, feet, 1].argmin(axis=1)
+    n, _ = fit_ground(lm[:, feet][np.arange(t), low_i], low_i, np.array([0.0, 1.0, 0.0]))
+    truth = (lm @ _swing(n, np.array([0.0, 1.0, 0.0])).T)[..., 1]
+    diff = level[..., 1] - truth
+    assert np.abs(diff - np.median(diff)).max() < 0.02
+    assert abs(np.median(diff)) < 0.03
+    # a person whose heels and toes were never triangulated does not stop it
+    no_feet = z_up.copy()
+    no_feet[:, 29:33] = np.nan
+    rot2, _ = level_scene([no_feet], fps)
+    assert (rot2 @ np.array([0.0, 0.0, 1.0]))[1] > 0.99  # the file's Z is up
