@@ -13,6 +13,9 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
                  (tracks across views -> persons), scene (persons -> 3D tracks), sync
                  (time offsets between videos), autocalib + bundle (cameras from the
                  people), board (cameras from ChArUco/checkerboard videos)
+    lift/        the learned 3D stage: data (CMU rig joints -> BlazePose-like training
+                 pairs), model (temporal convolution net, torch), stage (lift_track:
+                 a track's 2D + BlazePose 3D -> corrected root-relative 3D)
     motion/      world (root, ground, scene; a moving camera undone), contacts (foot
                  contacts, locking, skate)
     skeleton/    rig (Rig, rig files, BVH rigs), roles (name recognition), animation (FK)

@@ -17,10 +17,10 @@ import mocap
 PACKAGE = Path(mocap.__file__).resolve().parent
 # bottom to top; a module may import its own room and the rooms before it
 ROOMS = ("errors", "types", "units", "fileio", "geometry", "io", "perception", "tracking",
-         "multiview", "motion", "skeleton", "retarget", "export", "app", "commands", "cli",
+         "multiview", "lift", "motion", "skeleton", "retarget", "export", "app", "commands", "cli",
          "__main__")
 # modules whose import pulls in a heavy optional dependency at import time
-HEAVY = {"mocap.perception.engine.tflite"}  # torch
+HEAVY = {"mocap.perception.engine.tflite", "mocap.lift.model"}  # torch
 
 
 def _modules():
