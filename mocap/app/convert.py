@@ -50,6 +50,7 @@ from mocap.fileio import OutputDir, check_write_dir
 from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
+from mocap.lift.stage import lift_track
 from mocap.perception.camera_motion import CameraMotionConfig
 from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
@@ -63,6 +64,11 @@ __all__ = ["FORMATS", "REPORT", "ConvertConfig", "ConvertResult", "convert_video
            "existing_outputs", "outputs_complete", "parse_formats"]
 
 REPORT = "report.json"
+
+#: ``--lift``: where each person's 3D (root-relative) comes from: ``blazepose``, the pose
+#: model's own world landmarks, smoothed; ``learned``, those corrected over the whole track
+#: by the temporal network trained on CMU mocap (:func:`mocap.lift.stage.lift_track`).
+LIFTS = ("blazepose", "learned")
 
 #: ``--camera``: ``auto`` measures the camera's turning and zooming and undoes it when the
 #: camera moved; ``static`` takes the camera as fixed (nothing measured); ``moving`` always
@@ -95,6 +101,7 @@ class ConvertConfig:
         hands: also capture both hands of every person (21 landmarks each) and retarget
             them onto the rig's fingers (:mod:`mocap.perception.hands`).
         hand_model: the hand landmark model with ``hands``: ``full`` or ``lite``.
+        lift: one of :data:`LIFTS` (one video; several cameras triangulate instead).
     """
 
     rig: str = "mixamo"
@@ -110,9 +117,12 @@ class ConvertConfig:
     camera: str = "auto"
     hands: bool = False
     hand_model: str = "full"
+    lift: str = "blazepose"
 
     def __post_init__(self) -> None:
         HandConfig(model=self.hand_model)  # checks the name
+        if self.lift not in LIFTS:
+            raise InputError(f"unknown --lift {self.lift!r}; choose from {', '.join(LIFTS)}")
         if self.camera not in CAMERA_MODES:
             raise InputError(f"unknown camera mode {self.camera!r}; choose from "
                              f"{', '.join(CAMERA_MODES)}")
@@ -361,6 +371,11 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         timings["tracking"] = time.perf_counter() - t0
         fps = tracked.info.rate
         size = (tracked.info.width, tracked.info.height)
+        if cfg.lift == "learned":  # each person's 3D re-estimated over their whole track
+            t0 = time.perf_counter()
+            tracked.tracks = [replace(t, world=lift_track(t, size, fps))
+                              for t in tracked.tracks]
+            timings["lift"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         path = tracked.camera
         undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
@@ -479,4 +494,4 @@ def conversion_settings(cfg: ConvertConfig) -> dict:
     """The conversion settings the report states."""
     return {"rig": cfg.rig, "units": cfg.units, "fov_deg": cfg.fov_deg,
             "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera,
-            "hands": cfg.hand_model if cfg.hands else None}
+            "hands": cfg.hand_model if cfg.hands else None, "lift": cfg.lift}

@@ -97,6 +97,10 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help=f"comma-separated outputs per person from {','.join(FORMATS)}: "
                    f"{FORMATS_RULE} (default: {','.join(DEFAULT_FORMATS)}; e.g. fbx,glb "
                    "writes bvh,json,fbx,glb and npz writes bvh,npz)")
+    g.add_argument("--lift", default="blazepose", choices=("blazepose", "learned"),
+                   help="where each person's 3D comes from (one video): blazepose, the pose "
+                   "model's own (default); learned, corrected over the whole track by "
+                   "mocap's temporal network trained on CMU mocap (see the README)")
     g.add_argument("--units", default="m", choices=("m", "cm"),
                    help="BVH units (default: m, imported by Blender at true size)")
     g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
@@ -122,7 +126,7 @@ def convert_config(args: argparse.Namespace):
                          units=args.units, bone_lengths=args.bone_lengths,
                          max_people=args.max_people, preview=args.preview,
                          blender=args.blender, camera=args.camera, hands=args.hands,
-                         hand_model=args.hand_model)
+                         hand_model=args.hand_model, lift=args.lift)
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:

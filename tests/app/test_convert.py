@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mocap.app.convert import outputs_complete, parse_formats
+from mocap.app.convert import ConvertConfig, outputs_complete, parse_formats
 from mocap.errors import InputError
 from mocap.io.bvh import read_bvh
 from tests.helpers import assert_one_line_error, cut_video, run_cli
@@ -471,3 +471,28 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of each run of True in ``mask``."""
     d = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+@pytest.mark.slow
+def test_lift_learned_replaces_the_3d_and_says_so(short_clip, model_paths, tmp_path):
+    """--lift learned: each person's 3D comes from the temporal network (mocap.lift) and
+    differs from BlazePose's; the report names the source and times the stage."""
+    runs = {}
+    for lift in ("blazepose", "learned"):
+        out = tmp_path / lift
+        proc = run_cli("convert", short_clip, "-o", out, "--no-preview", "--formats", "npz",
+                       "--lift", lift, "--camera", "static")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        report = json.loads((out / "report.json").read_text())
+        assert report["lift"] == lift
+        assert ("lift" in report["timings_s"]) == (lift == "learned")
+        runs[lift] = np.load(out / "person_1.npz")["landmarks_world"]
+    a, b = runs["blazepose"], runs["learned"]
+    assert a.shape == b.shape and np.isfinite(b).all()
+    moved = np.linalg.norm(a - b, axis=-1).mean()
+    assert 0.005 < moved < 0.5, moved  # corrected, not replaced by something else
+
+
+def test_an_unknown_lift_is_refused():
+    with pytest.raises(InputError, match="blazepose, learned"):
+        ConvertConfig(lift="magic")
