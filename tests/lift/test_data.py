@@ -141,7 +141,7 @@ def test_noise_is_shaped_like_blazepose(motion):
     b = D.make_batch(np.random.default_rng(3), [_take(lm)], 64, 32)
     err = np.abs(b.noisy - b.target)[..., list(D.BODY_JOINTS), :] * 1000
     depth, across = err[..., 2].mean(), err[..., :2].mean()
-    assert 35 < depth < 90 and depth > 1.5 * across  # depth error dominates
+    assert 40 < depth < 130 and depth > 1.2 * across  # depth error dominates
     wrist = np.abs(b.noisy - b.target)[..., [15, 16], 2].mean()
     hip = np.abs(b.noisy - b.target)[..., [23, 24], 2].mean()
     assert wrist > 2.5 * hip
