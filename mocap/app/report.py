@@ -204,10 +204,12 @@ def depth_views_svg(p: PersonResult, poses: int = DEPTH_VIEW_POSES) -> str | Non
         for k, (f, pts) in enumerate(zip(frames, pos, strict=True)):
             shade = 0.25 + 0.75 * k / max(len(frames) - 1, 1)
             color = (*(c / 255 for c in color_for(p.id - 1)), shade)
-            for j in range(1, len(parents)):
-                a, b = pts[j], pts[parents[j]]
-                side.plot([a[2], b[2]], [a[1], b[1]], color=color, lw=1.3)
-                top.plot([a[0], b[0]], [a[2], b[2]], color=color, lw=1.3)
+            # every bone of the pose in one path (NaN breaks it between bones): one SVG
+            # element per pose and view keeps the page small with many people
+            bones = np.array([[pts[j], pts[parents[j]], np.full(3, np.nan)]
+                              for j in range(1, len(parents))]).reshape(-1, 3)
+            side.plot(bones[:, 2], bones[:, 1], color=color, lw=1.3)
+            top.plot(bones[:, 0], bones[:, 2], color=color, lw=1.3)
             side.text(pts[0, 2], pts[0, 1], f" {p.track.first_frame + int(f)}", fontsize=6)
         side.set_xlabel("z (m)")
         side.set_ylabel("y (m), up")
