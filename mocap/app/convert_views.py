@@ -592,19 +592,11 @@ def _views_block(paths, infos, results, level: Calibration, by_name, views, auto
         "persons": person_rows,
     }
     if sync is not None:
-        block["sync"] = {"scores": _round(getattr(sync, "scores", []), 3),
-                         "refined": bool(getattr(sync, "refined", False))}
+        block["sync"] = {"scores": _round(sync.scores, 3), "refined": bool(sync.refined)}
     if auto_info is not None:
-        block["calibration"].update(_auto_summary(auto_info))
+        block["calibration"].update({
+            "scale_source": auto_info.scale_source, "persons": auto_info.persons,
+            "median_error_px": _round(auto_info.median_error_px, 3),
+            "scale": _round(auto_info.scale, 3)})
     return block
-
-
-def _auto_summary(auto) -> dict:
-    """The auto-calibration's diagnostics for the report (whatever it states)."""
-    out = {}
-    for key in ("scale_source", "persons", "median_error_px", "scale"):
-        value = getattr(auto, key, None)
-        if value is not None:
-            out[key] = _round(value, 3) if not isinstance(value, str) else value
-    return out
 

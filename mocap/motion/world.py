@@ -515,7 +515,7 @@ def level_scene(people: list[np.ndarray], fps: float) -> tuple[np.ndarray, float
     body_up = (body_up / np.linalg.norm(body_up) if np.linalg.norm(body_up) > 1e-9
                else np.array([0.0, 1.0, 0.0]))
     r1 = swing(body_up, np.array([0.0, 1.0, 0.0]))
-    upright = [fill_nan(p @ r1.T) if np.isfinite(p).any() else p @ r1.T for p in pts]
+    upright = [fill_nan(p @ r1.T) for p in pts]
     cands = [_ground_candidates(p, fps) for p in upright]
     on = [lowest_support(c, np.array([0.0, 1.0, 0.0]), min_points=3) if len(c)
           else np.zeros(0, bool) for c, _ in cands]

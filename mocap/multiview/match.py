@@ -14,6 +14,7 @@ none consistently) is unmatched and never glued to someone else.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,14 +153,19 @@ def _aligned(track: Track, offset: float, first: int, frames: int, joints: np.nd
     """A track's joints on the common frame axis: xy (F, K, 2) px, NaN where not seen;
     visibility (F, K); its size in px (median box diagonal over its observed frames)."""
     xy, vis = sample_landmarks(track, np.arange(first, first + frames) + offset)
-    xy, vis = xy[:, joints], vis[:, joints]
-    raw = track.image_raw[:, :, :2].astype(np.float64)
-    seen = raw[track.observed]
-    with np.errstate(invalid="ignore"):
-        diag = np.linalg.norm(np.nanmax(seen, 1) - np.nanmin(seen, 1), axis=-1) if len(seen) \
-            else np.array([np.nan])
-    size = float(np.nanmedian(diag)) if np.isfinite(diag).any() else math.nan
-    return xy, vis, size
+    return xy[:, joints], vis[:, joints], track_size(track)
+
+
+def track_size(track: Track) -> float:
+    """A track's size in px: the median diagonal of the box around its seen landmarks over
+    its observed frames (NaN when it has none)."""
+    seen = track.image_raw[:, :, :2].astype(np.float64)[track.observed]
+    if not len(seen):
+        return math.nan
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: NaN is the answer
+        diag = np.linalg.norm(np.nanmax(seen, 1) - np.nanmin(seen, 1), axis=-1)
+    return float(np.nanmedian(diag)) if np.isfinite(diag).any() else math.nan
 
 
 def match_tracks(tracks: Sequence[Sequence[Track]], calibration: Calibration, *,

@@ -56,7 +56,7 @@ from scipy.signal import correlation_lags, fftconvolve
 
 from mocap.errors import InputError, shape_error
 from mocap.multiview.calibration import Calibration
-from mocap.multiview.match import frame_span, match_tracks, sample_landmarks
+from mocap.multiview.match import frame_span, match_tracks, sample_landmarks, track_size
 from mocap.multiview.triangulate import triangulate
 from mocap.types import Track
 
@@ -427,17 +427,6 @@ def estimate_offsets(tracks: Sequence[Sequence[Track]], fps: float,
     return sync
 
 
-def _track_size(track: Track) -> float:
-    """A track's size in px: the median diagonal of the box around its seen landmarks."""
-    raw = track.image_raw[:, :, :2].astype(np.float64)[track.observed]
-    if not len(raw):
-        return math.nan
-    with warnings.catch_warnings():  # all-NaN rows: NaN is the answer
-        warnings.simplefilter("ignore", RuntimeWarning)
-        diag = np.linalg.norm(np.nanmax(raw, 1) - np.nanmin(raw, 1), axis=-1)
-    return float(np.nanmedian(diag)) if np.isfinite(diag).any() else math.nan
-
-
 def _busiest_frames(own: list[Track], offset: float, joints: Sequence[int],
                     min_visibility: float, most: int = REFINE_FRAMES) -> np.ndarray:
     """(F,) float64 frames of the first view: at most ``most`` where the view's tracks
@@ -470,7 +459,7 @@ def _refine(sync: Sync, tracks: Sequence[Sequence[Track]], calibration: Calibrat
     match = match_tracks(tracks, calibration, offsets=sync.coarse)
     idx = np.asarray(joints, np.int64)
     v_count = len(calibration)
-    sizes = [[_track_size(tr) for tr in view] for view in tracks]
+    sizes = [[track_size(tr) for tr in view] for view in tracks]
     for _ in range(REFINE_PASSES):
         moved = 0.0
         for v in order[1:]:
