@@ -116,3 +116,16 @@ def test_beats_blazepose_like_input_on_a_held_out_subject():
     before, after = np.mean(before), np.mean(after)
     assert after < 0.8 * before, (before, after)
     assert np.mean(depth_after) < 0.8 * np.mean(depth_before)
+
+
+def test_a_mirrored_track_gives_the_mirrored_pose(probe):
+    """The stage averages its estimate with the mirror image's, so it is exactly
+    equivariant: the mirrored video's person is the mirror of this one's."""
+    xy, conf, world = probe.xy[0], probe.conf[0], probe.noisy[0]
+    w, h = (int(s) for s in probe.cameras.size[0])
+    swap = list(D.MIRROR_LANDMARKS)
+    mxy = xy[:, swap].copy()
+    mxy[..., 0] = w - mxy[..., 0]
+    out = lift_track(_track(xy, conf, world), (w, h), 30.0)
+    mout = lift_track(_track(mxy, conf[:, swap], D.mirror(world)), (w, h), 30.0)
+    np.testing.assert_allclose(D.mirror(mout), out, atol=2e-3)
