@@ -90,8 +90,9 @@ MIN_PERSON_FRAMES = 10
 
 # --- the sources under test ----------------------------------------------------------------
 
-#: Every source :func:`monocular_sources` knows.
-SOURCES = ("blazepose", "learned")
+#: Every source :func:`monocular_sources` knows; ``NAME+prior``: source NAME through
+#: :func:`mocap.lift.prior.constrain` (constant bones, legs that straighten, knees forward).
+SOURCES = ("blazepose", "learned", "blazepose+prior", "learned+prior")
 
 def _learned_lifter():
     """``lift_track`` of the learned 3D stage (``mocap.lift``, or its ``stage`` module)
@@ -111,7 +112,8 @@ def _learned_lifter():
 
 def available_sources() -> list[str]:
     """The names :func:`monocular_sources` can give here."""
-    return ["blazepose"] + (["learned"] if _learned_lifter() is not None else [])
+    base = ["blazepose"] + (["learned"] if _learned_lifter() is not None else [])
+    return base + [f"{n}+prior" for n in base]
 
 
 def monocular_sources(track, image_size: tuple[int, int], fps: float,
@@ -126,7 +128,8 @@ def monocular_sources(track, image_size: tuple[int, int], fps: float,
         fps: its frame rate.
         names: the sources wanted (default: all available: ``blazepose``; ``learned``
             when :mod:`mocap.lift` (or ``mocap.lift.stage``) has ``lift_track(track,
-            image_size, fps)``).
+            image_size, fps)``; each of them ``+prior``, through
+            :func:`mocap.lift.prior.constrain`).
 
     Returns:
         The estimates by name.
@@ -134,7 +137,13 @@ def monocular_sources(track, image_size: tuple[int, int], fps: float,
     names = names or available_sources()
     out: dict[str, np.ndarray] = {}
     for name in names:
-        if name == "blazepose":
+        if name.endswith("+prior"):
+            from mocap.lift.prior import constrain
+
+            base = name.removesuffix("+prior")
+            pts = monocular_sources(track, image_size, fps, [base])[base]
+            out[name] = constrain(pts)
+        elif name == "blazepose":
             # what the product animates from one video today: BlazePose's world
             # landmarks, smoothed by the tracker (gaps bridged)
             out[name] = np.asarray(track.world, np.float64)
