@@ -90,9 +90,10 @@ MIN_PERSON_FRAMES = 10
 
 # --- the sources under test ----------------------------------------------------------------
 
-#: Every source :func:`monocular_sources` knows; ``NAME+prior``: source NAME through
-#: :func:`mocap.lift.prior.constrain` (constant bones, legs that straighten, knees forward).
-SOURCES = ("blazepose", "learned", "blazepose+prior", "learned+prior")
+#: Every source :func:`monocular_sources` knows: ``learned`` is the product's stage (the
+#: network, then :func:`mocap.lift.prior.constrain`), ``learned-net`` the network alone,
+#: ``blazepose+prior`` BlazePose's 3D through the same prior.
+SOURCES = ("blazepose", "learned", "blazepose+prior", "learned-net")
 
 def _learned_lifter():
     """``lift_track`` of the learned 3D stage (``mocap.lift``, or its ``stage`` module)
@@ -112,8 +113,8 @@ def _learned_lifter():
 
 def available_sources() -> list[str]:
     """The names :func:`monocular_sources` can give here."""
-    base = ["blazepose"] + (["learned"] if _learned_lifter() is not None else [])
-    return base + [f"{n}+prior" for n in base]
+    learned = ["learned", "learned-net"] if _learned_lifter() is not None else []
+    return ["blazepose", "blazepose+prior", *learned]
 
 
 def monocular_sources(track, image_size: tuple[int, int], fps: float,
@@ -128,8 +129,8 @@ def monocular_sources(track, image_size: tuple[int, int], fps: float,
         fps: its frame rate.
         names: the sources wanted (default: all available: ``blazepose``; ``learned``
             when :mod:`mocap.lift` (or ``mocap.lift.stage``) has ``lift_track(track,
-            image_size, fps)``; each of them ``+prior``, through
-            :func:`mocap.lift.prior.constrain`).
+            image_size, fps)``, and ``learned-net``, its network without the prior;
+            ``blazepose+prior``: BlazePose's through :func:`mocap.lift.prior.constrain`).
 
     Returns:
         The estimates by name.
@@ -137,21 +138,20 @@ def monocular_sources(track, image_size: tuple[int, int], fps: float,
     names = names or available_sources()
     out: dict[str, np.ndarray] = {}
     for name in names:
-        if name.endswith("+prior"):
+        if name == "blazepose+prior":
             from mocap.lift.prior import constrain
 
-            base = name.removesuffix("+prior")
-            pts = monocular_sources(track, image_size, fps, [base])[base]
-            out[name] = constrain(pts)
+            out[name] = constrain(np.asarray(track.world, np.float64))
         elif name == "blazepose":
             # what the product animates from one video today: BlazePose's world
             # landmarks, smoothed by the tracker (gaps bridged)
             out[name] = np.asarray(track.world, np.float64)
-        elif name == "learned":
+        elif name in ("learned", "learned-net"):
             lift = _learned_lifter()
             if lift is None:
                 raise ValueError("the source 'learned' needs mocap.lift.lift_track")
-            pts = np.asarray(lift(track, tuple(image_size), float(fps)), np.float64)
+            pts = np.asarray(lift(track, tuple(image_size), float(fps),
+                                  prior=name == "learned"), np.float64)
             if pts.shape != track.world.shape:
                 raise ValueError(f"mocap.lift.lift_track returned shape {pts.shape}, "
                                  f"expected {track.world.shape}")
@@ -490,15 +490,15 @@ def _print(result: dict) -> None:
             continue
         cols = (*COLUMNS, "scale", "px_2d")
         print(f"\nper view and person, against {what}")
-        print(f"{'view':7}{'person':>7} {'source':10}{'frames':>7}{_head(cols)}   tracks")
+        print(f"{'view':7}{'person':>7} {'source':16}{'frames':>7}{_head(cols)}   tracks")
         for r in rows:
-            print(f"{r['view']:7}{r['person']:>7} {r['source']:10}{r['frames']:>7}"
+            print(f"{r['view']:7}{r['person']:>7} {r['source']:16}{r['frames']:>7}"
                   f"{_vals(r, cols)}   {r['tracks']}")
         print(f"per view, persons pooled, against {what}")
-        print(f"{'view':7} {'source':10}{'frames':>7}{_head(COLUMNS)}")
+        print(f"{'view':7} {'source':16}{'frames':>7}{_head(COLUMNS)}")
         for r in result["views"]:
             if r["reference"] == ref_name:
-                print(f"{r['view']:7} {r['source']:10}{r['frames']:>7}{_vals(r, COLUMNS)}")
+                print(f"{r['view']:7} {r['source']:16}{r['frames']:>7}{_vals(r, COLUMNS)}")
     cols = (*COLUMNS, "abs")
     print("\nyardstick noise: the 3-view reference (each camera left out) against the 4-view "
           "one, in that camera's axes; used = share of the 4-view body points that camera "
@@ -507,9 +507,9 @@ def _print(result: dict) -> None:
     for r in result["noise"]:
         print(f"{r['view']:7}{r['frames']:>7}{_vals(r, cols)}   {r['camera_used']:.2f}")
     print("\nmedian over views (mm)")
-    print(f"{'reference':10}{'source':14}{_head(cols)}")
+    print(f"{'reference':10}{'source':16}{_head(cols)}")
     for s in result["summary"]:
-        print(f"{s['reference']:10}{s['source']:14}{_vals(s, cols)}")
+        print(f"{s['reference']:10}{s['source']:16}{_vals(s, cols)}")
     for name, why in result["skipped"].items():
         print(f"\nsource {name} skipped: {why}")
     mirror = [f"{r['view']} {r['source']} {r['PA']:.0f} -> {r['PA_depth_negated']:.0f}"
