@@ -338,18 +338,35 @@ def _body_up(up: np.ndarray) -> np.ndarray:
     return body_up / np.linalg.norm(body_up)
 
 
+#: How steeply (degrees) a floor may rise along ``up`` before it is fitted: ``up`` is the
+#: people's mean hip-to-shoulder direction, a few degrees off the floor's normal (people
+#: lean, monocular depth tilts them), so one floor's contacts spread over metres of a walk
+#: differ in height by the tangent of that per metre.
+FLOOR_SLOPE_DEG = 5.0
+
+
 def lowest_support(points: np.ndarray, up: np.ndarray, tolerance: float = 0.15,
                    min_share: float = 0.1, min_points: int = 10) -> np.ndarray:
     """The contact points on the lowest surface that carries a fair share of them.
 
     A person standing on a box, then on the floor, touches two surfaces; the floor is the
     lowest one with at least ``min_share`` of the contacts (and ``min_points``) within
-    ``tolerance`` metres of its height along ``up``.
+    ``tolerance`` metres of its height along ``up``, plus :data:`FLOOR_SLOPE_DEG`'s rise
+    over the contacts' horizontal extent (a 6 m walk seen with ``up`` 3 degrees off the
+    floor's normal spans 0.3 m of height on one floor; a box's top and the floor beside it
+    stay apart).
 
     Returns:
         (N,) bool mask of the points on that surface (all True if none qualifies).
     """
     heights = points @ up
+    flat = (points - heights[:, None] * up)[np.isfinite(heights)]  # along the floor
+    if len(flat) >= 2:
+        flat = flat - flat.mean(axis=0)
+        main = np.linalg.svd(flat, full_matrices=False)[2][0]
+        along = flat @ main
+        extent = float(np.percentile(along, 95) - np.percentile(along, 5))
+        tolerance = tolerance + np.tan(np.radians(FLOOR_SLOPE_DEG)) * extent / 2
     order = np.sort(heights)
     need = max(min_points, int(np.ceil(min_share * len(points))))
     for h in order:

@@ -18,7 +18,7 @@ from mocap.geometry.camera import focal_px, solve_root
 from mocap.geometry.rotations import swing as _swing
 from mocap.io.bvh import read_bvh
 from mocap.motion.contacts import foot_contacts, foot_skate, lock_feet
-from mocap.motion.world import LANDMARK_INDEX, fit_ground, world_motion
+from mocap.motion.world import LANDMARK_INDEX, fit_ground, lowest_support, world_motion
 from mocap.retarget.bvh_source import bvh_animation
 from tests.helpers import SHARED_DATA
 
@@ -374,3 +374,18 @@ def test_level_scene_puts_a_z_up_world_on_a_y_up_floor():
     no_feet[:, 29:33] = np.nan
     rot2, _ = level_scene([no_feet], fps)
     assert (rot2 @ np.array([0.0, 0.0, 1.0]))[1] > 0.99  # the file's Z is up
+
+
+def test_lowest_support_keeps_a_long_walk_on_a_floor_seen_slightly_tilted():
+    """A 6 m walk whose contacts rise 3 degrees along ``up`` (the people's lean, a rolled
+    camera) is one floor: every contact counts. A box 0.4 m high beside the floor, its
+    contacts within 0.6 m, stays a separate, higher surface."""
+    rng = np.random.default_rng(0)
+    up = np.array([0.0, 1.0, 0.0])
+    x = np.linspace(-3.0, 3.0, 40)
+    walk = np.c_[x, np.tan(np.radians(3.0)) * x + rng.normal(0, 0.01, 40), rng.normal(0, 0.2, 40)]
+    assert lowest_support(walk, up, min_points=3).all()
+    floor = np.c_[rng.uniform(0, 0.6, 12), rng.normal(0, 0.01, 12), rng.uniform(0, 0.3, 12)]
+    box = np.c_[rng.uniform(0, 0.6, 30), 0.4 + rng.normal(0, 0.01, 30), rng.uniform(0, 0.3, 30)]
+    on = lowest_support(np.concatenate([box, floor]), up, min_points=3)
+    assert on[30:].all() and not on[:30].any()
