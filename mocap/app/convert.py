@@ -50,7 +50,7 @@ from mocap.fileio import OutputDir, check_write_dir
 from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
-from mocap.lift.stage import lift_track
+from mocap.lift.stage import ROOT_SMOOTH_S, lift_track
 from mocap.perception.camera_motion import CameraMotionConfig
 from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
@@ -380,7 +380,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         path = tracked.camera
         undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
         people = animate_scene(tracked.tracks, rig, size, fps, tracked.frame_count,
-                               cfg.fov_deg, cfg.bone_lengths, undo)
+                               cfg.fov_deg, cfg.bone_lengths, undo,
+                               ROOT_SMOOTH_S if cfg.lift == "learned" else 0.0)
         for p in people:
             p.warnings = person_warnings(p, fps)
         timings["motion"] = time.perf_counter() - t0

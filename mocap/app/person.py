@@ -235,7 +235,8 @@ def full_length(anim: Animation, first: int, total: int) -> Animation:
 def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: float,
                   total: int, fov_deg: float = DEFAULT_FOV_DEG,
                   bone_lengths: str = "actor",
-                  camera: CameraPath | None = None) -> list[PersonResult]:
+                  camera: CameraPath | None = None,
+                  root_smooth_s: float = 0.0) -> list[PersonResult]:
     """Place everyone on one ground (one camera), then animate each person's rig.
 
     Args:
@@ -248,11 +249,12 @@ def animate_scene(tracks: list[Track], rig: Rig, size: tuple[int, int], fps: flo
         bone_lengths: ``"actor"`` or ``"rig"``.
         camera: how the camera turned and zoomed over the video (None: fixed); everyone is
             then placed in the world of the first frame's view.
+        root_smooth_s: see :func:`mocap.motion.world.scene_world_motion`.
     """
     views = None if camera is None else [(camera.rotation[t.frames], camera.zoom[t.frames])
                                          for t in tracks]
     placed = scene_world_motion([(t.world, t.image[..., :2], t.visibility) for t in tracks],
-                                size, fps, fov_deg, views)
+                                size, fps, fov_deg, views, root_smooth_s)
     people = []
     for track, wm in zip(tracks, placed, strict=True):
         hands = (track.hands_world, track.hands_score) if track.has_hands else None

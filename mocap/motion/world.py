@@ -21,7 +21,7 @@ import numpy as np
 from mocap.errors import InputError, shape_error
 from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px, solve_root
 from mocap.geometry.rotations import swing
-from mocap.geometry.series import fill_nan
+from mocap.geometry.series import fill_nan, gaussian_smooth
 from mocap.motion.contacts import (
     VIDEO_CONTACT_HEIGHT_M,
     VIDEO_CONTACT_SPEED_M_S,
@@ -46,6 +46,11 @@ LANDMARK_INDEX = {n: i for i, n in enumerate(_LANDMARK_NAMES)}
 MAX_GROUND_TILT_DEG = 15.0
 
 
+#: Contacts spread this much (metres, standard deviation) along their main direction are a
+#: walk whose own direction :func:`fit_ground` trusts over the hips' path.
+WALK_SPREAD_M = 0.3
+
+
 def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
                up_hint: np.ndarray | None = None, min_spread: float = 0.05,
                max_tilt_deg: float = MAX_GROUND_TILT_DEG,
@@ -61,9 +66,11 @@ def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
     normal is taken as ``up_hint`` (e.g. the mean hip->shoulder direction) made
     perpendicular to the walking direction; with no walking either, ``up_hint`` itself.
     So too when the fitted normal lies more than ``max_tilt_deg`` from ``up_hint`` (depth
-    noise, see :data:`MAX_GROUND_TILT_DEG`). The walking direction is ``walk_hint`` when
-    given (the hips' path: every frame counts, where the contacts may be a few frames
-    bunched together), else the contacts' direction of most spread.
+    noise, see :data:`MAX_GROUND_TILT_DEG`). The walking direction is the contacts' direction
+    of most spread when they spread :data:`WALK_SPREAD_M` or more along it (a walk's
+    contacts hold the floor's rise along it), else ``walk_hint`` when given (the hips' path:
+    every frame counts, where the contacts may be a few frames bunched together), else the
+    contacts' direction of most spread.
 
     Args:
         points: (N, 3) metres.
@@ -99,7 +106,11 @@ def fit_ground(points: np.ndarray, groups: np.ndarray | None = None,
     std = sv / np.sqrt(max(keep.sum(), 1))
     tilted = abs(n @ hint) < np.cos(np.radians(max_tilt_deg))
     if std[1] < min_spread or tilted:
-        walk = vt[0] if walk_hint is None else np.asarray(walk_hint, float)
+        # the contacts' own direction of most spread when they spread along a walk (it
+        # holds the floor's rise along the walk, which the hips' path, pooled over
+        # everyone, blurs with a jump down or a lean), else the hips' path
+        long_walk = std[0] >= WALK_SPREAD_M
+        walk = vt[0] if walk_hint is None or long_walk else np.asarray(walk_hint, float)
         walk = walk / np.linalg.norm(walk)
         walked = walk_hint is not None or std[0] >= min_spread
         n = hint - (hint @ walk) * walk if walked else hint
@@ -256,10 +267,12 @@ def bridge_root(root: np.ndarray, world: np.ndarray, xy: np.ndarray, focal,
     return np.where(missing[:, None], ray + offset, root)
 
 
-def _camera_frame(world, xy, visibility, image_size, fov_deg, view=None):
+def _camera_frame(world, xy, visibility, image_size, fov_deg, view=None, root_sigma=0.0):
     """One person's landmarks in the first frame's camera axes turned Y up: (up (T,33,3),
     root (T,3), focal px (number or (T,))). ``view``: the camera's (rotation (T,3,3) first
-    frame -> this frame, zoom (T,)) over the person's frames, or None (fixed camera)."""
+    frame -> this frame, zoom (T,)) over the person's frames, or None (fixed camera).
+    ``root_sigma``: the solved root smoothed over time with a Gaussian of this standard
+    deviation, frames (0: not)."""
     world = np.asarray(world, np.float64)
     xy = np.asarray(xy, np.float64)
     vis = np.asarray(visibility, np.float64)
@@ -291,6 +304,7 @@ def _camera_frame(world, xy, visibility, image_size, fov_deg, view=None):
         f = f * zoom
     root = bridge_root(solve_root(world, xy, vis, f, (w / 2.0, h / 2.0)), world, xy, f,
                        (w / 2.0, h / 2.0))
+    root = gaussian_smooth(root, root_sigma)
     cam = world + root[:, None, :]
     if view is not None:  # each frame's camera axes -> the first frame's
         cam = np.einsum("tji,tkj->tki", rot, cam)
@@ -399,7 +413,7 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                        image_size: tuple[int, int], fps: float,
                        fov_deg: float = DEFAULT_FOV_DEG,
                        views: list[tuple[np.ndarray, np.ndarray]] | None = None,
-                       ) -> list[WorldMotion]:
+                       root_smooth_s: float = 0.0) -> list[WorldMotion]:
     """:func:`world_motion` for several people seen by one camera, on one ground.
 
     A camera that turns and zooms about its centre (``views``) is undone frame by frame:
@@ -422,6 +436,10 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         views: per person, the camera over their frames: (rotation (T, 3, 3) from the
             first video frame's camera axes to each frame's, zoom (T,) focal length over the
             first frame's), as in :class:`mocap.types.CameraPath`; None: a fixed camera.
+        root_smooth_s: each person's root (solved per frame from their 2D and 3D) smoothed
+            over time with a Gaussian of this standard deviation, seconds (0: not; a 3D
+            not drawn by the 2D's own network, as :mod:`mocap.lift`'s, fits the 2D less
+            closely frame by frame and its root depth jitters more).
 
     Returns:
         One :class:`WorldMotion` per person, all in the same world frame (with a moving
@@ -431,7 +449,7 @@ def scene_world_motion(people: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
         raise ValueError(f"`views` must hold one view per person ({len(people)}), got "
                          f"{len(views)}")
     placed_f = [_camera_frame(w, x, v, image_size, fov_deg,
-                              None if views is None else views[i])
+                              None if views is None else views[i], root_smooth_s * fps)
                 for i, (w, x, v) in enumerate(people)]
     if not placed_f:
         return []

@@ -389,3 +389,20 @@ def test_lowest_support_keeps_a_long_walk_on_a_floor_seen_slightly_tilted():
     box = np.c_[rng.uniform(0, 0.6, 30), 0.4 + rng.normal(0, 0.01, 30), rng.uniform(0, 0.3, 30)]
     on = lowest_support(np.concatenate([box, floor]), up, min_points=3)
     assert on[30:].all() and not on[:30].any()
+
+
+def test_fit_ground_falls_back_along_the_walks_own_contacts():
+    """A long walk's contacts whose tilt across the walk is noise (depth error along the
+    viewing rays: height follows depth) are refused; the floor is then the up hint made
+    square to the contacts' own direction, not to a hips' path tilted by someone jumping
+    down: level along the walk although the hint leans 10 degrees sideways."""
+    rng = np.random.default_rng(1)
+    x = np.linspace(-3.0, 3.0, 60)
+    z = rng.normal(0, 0.05, 60)
+    pts = np.c_[x, 0.4 * z, z]  # along the walk: level
+    lean = np.radians(10.0)
+    hint = np.array([np.sin(lean), np.cos(lean), 0.0])
+    path = np.array([0.96, -0.26, 0.0])  # a hips' path pooled with a jump down
+    n, _ = fit_ground(pts, None, hint, walk_hint=path / np.linalg.norm(path))
+    assert abs(n @ np.array([1.0, 0.0, 0.0])) < np.sin(np.radians(2.0))  # level along x
+    assert n @ hint > np.cos(np.radians(12.0))
