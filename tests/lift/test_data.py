@@ -171,25 +171,3 @@ def test_mirror_input_is_the_mirror_images_input(motion):
     np.testing.assert_allclose(D.mirror_input(D.model_input(b.xy, b.conf, b.noisy)), expected,
                                atol=1e-4)
 
-
-def test_lasting_mistakes_move_a_side_or_a_limb_for_long(motion):
-    """Some windows get a far side drawn onto the near one or one limb off, for 30 % or
-    more of the window, by 15 % or more of the person's size; the rest stay untouched."""
-    _, lm = motion
-    rng = np.random.default_rng(6)
-    b = D.make_batch(rng, [_take(lm)], 200, 40, augment=False, noise=0.0)
-    xy, noisy, conf = b.xy.copy(), b.noisy.copy(), b.conf.copy()
-    size = np.full((200, 1, 1, 1), 400.0)
-    D.lasting_mistakes(rng, xy, noisy, conf, b.target, size)
-    moved = np.linalg.norm(xy - b.xy, axis=-1) > 0.04 * 400  # > 1 % of the height
-    hit = moved.any((1, 2))
-    assert 0.15 < hit.mean() < 0.45  # about 30 % of the windows
-    frames = moved.any(2).sum(1)[hit]
-    # 30 % of 40 frames or more (a drifting offset may pass near zero for a moment)
-    assert np.mean(frames >= 12) > 0.9
-    assert not moved[:, :, :11].any()  # the face is never part of it
-    untouched = np.linalg.norm(xy - b.xy, axis=-1)[~hit]
-    assert np.abs(untouched).max() == 0.0
-    noise_free = b.xy.copy()
-    D.lasting_mistakes(rng, noise_free, noisy.copy(), conf.copy(), b.target, size, noise=0.0)
-    np.testing.assert_array_equal(noise_free, b.xy)
