@@ -43,9 +43,12 @@ Cost: seconds of each stage and ms per person-frame of each source. A source tha
 with a :class:`mocap.errors.MocapError` (the learned stage's weights not there yet) is
 skipped with its message, unless named in ``--sources``.
 
+With ``--oracle``, rows that take the reference's own depth (:func:`oracles`): what a
+perfect depth would give with this detector's 2D, and with each source's x and y.
+
 Usage::
 
-    .venv/bin/python benchmarks/eval_depth.py [--sources blazepose,learned] [--json]
+    .venv/bin/python benchmarks/eval_depth.py [--sources blazepose,learned] [--oracle] [--json]
 """
 
 from __future__ import annotations
@@ -343,8 +346,37 @@ def _median(rows: list[dict], keys) -> dict:
     return {k: float(np.median([r[k] for r in rows])) for k in keys if rows}
 
 
+def oracles(track, cam, true_cam: np.ndarray, sources: dict[str, np.ndarray]
+            ) -> dict[str, np.ndarray]:
+    """What each part of the error costs (``--oracle``), from the reference's own depth:
+
+    * ``oracle:2D+depth``: the track's 2D landmarks back-projected through the calibrated
+      camera (distortion undone) at the reference's depth of each landmark: what a perfect
+      depth would give with this detector's 2D (the floor of any monocular 3D here);
+    * ``oracle:NAME+depth``: source NAME's root-relative x and y with the reference's
+      root-relative depth: how good NAME would be with its depth right.
+
+    Args:
+        track: the view's track; cam: its calibrated camera; true_cam: (T, 33, 3) the
+            reference in that camera's axes at the track's instants; sources: the
+            monocular estimates by name.
+    """
+    import cv2
+
+    uv = np.asarray(track.image[..., :2], np.float64)
+    rays = cv2.undistortPoints(uv.reshape(-1, 1, 2), np.asarray(cam.K),
+                               np.asarray(cam.dist)).reshape(uv.shape)
+    out = {"oracle:2D+depth": np.concatenate([rays * true_cam[..., 2:], true_cam[..., 2:]],
+                                             -1)}
+    true_rel = true_cam - true_cam[:, list(HIP_JOINTS)].mean(1, keepdims=True)
+    for name, pts in sources.items():
+        rel = pts - pts[:, list(HIP_JOINTS)].mean(1, keepdims=True)
+        out[f"oracle:{name}+depth"] = np.concatenate([rel[..., :2], true_rel[..., 2:]], -1)
+    return out
+
+
 def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str],
-             required: bool = True) -> dict:
+             required: bool = True, oracle: bool = False) -> dict:
     """Every view's tracks against the reference persons; see the module docstring.
 
     A source that fails with a :class:`mocap.errors.MocapError` (the learned stage's
@@ -400,7 +432,8 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
                 if k not in ref_persons:
                     continue
                 true_cam = cam.to_camera(reference_at(ref_persons[k], track.frames - off))
-                for name, pts in sources.items():
+                extra = oracles(track, cam, true_cam, sources) if oracle else {}
+                for name, pts in {**sources, **extra}.items():
                     slots.setdefault((ref_name, name), {}).setdefault(k, []).append(
                         camera_pair(pts, true_cam))
         for (ref_name, name), by_person in slots.items():
@@ -435,8 +468,11 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
             noise.append({"view": cam.name, **measures(pairs, absolute),
                           "camera_used": float(np.concatenate(used).mean())})
     summary = []
+    shown = list(source_names)
+    if oracle:
+        shown += ["oracle:2D+depth", *(f"oracle:{n}+depth" for n in source_names)]
     for ref_name in ("4-view", "3-view"):
-        for name in source_names:
+        for name in shown:
             sel = [r for r in views if r["reference"] == ref_name and r["source"] == name]
             if sel:
                 summary.append({"reference": ref_name, "source": name,
@@ -490,15 +526,15 @@ def _print(result: dict) -> None:
             continue
         cols = (*COLUMNS, "scale", "px_2d")
         print(f"\nper view and person, against {what}")
-        print(f"{'view':7}{'person':>7} {'source':16}{'frames':>7}{_head(cols)}   tracks")
+        print(f"{'view':7}{'person':>7} {'source':30}{'frames':>7}{_head(cols)}   tracks")
         for r in rows:
-            print(f"{r['view']:7}{r['person']:>7} {r['source']:16}{r['frames']:>7}"
+            print(f"{r['view']:7}{r['person']:>7} {r['source']:30}{r['frames']:>7}"
                   f"{_vals(r, cols)}   {r['tracks']}")
         print(f"per view, persons pooled, against {what}")
-        print(f"{'view':7} {'source':16}{'frames':>7}{_head(COLUMNS)}")
+        print(f"{'view':7} {'source':30}{'frames':>7}{_head(COLUMNS)}")
         for r in result["views"]:
             if r["reference"] == ref_name:
-                print(f"{r['view']:7} {r['source']:16}{r['frames']:>7}{_vals(r, COLUMNS)}")
+                print(f"{r['view']:7} {r['source']:30}{r['frames']:>7}{_vals(r, COLUMNS)}")
     cols = (*COLUMNS, "abs")
     print("\nyardstick noise: the 3-view reference (each camera left out) against the 4-view "
           "one, in that camera's axes; used = share of the 4-view body points that camera "
@@ -507,9 +543,9 @@ def _print(result: dict) -> None:
     for r in result["noise"]:
         print(f"{r['view']:7}{r['frames']:>7}{_vals(r, cols)}   {r['camera_used']:.2f}")
     print("\nmedian over views (mm)")
-    print(f"{'reference':10}{'source':16}{_head(cols)}")
+    print(f"{'reference':10}{'source':30}{_head(cols)}")
     for s in result["summary"]:
-        print(f"{s['reference']:10}{s['source']:16}{_vals(s, cols)}")
+        print(f"{s['reference']:10}{s['source']:30}{_vals(s, cols)}")
     for name, why in result["skipped"].items():
         print(f"\nsource {name} skipped: {why}")
     mirror = [f"{r['view']} {r['source']} {r['PA']:.0f} -> {r['PA_depth_negated']:.0f}"
@@ -549,13 +585,14 @@ def _jsonable(value):
     return value
 
 
-def measure(solved: Solved, names: list[str], required: bool = True) -> dict:
+def measure(solved: Solved, names: list[str], required: bool = True,
+            oracle: bool = False) -> dict:
     """Everything printed, as one dict (see the module docstring), from a solved take
-    (``required``: see :func:`evaluate`)."""
+    (``required``, ``oracle``: see :func:`evaluate`)."""
     persons = {p: person for p, person in enumerate(solved.persons)
                if _triangulated(person)[:, BODY_JOINTS].all(1).sum() >= MIN_PERSON_FRAMES}
     t0 = time.perf_counter()
-    result = evaluate(solved, persons, names, required)
+    result = evaluate(solved, persons, names, required, oracle)
     seconds = dict(solved.seconds)
     seconds["evaluation"] = time.perf_counter() - t0
     seconds["total"] = sum(seconds[k] for k in ("load_models", "tracking", "multiview",
@@ -577,6 +614,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated monocular sources (default: all available: "
                              "blazepose, and learned when mocap.lift exists)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--oracle", action="store_true",
+                        help="also the error with the reference's own depth: the track's 2D "
+                             "back-projected at it, and each source's x, y with it (what a "
+                             "perfect depth would give)")
     args = parser.parse_args(argv)
     names = args.sources.split(",") if args.sources else available_sources()
     for name in names:
@@ -589,7 +630,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     files = ensure_multiview_demo()
     views = [f"cam{v + 1:02d}" for v in range(4)]
-    result = measure(solve_reference(files, views), names, required=bool(args.sources))
+    result = measure(solve_reference(files, views), names, required=bool(args.sources),
+                     oracle=args.oracle)
     result["cost_s"]["total"] = time.perf_counter() - start
     if args.json:
         print(json.dumps(_jsonable(result), indent=1))
