@@ -386,6 +386,15 @@ class CameraPath:
         translating: the background moves in ways no turn or zoom explains (the camera
             itself travels, e.g. carried by someone walking): heights and paths are then
             not trustworthy.
+        focal_px: the first frame's focal length, px of the video, found from the camera's
+            turning (and zooming); None where it could not be told (a camera that barely
+            turns, or a focal length that was given): the caller falls back on another
+            source.
+        focal_std_px: its standard deviation, px (None with ``focal_px``).
+        focal_source: where ``focal_px`` comes from: ``"rotation"``; None without it.
+        fitted_focal_px: the first frame's focal length, px of the video, that ``rotation``
+            and ``zoom`` were fitted at (``focal_px`` where found, else the given or
+            assumed one; NaN: none was needed). Frame f's is ``fitted_focal_px * zoom[f]``.
     """
 
     rotation: np.ndarray
@@ -395,6 +404,10 @@ class CameraPath:
     reliable: np.ndarray
     moving: bool = False
     translating: bool = False
+    focal_px: float | None = None
+    focal_std_px: float | None = None
+    focal_source: str | None = None
+    fitted_focal_px: float = float("nan")
 
     def __post_init__(self) -> None:
         self.rotation = np.asarray(self.rotation, np.float64)
@@ -406,6 +419,11 @@ class CameraPath:
             _check(name, arr, (f,), "(F,)")
             setattr(self, name, arr)
         self.moving, self.translating = bool(self.moving), bool(self.translating)
+        if (self.focal_px is None) != (self.focal_source is None):
+            raise ValueError("`focal_px` and `focal_source` must be given together")
+        if self.focal_px is not None and not self.focal_px > 0:
+            raise ValueError(f"`focal_px` must be > 0, got {self.focal_px}")
+        self.fitted_focal_px = float(self.fitted_focal_px)
 
     def __len__(self) -> int:
         return len(self.rotation)

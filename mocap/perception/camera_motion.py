@@ -1,24 +1,25 @@
-"""How the camera turns and zooms, from the background of the video.
+"""How the camera turns and zooms, and its focal length, from the background of the video.
 
 A phone following the action pans, tilts and zooms about (nearly) one point. Between two
 views of such a camera the background moves by the homography ``K_f R K_0^-1``: a rotation
 ``R`` seen through the two frames' intrinsics (focal length, principal point at the image
-centre). :class:`CameraMotionEstimator` measures it frame by frame:
+centre). :class:`CameraMotionEstimator` measures it in two passes:
 
-* corners (``cv2.goodFeaturesToTrack``) are found on a *keyframe*, away from every person's
-  box (people move on their own), and followed frame to frame by pyramidal Lucas-Kanade
-  (``cv2.calcOpticalFlowPyrLK``) on a grey copy at most :attr:`CameraMotionConfig.work_width`
-  pixels wide;
-* each frame, the rotation from the keyframe is fitted to the keyframe positions and the
-  current ones by RANSAC over two-point rotations (:func:`mocap.geometry.rotations.kabsch`
-  on the viewing rays), refined on the inliers together with the zoom (a 1-D search);
-* measuring from the keyframe rather than the previous frame keeps errors from adding up
-  frame after frame; a new keyframe is taken (chaining its rotation on) only when too few
+* while the video plays (:meth:`~CameraMotionEstimator.update`), corners
+  (``cv2.goodFeaturesToTrack``) are found on a *keyframe*, away from every person's box
+  (people move on their own), from burned-in overlays (:mod:`.camera_overlay`) and from
+  letterbox bars, and followed frame to frame by pyramidal Lucas-Kanade on a grey copy at
+  most :attr:`CameraMotionConfig.work_width` pixels wide; each frame, a homography from the
+  keyframe sorts the features that move with the background from the rest (it does so at
+  any focal length) and the positions are kept; a new keyframe is taken only when too few
   of its features are left in view or explained, so drift grows with the keyframes, not
   with the frames;
-* afterwards (:meth:`CameraMotionEstimator.finish`) unreliable frames are interpolated, the
-  path is smoothed lightly, and it is decided whether the camera moved at all and whether
-  the background shows motion no turn explains (the camera travelling).
+* afterwards (:meth:`~CameraMotionEstimator.finish`), the focal length is found from the
+  turning (:func:`.camera_focal.self_calibrate`, unless it was given), the rotation and zoom
+  of every frame from its keyframe are fitted at that focal length (Kabsch on the viewing
+  rays, the zoom in closed form) and chained over the keyframes, unreliable frames are
+  interpolated, the path is smoothed lightly, and it is decided whether the camera moved at
+  all and whether the background shows motion no turn explains (the camera travelling).
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px
-from mocap.geometry.rotations import kabsch, matrix_to_rotvec, normalize, rotvec_to_matrix
+from mocap.geometry.rotations import matrix_to_rotvec, rotvec_to_matrix
 from mocap.geometry.series import fill_nan, gaussian_smooth
+from mocap.perception.camera_fit import fit_homography, fit_rotation_zoom, rotation_errors
+from mocap.perception.camera_focal import FocalEstimate, FocalPair, self_calibrate
+from mocap.perception.camera_overlay import OverlayMask, border_bars
 from mocap.types import CameraPath
 
 __all__ = ["CameraMotionConfig", "CameraMotionEstimator"]
@@ -40,7 +44,14 @@ class CameraMotionConfig:
     """Settings of the camera-motion estimate (validated on construction).
 
     Attributes:
-        fov_deg: horizontal field of view of the first frame, degrees (``--fov``).
+        fov_deg: horizontal field of view of the first frame, degrees (``--fov``): the
+            focal length used where it is neither given nor found from the turning.
+        focal_px: the first frame's focal length, px of the video, when known (it is then
+            used and not estimated); None: estimated from the turning where it can be.
+        self_calibrate: estimate the focal length from the turning (else ``fov_deg``).
+        min_turn_deg: the focal length is estimated only if the camera turned this much
+            (from the first frame) somewhere, degrees.
+        focal_rel_std: ... and only if its standard deviation is under this share of it.
         work_width: frames are measured on a grey copy at most this wide, px.
         max_features: corners taken on a keyframe.
         min_features: a keyframe is replaced when fewer of its corners are left explained.
@@ -49,6 +60,8 @@ class CameraMotionConfig:
             model puts it is explained by it.
         person_margin: people's boxes are widened by this share on every side before the
             background is taken from outside them.
+        overlay_votes: a place where features stayed put while the background moved in this
+            many frames is a burned-in overlay (left out from then on).
         moving_deg: the camera moved when it turned more than this (from the first frame)
             in some frame, degrees.
         moving_zoom: ... or zoomed by more than this share.
@@ -60,12 +73,17 @@ class CameraMotionConfig:
     """
 
     fov_deg: float = DEFAULT_FOV_DEG
+    focal_px: float | None = None
+    self_calibrate: bool = True
+    min_turn_deg: float = 3.0
+    focal_rel_std: float = 0.15
     work_width: int = 480
     max_features: int = 250
     min_features: int = 40
     keep_share: float = 0.5
     inlier_px: float = 1.5
     person_margin: float = 0.15
+    overlay_votes: int = 3
     moving_deg: float = 1.0
     moving_zoom: float = 0.02
     translating_share: float = 0.3
@@ -74,34 +92,50 @@ class CameraMotionConfig:
 
     def __post_init__(self) -> None:
         focal_px(100, self.fov_deg)  # checks the range
+        if self.focal_px is not None and not self.focal_px > 0:
+            raise ValueError(f"`focal_px` must be > 0, got {self.focal_px}")
         if self.work_width < 64:
             raise ValueError(f"`work_width` must be >= 64, got {self.work_width}")
         if not 4 <= self.min_features <= self.max_features:
             raise ValueError("`min_features` must be in [4, max_features], got "
                              f"{self.min_features}")
+        if self.overlay_votes < 1:
+            raise ValueError(f"`overlay_votes` must be >= 1, got {self.overlay_votes}")
         for name in ("keep_share", "person_margin", "translating_share",
                      "translating_inliers"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}")
-        for name in ("inlier_px", "moving_deg", "moving_zoom"):
+        for name in ("inlier_px", "moving_deg", "moving_zoom", "min_turn_deg",
+                     "focal_rel_std"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}")
 
 
-def _rays(px: np.ndarray, focal: float) -> np.ndarray:
-    """(N, 2) centred pixel positions -> (N, 3) unit viewing rays (camera axes)."""
-    return normalize(np.concatenate([px / focal, np.ones((len(px), 1))], axis=1))[0]
+@dataclass
+class _Frame:
+    """One frame's measurement against its keyframe (working-copy px, centred)."""
+
+    key: int  # the keyframe's number
+    idx: np.ndarray  # (N,) the keyframe features still followed
+    cur: np.ndarray  # (N, 2) float32 where they are now
+    inliers: np.ndarray | None  # (N,) bool moving with the background; None: not measured
+    shift: float  # median distance moved from the keyframe (NaN: under 3 features)
 
 
-def _to_pixels(rays: np.ndarray, focal: float) -> np.ndarray:
-    """(..., N, 3) rays -> (..., N, 2) centred pixel positions (NaN behind the camera)."""
-    z = np.where(rays[..., 2] > 1e-6, rays[..., 2], np.nan)
-    return focal * rays[..., :2] / z[..., None]
+@dataclass
+class _Solution:
+    rot: np.ndarray  # (F, 3, 3) first frame -> frame
+    zoom: np.ndarray  # (F,)
+    rel_zoom: np.ndarray  # (F,) zoom from the frame's keyframe
+    key_zoom: np.ndarray  # (K,)
+    residual: np.ndarray  # (F,) px of the working copy
+    share: np.ndarray  # (F,)
+    ok: np.ndarray  # (F,) bool
 
 
 class CameraMotionEstimator:
-    """Frame-by-frame rotation and zoom of the camera; call :meth:`update` on every frame
-    in order, then :meth:`finish`.
+    """Frame-by-frame rotation and zoom of the camera and its focal length; call
+    :meth:`update` on every frame in order, then :meth:`finish`.
 
     Args:
         size: (width, height) of the video, px.
@@ -118,22 +152,19 @@ class CameraMotionEstimator:
         self.work = (max(round(w * scale), 16), max(round(h * scale), 16))
         self.scale = self.work[0] / max(w, 1)  # what the resize does
         self.center = np.array([self.work[0] / 2.0, self.work[1] / 2.0])
-        self.focal0 = focal_px(self.work[0], cfg.fov_deg)
+        # the first frame's focal length in working px where nothing better is known
+        self.focal0 = (cfg.focal_px * self.scale if cfg.focal_px is not None
+                       else focal_px(self.work[0], cfg.fov_deg))
+        self._seed = seed
         self._rng = np.random.default_rng(seed)
+        self.overlay = OverlayMask(self.work, votes=cfg.overlay_votes)
         self._prev = None  # previous grey frame
-        self._key_px = np.zeros((0, 2), np.float32)  # keyframe positions (working copy px)
-        self._cur_px = np.zeros((0, 2), np.float32)
-        self._key_count = 0
-        self._explained = 0  # keyframe features the last fit explained
-        self._key_rot = np.eye(3)  # first frame -> keyframe
-        self._key_zoom = 1.0
-        self._last_rel = np.eye(3)  # keyframe -> previous frame (RANSAC fallback)
-        self._last_zoom = 1.0
-        self._rot: list[np.ndarray] = []
-        self._zoom: list[float] = []
-        self._residual: list[float] = []
-        self._inliers: list[float] = []
-        self._reliable: list[bool] = []
+        self._keys: list[np.ndarray] = []  # (N, 2) keyframe features, centred
+        self._anchor: list[int] = []  # the frame each keyframe was taken at
+        self._idx = np.zeros(0, int)
+        self._cur_px = np.zeros((0, 2), np.float32)  # followed features, working px
+        self._explained = 0
+        self._frames: list[_Frame] = []
 
     # -- per frame ---------------------------------------------------------------------
     def update(self, image: np.ndarray, person_boxes: np.ndarray | None = None) -> None:
@@ -146,20 +177,24 @@ class CameraMotionEstimator:
         """
         import cv2
 
+        cfg = self.config
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if grey.shape[1] != self.work[0]:  # one channel to shrink, not three
             grey = cv2.resize(grey, self.work, interpolation=cv2.INTER_LINEAR)
         boxes = self._work_boxes(person_boxes)
+        t = len(self._frames)
         if self._prev is None:
-            self._new_keyframe(grey, boxes, np.eye(3), 1.0)
-            self._record(np.eye(3), 1.0, np.nan, np.nan, True)
+            self._new_keyframe(grey, boxes, t)
+            self._frames.append(_Frame(0, self._idx.copy(), self._keys[0].copy(),
+                                       np.ones(len(self._idx), bool), 0.0))
             self._prev = grey
             return
-        rot, zoom, residual, share, ok = self._measure(grey, boxes)
-        self._record(rot, zoom, residual, share, ok)
-        if not ok or self._explained < max(self.config.min_features,
-                                           self.config.keep_share * self._key_count):
-            self._new_keyframe(grey, boxes, rot, zoom)
+        frame = self._measure(grey, boxes)
+        self._frames.append(frame)
+        ok = frame.inliers is not None and self._explained >= cfg.min_features // 2
+        if not ok or self._explained < max(cfg.min_features,
+                                           cfg.keep_share * len(self._keys[-1])):
+            self._new_keyframe(grey, boxes, t)
         self._prev = grey
 
     def _work_boxes(self, boxes) -> np.ndarray:
@@ -179,30 +214,31 @@ class CameraMotionEstimator:
             (y <= boxes[:, 3])
         return ~inside.any(axis=1)
 
-    def _new_keyframe(self, grey, boxes, rot, zoom) -> None:
+    def _new_keyframe(self, grey, boxes, frame: int) -> None:
         import cv2
 
         cfg = self.config
-        mask = np.full(grey.shape, 255, np.uint8)
+        mask = ~(border_bars(grey) | self.overlay.image_mask())
         for x0, y0, x1, y1 in np.round(boxes).astype(int):
-            mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 0
-        pts = cv2.goodFeaturesToTrack(grey, cfg.max_features, 0.01, 8, mask=mask,
-                                      blockSize=7)
+            mask[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = False
+        pts = cv2.goodFeaturesToTrack(grey, cfg.max_features, 0.01, 8,
+                                      mask=mask.astype(np.uint8) * 255, blockSize=7)
         pts = np.zeros((0, 2), np.float32) if pts is None else pts.reshape(-1, 2)
-        self._key_px, self._cur_px = pts.copy(), pts.copy()
-        self._key_count = self._explained = len(pts)
-        self._key_rot, self._key_zoom = rot, zoom
-        self._last_rel, self._last_zoom = np.eye(3), 1.0
+        self._keys.append((pts - self.center).astype(np.float32))
+        self._anchor.append(frame)
+        self._idx = np.arange(len(pts))
+        self._cur_px = pts.copy()
+        self._explained = len(pts)
 
-    def _measure(self, grey, boxes):
-        """(rotation first frame -> this frame, zoom, residual px of the video, inlier share,
-        reliable); follows the keyframe's features into ``grey``."""
+    def _measure(self, grey, boxes) -> _Frame:
+        """Follows the keyframe's features into ``grey`` and sorts them by a homography."""
         import cv2
 
         cfg = self.config
-        hold = (self._rot[-1], self._zoom[-1], np.nan, np.nan, False)
+        key_id = len(self._keys) - 1
         if len(self._cur_px) < 4:
-            return hold
+            self._explained = 0
+            return _Frame(key_id, self._idx[:0], np.zeros((0, 2), np.float32), None, np.nan)
         nxt, status, _ = cv2.calcOpticalFlowPyrLK(
             self._prev, grey, self._cur_px.reshape(-1, 1, 2), None, winSize=(15, 15),
             maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
@@ -210,85 +246,138 @@ class CameraMotionEstimator:
         w, h = self.work
         keep = (status.reshape(-1) == 1) & np.isfinite(nxt).all(axis=1) & \
             (nxt[:, 0] >= 0) & (nxt[:, 0] < w) & (nxt[:, 1] >= 0) & (nxt[:, 1] < h) & \
-            self._outside(nxt, boxes)
-        key, cur = self._key_px[keep], nxt[keep]
-        self._key_px, self._cur_px = key, cur
-        if len(key) < cfg.min_features // 2 or len(key) < 4:
-            return hold
-        fit = self._fit(key - self.center, cur - self.center)
+            self._outside(nxt, boxes) & ~self.overlay.covers(nxt)
+        self._idx, self._cur_px = self._idx[keep], nxt[keep]
+        key = self._keys[key_id][self._idx]
+        cur = (self._cur_px - self.center).astype(np.float32)
+        moved = np.linalg.norm(cur - key, axis=1)
+        shift = float(np.median(moved)) if len(key) >= 3 else np.nan
+        fit = (fit_homography(key.astype(np.float64), cur.astype(np.float64), self._rng,
+                              cfg.inlier_px)
+               if len(key) >= max(cfg.min_features // 2, 8) else None)
         if fit is None:
-            return hold
-        rel, zoom_rel, inliers, residual = fit
-        # the features the model does not explain are kept: their share tells a camera that
-        # travels (parallax) from one that turns; a new keyframe comes when it grows
+            self._explained = 0
+            return _Frame(key_id, self._idx.copy(), cur, None, shift)
+        hom, inliers = fit
         self._explained = int(inliers.sum())
-        share = float(inliers.mean())
-        self._last_rel, self._last_zoom = rel, zoom_rel
-        ok = inliers.sum() >= cfg.min_features // 2
-        return (rel @ self._key_rot, zoom_rel * self._key_zoom, residual / self.scale, share,
-                bool(ok))
-
-    def _fit(self, key: np.ndarray, cur: np.ndarray):
-        """RANSAC over two-feature rotations, then the zoom and a least-squares rotation on
-        the inliers: (rotation keyframe -> frame, zoom keyframe -> frame, inlier mask,
-        median inlier residual px of the working copy), or None."""
-        cfg = self.config
-        f_key = self.focal0 * self._key_zoom
-        a = _rays(key, f_key)
-        n = len(a)
-
-        def model(zoom: float, mask: np.ndarray):
-            b = _rays(cur, f_key * zoom)
-            rot = kabsch(a[mask], b[mask])
-            err = np.linalg.norm(_to_pixels(a @ rot.T, f_key * zoom) - cur, axis=1)
-            return rot, np.nan_to_num(err, nan=np.inf)
-
-        zoom = self._last_zoom
-        b = _rays(cur, f_key * zoom)
-        pairs = self._rng.integers(0, n, size=(64, 2))
-        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-        hyp = kabsch(a[pairs], b[pairs])  # (H, 3, 3)
-        hyp = np.concatenate([hyp, self._last_rel[None]], axis=0)  # the previous frame's
-        pred = _to_pixels(np.matmul(a, np.swapaxes(hyp, 1, 2)), f_key * zoom)
-        err = np.nan_to_num(np.linalg.norm(pred - cur[None], axis=2), nan=np.inf)
-        best = int(np.argmax((err < cfg.inlier_px).sum(axis=1)))
-        inliers = err[best] < cfg.inlier_px
-        if inliers.sum() < 4:
-            return None
-        # rotation and zoom in turn on the inliers: the rotation by Kabsch for the current
-        # zoom, then the zoom that best scales the rotated rays onto the features (closed
-        # form); a few rounds settle both
-        for _ in range(3):
-            rot = model(zoom, inliers)[0]
-            q = _to_pixels(a[inliers] @ rot.T, f_key)
-            ok = np.isfinite(q).all(axis=1)
-            if ok.sum() >= 4:
-                zoom = float(np.clip(np.sum(q[ok] * cur[inliers][ok]) / np.sum(q[ok] ** 2),
-                                     0.5 * zoom, 2.0 * zoom))
-        rot, err = model(zoom, inliers)
-        inliers = err < cfg.inlier_px
-        if inliers.sum() < 4:
-            return None
-        rot, err = model(zoom, inliers)
-        return rot, zoom, inliers, float(np.median(err[inliers]))
-
-    def _record(self, rot, zoom, residual, share, ok) -> None:
-        self._rot.append(rot)
-        self._zoom.append(float(zoom))
-        self._residual.append(float(residual))
-        self._inliers.append(float(share))
-        self._reliable.append(bool(ok))
+        # an overlay: a feature that stayed put where the background should have moved
+        p = np.concatenate([key, np.ones((len(key), 1))], axis=1) @ hom.T
+        expected = np.linalg.norm(p[:, :2] / p[:, 2:] - key, axis=1)
+        self.overlay.vote(self._cur_px, ~inliers & (moved < 0.5) & (expected > 2.0))
+        return _Frame(key_id, self._idx.copy(), cur, inliers, shift)
 
     # -- the whole video ---------------------------------------------------------------
+    def _solve(self, focal: float) -> _Solution:
+        """Every frame's rotation and zoom at the first frame's focal length ``focal``
+        (working px), chained over the keyframes."""
+        cfg = self.config
+        n = len(self._frames)
+        rot, zoom, rel_zoom = np.tile(np.eye(3), (n, 1, 1)), np.ones(n), np.ones(n)
+        residual, share, ok = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool)
+        ok[0] = True
+        key_rot, key_zoom = [np.eye(3)], [1.0]
+        for t in range(1, n):
+            fr = self._frames[t]
+            rot[t], zoom[t] = rot[t - 1], zoom[t - 1]  # held where not measured
+            if fr.inliers is not None and fr.key < len(key_rot):
+                a = self._keys[fr.key][fr.idx].astype(np.float64)
+                b = fr.cur.astype(np.float64)
+                fk = focal * key_zoom[fr.key]
+                rel, z = fit_rotation_zoom(a[fr.inliers], b[fr.inliers], fk)
+                err = rotation_errors(a, b, rel, z, fk)
+                inl = err < cfg.inlier_px
+                if inl.sum() >= 4:
+                    rel, z = fit_rotation_zoom(a[inl], b[inl], fk, z)
+                    err = rotation_errors(a, b, rel, z, fk)
+                    inl = err < cfg.inlier_px
+                if inl.any():
+                    # the features the model does not explain are kept: their share tells
+                    # a camera that travels (parallax) from one that turns
+                    share[t], residual[t] = inl.mean(), np.median(err[inl])
+                    ok[t] = inl.sum() >= cfg.min_features // 2
+                    rot[t], zoom[t], rel_zoom[t] = rel @ key_rot[fr.key], z * key_zoom[fr.key], z
+            if len(key_rot) < len(self._anchor) and self._anchor[len(key_rot)] == t:
+                key_rot.append(rot[t])
+                key_zoom.append(zoom[t])
+        return _Solution(rot, zoom, rel_zoom, np.array(key_zoom), residual, share, ok)
+
+    def _pairs(self, sol: _Solution, most: int = 40, features: int = 120) -> list[FocalPair]:
+        """Pairs of frames (keyframe, frame) for the focal search: per keyframe the frames
+        that moved at least half as far as its farthest, a few, the farthest overall."""
+        rng = np.random.default_rng(self._seed)
+        cand: dict[int, list[tuple[float, int]]] = {}
+        for t, fr in enumerate(self._frames[1:], start=1):
+            if fr.inliers is None or fr.inliers.sum() < 8 or not np.isfinite(fr.shift):
+                continue
+            cand.setdefault(fr.key, []).append((fr.shift, t))
+        chosen = []
+        for items in cand.values():
+            top = max(s for s, _ in items)
+            far = [it for it in items if it[0] >= 0.5 * top and it[0] >= 2.0]
+            far.sort(key=lambda it: it[1])
+            chosen += [far[i] for i in np.unique(np.linspace(0, len(far) - 1, 3).round()
+                                                  .astype(int))] if far else []
+        chosen.sort(reverse=True)
+        out = []
+        for _, t in chosen[:most]:
+            fr = self._frames[t]
+            a = self._keys[fr.key][fr.idx][fr.inliers].astype(np.float64)
+            b = fr.cur[fr.inliers].astype(np.float64)
+            if len(a) > features:
+                pick = rng.choice(len(a), features, replace=False)
+                a, b = a[pick], b[pick]
+            out.append(FocalPair(a, b, float(sol.key_zoom[fr.key]), float(sol.rel_zoom[t]),
+                                 fr.key))
+        return out
+
+    def _drop_overlays(self) -> None:
+        """Leaves out the features on overlays found after their keyframe was taken."""
+        for fr in self._frames:
+            if not len(fr.idx):
+                continue
+            keep = ~self.overlay.covers(self._keys[fr.key][fr.idx] + self.center)
+            if not keep.all():
+                fr.idx, fr.cur = fr.idx[keep], fr.cur[keep]
+                if fr.inliers is not None:
+                    fr.inliers = fr.inliers[keep]
+                    if fr.inliers.sum() < 8:
+                        fr.inliers = None
+
+    def estimate_focal(self) -> tuple[FocalEstimate | None, _Solution]:
+        """The first frame's focal length from the turning (working px; None: cannot
+        tell, or not to be estimated) and the solution at the focal length used."""
+        cfg = self.config
+        sol = self._solve(self.focal0)
+        if cfg.focal_px is not None or not cfg.self_calibrate:
+            return None, sol
+        est = None
+        for _ in range(2):  # the keyframes' zooms depend a little on the focal length
+            found = self_calibrate(self._pairs(sol), self.work[0],
+                                   max_rel_std=cfg.focal_rel_std, seed=self._seed)
+            if found is None:
+                break
+            est, sol = found, self._solve(found.focal)
+            if np.abs(np.log(sol.zoom)).max() < np.log1p(cfg.moving_zoom):
+                break  # no zoom to carry along
+        if est is None:
+            return None, sol  # the solution at the assumed focal length
+        turn = np.degrees(np.linalg.norm(matrix_to_rotvec(sol.rot), axis=1)).max()
+        if turn < cfg.min_turn_deg:  # too little turn to tell a focal length by
+            return None, self._solve(self.focal0)
+        return est, sol
+
     def finish(self) -> CameraPath:
         """The :class:`~mocap.types.CameraPath` over every frame given to :meth:`update`."""
         cfg = self.config
-        f = len(self._rot)
+        f = len(self._frames)
         if f == 0:
             return CameraPath.still(0)
-        reliable = np.array(self._reliable, bool)
-        rv = matrix_to_rotvec(np.stack(self._rot))
-        log_zoom = np.log(np.array(self._zoom))
+        self._drop_overlays()
+        est, sol = self.estimate_focal()
+        focal = est.focal if est is not None else self.focal0
+        reliable = sol.ok
+        rv = matrix_to_rotvec(sol.rot)
+        log_zoom = np.log(sol.zoom)
         rv[~reliable], log_zoom[~reliable] = np.nan, np.nan
         rv[0], log_zoom[0] = 0.0, 0.0
         rv, log_zoom = fill_nan(rv), fill_nan(log_zoom)
@@ -299,12 +388,19 @@ class CameraMotionEstimator:
         rot = rotvec_to_matrix(rv)
         zoom = np.exp(log_zoom)
         angle = np.degrees(np.linalg.norm(rv, axis=1))
+        # few features that still moved where nothing could be measured: the camera moved
+        shifts = np.array([fr.shift if fr.inliers is None else np.nan
+                           for fr in self._frames])
+        unmeasured_motion = int((np.nan_to_num(shifts) > 2.0).sum()) >= 3
         moving = bool((angle > cfg.moving_deg).any()
-                      or (np.abs(zoom - 1) > cfg.moving_zoom).any())
-        share = np.array(self._inliers)
-        measured = np.isfinite(share)
-        unexplained = measured & (share < cfg.translating_inliers)
+                      or (np.abs(zoom - 1) > cfg.moving_zoom).any() or unmeasured_motion)
+        measured = np.isfinite(sol.share)
+        unexplained = measured & (sol.share < cfg.translating_inliers)
         translating = bool(moving and measured.any()
                            and unexplained.sum() >= cfg.translating_share * measured.sum())
-        return CameraPath(rot, zoom, np.array(self._residual), share, reliable, moving,
-                          translating)
+        return CameraPath(
+            rot, zoom, sol.residual / self.scale, sol.share, reliable, moving, translating,
+            focal_px=None if est is None else est.focal / self.scale,
+            focal_std_px=None if est is None else est.std / self.scale,
+            focal_source=None if est is None else "rotation",
+            fitted_focal_px=focal / self.scale)
