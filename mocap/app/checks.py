@@ -19,8 +19,9 @@ ranges it concerns, empty for the whole clip). Thresholds (also in the README):
   ``camera_translating`` (the background moves in ways no turn or zoom explains in at
   least :data:`~mocap.perception.camera_motion.CameraMotionConfig` ``translating_share``
   of the frames: the camera travels, so positions and heights may be wrong),
-  ``camera_unreliable`` (the camera's motion could not be measured, too little
-  background, in more than :data:`CAMERA_UNRELIABLE` of the frames; interpolated there).
+  ``camera_unreliable`` (the camera moved, and its motion could not be measured, too
+  little background, in more than :data:`CAMERA_UNRELIABLE` of the frames; interpolated
+  there: a camera with no sign of moving is taken as fixed, not as unreliable).
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ def camera_warnings(camera: CameraPath) -> list[QualityWarning]:
             "e.g. carried while walking): positions and heights may be wrong there",
             frame_ranges(low)))
     bad = ~camera.reliable
-    if bad.mean() > CAMERA_UNRELIABLE:
+    # too few features on a camera that shows no sign of moving is a fixed camera (a tripod
+    # before a plain wall), not a failure: the estimate was needed only if it moved
+    if camera.moving and bad.mean() > CAMERA_UNRELIABLE:
         out.append(QualityWarning(
             "camera_unreliable", f"the camera's motion could not be measured in "
             f"{100 * bad.mean():.0f} % of the frames (too little still background); it is "

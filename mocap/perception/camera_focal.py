@@ -85,7 +85,7 @@ def _vertex(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.clip(-b / (2 * a), x0, x2))
 
 
-def self_calibrate(pairs: list[FocalPair], width: float, cap_px: float = 3.0,
+def self_calibrate(pairs: list[FocalPair], width: float, cap_px: float = 1.0,
                    max_rel_std: float = 0.15, min_turn_deg: float = 1.0,
                    seed: int = 0) -> FocalEstimate | None:
     """The first frame's focal length from pairs of frames of a turning camera.

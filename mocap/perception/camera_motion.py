@@ -388,12 +388,9 @@ class CameraMotionEstimator:
         rot = rotvec_to_matrix(rv)
         zoom = np.exp(log_zoom)
         angle = np.degrees(np.linalg.norm(rv, axis=1))
-        # few features that still moved where nothing could be measured: the camera moved
-        shifts = np.array([fr.shift if fr.inliers is None else np.nan
-                           for fr in self._frames])
-        unmeasured_motion = int((np.nan_to_num(shifts) > 2.0).sum()) >= 3
+        # only measured motion counts: a few features drifting on a plain wall are no sign
         moving = bool((angle > cfg.moving_deg).any()
-                      or (np.abs(zoom - 1) > cfg.moving_zoom).any() or unmeasured_motion)
+                      or (np.abs(zoom - 1) > cfg.moving_zoom).any())
         measured = np.isfinite(sol.share)
         unexplained = measured & (sol.share < cfg.translating_inliers)
         translating = bool(moving and measured.any()
