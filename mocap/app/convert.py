@@ -30,7 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+import numpy as np
+
 from mocap.app.checks import QualityWarning, person_warnings, video_warnings
+from mocap.app.lens import Lens, given_lens, prior_fov, resolve_lens
 from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
 from mocap.app.report import build_report, render_report_html
@@ -47,7 +50,7 @@ from mocap.export.formats import (
     parse_formats,
 )
 from mocap.fileio import OutputDir, check_write_dir
-from mocap.geometry.camera import DEFAULT_FOV_DEG, check_fov
+from mocap.geometry.camera import check_fov
 from mocap.io.assets import sha256_of
 from mocap.io.video import open_video
 from mocap.lift.stage import ROOT_SMOOTH_S, lift_track
@@ -87,8 +90,11 @@ class ConvertConfig:
             ``glb`` (through Blender); BVH and the trajectories are always written, as JSON
             unless a data format is named
             (:func:`mocap.export.formats.convert_formats`).
-        fov_deg: horizontal field of view of the camera, degrees (sets the focal length of
-            the pinhole model that places people in the world).
+        fov_deg: horizontal field of view of the camera, degrees (``--fov``); None: the
+            focal length is found (:mod:`mocap.app.lens`: from the camera's turning, the
+            people, else a 65 deg prior on the long side).
+        focal_px: the camera's focal length, px of the video (``--focal-px``; not with
+            ``fov_deg``); None: as ``fov_deg``.
         units: BVH units, ``m`` (Blender imports at true size) or ``cm``.
         bone_lengths: ``actor`` (each person's own proportions) or ``rig``.
         max_people: track at most this many people (None: everyone).
@@ -106,7 +112,8 @@ class ConvertConfig:
 
     rig: str = "mixamo"
     formats: tuple[str, ...] = DEFAULT_FORMATS
-    fov_deg: float = DEFAULT_FOV_DEG
+    fov_deg: float | None = None
+    focal_px: float | None = None
     units: str = "m"
     bone_lengths: str = "actor"
     max_people: int | None = None
@@ -127,7 +134,14 @@ class ConvertConfig:
             raise InputError(f"unknown camera mode {self.camera!r}; choose from "
                              f"{', '.join(CAMERA_MODES)}")
         object.__setattr__(self, "formats", convert_formats(self.formats))
-        check_fov(self.fov_deg)
+        if self.fov_deg is not None and self.focal_px is not None:
+            raise InputError("give --fov or --focal-px, not both")
+        if self.fov_deg is not None:
+            check_fov(self.fov_deg)
+        if self.focal_px is not None and not (np.isfinite(self.focal_px)
+                                              and self.focal_px > 0):
+            raise InputError(f"--focal-px must be a positive number of pixels, got "
+                             f"{self.focal_px}")
         if self.units not in OUTPUT_UNITS:
             raise InputError(f"unknown units {self.units!r}; choose from "
                              f"{', '.join(OUTPUT_UNITS)}")
@@ -149,7 +163,9 @@ class ConvertResult:
     files' units (``m`` or ``cm``). A multi-camera conversion
     (:func:`mocap.app.convert_views.convert_views`) adds ``scene_warnings`` (warnings of
     the take beyond the first video's) and ``views`` (the report's ``views`` block:
-    cameras, offsets, reprojection errors); ``video`` is then the first video.
+    cameras, offsets, reprojection errors); ``video`` is then the first video. ``lens``:
+    the focal length people were placed with and its source (one video); ``size`` the
+    video's (width, height), px.
     """
 
     video: Path
@@ -165,6 +181,8 @@ class ConvertResult:
     units: str = "m"
     scene_warnings: list[QualityWarning] = field(default_factory=list)
     views: dict | None = None
+    lens: Lens | None = None
+    size: tuple[int, int] = (0, 0)
 
     @property
     def warnings(self) -> list[tuple[int | None, QualityWarning]]:
@@ -197,6 +215,7 @@ class ConvertResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "wall_s": round(self.wall_s, 3),
             **({} if self.views is None else {"views": self.views}),
+            **({} if self.lens is None else {"focal": self.lens.report(*self.size)}),
         }
 
 
@@ -301,7 +320,9 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     cfg = config or ConvertConfig()
     video, out_dir = Path(video), Path(out_dir)
     rig = load_rig(cfg.rig)  # a bad rig fails before any work
-    open_video(video, prefetch=0).close()  # so does a bad video
+    reader = open_video(video, prefetch=0)  # so does a bad video
+    reader.close()
+    given = given_lens(reader.info.width, cfg.fov_deg, cfg.focal_px)  # checks --focal-px
     if any(f in BLENDER_FORMATS for f in cfg.formats):
         check_blender(cfg.blender)  # and a Blender that is not there
     old = prepare_output(out_dir, within, force)
@@ -309,7 +330,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     timings: dict[str, float] = {}
     try:
         result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
-                          engine_options, timings, within)
+                          engine_options, timings, within, given,
+                          (reader.info.width, reader.info.height))
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
@@ -356,7 +378,7 @@ def publish(out: OutputDir, out_dir: Path, staged: dict[str, Path], report: dict
 
 
 def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
-             timings, within) -> ConvertResult:
+             timings, within, given, frame_size) -> ConvertResult:
     with OutputDir(out_dir, within) as out:
         t0 = time.perf_counter()
         if engine is None:
@@ -364,23 +386,31 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         timings["load_models"] = time.perf_counter() - t0
         cb = (lambda done, total: progress("tracking", done, total)) if progress else None
         t0 = time.perf_counter()
-        measure = None if cfg.camera == "static" else CameraMotionConfig(fov_deg=cfg.fov_deg)
+        # the camera estimate fits its turning at the given focal length, or finds one;
+        # until it does, it assumes the long-side prior
+        measure = None if cfg.camera == "static" else CameraMotionConfig(
+            fov_deg=given.fov_deg if given else prior_fov(frame_size),
+            focal_px=given.focal_px if given else None)
         hands = HandConfig(model=cfg.hand_model) if cfg.hands else None
         tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
                               engine_options=engine_options)
         timings["tracking"] = time.perf_counter() - t0
         fps = tracked.info.rate
         size = (tracked.info.width, tracked.info.height)
+        path = tracked.camera
+        undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
+        t0 = time.perf_counter()
+        # from BlazePose's own 3D (the people's estimate relies on it), before any lift
+        lens = resolve_lens(given, path, undo is not None, tracked.tracks, size, fps)
+        timings["focal"] = time.perf_counter() - t0
         if cfg.lift == "learned":  # each person's 3D re-estimated over their whole track
             t0 = time.perf_counter()
             tracked.tracks = [replace(t, world=lift_track(t, size, fps))
                               for t in tracked.tracks]
             timings["lift"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        path = tracked.camera
-        undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
         people = animate_scene(tracked.tracks, rig, size, fps, tracked.frame_count,
-                               cfg.fov_deg, cfg.bone_lengths, undo,
+                               lens.fov_deg, cfg.bone_lengths, undo,
                                ROOT_SMOOTH_S if cfg.lift == "learned" else 0.0)
         for p in people:
             p.warnings = person_warnings(p, fps)
@@ -392,19 +422,19 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         # report.html (Python: plotting) is made on a thread while the preview (decoding
         # and encoding, which leave the interpreter free) is written
         page = (_Background(render_report_html, video, people, tracked,
-                            conversion_settings(cfg)) if cfg.report else None)
+                            conversion_settings(cfg, lens, size)) if cfg.report else None)
         if cfg.preview:
             t0 = time.perf_counter()
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
             staged["preview.mp4"] = write_rig_preview(
-                video, people, out.path("preview.mp4"), fps, size, cfg.fov_deg, pcb)
+                video, people, out.path("preview.mp4"), fps, size, lens.fov_deg, pcb)
             timings["preview"] = time.perf_counter() - t0
         if page is not None:
             staged["report.html"] = out.path("report.html")
             staged["report.html"].write_text(page.result(), encoding="utf-8")
             timings["report"] = page.seconds
-        report = build_report(video, people, tracked, conversion_settings(cfg), timings,
-                              undo is not None)
+        report = build_report(video, people, tracked, conversion_settings(cfg, lens, size),
+                              timings, undo is not None)
         if blender_error:
             report["message"] = f"FBX/glTF not written: {blender_error[0]}"
         written = publish(out, out_dir, staged, report, old)
@@ -412,7 +442,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         exc = blender_error[0]
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
-                         tracked.truncated, timings, tracked.camera, units=cfg.units)
+                         tracked.truncated, timings, tracked.camera, units=cfg.units,
+                         lens=lens, size=size)
 
 
 class _Background:
@@ -491,8 +522,12 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg,
     return staged
 
 
-def conversion_settings(cfg: ConvertConfig) -> dict:
-    """The conversion settings the report states."""
-    return {"rig": cfg.rig, "units": cfg.units, "fov_deg": cfg.fov_deg,
+def conversion_settings(cfg: ConvertConfig, lens: Lens | None = None,
+                        size: tuple[int, int] | None = None) -> dict:
+    """The conversion settings the report states (``lens``: the focal length used, with
+    the video's ``size``; its horizontal field of view is the report's ``fov_deg``)."""
+    return {"rig": cfg.rig, "units": cfg.units,
+            "fov_deg": lens.fov_deg if lens is not None else cfg.fov_deg,
+            "focal": lens.report(*size) if lens is not None else None,
             "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera,
             "hands": cfg.hand_model if cfg.hands else None, "lift": cfg.lift}

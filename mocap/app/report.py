@@ -20,7 +20,7 @@ from mocap.types import CameraPath
 
 
 def camera_report(camera: CameraPath | None, applied: bool, width: int,
-                  fov_deg: float) -> dict:
+                  fov_deg: float, focal: dict | None = None) -> dict:
     """``report.json``'s ``camera`` block.
 
     ``measured``: whether the motion was estimated (not with ``--camera static``);
@@ -29,10 +29,13 @@ def camera_report(camera: CameraPath | None, applied: bool, width: int,
     per frame: ``pan_deg`` (right +), ``tilt_deg`` (up +), ``roll_deg`` relative to the
     first frame, ``focal_px``, ``residual_px`` (median background misfit, null where not
     measured), ``inlier_share``; ``unreliable_frames``: ``[first, last]`` ranges measured on
-    too little background (interpolated).
+    too little background (interpolated); ``focal``: the first frame's focal length
+    people were placed with, its source and uncertainty (:meth:`mocap.app.lens.Lens.report`).
     """
+    lens = {} if focal is None else {"focal": focal}
     if camera is None:
-        return {"measured": False, "moving": False, "applied": False, "translating": False}
+        return {"measured": False, "moving": False, "applied": False, "translating": False,
+                **lens}
     angles = np.round(camera.angles_deg(), 3)
 
     def listed(x, digits):
@@ -46,11 +49,23 @@ def camera_report(camera: CameraPath | None, applied: bool, width: int,
         "pan_deg": angles[:, 0].tolist(),
         "tilt_deg": angles[:, 1].tolist(),
         "roll_deg": angles[:, 2].tolist(),
-        "focal_px": np.round(focal_px(width, fov_deg) * camera.zoom, 2).tolist(),
+        "focal_px": np.round(_first_focal(camera, width, fov_deg, focal) * camera.zoom,
+                             2).tolist(),
         "residual_px": listed(camera.residual_px, 3),
         "inlier_share": listed(camera.inlier_share, 3),
         "unreliable_frames": frame_ranges(~camera.reliable),
+        **lens,
     }
+
+
+def _first_focal(camera: CameraPath, width: int, fov_deg: float, focal: dict | None) -> float:
+    """The first frame's focal length the path's zoom multiplies: the one its turning was
+    fitted at when the camera moved, else the one people were placed with."""
+    if camera.moving and np.isfinite(camera.fitted_focal_px):
+        return float(camera.fitted_focal_px)
+    if focal is not None:
+        return float(focal["focal_px"])
+    return focal_px(width, fov_deg)
 
 
 def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
@@ -78,9 +93,9 @@ def build_report(video: Path, people: list[PersonResult], tracked: TrackResult,
         "width": tracked.info.width,
         "height": tracked.info.height,
         "truncated": tracked.truncated,
-        **settings,
+        **{k: v for k, v in settings.items() if k != "focal"},  # focal: in "camera"
         "camera": camera_report(tracked.camera, camera_applied, tracked.info.width,
-                                settings["fov_deg"]),
+                                settings["fov_deg"], settings.get("focal")),
         "warnings": [w.to_json() for w in video_warnings(tracked.truncated,
                                                           tracked.frame_count, len(people),
                                                           tracked.camera)]
@@ -392,7 +407,10 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
                 f'<div class="plot">{svg}</div>' for svg in plots))
     title = html.escape(video.name)
     if views is None:
-        lens = f"field of view {settings['fov_deg']:g} deg"
+        focal = settings.get("focal")
+        lens = (f"field of view {settings['fov_deg']:.3g} deg" if not focal else
+                f"focal length {focal['focal_px']:g} px ({focal['source']}), horizontal "
+                f"field of view {settings['fov_deg']:.3g} deg")
     else:
         table, top = _views_html(views, people)
         body = table + f'<div class="plot">{top}</div>' + body

@@ -173,6 +173,8 @@ def print_result(result) -> None:
     print(f"{result.frame_count} frames at {result.fps:g} fps in {total:.1f} s "
           f"({result.frame_count / max(total, 1e-9):.1f} fps): {len(result.people)} "
           f"{'person' if len(result.people) == 1 else 'people'}")
+    if result.lens is not None:
+        print(f"  camera: {result.lens.summary()}")
     for p in result.people:
         s = p.stats
         skate = ("no contact" if s.foot_skate_m_per_s is None

@@ -77,7 +77,6 @@ def hand_config(args: argparse.Namespace):
 def add_convert_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `convert`, `demo` and `batch`."""
     from mocap.export.formats import DEFAULT_FORMATS, FORMATS, FORMATS_RULE
-    from mocap.geometry.camera import DEFAULT_FOV_DEG
 
     g = p.add_argument_group("conversion")
     g.add_argument("--rig", default="mixamo", metavar="RIG",
@@ -85,10 +84,15 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    "hierarchy is the rig (default: mixamo)")
     g.add_argument("--max-people", type=int, metavar="N",
                    help="track at most N people (default: everyone)")
-    g.add_argument("--fov", type=float, default=DEFAULT_FOV_DEG, metavar="DEG",
-                   help="horizontal field of view of the camera in degrees, used to place "
-                   f"people in 3D (default: {DEFAULT_FOV_DEG:g}; phones ~65-75, GoPro wide "
-                   "~120)")
+    lens = g.add_mutually_exclusive_group()
+    lens.add_argument("--fov", type=float, default=None, metavar="DEG",
+                      help="horizontal field of view of the camera in degrees, used to "
+                      "place people in 3D (default: measured: from the camera's turning, "
+                      "else from the people, else 65 deg on the image's long side; phones "
+                      "~65-75 on the long side, GoPro wide ~120)")
+    lens.add_argument("--focal-px", type=float, default=None, metavar="PX",
+                      help="the camera's focal length in pixels of the video (e.g. fx of "
+                      "an OpenCV calibration at this resolution); not with --fov")
     g.add_argument("--camera", default="auto", choices=("auto", "static", "moving"),
                    help="auto: measure how the camera pans, tilts and zooms (from the "
                    "background) and undo it when it moved (default); static: take the "
@@ -123,6 +127,7 @@ def convert_config(args: argparse.Namespace):
     from mocap.app.convert import ConvertConfig
 
     return ConvertConfig(rig=args.rig, formats=args.formats, fov_deg=args.fov,
+                         focal_px=args.focal_px,
                          units=args.units, bone_lengths=args.bone_lengths,
                          max_people=args.max_people, preview=args.preview,
                          blender=args.blender, camera=args.camera, hands=args.hands,
