@@ -60,6 +60,11 @@ class CameraMotionConfig:
             model puts it is explained by it.
         person_margin: people's boxes are widened by this share on every side before the
             background is taken from outside them.
+        max_person_cover: where the widened boxes cover more than this share of a frame (a
+            telephoto close-up: a person's region can be wider than the picture), they
+            leave too little to measure: features are then taken everywhere, the
+            homography's sorting leaves the people out, and the features inside the boxes
+            do not count towards the camera travelling (a person walking is no parallax).
         overlay_votes: a place where features stayed put while the background moved in this
             many frames is a burned-in overlay (left out from then on).
         moving_deg: the camera moved when it turned more than this (from the first frame)
@@ -83,6 +88,7 @@ class CameraMotionConfig:
     keep_share: float = 0.5
     inlier_px: float = 1.5
     person_margin: float = 0.15
+    max_person_cover: float = 0.6
     overlay_votes: int = 3
     moving_deg: float = 1.0
     moving_zoom: float = 0.02
@@ -101,7 +107,7 @@ class CameraMotionConfig:
                              f"{self.min_features}")
         if self.overlay_votes < 1:
             raise ValueError(f"`overlay_votes` must be >= 1, got {self.overlay_votes}")
-        for name in ("keep_share", "person_margin", "translating_share",
+        for name in ("keep_share", "person_margin", "max_person_cover", "translating_share",
                      "translating_inliers"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}")
@@ -120,6 +126,7 @@ class _Frame:
     cur: np.ndarray  # (N, 2) float32 where they are now
     inliers: np.ndarray | None  # (N,) bool moving with the background; None: not measured
     shift: float  # median distance moved from the keyframe (NaN: under 3 features)
+    person: np.ndarray | None = None  # (N,) bool inside a person's box not left out
 
 
 @dataclass
@@ -182,6 +189,9 @@ class CameraMotionEstimator:
         if grey.shape[1] != self.work[0]:  # one channel to shrink, not three
             grey = cv2.resize(grey, self.work, interpolation=cv2.INTER_LINEAR)
         boxes = self._work_boxes(person_boxes)
+        people = np.zeros((0, 4))
+        if self._cover(boxes) > cfg.max_person_cover:
+            boxes, people = people, boxes
         t = len(self._frames)
         if self._prev is None:
             self._new_keyframe(grey, boxes, t)
@@ -189,7 +199,7 @@ class CameraMotionEstimator:
                                        np.ones(len(self._idx), bool), 0.0))
             self._prev = grey
             return
-        frame = self._measure(grey, boxes)
+        frame = self._measure(grey, boxes, people)
         self._frames.append(frame)
         ok = frame.inliers is not None and self._explained >= cfg.min_features // 2
         if not ok or self._explained < max(cfg.min_features,
@@ -204,6 +214,16 @@ class CameraMotionEstimator:
         m = self.config.person_margin
         wh = (b[:, 2:] - b[:, :2]) * m
         return np.concatenate([b[:, :2] - wh, b[:, 2:] + wh], axis=1)
+
+    def _cover(self, boxes: np.ndarray) -> float:
+        """The share of the working frame inside ``boxes`` (working px)."""
+        if not len(boxes):
+            return 0.0
+        w, h = self.work
+        inside = np.zeros((h, w), bool)
+        for x0, y0, x1, y1 in np.round(boxes).astype(int):
+            inside[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = True
+        return float(inside.mean())
 
     @staticmethod
     def _outside(px: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -230,8 +250,9 @@ class CameraMotionEstimator:
         self._cur_px = pts.copy()
         self._explained = len(pts)
 
-    def _measure(self, grey, boxes) -> _Frame:
-        """Follows the keyframe's features into ``grey`` and sorts them by a homography."""
+    def _measure(self, grey, boxes, people) -> _Frame:
+        """Follows the keyframe's features into ``grey`` and sorts them by a homography;
+        features inside ``boxes`` are dropped, those inside ``people`` marked."""
         import cv2
 
         cfg = self.config
@@ -251,20 +272,21 @@ class CameraMotionEstimator:
         key = self._keys[key_id][self._idx]
         cur = (self._cur_px - self.center).astype(np.float32)
         moved = np.linalg.norm(cur - key, axis=1)
+        person = ~self._outside(self._cur_px, people) if len(people) else None
         shift = float(np.median(moved)) if len(key) >= 3 else np.nan
         fit = (fit_homography(key.astype(np.float64), cur.astype(np.float64), self._rng,
                               cfg.inlier_px)
                if len(key) >= max(cfg.min_features // 2, 8) else None)
         if fit is None:
             self._explained = 0
-            return _Frame(key_id, self._idx.copy(), cur, None, shift)
+            return _Frame(key_id, self._idx.copy(), cur, None, shift, person)
         hom, inliers = fit
         self._explained = int(inliers.sum())
         # an overlay: a feature that stayed put where the background should have moved
         p = np.concatenate([key, np.ones((len(key), 1))], axis=1) @ hom.T
         expected = np.linalg.norm(p[:, :2] / p[:, 2:] - key, axis=1)
         self.overlay.vote(self._cur_px, ~inliers & (moved < 0.5) & (expected > 2.0))
-        return _Frame(key_id, self._idx.copy(), cur, inliers, shift)
+        return _Frame(key_id, self._idx.copy(), cur, inliers, shift, person)
 
     # -- the whole video ---------------------------------------------------------------
     def _solve(self, focal: float) -> _Solution:
@@ -292,8 +314,12 @@ class CameraMotionEstimator:
                     inl = err < cfg.inlier_px
                 if inl.any():
                     # the features the model does not explain are kept: their share tells
-                    # a camera that travels (parallax) from one that turns
-                    share[t], residual[t] = inl.mean(), np.median(err[inl])
+                    # a camera that travels (parallax) from one that turns; those on people
+                    # (where their boxes could not be left out) move on their own
+                    bg = np.ones(len(inl), bool) if fr.person is None else ~fr.person
+                    residual[t] = np.median(err[inl])
+                    if bg.sum() >= cfg.min_features // 2:
+                        share[t] = inl[bg].mean()
                     ok[t] = inl.sum() >= cfg.min_features // 2
                     rot[t], zoom[t], rel_zoom[t] = rel @ key_rot[fr.key], z * key_zoom[fr.key], z
             if len(key_rot) < len(self._anchor) and self._anchor[len(key_rot)] == t:
@@ -338,6 +364,8 @@ class CameraMotionEstimator:
             keep = ~self.overlay.covers(self._keys[fr.key][fr.idx] + self.center)
             if not keep.all():
                 fr.idx, fr.cur = fr.idx[keep], fr.cur[keep]
+                if fr.person is not None:
+                    fr.person = fr.person[keep]
                 if fr.inliers is not None:
                     fr.inliers = fr.inliers[keep]
                     if fr.inliers.sum() < 8:

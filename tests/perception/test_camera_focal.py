@@ -147,3 +147,21 @@ def test_camera_path_focal_fields_are_checked():
     with pytest.raises(ValueError):
         CameraPath(*args, focal_px=-1.0, focal_source="rotation")
     assert np.isnan(CameraPath.still(2).fitted_focal_px)
+
+
+@pytest.mark.slow
+def test_a_close_up_whose_person_box_covers_the_view_is_still_measured(source):
+    """A telephoto close-up: the tracker's region of the person (a square wider than the
+    picture) covers the whole view. The background is still measured (the homography
+    sorts it from the people), and the features inside the region, which may be the
+    person's own, do not call the camera travelling."""
+    n = 40
+    images, truth = telephoto_clip(source[:n], np.linspace(-10, 10, n), size=(960, 540))
+    boxes = [np.array([[-100.0, -250.0, 1060.0, 790.0]])] * n
+    _, path = _run(images, boxes=boxes)
+    assert path.moving and not path.translating
+    assert path.focal_source == "rotation"
+    assert abs(path.focal_px / truth["focal_px"][0] - 1) < 0.10, path.focal_px
+    assert _pan_error(path, truth) < 2.5  # as a telephoto pan's
+    assert path.reliable.all()
+    assert [w.code for w in camera_warnings(path)] == ["camera_moving"]
