@@ -135,8 +135,10 @@ def test_a_fixed_camera_changes_nothing(runs):
     assert np.abs(cam["pan_deg"]).max() < 0.1 and np.abs(cam["tilt_deg"]).max() < 0.1
     assert not [w for w in report["warnings"] if w["code"].startswith("camera")]
     static = json.loads((runs["root"] / "demo_static" / "report.json").read_text())
+    # the focal length is found the same way for both: the camera never turned
     assert static["camera"] == {"measured": False, "moving": False, "applied": False,
-                                "translating": False}
+                                "translating": False, "focal": cam["focal"]}
+    assert cam["focal"]["source"] in ("people", "prior")
     for p in runs["fixed"]["people"]:
         a = (runs["root"] / "fixed" / f"person_{p['id']}.bvh").read_bytes()
         b = (runs["root"] / "demo_static" / f"person_{p['id']}.bvh").read_bytes()
