@@ -70,10 +70,17 @@ class CameraMotionConfig:
         moving_deg: the camera moved when it turned more than this (from the first frame)
             in some frame, degrees.
         moving_zoom: ... or zoomed by more than this share.
-        translating_share: the camera travels when, over the frames it moved in, the model
-            leaves more than ``1 - translating_inliers`` of the features unexplained in at
-            least this share of frames.
+        translating_share: the camera travels when, over the frames measured, the model
+            leaves more than ``1 - translating_inliers`` of the background features
+            unexplained in at least this share of frames. A frame is measured when at least
+            ``min_features // 2`` features outside the people were followed into it; one
+            that rests on fewer than ``min_features`` counts as that share of a frame.
         translating_inliers: see ``translating_share``.
+        translating_min_frames: ... and only when at least this many frames were measured
+            (counted as in ``translating_share``): in a telephoto close-up the people cover
+            the view but in the few frames where the tracker lost them, and the person
+            walking there is no sign of a travelling camera.
+        translating_min_measured: ... and at least this share of the video's frames.
         smooth_frames: standard deviation of the Gaussian that smooths the path, frames.
     """
 
@@ -94,6 +101,8 @@ class CameraMotionConfig:
     moving_zoom: float = 0.02
     translating_share: float = 0.3
     translating_inliers: float = 0.8
+    translating_min_frames: int = 10
+    translating_min_measured: float = 0.2
     smooth_frames: float = 1.0
 
     def __post_init__(self) -> None:
@@ -105,10 +114,13 @@ class CameraMotionConfig:
         if not 4 <= self.min_features <= self.max_features:
             raise ValueError("`min_features` must be in [4, max_features], got "
                              f"{self.min_features}")
+        if self.translating_min_frames < 1:
+            raise ValueError("`translating_min_frames` must be >= 1, got "
+                             f"{self.translating_min_frames}")
         if self.overlay_votes < 1:
             raise ValueError(f"`overlay_votes` must be >= 1, got {self.overlay_votes}")
         for name in ("keep_share", "person_margin", "max_person_cover", "translating_share",
-                     "translating_inliers"):
+                     "translating_inliers", "translating_min_measured"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}")
         for name in ("inlier_px", "moving_deg", "moving_zoom", "min_turn_deg",
@@ -136,7 +148,8 @@ class _Solution:
     rel_zoom: np.ndarray  # (F,) zoom from the frame's keyframe
     key_zoom: np.ndarray  # (K,)
     residual: np.ndarray  # (F,) px of the working copy
-    share: np.ndarray  # (F,)
+    share: np.ndarray  # (F,) explained share of the background features (NaN: too few)
+    support: np.ndarray  # (F,) background features ``share`` rests on
     ok: np.ndarray  # (F,) bool
 
 
@@ -296,6 +309,7 @@ class CameraMotionEstimator:
         n = len(self._frames)
         rot, zoom, rel_zoom = np.tile(np.eye(3), (n, 1, 1)), np.ones(n), np.ones(n)
         residual, share, ok = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool)
+        support = np.zeros(n, int)
         ok[0] = True
         key_rot, key_zoom = [np.eye(3)], [1.0]
         for t in range(1, n):
@@ -319,13 +333,14 @@ class CameraMotionEstimator:
                     bg = np.ones(len(inl), bool) if fr.person is None else ~fr.person
                     residual[t] = np.median(err[inl])
                     if bg.sum() >= cfg.min_features // 2:
-                        share[t] = inl[bg].mean()
+                        share[t], support[t] = inl[bg].mean(), bg.sum()
                     ok[t] = inl.sum() >= cfg.min_features // 2
                     rot[t], zoom[t], rel_zoom[t] = rel @ key_rot[fr.key], z * key_zoom[fr.key], z
             if len(key_rot) < len(self._anchor) and self._anchor[len(key_rot)] == t:
                 key_rot.append(rot[t])
                 key_zoom.append(zoom[t])
-        return _Solution(rot, zoom, rel_zoom, np.array(key_zoom), residual, share, ok)
+        return _Solution(rot, zoom, rel_zoom, np.array(key_zoom), residual, share, support,
+                         ok)
 
     def _pairs(self, sol: _Solution, most: int = 40, features: int = 120) -> list[FocalPair]:
         """Pairs of frames (keyframe, frame) for the focal search: per keyframe the frames
@@ -394,6 +409,21 @@ class CameraMotionEstimator:
             return None, self._solve(self.focal0)
         return est, sol
 
+    def _travels(self, sol: _Solution) -> bool:
+        """Whether the background shows motion no turn or zoom explains in enough of the
+        frames measured, and enough were measured to tell (``translating_*`` settings)."""
+        cfg = self.config
+        measured = np.isfinite(sol.share)
+        # a frame whose share rests on few features is a weaker witness (one feature more or
+        # less moves it by several %): it counts as part of a frame
+        weight = np.where(measured, np.minimum(sol.support / cfg.min_features, 1.0), 0.0)
+        evidence = weight.sum()
+        if evidence < max(cfg.translating_min_frames,
+                          cfg.translating_min_measured * len(sol.share)):
+            return False  # too few frames show background to call the camera travelling
+        low = weight[measured & (sol.share < cfg.translating_inliers)].sum()
+        return bool(low >= cfg.translating_share * evidence)
+
     def finish(self) -> CameraPath:
         """The :class:`~mocap.types.CameraPath` over every frame given to :meth:`update`."""
         cfg = self.config
@@ -419,10 +449,7 @@ class CameraMotionEstimator:
         # only measured motion counts: a few features drifting on a plain wall are no sign
         moving = bool((angle > cfg.moving_deg).any()
                       or (np.abs(zoom - 1) > cfg.moving_zoom).any())
-        measured = np.isfinite(sol.share)
-        unexplained = measured & (sol.share < cfg.translating_inliers)
-        translating = bool(moving and measured.any()
-                           and unexplained.sum() >= cfg.translating_share * measured.sum())
+        translating = moving and self._travels(sol)
         return CameraPath(
             rot, zoom, sol.residual / self.scale, sol.share, reliable, moving, translating,
             focal_px=None if est is None else est.focal / self.scale,

@@ -4,6 +4,7 @@ fixed camera: telephoto pans and zooms made from real footage with a known crop
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -164,4 +165,28 @@ def test_a_close_up_whose_person_box_covers_the_view_is_still_measured(source):
     assert abs(path.focal_px / truth["focal_px"][0] - 1) < 0.10, path.focal_px
     assert _pan_error(path, truth) < 2.5  # as a telephoto pan's
     assert path.reliable.all()
+    assert [w.code for w in camera_warnings(path)] == ["camera_moving"]
+
+
+@pytest.mark.slow
+def test_a_close_up_whose_person_is_lost_in_a_few_frames_is_not_travelling(source):
+    """A telephoto pan following a person who fills much of the view: the tracker's region
+    covers the whole picture, except in three frames where it lost her. Only those frames
+    leave background to measure, and there she (a textured block walking across) moves on
+    her own: three frames with unexplained motion are no travelling camera."""
+    n = 40
+    images, _ = telephoto_clip(source[:n], np.linspace(-10, 10, n), size=(960, 540),
+                               overlays=False)
+    person = cv2.GaussianBlur(cv2.resize(source[0][500:900, 1200:1600], (200, 480)), (0, 0), 3)
+    boxes, lost = [], (12, 24, 36)
+    for i, im in enumerate(images):
+        x0 = 200 + 5 * i  # she walks right across the view while the background pans
+        im[30:510, x0:x0 + 200] = person
+        boxes.append(np.zeros((0, 4)) if i in lost else
+                     np.array([[-100.0, -250.0, 1060.0, 790.0]]))
+    _, path = _run(images, boxes=boxes)
+    measured = np.isfinite(path.inlier_share)
+    assert measured.sum() == len(lost)  # background is seen in the lost frames only ...
+    assert (path.inlier_share[measured] < CameraMotionConfig().translating_inliers).all()
+    assert path.moving and not path.translating  # ... too few to call the camera travelling
     assert [w.code for w in camera_warnings(path)] == ["camera_moving"]

@@ -123,7 +123,8 @@ def test_a_blank_video_is_unreliable_not_moving():
 
 @pytest.mark.parametrize("bad", [{"work_width": 10}, {"min_features": 2},
                                  {"keep_share": 1.5}, {"inlier_px": 0.0},
-                                 {"fov_deg": 5.0}])
+                                 {"fov_deg": 5.0}, {"translating_min_frames": 0},
+                                 {"translating_min_measured": 1.5}])
 def test_config_is_checked(bad):
     with pytest.raises(ValueError):
         CameraMotionConfig(**bad)
