@@ -14,6 +14,10 @@ ranges it concerns, empty for the whole clip). Thresholds (also in the README):
   half of the frames;
 - ``feet_off_ground``: no foot contact in any frame of a track of at least
   :data:`FEET_OFF_GROUND_S` seconds;
+- ``feet_out_of_view``: every foot landmark (ankles, heels, toes) outside the picture in at
+  least :data:`FEET_OUT_OF_VIEW` of the frames the person was seen in (a close-up, a
+  telephoto framing the upper body): placement there rests on the body above the feet, so
+  heights and travel are less sure; one frame range per stretch;
 - per video: ``truncated`` (only the decodable frames were read), ``nobody_found``;
   ``camera_moving`` (the camera turned or zoomed; people are placed through the estimate),
   ``camera_translating`` (the background moves in ways no turn or zoom explains in at
@@ -41,6 +45,9 @@ ID_GAP_S = 0.3
 LOW_CONFIDENCE = 0.5
 FLOATING_M = 0.25
 FEET_OFF_GROUND_S = 2.0
+FEET_OUT_OF_VIEW = 0.3
+#: The foot landmarks (ankles, heels, foot tips) ``feet_out_of_view`` looks at.
+FOOT_LANDMARKS = tuple(range(27, 33))
 CAMERA_UNRELIABLE = 0.1
 
 
@@ -61,9 +68,11 @@ def frame_ranges(mask: np.ndarray, first: int = 0) -> list[list[int]]:
     return [[int(first + s), int(first + e - 1)] for s, e in segments(mask)]
 
 
-def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
+def person_warnings(p: PersonResult, fps: float,
+                    size: tuple[int, int] | None = None) -> list[QualityWarning]:
     """The warnings of one exported person: :func:`track_warnings` of their track, then
-    ``floating`` and ``feet_off_ground``."""
+    ``floating``, ``feet_off_ground`` and, given the video's (width, height) ``size``,
+    ``feet_out_of_view``."""
     s = p.stats
     out = track_warnings(p.track, fps)
     lowest = p.animation.points().positions[..., 1].min(axis=1)  # joints and End Sites
@@ -78,7 +87,25 @@ def person_warnings(p: PersonResult, fps: float) -> list[QualityWarning]:
         out.append(QualityWarning("feet_off_ground", "no foot contact in any frame (jumping, "
                                   "sitting, or placed above the floor)",
                                   [[s.first_frame, s.last_frame]]))
+    if size is not None:
+        out += _feet_out_of_view(p.track, size)
     return out
+
+
+def _feet_out_of_view(t: Track, size: tuple[int, int]) -> list[QualityWarning]:
+    w, h = size
+    feet = t.image[:, list(FOOT_LANDMARKS), :2]
+    with np.errstate(invalid="ignore"):  # NaN (unknown) counts as not out
+        out = ((feet[..., 0] < 0) | (feet[..., 0] >= w) | (feet[..., 1] < 0)
+               | (feet[..., 1] >= h)).all(axis=1) & t.observed
+    seen = int(t.observed.sum())
+    if not seen or out.sum() < FEET_OUT_OF_VIEW * seen:
+        return []
+    ranges = frame_ranges(out, t.first_frame)
+    return [QualityWarning("feet_out_of_view", f"the feet are outside the picture in "
+                           f"{100 * out.sum() / seen:.0f} % of the frames the person was seen "
+                           "in: placed there from the body above them, so heights and travel "
+                           "are less sure", ranges)]
 
 
 def track_warnings(t: Track, fps: float) -> list[QualityWarning]:

@@ -413,7 +413,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
                                lens.fov_deg, cfg.bone_lengths, undo,
                                ROOT_SMOOTH_S if cfg.lift == "learned" else 0.0)
         for p in people:
-            p.warnings = person_warnings(p, fps)
+            p.warnings = person_warnings(p, fps, size)
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []

@@ -162,3 +162,19 @@ def test_unknown_camera_mode_is_refused():
     with pytest.raises(InputError, match="unknown camera mode 'pan'; choose from auto, "
                                          "static, moving"):
         ConvertConfig(camera="pan")
+
+
+def test_feet_out_of_view_with_their_frames():
+    """Every foot landmark below the picture for frames 30-79 of 120 (42 %: a telephoto
+    framing the upper body) is a warning with that range; one foot in view, a short
+    stretch, or no image size given is not."""
+    p = person()
+    p.track.image[30:80, 27:33, 1] = 700.0  # below a 640x480 picture
+    ws = [w for w in person_warnings(p, FPS, (640, 480)) if w.code == "feet_out_of_view"]
+    assert len(ws) == 1 and ws[0].frames == [[30, 79]] and "42 %" in ws[0].message
+    assert "feet_out_of_view" not in codes(p)  # no size: not checked
+    p.track.image[30:80, 27, 1] = 400.0  # the left ankle stays in view
+    assert [w.code for w in person_warnings(p, FPS, (640, 480))] == []
+    short = person()
+    short.track.image[30:60, 27:33, 0] = -5.0  # 25 %: under the 30 % threshold
+    assert [w.code for w in person_warnings(short, FPS, (640, 480))] == []
