@@ -16,7 +16,12 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.geometry.camera import FOV_RANGE_DEG, focal_px
-from mocap.geometry.focal import PRIOR_FOV_LONG_DEG, estimate_focal, focal_from_fov
+from mocap.geometry.focal import (
+    PRIOR_FOV_LONG_DEG,
+    estimate_focal,
+    focal_from_fov,
+    fov_from_focal,
+)
 from mocap.types import CameraPath
 
 #: Where a focal length comes from (report.json's ``camera.focal.source``).
@@ -45,7 +50,7 @@ class Lens:
 
     def report(self, width: int, height: int) -> dict:
         """report.json's ``camera.focal`` block."""
-        long_fov = 2 * np.degrees(np.arctan(0.5 * max(width, height) / self.focal_px))
+        long_fov = fov_from_focal(max(width, height), self.focal_px)
         unc = None if not np.isfinite(self.uncertainty) else round(float(self.uncertainty), 3)
         return {"focal_px": round(self.focal_px, 1), "source": self.source,
                 "uncertainty": unc, "fov_horizontal_deg": round(self.fov_deg, 2),
@@ -61,8 +66,7 @@ class Lens:
 def horizontal_fov(width: int, focal: float) -> float:
     """The horizontal field of view, degrees, of ``focal`` px over ``width`` px, kept in
     :data:`mocap.geometry.camera.FOV_RANGE_DEG`."""
-    fov = 2 * float(np.degrees(np.arctan(0.5 * width / focal)))
-    return float(np.clip(fov, *FOV_RANGE_DEG))
+    return float(np.clip(fov_from_focal(width, focal), *FOV_RANGE_DEG))
 
 
 def given_lens(width: int, fov_deg: float | None, focal: float | None) -> Lens | None:
@@ -73,7 +77,7 @@ def given_lens(width: int, fov_deg: float | None, focal: float | None) -> Lens |
             :data:`mocap.geometry.camera.FOV_RANGE_DEG`.
     """
     if focal is not None:
-        fov = 2 * float(np.degrees(np.arctan(0.5 * width / focal)))
+        fov = fov_from_focal(width, focal)
         lo, hi = FOV_RANGE_DEG
         if not lo <= fov <= hi:
             raise InputError(f"--focal-px {focal:g} on a video {width} px wide is a "

@@ -18,7 +18,7 @@ import numpy as np
 
 from mocap.perception.camera_fit import fit_rotation_zoom, rotation_errors
 
-__all__ = ["FocalEstimate", "FocalPair", "pair_costs", "self_calibrate"]
+__all__ = ["FocalPair", "TurnFocal", "pair_costs", "self_calibrate"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class FocalPair:
 
 
 @dataclass(frozen=True)
-class FocalEstimate:
+class TurnFocal:
     """A focal length from the turning of the camera.
 
     Attributes:
@@ -87,7 +87,7 @@ def _vertex(x: np.ndarray, y: np.ndarray) -> float:
 
 def self_calibrate(pairs: list[FocalPair], width: float, cap_px: float = 1.0,
                    max_rel_std: float = 0.15, min_turn_deg: float = 1.0,
-                   seed: int = 0) -> FocalEstimate | None:
+                   seed: int = 0) -> TurnFocal | None:
     """The first frame's focal length from pairs of frames of a turning camera.
 
     Args:
@@ -101,7 +101,7 @@ def self_calibrate(pairs: list[FocalPair], width: float, cap_px: float = 1.0,
         seed: seeds the resampling.
 
     Returns:
-        A :class:`FocalEstimate`, or None where the pairs cannot tell (too few, too little
+        A :class:`TurnFocal`, or None where the pairs cannot tell (too few, too little
         turn, a minimum at the end of the search, or too uncertain).
     """
     pairs = [p for p in pairs if len(p.a) >= 8]
@@ -139,4 +139,4 @@ def self_calibrate(pairs: list[FocalPair], width: float, cap_px: float = 1.0,
                                                             -1, 1)))))
     if turn < min_turn_deg or std_log > max_rel_std:
         return None
-    return FocalEstimate(focal, focal * std_log, len(pairs), turn)
+    return TurnFocal(focal, focal * std_log, len(pairs), turn)

@@ -32,7 +32,7 @@ from mocap.geometry.camera import DEFAULT_FOV_DEG, focal_px
 from mocap.geometry.rotations import matrix_to_rotvec, rotvec_to_matrix
 from mocap.geometry.series import fill_nan, gaussian_smooth
 from mocap.perception.camera_fit import fit_homography, fit_rotation_zoom, rotation_errors
-from mocap.perception.camera_focal import FocalEstimate, FocalPair, self_calibrate
+from mocap.perception.camera_focal import FocalPair, TurnFocal, self_calibrate
 from mocap.perception.camera_overlay import OverlayMask, border_bars
 from mocap.types import CameraPath
 
@@ -386,7 +386,7 @@ class CameraMotionEstimator:
                     if fr.inliers.sum() < 8:
                         fr.inliers = None
 
-    def estimate_focal(self) -> tuple[FocalEstimate | None, _Solution]:
+    def estimate_focal(self) -> tuple[TurnFocal | None, _Solution]:
         """The first frame's focal length from the turning (working px; None: cannot
         tell, or not to be estimated) and the solution at the focal length used."""
         cfg = self.config
