@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mocap.app.person import PersonResult
+from mocap.geometry.camera import outside_image
 from mocap.geometry.series import segments
 from mocap.perception.camera_motion import CameraMotionConfig
 from mocap.types import CameraPath, Track
@@ -93,11 +94,7 @@ def person_warnings(p: PersonResult, fps: float,
 
 
 def _feet_out_of_view(t: Track, size: tuple[int, int]) -> list[QualityWarning]:
-    w, h = size
-    feet = t.image[:, list(FOOT_LANDMARKS), :2]
-    with np.errstate(invalid="ignore"):  # NaN (unknown) counts as not out
-        out = ((feet[..., 0] < 0) | (feet[..., 0] >= w) | (feet[..., 1] < 0)
-               | (feet[..., 1] >= h)).all(axis=1) & t.observed
+    out = outside_image(t.image[:, list(FOOT_LANDMARKS), :2], *size).all(axis=1) & t.observed
     seen = int(t.observed.sum())
     if not seen or out.sum() < FEET_OUT_OF_VIEW * seen:
         return []

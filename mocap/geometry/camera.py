@@ -37,6 +37,15 @@ def focal_px(width: int, fov_deg: float = DEFAULT_FOV_DEG) -> float:
     return 0.5 * width / np.tan(np.radians(fov_deg) / 2)
 
 
+def outside_image(xy: np.ndarray, width, height) -> np.ndarray:
+    """(...,) bool: the points ``xy`` (..., 2) px lie outside an image ``width`` x
+    ``height`` px (numbers, or arrays broadcasting against ``xy[..., 0]``); NaN points are
+    not outside (unknown)."""
+    x, y = xy[..., 0], xy[..., 1]
+    with np.errstate(invalid="ignore"):
+        return (x < 0) | (x >= width) | (y < 0) | (y >= height)
+
+
 def solve_root(world: np.ndarray, xy: np.ndarray, weight: np.ndarray, focal: float,
                center: tuple[float, float], min_depth: float = 0.3) -> np.ndarray:
     """Per-frame camera-space translation of hip-centred world landmarks.

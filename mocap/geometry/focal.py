@@ -41,6 +41,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.geometry.camera import solve_root
+from mocap.geometry.rotations import normalize
 
 #: The prior field of view on the image's long side, degrees: a phone's main lens (26 mm
 #: equivalent: 65 deg over a 4:3 sensor's long side, 69 over 16:9's).
@@ -123,8 +124,7 @@ def _check_size(image_size) -> tuple[int, int]:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(n > 0, n, 1.0)
+    return normalize(v)[0]
 
 
 def ray_rotation(dirs: np.ndarray) -> np.ndarray:

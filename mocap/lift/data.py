@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mocap.geometry.camera import outside_image
+from mocap.geometry.rotations import normalize
 from mocap.types import MIRROR_LANDMARKS, NUM_LANDMARKS
 
 #: The 12 body landmarks (shoulders, elbows, wrists, hips, knees, ankles), BlazePose order.
@@ -86,7 +88,7 @@ _DEPTH_SD[[27, 28, 29, 30, 31, 32]] = 0.09
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+    return normalize(v)[0]
 
 
 def landmarks_from_points(points: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -466,9 +468,8 @@ def corrupt(rng: np.random.Generator, world: np.ndarray, cameras: Cameras,
     size = np.linalg.norm(xy_true[:, :, 0] - xy_true[:, :, [27, 28]].mean(2), axis=-1)
     size = np.maximum(np.median(size, 1), 20.0)[:, None, None, None]
     behind = target[..., 2] > 0.1  # roughly: hidden by the body (BlazePose less sure)
-    w, h = cameras.size[:, 0][:, None, None], cameras.size[:, 1][:, None, None]
-    outside = ((xy_true[..., 0] < 0) | (xy_true[..., 0] >= w) | (xy_true[..., 1] < 0)
-               | (xy_true[..., 1] >= h))
+    outside = outside_image(xy_true, cameras.size[:, 0][:, None, None],
+                            cameras.size[:, 1][:, None, None])
     ext = _EXTREMITY[None, None, :, None] * (1 + behind[..., None])
     # 2D: mostly slow (the tracker smooths), a little frame to frame; 0.4-1 % of the size
     sd2 = noise * size * rng.uniform(0.004, 0.01, (b, 1, 1, 1)) * ext

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
+from mocap.geometry.camera import outside_image
 from mocap.geometry.series import gaussian_smooth
 from mocap.lift.data import HIPS, MODEL_FPS, mirror, mirror_input, model_input
 from mocap.lift.prior import constrain
@@ -88,9 +89,7 @@ def lift_inputs(xy: np.ndarray, visibility: np.ndarray, world: np.ndarray,
     xy = np.where(ok[..., None], xy, mean_xy)
     world = np.where(ok[..., None], world, 0.0)
     conf = np.where(ok, conf, 0.0)
-    w, h = image_size
-    outside = (xy[..., 0] < 0) | (xy[..., 0] >= w) | (xy[..., 1] < 0) | (xy[..., 1] >= h)
-    conf = np.where(outside, np.minimum(conf, _OUTSIDE_CONF), conf)
+    conf = np.where(outside_image(xy, *image_size), np.minimum(conf, _OUTSIDE_CONF), conf)
     return model_input(xy, conf, world), known
 
 
