@@ -164,8 +164,7 @@ class ConvertResult:
     (:func:`mocap.app.convert_views.convert_views`) adds ``scene_warnings`` (warnings of
     the take beyond the first video's) and ``views`` (the report's ``views`` block:
     cameras, offsets, reprojection errors); ``video`` is then the first video. ``lens``:
-    the focal length people were placed with and its source (one video); ``size`` the
-    video's (width, height), px.
+    the focal length people were placed with and its source (one video).
     """
 
     video: Path
@@ -182,7 +181,6 @@ class ConvertResult:
     scene_warnings: list[QualityWarning] = field(default_factory=list)
     views: dict | None = None
     lens: Lens | None = None
-    size: tuple[int, int] = (0, 0)
 
     @property
     def warnings(self) -> list[tuple[int | None, QualityWarning]]:
@@ -215,7 +213,7 @@ class ConvertResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "wall_s": round(self.wall_s, 3),
             **({} if self.views is None else {"views": self.views}),
-            **({} if self.lens is None else {"focal": self.lens.report(*self.size)}),
+            **({} if self.lens is None else {"focal": self.lens.report()}),
         }
 
 
@@ -322,7 +320,8 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     rig = load_rig(cfg.rig)  # a bad rig fails before any work
     reader = open_video(video, prefetch=0)  # so does a bad video
     reader.close()
-    given = given_lens(reader.info.width, cfg.fov_deg, cfg.focal_px)  # checks --focal-px
+    frame_size = (reader.info.width, reader.info.height)
+    given = given_lens(frame_size, cfg.fov_deg, cfg.focal_px)  # checks --focal-px
     if any(f in BLENDER_FORMATS for f in cfg.formats):
         check_blender(cfg.blender)  # and a Blender that is not there
     old = prepare_output(out_dir, within, force)
@@ -330,8 +329,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     timings: dict[str, float] = {}
     try:
         result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
-                          engine_options, timings, within, given,
-                          (reader.info.width, reader.info.height))
+                          engine_options, timings, within, given, frame_size)
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
@@ -422,7 +420,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         # report.html (Python: plotting) is made on a thread while the preview (decoding
         # and encoding, which leave the interpreter free) is written
         page = (_Background(render_report_html, video, people, tracked,
-                            conversion_settings(cfg, lens, size)) if cfg.report else None)
+                            conversion_settings(cfg, lens)) if cfg.report else None)
         if cfg.preview:
             t0 = time.perf_counter()
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
@@ -433,8 +431,8 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
             staged["report.html"] = out.path("report.html")
             staged["report.html"].write_text(page.result(), encoding="utf-8")
             timings["report"] = page.seconds
-        report = build_report(video, people, tracked, conversion_settings(cfg, lens, size),
-                              timings, undo is not None)
+        report = build_report(video, people, tracked, conversion_settings(cfg, lens), timings,
+                              undo is not None)
         if blender_error:
             report["message"] = f"FBX/glTF not written: {blender_error[0]}"
         written = publish(out, out_dir, staged, report, old)
@@ -443,7 +441,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         raise type(exc)(f"{exc} (the BVH and data files are written in {out_dir})")
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
                          tracked.truncated, timings, tracked.camera, units=cfg.units,
-                         lens=lens, size=size)
+                         lens=lens)
 
 
 class _Background:
@@ -522,12 +520,11 @@ def _export_blender(out, bvhs: dict[str, Path], formats: list[str], cfg,
     return staged
 
 
-def conversion_settings(cfg: ConvertConfig, lens: Lens | None = None,
-                        size: tuple[int, int] | None = None) -> dict:
-    """The conversion settings the report states (``lens``: the focal length used, with
-    the video's ``size``; its horizontal field of view is the report's ``fov_deg``)."""
+def conversion_settings(cfg: ConvertConfig, lens: Lens | None = None) -> dict:
+    """The conversion settings the report states (``lens``: the focal length used; its
+    horizontal field of view is the report's ``fov_deg``)."""
     return {"rig": cfg.rig, "units": cfg.units,
             "fov_deg": lens.fov_deg if lens is not None else cfg.fov_deg,
-            "focal": lens.report(*size) if lens is not None else None,
+            "focal": lens.report() if lens is not None else None,
             "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera,
             "hands": cfg.hand_model if cfg.hands else None, "lift": cfg.lift}

@@ -16,12 +16,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.geometry.camera import FOV_RANGE_DEG, focal_px
-from mocap.geometry.focal import (
-    PRIOR_FOV_LONG_DEG,
-    estimate_focal,
-    focal_from_fov,
-    fov_from_focal,
-)
+from mocap.geometry.focal import estimate_focal, fov_from_focal, prior_focal
 from mocap.types import CameraPath
 
 #: Where a focal length comes from (report.json's ``camera.focal.source``).
@@ -39,6 +34,7 @@ class Lens:
         fov_deg: the horizontal field of view it makes, degrees (what the placement, the
             preview and the camera estimate take; a measured focal length beyond
             :data:`mocap.geometry.camera.FOV_RANGE_DEG` is held at its end).
+        size: the video's (width, height), px.
         detail: a short note (the people's own estimate, why the prior was used).
     """
 
@@ -46,11 +42,20 @@ class Lens:
     source: str
     uncertainty: float
     fov_deg: float
+    size: tuple[int, int]
     detail: str = ""
 
-    def report(self, width: int, height: int) -> dict:
+    @classmethod
+    def measured(cls, focal: float, source: str, uncertainty: float, size: tuple[int, int],
+                 detail: str) -> Lens:
+        """A found focal length, its horizontal field of view kept in
+        :data:`mocap.geometry.camera.FOV_RANGE_DEG`."""
+        fov = float(np.clip(fov_from_focal(size[0], focal), *FOV_RANGE_DEG))
+        return cls(float(focal), source, float(uncertainty), fov, tuple(size), detail)
+
+    def report(self) -> dict:
         """report.json's ``camera.focal`` block."""
-        long_fov = fov_from_focal(max(width, height), self.focal_px)
+        long_fov = fov_from_focal(max(self.size), self.focal_px)
         unc = None if not np.isfinite(self.uncertainty) else round(float(self.uncertainty), 3)
         return {"focal_px": round(self.focal_px, 1), "source": self.source,
                 "uncertainty": unc, "fov_horizontal_deg": round(self.fov_deg, 2),
@@ -63,19 +68,16 @@ class Lens:
         return f"focal {self.focal_px:.0f} px ({self.source}{unc})"
 
 
-def horizontal_fov(width: int, focal: float) -> float:
-    """The horizontal field of view, degrees, of ``focal`` px over ``width`` px, kept in
-    :data:`mocap.geometry.camera.FOV_RANGE_DEG`."""
-    return float(np.clip(fov_from_focal(width, focal), *FOV_RANGE_DEG))
-
-
-def given_lens(width: int, fov_deg: float | None, focal: float | None) -> Lens | None:
-    """The user's ``--focal-px`` or ``--fov`` as a :class:`Lens` (None: neither given).
+def given_lens(size: tuple[int, int], fov_deg: float | None,
+               focal: float | None) -> Lens | None:
+    """The user's ``--focal-px`` or ``--fov`` as a :class:`Lens` for a video of ``size``
+    (width, height) px (None: neither given).
 
     Raises:
-        InputError: a ``--focal-px`` whose field of view over ``width`` lies outside
+        InputError: a ``--focal-px`` whose field of view over the width lies outside
             :data:`mocap.geometry.camera.FOV_RANGE_DEG`.
     """
+    width = size[0]
     if focal is not None:
         fov = fov_from_focal(width, focal)
         lo, hi = FOV_RANGE_DEG
@@ -83,17 +85,16 @@ def given_lens(width: int, fov_deg: float | None, focal: float | None) -> Lens |
             raise InputError(f"--focal-px {focal:g} on a video {width} px wide is a "
                              f"{fov:.3g} deg field of view; mocap places people for "
                              f"{lo:g}-{hi:g} deg")
-        return Lens(float(focal), "user", 0.0, fov, "--focal-px")
+        return Lens(float(focal), "user", 0.0, fov, tuple(size), "--focal-px")
     if fov_deg is not None:
-        return Lens(focal_px(width, fov_deg), "user", 0.0, float(fov_deg), "--fov")
+        return Lens(focal_px(width, fov_deg), "user", 0.0, float(fov_deg), tuple(size), "--fov")
     return None
 
 
 def prior_fov(size: tuple[int, int]) -> float:
     """The horizontal field of view of the long-side prior for a frame of ``size``: what
     the camera estimate assumes until it finds better."""
-    w, h = size
-    return horizontal_fov(w, focal_from_fov(max(w, h), PRIOR_FOV_LONG_DEG))
+    return Lens.measured(prior_focal(size).focal_px, "prior", 0.0, size, "").fov_deg
 
 
 def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tracks,
@@ -109,17 +110,14 @@ def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tr
         size: (width, height) px.
         fps: frames per second.
     """
-    width = size[0]
     if given is not None:
         return given
     if camera is not None and camera.focal_px is not None:
         rel = (camera.focal_std_px or np.nan) / camera.focal_px
-        return Lens(float(camera.focal_px), "rotation", float(rel),
-                    horizontal_fov(width, camera.focal_px), "from the camera's turning")
+        return Lens.measured(camera.focal_px, "rotation", rel, size,
+                             "from the camera's turning")
     if moving and camera is not None and np.isfinite(camera.fitted_focal_px):
-        f = float(camera.fitted_focal_px)
-        return Lens(f, "assumed", np.nan, horizontal_fov(width, f),
-                    "the camera moved but its turning did not fix the focal length")
+        return Lens.measured(camera.fitted_focal_px, "assumed", np.nan, size,
+                             "the camera moved but its turning did not fix the focal length")
     est = estimate_focal(tracks, size, fps)
-    return Lens(float(est.focal_px), est.source, float(est.uncertainty),
-                horizontal_fov(width, est.focal_px), est.reason)
+    return Lens.measured(est.focal_px, est.source, est.uncertainty, size, est.reason)

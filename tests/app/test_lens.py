@@ -17,14 +17,14 @@ from tests.helpers import assert_one_line_error, run_cli
 
 
 def test_given_options_win_and_are_checked():
-    lens = given_lens(1920, None, 1500.0)
+    lens = given_lens((1920, 1080), None, 1500.0)
     assert (lens.focal_px, lens.source) == (1500.0, "user")
     assert lens.fov_deg == pytest.approx(2 * np.degrees(np.arctan(960 / 1500)))
-    by_fov = given_lens(1920, 90.0, None)
+    by_fov = given_lens((1920, 1080), 90.0, None)
     assert by_fov.focal_px == pytest.approx(960.0) and by_fov.fov_deg == 90.0
-    assert given_lens(1920, None, None) is None
+    assert given_lens((1920, 1080), None, None) is None
     with pytest.raises(InputError, match="--focal-px 50 on a video 1920 px wide"):
-        given_lens(1920, None, 50.0)
+        given_lens((1920, 1080), None, 50.0)
     with pytest.raises(InputError, match="not both"):
         ConvertConfig(fov_deg=60.0, focal_px=1000.0)
     with pytest.raises(InputError, match="--focal-px must be a positive number"):
@@ -49,7 +49,7 @@ def _path(frames=5, moving=True, focal=None, fitted=900.0):
 
 def test_sources_in_order():
     size = (1280, 720)
-    user = given_lens(1280, None, 3000.0)
+    user = given_lens((1280, 720), None, 3000.0)
     assert resolve_lens(user, _path(focal=4900.0, fitted=4900.0), True, [], size, 30.0) is user
     rot = resolve_lens(None, _path(focal=4900.0, fitted=4900.0), True, [], size, 30.0)
     assert (rot.source, rot.focal_px) == ("rotation", 4900.0)
