@@ -15,8 +15,8 @@ Then every view **alone**: each of its tracks (the same tracking a single-video 
 runs) is matched to a reference person in 2D (the person's landmarks projected through
 that camera against the track's image landmarks: median distance over the 12 body joints,
 as a share of the track's size, under :data:`MATCH_GATE`), and each monocular 3D source of
-the track (:func:`monocular_sources`: today ``blazepose``, the track's smoothed world
-landmarks; ``learned`` when :mod:`mocap.lift` exists) is compared with the reference in
+the track (:func:`monocular_sources`, :data:`SOURCES`: ``blazepose``, the track's smoothed
+world landmarks; ``learned``, :mod:`mocap.lift`'s) is compared with the reference in
 that camera's axes (``p_cam = R p + t``; x right, y down, z away: BlazePose's world axes)
 over the 12 body joints (shoulders, elbows, wrists, hips, knees, ankles) and the frames
 where the reference landmark was triangulated (the reference sampled at the track's
@@ -39,9 +39,7 @@ person, per view (persons pooled), and the median over views. The yardstick's ow
 the 3-view reference against the 4-view one, in that camera's axes, the same measures
 plus ``abs`` (the plain distance, no centring), mm. A mirror check: each source's
 PA-MPJPE with its depth negated must be worse (a source in mirrored axes is flagged).
-Cost: seconds of each stage and ms per person-frame of each source. A source that fails
-with a :class:`mocap.errors.MocapError` (the learned stage's weights not there yet) is
-skipped with its message, unless named in ``--sources``.
+Cost: seconds of each stage and ms per person-frame of each source.
 
 With ``--oracle``, rows that take the reference's own depth (:func:`oracles`): what a
 perfect depth would give with this detector's 2D, and with each source's x and y.
@@ -54,8 +52,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import math
 import sys
@@ -77,6 +73,8 @@ from mocap.geometry.metrics import (  # noqa: E402
     root_relative,
     similarity_transform,
 )
+from mocap.lift.prior import constrain  # noqa: E402
+from mocap.lift.stage import lift_track  # noqa: E402
 
 #: The 12 body joints compared (BlazePose indices): shoulders, elbows, wrists, hips, knees,
 #: ankles.
@@ -96,28 +94,7 @@ MIN_PERSON_FRAMES = 10
 #: Every source :func:`monocular_sources` knows: ``learned`` is the product's stage (the
 #: network, then :func:`mocap.lift.prior.constrain`), ``learned-net`` the network alone,
 #: ``blazepose+prior`` BlazePose's 3D through the same prior.
-SOURCES = ("blazepose", "learned", "blazepose+prior", "learned-net")
-
-def _learned_lifter():
-    """``lift_track`` of the learned 3D stage (``mocap.lift``, or its ``stage`` module)
-    when it is there, else None. An import error of a module that exists is raised: a
-    broken stage must not silently drop out."""
-    for name in ("mocap.lift", "mocap.lift.stage"):
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:  # the parent package is not there
-            found = False
-        if found:
-            lift = getattr(importlib.import_module(name), "lift_track", None)
-            if lift is not None:
-                return lift
-    return None
-
-
-def available_sources() -> list[str]:
-    """The names :func:`monocular_sources` can give here."""
-    learned = ["learned", "learned-net"] if _learned_lifter() is not None else []
-    return ["blazepose", "blazepose+prior", *learned]
+SOURCES = ("blazepose", "blazepose+prior", "learned", "learned-net")
 
 
 def monocular_sources(track, image_size: tuple[int, int], fps: float,
@@ -130,35 +107,26 @@ def monocular_sources(track, image_size: tuple[int, int], fps: float,
         track: a :class:`mocap.types.Track` of one video.
         image_size: that video's (width, height), px.
         fps: its frame rate.
-        names: the sources wanted (default: all available: ``blazepose``; ``learned``
-            when :mod:`mocap.lift` (or ``mocap.lift.stage``) has ``lift_track(track,
-            image_size, fps)``, and ``learned-net``, its network without the prior;
-            ``blazepose+prior``: BlazePose's through :func:`mocap.lift.prior.constrain`).
+        names: the sources wanted (default: all of :data:`SOURCES`: ``blazepose``;
+            ``blazepose+prior``, BlazePose's through :func:`mocap.lift.prior.constrain`;
+            ``learned``, :func:`mocap.lift.stage.lift_track`; ``learned-net``, its network
+            without the prior).
 
     Returns:
         The estimates by name.
     """
-    names = names or available_sources()
+    names = names or list(SOURCES)
     out: dict[str, np.ndarray] = {}
     for name in names:
         if name == "blazepose+prior":
-            from mocap.lift.prior import constrain
-
             out[name] = constrain(np.asarray(track.world, np.float64))
         elif name == "blazepose":
             # what the product animates from one video today: BlazePose's world
             # landmarks, smoothed by the tracker (gaps bridged)
             out[name] = np.asarray(track.world, np.float64)
         elif name in ("learned", "learned-net"):
-            lift = _learned_lifter()
-            if lift is None:
-                raise ValueError("the source 'learned' needs mocap.lift.lift_track")
-            pts = np.asarray(lift(track, tuple(image_size), float(fps),
-                                  prior=name == "learned"), np.float64)
-            if pts.shape != track.world.shape:
-                raise ValueError(f"mocap.lift.lift_track returned shape {pts.shape}, "
-                                 f"expected {track.world.shape}")
-            out[name] = pts
+            out[name] = np.asarray(lift_track(track, tuple(image_size), float(fps),
+                                              prior=name == "learned"), np.float64)
         else:
             raise ValueError(f"unknown source {name!r} (known: {', '.join(SOURCES)})")
     return out
@@ -376,12 +344,8 @@ def oracles(track, cam, true_cam: np.ndarray, sources: dict[str, np.ndarray]
 
 
 def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str],
-             required: bool = True, oracle: bool = False) -> dict:
+             oracle: bool = False) -> dict:
     """Every view's tracks against the reference persons; see the module docstring.
-
-    A source that fails with a :class:`mocap.errors.MocapError` (the learned stage's
-    weights not there yet) is dropped and its message kept in ``skipped``, unless
-    ``required``.
 
     Each view is measured against two references: ``4-view`` (the product's, from every
     camera: the brief's yardstick) and ``3-view`` (triangulated without the camera under
@@ -391,11 +355,7 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
     refs = list(persons.values())
     ref_ids = list(persons)
     rows, views, noise, matches = [], [], [], []
-    from mocap.errors import MocapError
-
     cost = {n: [0.0, 0] for n in source_names}
-    skipped: dict[str, str] = {}
-    source_names = list(source_names)
     for v, cam in enumerate(calib):
         off = float(solved.offsets[v])
         loo = leave_one_out(solved, v)
@@ -415,17 +375,9 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
                 continue
             tracks_of.setdefault(k, []).append((int(track.id), px))
             sources = {}
-            for name in list(source_names):
+            for name in source_names:
                 t0 = time.perf_counter()
-                try:
-                    sources.update(monocular_sources(track, solved.sizes[v], solved.fps,
-                                                     [name]))
-                except MocapError as exc:
-                    if required:
-                        raise
-                    skipped[name] = str(exc)
-                    source_names.remove(name)
-                    continue
+                sources.update(monocular_sources(track, solved.sizes[v], solved.fps, [name]))
                 cost[name][0] += time.perf_counter() - t0
                 cost[name][1] += len(track.frames)
             for ref_name, ref_persons in references.items():
@@ -481,7 +433,7 @@ def evaluate(solved: Solved, persons: dict[int, object], source_names: list[str]
         summary.append({"reference": "4-view", "source": "3-view noise",
                         **_median(noise, (*COLUMNS, "x", "y", "PA_x", "PA_y", "abs"))})
     ms = {n: 1000 * s / max(f, 1) for n, (s, f) in cost.items() if n in source_names}
-    return {"skipped": skipped, "rows": rows, "views": views, "noise": noise, "summary": summary,
+    return {"rows": rows, "views": views, "noise": noise, "summary": summary,
             "matches": matches, "ms_per_person_frame": ms}
 
 
@@ -546,8 +498,6 @@ def _print(result: dict) -> None:
     print(f"{'reference':10}{'source':30}{_head(cols)}")
     for s in result["summary"]:
         print(f"{s['reference']:10}{s['source']:30}{_vals(s, cols)}")
-    for name, why in result["skipped"].items():
-        print(f"\nsource {name} skipped: {why}")
     mirror = [f"{r['view']} {r['source']} {r['PA']:.0f} -> {r['PA_depth_negated']:.0f}"
               for r in result["views"] if r["reference"] == "4-view"]
     print("\nmirror check, PA-MPJPE with the source's depth negated (must be worse): "
@@ -585,14 +535,13 @@ def _jsonable(value):
     return value
 
 
-def measure(solved: Solved, names: list[str], required: bool = True,
-            oracle: bool = False) -> dict:
+def measure(solved: Solved, names: list[str], oracle: bool = False) -> dict:
     """Everything printed, as one dict (see the module docstring), from a solved take
-    (``required``, ``oracle``: see :func:`evaluate`)."""
+    (``oracle``: see :func:`evaluate`)."""
     persons = {p: person for p, person in enumerate(solved.persons)
                if _triangulated(person)[:, BODY_JOINTS].all(1).sum() >= MIN_PERSON_FRAMES}
     t0 = time.perf_counter()
-    result = evaluate(solved, persons, names, required, oracle)
+    result = evaluate(solved, persons, names, oracle)
     seconds = dict(solved.seconds)
     seconds["evaluation"] = time.perf_counter() - t0
     seconds["total"] = sum(seconds[k] for k in ("load_models", "tracking", "multiview",
@@ -600,7 +549,7 @@ def measure(solved: Solved, names: list[str], required: bool = True,
     return {"source": "Pose2Sim Demo_MultiPerson (4 views), mocap's own tracking and "
                       "multi-camera triangulation",
             "joints": list(BODY_JOINTS),
-            "sources": [n for n in names if n not in result["skipped"]],
+            "sources": list(names),
             "persons": [p + 1 for p in persons],
             "person_frames": [int(_triangulated(p)[:, BODY_JOINTS].all(1).sum())
                               for p in persons.values()],
@@ -611,27 +560,25 @@ def measure(solved: Solved, names: list[str], required: bool = True,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", default=None,
-                        help="comma-separated monocular sources (default: all available: "
-                             "blazepose, and learned when mocap.lift exists)")
+                        help="comma-separated monocular sources (default: all: "
+                             f"{', '.join(SOURCES)})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--oracle", action="store_true",
                         help="also the error with the reference's own depth: the track's 2D "
                              "back-projected at it, and each source's x, y with it (what a "
                              "perfect depth would give)")
     args = parser.parse_args(argv)
-    names = args.sources.split(",") if args.sources else available_sources()
+    names = args.sources.split(",") if args.sources else list(SOURCES)
     for name in names:
-        if name not in available_sources():
-            parser.error(f"--sources: {name!r} is not available here (available: "
-                         f"{', '.join(available_sources())}; known: {', '.join(SOURCES)})")
+        if name not in SOURCES:
+            parser.error(f"--sources: unknown source {name!r} (known: {', '.join(SOURCES)})")
 
     from mocap.io.assets import ensure_multiview_demo
 
     start = time.perf_counter()
     files = ensure_multiview_demo()
     views = [f"cam{v + 1:02d}" for v in range(4)]
-    result = measure(solve_reference(files, views), names, required=bool(args.sources),
-                     oracle=args.oracle)
+    result = measure(solve_reference(files, views), names, oracle=args.oracle)
     result["cost_s"]["total"] = time.perf_counter() - start
     if args.json:
         print(json.dumps(_jsonable(result), indent=1))
