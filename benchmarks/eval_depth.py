@@ -329,11 +329,7 @@ def oracles(track, cam, true_cam: np.ndarray, sources: dict[str, np.ndarray]
             reference in that camera's axes at the track's instants; sources: the
             monocular estimates by name.
     """
-    import cv2
-
-    uv = np.asarray(track.image[..., :2], np.float64)
-    rays = cv2.undistortPoints(uv.reshape(-1, 1, 2), np.asarray(cam.K),
-                               np.asarray(cam.dist)).reshape(uv.shape)
+    rays = cam.normalize(track.image[..., :2])  # x/z, y/z, the lens undone
     out = {"oracle:2D+depth": np.concatenate([rays * true_cam[..., 2:], true_cam[..., 2:]],
                                              -1)}
     true_rel = true_cam - true_cam[:, list(HIP_JOINTS)].mean(1, keepdims=True)
