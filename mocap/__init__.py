@@ -4,7 +4,8 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
 
     errors, types, units, fileio   boundary types, errors, the unit table, atomic writing
     geometry/    rotations, the pinhole camera and root solve, time series, boxes
-    io/          video, images, BVH reading, model and demo-video acquisition
+    io/          video, images, BVH reading, the container's lens metadata, model and demo-video
+                 acquisition
     perception/  engine/ (TFLite -> torch, LiteRT), detect, movenet, fusion, landmarks:
                  frames -> Poses2D; camera_motion: frames -> CameraPath (turn and zoom)
     tracking/    tracker (Kalman + Hungarian), smooth (Kalman/RTS), loop, tracks_io

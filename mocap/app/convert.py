@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 
 from mocap.app.checks import QualityWarning, person_warnings, video_warnings
-from mocap.app.lens import Lens, given_lens, prior_fov, resolve_lens
+from mocap.app.lens import Lens, given_lens, prior_fov, resolve_lens, stated_lens
 from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
 from mocap.app.report import build_report, render_report_html
@@ -322,6 +322,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     reader.close()
     frame_size = (reader.info.width, reader.info.height)
     given = given_lens(frame_size, cfg.fov_deg, cfg.focal_px)  # checks --focal-px
+    stated = None if given else stated_lens(video, frame_size)  # the phone's own word
     if any(f in BLENDER_FORMATS for f in cfg.formats):
         check_blender(cfg.blender)  # and a Blender that is not there
     old = prepare_output(out_dir, within, force)
@@ -329,7 +330,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     timings: dict[str, float] = {}
     try:
         result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
-                          engine_options, timings, within, given, frame_size)
+                          engine_options, timings, within, given, stated, frame_size)
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
@@ -376,7 +377,7 @@ def publish(out: OutputDir, out_dir: Path, staged: dict[str, Path], report: dict
 
 
 def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
-             timings, within, given, frame_size) -> ConvertResult:
+             timings, within, given, stated, frame_size) -> ConvertResult:
     with OutputDir(out_dir, within) as out:
         t0 = time.perf_counter()
         if engine is None:
@@ -385,9 +386,10 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         cb = (lambda done, total: progress("tracking", done, total)) if progress else None
         t0 = time.perf_counter()
         # the camera estimate fits its turning at the given focal length, or finds one;
-        # until it does, it assumes the long-side prior
+        # until it does, it assumes the stated one or the long-side prior
+        start = given or stated
         measure = None if cfg.camera == "static" else CameraMotionConfig(
-            fov_deg=given.fov_deg if given else prior_fov(frame_size),
+            fov_deg=start.fov_deg if start else prior_fov(frame_size),
             focal_px=given.focal_px if given else None)
         hands = HandConfig(model=cfg.hand_model) if cfg.hands else None
         tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
@@ -399,7 +401,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
         t0 = time.perf_counter()
         # from BlazePose's own 3D (the people's estimate relies on it), before any lift
-        lens = resolve_lens(given, path, undo is not None, tracked.tracks, size, fps)
+        lens = resolve_lens(given, path, undo is not None, tracked.tracks, size, fps, stated)
         timings["focal"] = time.perf_counter() - t0
         if cfg.lift == "learned":  # each person's 3D re-estimated over their whole track
             t0 = time.perf_counter()

@@ -2,10 +2,13 @@
 
 In order: ``--focal-px`` (``user``); ``--fov`` (``user``, horizontal); a camera that turned
 enough: its focal length from the turning (``rotation``,
-:mod:`mocap.perception.camera_focal`); a camera that moved but could not tell: the focal
-length its rotations were fitted at (``assumed``); a fixed camera: from the people in it
-(``people``) or, where they cannot tell, a 65 deg field of view on the image's long side
-(``prior``; :mod:`mocap.geometry.focal`).
+:mod:`mocap.perception.camera_focal`: it measures the video itself, digital zoom and a
+stabiliser's crop included); the 35 mm-equivalent focal length a phone wrote into the
+container (``metadata``, :mod:`mocap.io.container`: the lens's own statement, ahead of an
+estimate from the people); a camera that moved but could not tell: the focal length its
+rotations were fitted at (``assumed``); a fixed camera: from the people in it (``people``)
+or, where they cannot tell, a 65 deg field of view on the image's long side (``prior``;
+:mod:`mocap.geometry.focal`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import numpy as np
 from mocap.errors import InputError
 from mocap.geometry.camera import FOV_RANGE_DEG, focal_px
 from mocap.geometry.focal import estimate_focal, fov_from_focal, prior_focal
+from mocap.io.container import lens_metadata
 from mocap.types import CameraPath
 
 #: Where a focal length comes from (report.json's ``camera.focal.source``).
-SOURCES = ("user", "rotation", "assumed", "people", "prior")
+SOURCES = ("user", "rotation", "metadata", "assumed", "people", "prior")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,22 @@ def given_lens(size: tuple[int, int], fov_deg: float | None,
     return None
 
 
+def stated_lens(video, size: tuple[int, int]) -> Lens | None:
+    """The focal length the container's metadata states for a video of ``size`` (width,
+    height) px, as a ``metadata`` :class:`Lens` (None: it states none mocap believes).
+
+    Its uncertainty is not known (NaN): the 35 mm equivalent is rounded to a whole mm and
+    may not include a stabiliser's crop.
+    """
+    meta = lens_metadata(video)
+    if meta is None:
+        return None
+    lens = f" ({meta.lens_model})" if meta.lens_model else ""
+    return Lens.measured(meta.focal_px(size), "metadata", np.nan, size,
+                         f"35 mm equivalent {meta.focal_35mm:g} mm in the video's "
+                         f"metadata{lens}")
+
+
 def prior_fov(size: tuple[int, int]) -> float:
     """The horizontal field of view of the long-side prior for a frame of ``size``: what
     the camera estimate assumes until it finds better."""
@@ -98,7 +118,7 @@ def prior_fov(size: tuple[int, int]) -> float:
 
 
 def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tracks,
-                 size: tuple[int, int], fps: float) -> Lens:
+                 size: tuple[int, int], fps: float, stated: Lens | None = None) -> Lens:
     """The focal length to place people with (see the module docstring).
 
     Args:
@@ -109,6 +129,8 @@ def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tr
             it, so pass them before any learned lift).
         size: (width, height) px.
         fps: frames per second.
+        stated: :func:`stated_lens` of the video (None: its container states none). A
+            camera that moved without fixing its focal length was fitted at it.
     """
     if given is not None:
         return given
@@ -116,7 +138,11 @@ def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tr
         rel = (camera.focal_std_px or np.nan) / camera.focal_px
         return Lens.measured(camera.focal_px, "rotation", rel, size,
                              "from the camera's turning")
-    if moving and camera is not None and np.isfinite(camera.fitted_focal_px):
+    fitted = camera.fitted_focal_px if moving and camera is not None else np.nan
+    if stated is not None and not (np.isfinite(fitted)
+                                   and abs(fitted / stated.focal_px - 1) > 0.01):
+        return stated  # (unless a moving camera was fitted at another: see fitted)
+    if np.isfinite(fitted):
         return Lens.measured(camera.fitted_focal_px, "assumed", np.nan, size,
                              "the camera moved but its turning did not fix the focal length")
     est = estimate_focal(tracks, size, fps)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mocap.app.convert import ConvertConfig
-from mocap.app.lens import given_lens, prior_fov, resolve_lens
+from mocap.app.lens import Lens, given_lens, prior_fov, resolve_lens
 from mocap.errors import InputError
 from mocap.types import CameraPath
 from tests.helpers import assert_one_line_error, run_cli
@@ -60,6 +60,22 @@ def test_sources_in_order():
     # fixed and nobody to measure: the prior
     fixed = resolve_lens(None, _path(moving=False), False, [], size, 30.0)
     assert fixed.source == "prior" and fixed.fov_deg == pytest.approx(65.0)
+
+
+def test_a_stated_focal_after_the_turning_before_the_people():
+    """The container's 35 mm equivalent: behind --focal-px and a measured turning, ahead
+    of an estimate; a moving camera fitted at another focal keeps that one."""
+    size = (1280, 720)
+    stated = Lens.measured(1500.0, "metadata", np.nan, size, "35 mm equivalent 50 mm")
+    user = given_lens(size, None, 3000.0)
+    turned = _path(focal=4900.0, fitted=4900.0)
+    assert resolve_lens(user, turned, True, [], size, 30.0, stated) is user
+    assert resolve_lens(None, turned, True, [], size, 30.0, stated).source == "rotation"
+    assert resolve_lens(None, _path(moving=False), False, [], size, 30.0, stated) is stated
+    assert resolve_lens(None, _path(fitted=1500.0), True, [], size, 30.0, stated) is stated
+    other = resolve_lens(None, _path(fitted=1100.0), True, [], size, 30.0, stated)
+    assert (other.source, other.focal_px) == ("assumed", 1100.0)
+    assert stated.summary() == "focal 1500 px (metadata)"
 
 
 def test_cli_refuses_both_and_bad_focal(demo_video_path, tmp_path):
