@@ -1,14 +1,19 @@
-"""The focal length of a fixed camera from its people, against a calibration (not a test).
+"""The focal length of a fixed camera from its scene's lines and its people, against a
+calibration (not a test).
 
 Each of Pose2Sim's Demo_MultiPerson views alone (4 calibrated portrait phone views,
 1088x1920 as decoded, 100 frames at 60 fps; Demo_SinglePerson and Demo_Batch are never
 used): tracked with :func:`mocap.tracking.loop.track_video` as ``mocap convert`` does, then
 :func:`mocap.geometry.focal.estimate_focal`, compared with the calibration's ``K``
 (:meth:`mocap.multiview.calibration.Calibration.for_videos`). Then the demo video (landscape,
-no calibration: the estimate alone). Per view: truth, estimate, error %, source,
-uncertainty, field of view on the long side, seconds (of the estimate; tracking apart).
-Also the people's own estimate (``raw``: not blended with the prior, never replaced by it),
-to see what the people alone measure.
+no calibration: the estimate alone). Per view: truth; the focal length ``mocap convert``
+uses for a fixed camera (:func:`mocap.app.lens.resolve_lens` with
+:func:`mocap.app.lens.lines_lens` of the middle frame), its error %, source and uncertainty;
+the scene's lines alone (``lines``, :mod:`mocap.perception.camera_lines`: ``-`` where they
+do not fix it) and their seconds; the people's estimate
+(:func:`mocap.geometry.focal.estimate_focal`: blended with the prior, or the prior) and
+their own (``raw``: not blended, never replaced), with the seconds of the estimate
+(tracking apart).
 
 Usage::
 
@@ -28,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mocap.app.lens import lines_lens, resolve_lens  # noqa: E402
 from mocap.geometry.focal import estimate_focal  # noqa: E402
 
 VIEWS = ("cam01", "cam02", "cam03", "cam04")
@@ -51,7 +57,8 @@ def track_all(cache: Path | None) -> dict:
         t0 = time.perf_counter()
         r = track_video(path, engine)
         out[name] = {"tracks": r.tracks, "size": (r.info.width, r.info.height),
-                     "fps": r.info.rate, "track_s": time.perf_counter() - t0}
+                     "fps": r.info.rate, "track_s": time.perf_counter() - t0,
+                     "path": path, "frames": r.frame_count}
     calib, _ = read_calibration(files["Calib.qca.txt"]).for_videos(
         list(VIEWS), [out[v]["size"] for v in VIEWS], "Calib.qca.txt")
     out["truth"] = {v: float(c.K[0, 0]) for v, c in zip(VIEWS, calib, strict=True)}
@@ -67,25 +74,33 @@ def main() -> None:
                         help="pickle of the tracks (written on first run, read after)")
     args = parser.parse_args()
     data = track_all(args.cache)
-    print(f"{'view':6} {'size':>10} {'truth':>6} {'est':>6} {'err%':>6} {'source':>6} "
-          f"{'unc%':>5} {'fov':>5} {'raw':>6} {'raw%':>6} {'ppl':>3} {'s':>5}  reason")
+    print(f"{'view':6} {'size':>10} {'truth':>6} {'used':>6} {'err%':>6} {'source':>7} "
+          f"{'unc%':>5} {'lines':>6} {'err%':>6} {'s':>5} {'people':>6} {'err%':>6} "
+          f"{'raw':>6} {'raw%':>6} {'ppl':>3} {'s':>5}  people's reason")
     errors = []
     for name in (*VIEWS, "demo"):
         d = data[name]
         truth = data["truth"].get(name, float("nan"))
         t0 = time.perf_counter()
+        lines = lines_lens(d["path"], d["size"], d["frames"] // 2)
+        lines_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         est = estimate_focal(d["tracks"], d["size"], d["fps"])
         sec = time.perf_counter() - t0
         raw = estimate_focal(d["tracks"], d["size"], d["fps"], max_uncertainty=np.inf,
                              blend=False)
-        err = 100 * (est.focal_px / truth - 1)
-        raw_err = 100 * (raw.focal_px / truth - 1)
+        used = resolve_lens(None, None, False, d["tracks"], d["size"], d["fps"], None, lines)
+        err = 100 * (used.focal_px / truth - 1)
         if np.isfinite(truth):
             errors.append(abs(err))
         size = f"{d['size'][0]}x{d['size'][1]}"
-        print(f"{name:6} {size:>10} {truth:6.0f} {est.focal_px:6.0f} {err:+6.1f} "
-              f"{est.source:>6} {100 * est.uncertainty:5.0f} {est.fov_long_deg:5.1f} "
-              f"{raw.focal_px:6.0f} {raw_err:+6.1f} {est.people:3d} {sec:5.2f}  {est.reason}")
+        line_cols = (f"{lines.focal_px:6.0f} {100 * (lines.focal_px / truth - 1):+6.1f}"
+                     if lines is not None else f"{'-':>6} {'':>6}")
+        print(f"{name:6} {size:>10} {truth:6.0f} {used.focal_px:6.0f} {err:+6.1f} "
+              f"{used.source:>7} {100 * used.uncertainty:5.0f} {line_cols} {lines_s:5.2f} "
+              f"{est.focal_px:6.0f} {100 * (est.focal_px / truth - 1):+6.1f} "
+              f"{raw.focal_px:6.0f} {100 * (raw.focal_px / truth - 1):+6.1f} {est.people:3d} "
+              f"{sec:5.2f}  {est.source}: {est.reason}")
     print(f"calibrated views: median |error| {np.median(errors):.1f} %, max {max(errors):.1f} %"
           " (today's 60 deg horizontal assumption: 935 px, -44 %)")
 

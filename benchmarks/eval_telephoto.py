@@ -41,7 +41,7 @@ Tripods: the demo video and each of Demo_MultiPerson's four views
 Usage::
 
     .venv/bin/python benchmarks/eval_telephoto.py [--out DIR] [--pan 40] [--windows fit,400]
-        [--sizes 720,1080] [--no-zoom] [--no-tripods]
+        [--sizes 720,1080] [--no-zoom] [--no-tripods] [--true-focal]
 """
 
 from __future__ import annotations
@@ -204,6 +204,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="720,1080")
     ap.add_argument("--no-zoom", action="store_true")
     ap.add_argument("--no-tripods", action="store_true")
+    ap.add_argument("--true-focal", action="store_true",
+                    help="convert each clip with its true focal length too (--focal-px): "
+                    "the pan error that is not the focal length's")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -252,7 +255,11 @@ def main() -> None:
                 wall = time.perf_counter() - t0
                 cam = camera_numbers(report, truth)
                 cam.update(name=name, mag=truth["focal_px"][0] / f_src, s=wall,
-                           ms=1000 * wall / n, n=n)
+                           ms=1000 * wall / n, n=n, pan_err_true=np.nan)
+                if args.true_focal:
+                    given, _ = convert(clip, args.out / f"{clip.stem}_true",
+                                       focal_px=float(truth["focal_px"][0]))
+                    cam["pan_err_true"] = camera_numbers(given, truth)["pan_err"]
                 rows.append(cam)
                 views = np.stack([view_rotation(a, b) for a, b in zip(yaw, pitch,
                                                                        strict=True)])
@@ -269,13 +276,16 @@ def main() -> None:
                 print(f"  done {name}: {wall:.0f} s", flush=True)
 
     print(f"\n{'clip':<20}{'x':>5}{'f true':>8}{'f used':>8}{'err %':>7} {'source':<9}"
-          f"{'pan':>6}{'pan err':>8}{'transl.':>8}{'unrel.':>7}{'s':>6}{'ms/fr':>7}")
+          f"{'pan':>6}{'pan err':>8}{'@true':>6}{'transl.':>8}{'unrel.':>7}{'s':>6}{'ms/fr':>7}")
     for r in rows:
         print(f"{r['name']:<20}{r['mag']:5.1f}{r['f_true']:8.0f}{r['f']:8.0f}"
               f"{100 * (r['f'] / r['f_true'] - 1):+7.1f} {r['source']:<9}{r['pan_span']:6.1f}"
-              f"{r['pan_err']:8.2f}{r['low']:6d}{'T' if r['T'] else ' ':>2}{r['unrel']:5d}"
+              f"{r['pan_err']:8.2f}{r['pan_err_true']:6.2f}{r['low']:6d}"
+              f"{'T' if r['T'] else ' ':>2}{r['unrel']:5d}"
               f"{'U' if r['U'] else ' ':>2}{r['s']:6.0f}{r['ms']:7.0f}")
-    print(f"pan: true pan span, deg; transl.: frames with inlier share under "
+    print(f"pan: true pan span, deg; pan err: largest over the frames, deg (@true: with "
+          f"--focal-px at the true focal length, --true-focal); transl.: frames with inlier "
+          f"share under "
           f"{CameraMotionConfig().translating_inliers} (T: camera_translating raised); "
           f"unrel.: unreliable frames (U: camera_unreliable raised)")
 

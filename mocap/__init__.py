@@ -7,7 +7,8 @@ The package is laid out as the pipeline runs, one folder ("room") per stage::
     io/          video, images, BVH reading, the container's lens metadata, model and demo-video
                  acquisition
     perception/  engine/ (TFLite -> torch, LiteRT), detect, movenet, fusion, landmarks:
-                 frames -> Poses2D; camera_motion: frames -> CameraPath (turn and zoom)
+                 frames -> Poses2D; camera_motion: frames -> CameraPath (turn and zoom);
+                 camera_lines: a fixed camera's focal length from the scene's lines
     tracking/    tracker (Kalman + Hungarian), smooth (Kalman/RTS), loop, tracks_io
     multiview/   calibration (cameras; Pose2Sim/anipose TOML, Qualisys .qca.txt, OpenCV
                  YAML/JSON), triangulate (several calibrated views -> 3D points), match

@@ -33,7 +33,14 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 
 from mocap.app.checks import QualityWarning, person_warnings, video_warnings
-from mocap.app.lens import Lens, given_lens, prior_fov, resolve_lens, stated_lens
+from mocap.app.lens import (
+    Lens,
+    given_lens,
+    lines_lens,
+    prior_fov,
+    resolve_lens,
+    stated_lens,
+)
 from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
 from mocap.app.report import build_report, render_report_html
@@ -401,7 +408,11 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         undo = path if path is not None and (cfg.camera == "moving" or path.moving) else None
         t0 = time.perf_counter()
         # from BlazePose's own 3D (the people's estimate relies on it), before any lift
-        lens = resolve_lens(given, path, undo is not None, tracked.tracks, size, fps, stated)
+        # a fixed camera with no focal length stated: the scene's lines, if they tell
+        lines = (lines_lens(video, size, tracked.frame_count // 2)
+                 if given is None and stated is None and undo is None else None)
+        lens = resolve_lens(given, path, undo is not None, tracked.tracks, size, fps, stated,
+                            lines)
         timings["focal"] = time.perf_counter() - t0
         if cfg.lift == "learned":  # each person's 3D re-estimated over their whole track
             t0 = time.perf_counter()

@@ -6,9 +6,10 @@ enough: its focal length from the turning (``rotation``,
 stabiliser's crop included); the 35 mm-equivalent focal length a phone wrote into the
 container (``metadata``, :mod:`mocap.io.container`: the lens's own statement, ahead of an
 estimate from the people); a camera that moved but could not tell: the focal length its
-rotations were fitted at (``assumed``); a fixed camera: from the people in it (``people``)
-or, where they cannot tell, a 65 deg field of view on the image's long side (``prior``;
-:mod:`mocap.geometry.focal`).
+rotations were fitted at (``assumed``); a fixed camera: from the straight lines of a
+man-made scene (``lines``, :mod:`mocap.perception.camera_lines`: three perpendicular
+directions' vanishing points), else from the people in it (``people``) or, where they cannot
+tell, a 65 deg field of view on the image's long side (``prior``; :mod:`mocap.geometry.focal`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from mocap.errors import InputError
 from mocap.geometry.camera import FOV_RANGE_DEG, focal_px
 from mocap.geometry.focal import estimate_focal, fov_from_focal, prior_focal
 from mocap.io.container import lens_metadata
+from mocap.io.video import frames_at
+from mocap.perception.camera_lines import focal_from_lines
 from mocap.types import CameraPath
 
 #: Where a focal length comes from (report.json's ``camera.focal.source``).
-SOURCES = ("user", "rotation", "metadata", "assumed", "people", "prior")
+SOURCES = ("user", "rotation", "metadata", "assumed", "lines", "people", "prior")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,20 @@ def stated_lens(video, size: tuple[int, int]) -> Lens | None:
                          f"metadata{lens}")
 
 
+def lines_lens(video, size: tuple[int, int], frame: int) -> Lens | None:
+    """A fixed camera's focal length from the straight lines of the scene in one frame of
+    ``video``, as a ``lines`` :class:`Lens` (None: the lines do not fix it, or the frame
+    cannot be read)."""
+    image = frames_at(video, [frame]).get(int(frame))
+    est = None if image is None else focal_from_lines([image], size)
+    if est is None:
+        return None
+    return Lens.measured(est.focal_px, "lines", est.uncertainty, size,
+                         f"from the scene's lines in frame {frame}: {est.segments} segments, "
+                         f"{100 * est.explained:.0f} % of their length along three "
+                         "perpendicular directions")
+
+
 def prior_fov(size: tuple[int, int]) -> float:
     """The horizontal field of view of the long-side prior for a frame of ``size``: what
     the camera estimate assumes until it finds better."""
@@ -118,7 +135,8 @@ def prior_fov(size: tuple[int, int]) -> float:
 
 
 def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tracks,
-                 size: tuple[int, int], fps: float, stated: Lens | None = None) -> Lens:
+                 size: tuple[int, int], fps: float, stated: Lens | None = None,
+                 lines: Lens | None = None) -> Lens:
     """The focal length to place people with (see the module docstring).
 
     Args:
@@ -131,6 +149,8 @@ def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tr
         fps: frames per second.
         stated: :func:`stated_lens` of the video (None: its container states none). A
             camera that moved without fixing its focal length was fitted at it.
+        lines: :func:`lines_lens` of the video, for a fixed camera (None: not tried or
+            the lines do not fix it).
     """
     if given is not None:
         return given
@@ -145,5 +165,7 @@ def resolve_lens(given: Lens | None, camera: CameraPath | None, moving: bool, tr
     if np.isfinite(fitted):
         return Lens.measured(camera.fitted_focal_px, "assumed", np.nan, size,
                              "the camera moved but its turning did not fix the focal length")
+    if lines is not None and not moving:
+        return lines
     est = estimate_focal(tracks, size, fps)
     return Lens.measured(est.focal_px, est.source, est.uncertainty, size, est.reason)

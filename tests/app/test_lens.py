@@ -62,9 +62,10 @@ def test_sources_in_order():
     assert fixed.source == "prior" and fixed.fov_deg == pytest.approx(65.0)
 
 
-def test_a_stated_focal_after_the_turning_before_the_people():
+def test_a_stated_focal_after_the_turning_before_the_lines_and_people():
     """The container's 35 mm equivalent: behind --focal-px and a measured turning, ahead
-    of an estimate; a moving camera fitted at another focal keeps that one."""
+    of an estimate; a moving camera fitted at another focal keeps that one; the scene's
+    lines only for a fixed camera, before the people."""
     size = (1280, 720)
     stated = Lens.measured(1500.0, "metadata", np.nan, size, "35 mm equivalent 50 mm")
     user = given_lens(size, None, 3000.0)
@@ -75,6 +76,13 @@ def test_a_stated_focal_after_the_turning_before_the_people():
     assert resolve_lens(None, _path(fitted=1500.0), True, [], size, 30.0, stated) is stated
     other = resolve_lens(None, _path(fitted=1100.0), True, [], size, 30.0, stated)
     assert (other.source, other.focal_px) == ("assumed", 1100.0)
+    # the scene's lines: a fixed camera's, ahead of the people and the prior
+    lines = Lens.measured(1400.0, "lines", 0.02, size, "from the scene's lines")
+    assert resolve_lens(None, _path(moving=False), False, [], size, 30.0, None, lines) is lines
+    assert resolve_lens(None, _path(moving=False), False, [], size, 30.0, stated,
+                        lines) is stated
+    assert resolve_lens(None, _path(fitted=1100.0), True, [], size, 30.0, None,
+                        lines).source == "assumed"
     assert stated.summary() == "focal 1500 px (metadata)"
 
 
@@ -90,16 +98,17 @@ def test_cli_refuses_both_and_bad_focal(demo_video_path, tmp_path):
 @pytest.mark.slow
 def test_a_phone_view_is_placed_near_its_calibrated_focal(multiview_demo, tmp_path):
     """Demo_MultiPerson's cam01 (portrait phone, calibrated 1681 px) converted alone: the
-    focal length used is within 12 % of the calibration (it was 935 px, 44 % off, with
-    the old 60 deg horizontal default) and report.json names its source; --focal-px is
-    used as given."""
+    focal length used comes from the lab's lines, within 3 % of the calibration (it was
+    935 px, 44 % off, with the old 60 deg horizontal default; 1.5 % from the people
+    blended with the prior) and report.json names its source; --focal-px is used as
+    given."""
     out = tmp_path / "cam01"
     proc = run_cli("convert", multiview_demo["cam01.mp4"], "-o", out, "--no-preview",
                    "--formats", "bvh,json")
     assert proc.returncode == 0, proc.stderr
     focal = json.loads((out / "report.json").read_text())["camera"]["focal"]
-    assert focal["source"] in ("people", "prior")
-    assert abs(focal["focal_px"] / 1681.0 - 1) < 0.12
+    assert focal["source"] == "lines" and "segments" in focal["detail"]
+    assert abs(focal["focal_px"] / 1681.0 - 1) < 0.03
     assert "focal" in proc.stdout
     given = run_cli("convert", multiview_demo["cam01.mp4"], "-o", tmp_path / "given",
                     "--no-preview", "--focal-px", "1681", "--json")
