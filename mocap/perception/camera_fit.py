@@ -50,7 +50,7 @@ def _apply(h: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def fit_homography(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
-                   inlier_px: float, hypotheses: int = 96):
+                   inlier_px: float, hypotheses: int = 96, prefer: np.ndarray | None = None):
     """The homography taking most of ``a`` onto ``b`` (RANSAC over four-point fits, then a
     least-squares fit on the inliers).
 
@@ -64,6 +64,10 @@ def fit_homography(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
         rng: seeds the sampling.
         inlier_px: a feature within this distance of where the homography puts it is in.
         hypotheses: four-point samples tried.
+        prefer: (N,) bool, the features the hypotheses are drawn from and scored on where
+            8 or more (the background beside people who fill a close-up: a camera that
+            follows them keeps them nearly still, and their many features would otherwise
+            win); the fit and its inliers are then over every feature.
 
     Returns:
         ``(H (3, 3), inliers (N,) bool)`` with ``b ~ H a``, or None (fewer than 8 inliers).
@@ -73,10 +77,15 @@ def fit_homography(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
         return None
     s = max(float(np.abs(a).max()), 1.0)  # conditioning: coordinates of order 1
     an, bn = a / s, b / s
-    idx = np.argsort(rng.random((hypotheses, n)), axis=1)[:, :4]
+    pool = (np.flatnonzero(prefer) if prefer is not None and prefer.sum() >= 8
+            else np.arange(n))
+    idx = pool[np.argsort(rng.random((hypotheses, len(pool))), axis=1)[:, :4]]
     hyp = _null(_dlt_rows(an[idx], bn[idx])).reshape(-1, 3, 3)
-    err = np.nan_to_num(np.linalg.norm(_apply(hyp, an) - bn[None], axis=2), nan=np.inf) * s
-    inliers = err[int(np.argmax((err < inlier_px).sum(axis=1)))] < inlier_px
+    err = np.nan_to_num(np.linalg.norm(_apply(hyp, an[pool]) - bn[pool][None], axis=2),
+                        nan=np.inf) * s
+    best = hyp[int(np.argmax((err < inlier_px).sum(axis=1)))]
+    inliers = np.nan_to_num(np.linalg.norm(_apply(best, an) - bn, axis=1), nan=np.inf) * s \
+        < inlier_px
     for _ in range(2):  # least squares on the inliers, then the inliers of that
         if inliers.sum() < 8:
             return None

@@ -63,8 +63,12 @@ class CameraMotionConfig:
         max_person_cover: where the widened boxes cover more than this share of a frame (a
             telephoto close-up: a person's region can be wider than the picture), they
             leave too little to measure: features are then taken everywhere, the
-            homography's sorting leaves the people out, and the features inside the boxes
-            do not count towards the camera travelling (a person walking is no parallax).
+            homography is sought among those beside the people's own (unwidened) boxes
+            first, and the features inside the boxes do not count towards the camera
+            travelling (a person walking is no parallax).
+        coast_frames: a frame the background could not be measured in continues the last
+            measured frame-to-frame turn and zoom, for at most this many frames in a row
+            (then the camera is held); a keyframe taken meanwhile starts from there.
         overlay_votes: a place where features stayed put while the background moved in this
             many frames is a burned-in overlay (left out from then on).
         moving_deg: the camera moved when it turned more than this (from the first frame)
@@ -96,6 +100,7 @@ class CameraMotionConfig:
     inlier_px: float = 1.5
     person_margin: float = 0.15
     max_person_cover: float = 0.6
+    coast_frames: int = 10
     overlay_votes: int = 3
     moving_deg: float = 1.0
     moving_zoom: float = 0.02
@@ -117,6 +122,8 @@ class CameraMotionConfig:
         if self.translating_min_frames < 1:
             raise ValueError("`translating_min_frames` must be >= 1, got "
                              f"{self.translating_min_frames}")
+        if self.coast_frames < 0:
+            raise ValueError(f"`coast_frames` must be >= 0, got {self.coast_frames}")
         if self.overlay_votes < 1:
             raise ValueError(f"`overlay_votes` must be >= 1, got {self.overlay_votes}")
         for name in ("keep_share", "person_margin", "max_person_cover", "translating_share",
@@ -201,10 +208,12 @@ class CameraMotionEstimator:
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if grey.shape[1] != self.work[0]:  # one channel to shrink, not three
             grey = cv2.resize(grey, self.work, interpolation=cv2.INTER_LINEAR)
-        boxes = self._work_boxes(person_boxes)
+        boxes = self._work_boxes(person_boxes, cfg.person_margin)
         people = np.zeros((0, 4))
         if self._cover(boxes) > cfg.max_person_cover:
-            boxes, people = people, boxes
+            # a close-up: features everywhere, those beside the people (not widened)
+            # preferred by the homography
+            boxes, people = people, self._work_boxes(person_boxes, 0.0)
         t = len(self._frames)
         if self._prev is None:
             self._new_keyframe(grey, boxes, t)
@@ -220,11 +229,11 @@ class CameraMotionEstimator:
             self._new_keyframe(grey, boxes, t)
         self._prev = grey
 
-    def _work_boxes(self, boxes) -> np.ndarray:
+    def _work_boxes(self, boxes, m: float) -> np.ndarray:
+        """``boxes`` in working px, widened by ``m`` of their size on every side."""
         if boxes is None or not len(boxes):
             return np.zeros((0, 4))
         b = np.asarray(boxes, np.float64).reshape(-1, 4) * self.scale
-        m = self.config.person_margin
         wh = (b[:, 2:] - b[:, :2]) * m
         return np.concatenate([b[:, :2] - wh, b[:, 2:] + wh], axis=1)
 
@@ -288,7 +297,7 @@ class CameraMotionEstimator:
         person = ~self._outside(self._cur_px, people) if len(people) else None
         shift = float(np.median(moved)) if len(key) >= 3 else np.nan
         fit = (fit_homography(key.astype(np.float64), cur.astype(np.float64), self._rng,
-                              cfg.inlier_px)
+                              cfg.inlier_px, prefer=None if person is None else ~person)
                if len(key) >= max(cfg.min_features // 2, 8) else None)
         if fit is None:
             self._explained = 0
@@ -312,9 +321,16 @@ class CameraMotionEstimator:
         support = np.zeros(n, int)
         ok[0] = True
         key_rot, key_zoom = [np.eye(3)], [1.0]
+        step_rot, step_zoom, coasted = np.eye(3), 1.0, 0
         for t in range(1, n):
             fr = self._frames[t]
-            rot[t], zoom[t] = rot[t - 1], zoom[t - 1]  # held where not measured
+            # where not measured: the last measured frame-to-frame motion goes on for a
+            # while (a pan does not stop because the background was hidden; a keyframe
+            # taken meanwhile then starts where the camera is), then the camera is held
+            if coasted < cfg.coast_frames:
+                rot[t], zoom[t] = step_rot @ rot[t - 1], step_zoom * zoom[t - 1]
+            else:
+                rot[t], zoom[t] = rot[t - 1], zoom[t - 1]
             if fr.inliers is not None and fr.key < len(key_rot):
                 a = self._keys[fr.key][fr.idx].astype(np.float64)
                 b = fr.cur.astype(np.float64)
@@ -336,6 +352,10 @@ class CameraMotionEstimator:
                         share[t], support[t] = inl[bg].mean(), bg.sum()
                     ok[t] = inl.sum() >= cfg.min_features // 2
                     rot[t], zoom[t], rel_zoom[t] = rel @ key_rot[fr.key], z * key_zoom[fr.key], z
+            if ok[t] and ok[t - 1]:
+                step_rot, step_zoom, coasted = rot[t] @ rot[t - 1].T, zoom[t] / zoom[t - 1], 0
+            elif not ok[t]:
+                coasted += 1
             if len(key_rot) < len(self._anchor) and self._anchor[len(key_rot)] == t:
                 key_rot.append(rot[t])
                 key_zoom.append(zoom[t])

@@ -183,6 +183,27 @@ def _dedupe(poses: Poses2D, iou: float, min_conf: float) -> Poses2D:
     return poses[keep]
 
 
+#: A person's box for the camera estimate: their landmarks' extent widened by this share
+#: a side (the head's top, hair and loose clothes lie beyond the landmarks).
+PERSON_BOX_MARGIN = 0.1
+
+
+def _person_boxes(poses: Poses2D, rois: Rois, min_score: float) -> np.ndarray:
+    """(N, 4) x0, y0, x1, y1 px of each region's person: their landmarks' extent (widened
+    by :data:`PERSON_BOX_MARGIN`) where the pose is a person, else the whole region (a
+    square about 1.25x their height: in a telephoto close-up it is wider than the picture
+    and would leave no background to measure the camera by)."""
+    half = rois.size[:, None] / 2
+    boxes = np.concatenate([rois.center - half, rois.center + half], 1)
+    if len(poses) and len(poses) == len(rois):  # one pose per region
+        lo, hi = poses.xy.min(axis=1), poses.xy.max(axis=1)
+        pad = PERSON_BOX_MARGIN * (hi - lo)
+        tight = np.concatenate([lo - pad, hi + pad], 1)
+        use = (poses.score >= min_score) & np.isfinite(tight).all(axis=1)
+        boxes[use] = tight[use]
+    return boxes
+
+
 def _covered(det: Rois, tracked: Rois) -> np.ndarray:
     """(D,) bool: a detected region that is a tracked person's (about the same hip centre
     and size). Overlap alone is not enough: two people crossing overlap, and the one
@@ -443,9 +464,8 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
             rois = Rois.concat([rois, det])
         since_detect += 1
         poses = engine.landmarks(image, rois)
-        if camera is not None:  # the background: everything outside the people's regions
-            half = rois.size[:, None] / 2
-            camera.update(image, np.concatenate([rois.center - half, rois.center + half], 1))
+        if camera is not None:  # the background: everything outside the people's boxes
+            camera.update(image, _person_boxes(poses, rois, cfg.min_pose_score))
         threshold = np.full(len(poses), cfg.min_pose_score, np.float32)
         threshold[:n_tracked] = cfg.tracking_score
         keep = poses.score >= threshold

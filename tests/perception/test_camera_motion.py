@@ -112,6 +112,55 @@ def test_a_large_person_walking_past_does_not_move_the_camera(frames):
     assert np.abs(path.angles_deg()).max() < 0.2
 
 
+def _pan(frames, degrees: float, size=(960, 540)):
+    n = len(frames)
+    yaw = np.linspace(0, degrees, n)
+    views = np.stack([view_rotation(y, 0.0) for y in yaw])
+    images = [virtual_view(f, v, 1.0, size, SRC_FOV) for f, v in zip(frames, views,
+                                                                       strict=True)]
+    truth = CameraPath(true_path(views), np.ones(n), np.zeros(n), np.ones(n), np.ones(n, bool))
+    return images, truth
+
+
+@pytest.mark.slow
+def test_a_pan_goes_on_while_the_background_is_hidden(frames):
+    """An 8 deg pan whose frames 25-31 show nothing to measure (something passing right
+    in front of the lens): the turn measured before goes on through them, so the camera
+    is where it should be when the background comes back; held still instead
+    (coast_frames=0) it falls behind by the turn it missed."""
+    images, truth = _pan(frames, 8.0)
+    for i in range(25, 32):
+        images[i] = np.full_like(images[i], 90)
+    h, w = images[0].shape[:2]
+    errors = {}
+    for coast in (10, 0):
+        est = CameraMotionEstimator((w, h), CameraMotionConfig(fov_deg=_fov(960),
+                                                               coast_frames=coast))
+        for im in images:
+            est.update(im)
+        path = est.finish()
+        errors[coast] = np.abs(path.angles_deg()[:, 0] - truth.angles_deg()[:, 0])
+        assert not path.reliable[25:32].any() and path.moving
+    assert errors[10].max() < 0.5, errors[10].max()
+    assert errors[0][35:].min() > 0.6  # the missed 7 frames' turn (0.95 deg), for good
+
+
+@pytest.mark.slow
+def test_a_close_up_the_camera_follows_leaves_the_background_to_measure(frames):
+    """A textured person covering 70 % of the picture stays put (the camera follows them)
+    while the background pans 8 deg: their widened box covers too much to leave out, so
+    features are taken everywhere, and the homography is sought beside their box first:
+    the pan is the background's, not the person's standstill."""
+    images, truth = _pan(frames, 8.0)
+    patch = cv2.resize(frames[0][450:950, 1150:1650], (672, 540))
+    boxes = np.array([[144.0, 0.0, 816.0, 540.0]])
+    for im in images:
+        im[:, 144:816] = patch
+    path = _measure(images, _fov(960), [boxes] * len(images))
+    err = np.abs(path.angles_deg()[:, 0] - truth.angles_deg()[:, 0])
+    assert path.moving and err.max() < 0.5, err.max()
+
+
 @pytest.mark.slow
 def test_a_blank_video_is_unreliable_not_moving():
     images = [np.full((360, 640, 3), 128, np.uint8)] * 12
@@ -124,7 +173,7 @@ def test_a_blank_video_is_unreliable_not_moving():
 @pytest.mark.parametrize("bad", [{"work_width": 10}, {"min_features": 2},
                                  {"keep_share": 1.5}, {"inlier_px": 0.0},
                                  {"fov_deg": 5.0}, {"translating_min_frames": 0},
-                                 {"translating_min_measured": 1.5}])
+                                 {"translating_min_measured": 1.5}, {"coast_frames": -1}])
 def test_config_is_checked(bad):
     with pytest.raises(ValueError):
         CameraMotionConfig(**bad)

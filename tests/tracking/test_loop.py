@@ -540,3 +540,26 @@ def test_a_person_in_only_one_frame_of_a_short_clip_is_dropped():
     eng = ScriptedEngine(lambda i: [(300, 400, 300)] + ([(1200, 420, 280)] if i == 3 else []))
     tracks, *_ = track_frames(frames(8), eng, PipelineConfig(detect_every=1))
     assert [len(t) for t in tracks] == [8]  # the one-frame ghost is under half of 8 frames
+
+
+def test_the_camera_estimate_masks_people_by_their_landmarks():
+    """The camera estimate leaves out each person's landmarks' extent (widened 10 %), not
+    their square region (1.25x their height: in a telephoto close-up wider than the
+    picture); a region whose pose is nobody keeps its square."""
+    from mocap.tracking.loop import _person_boxes
+    from mocap.types import NUM_LANDMARKS, Poses2D, Rois
+
+    rois = Rois(center=[[500, 400], [100, 100]], size=[600, 80], rotation=[0, 0],
+                score=[0.9, 0.9])
+    xy = np.zeros((2, NUM_LANDMARKS, 2))
+    xy[0, :, 0] = np.linspace(450, 550, NUM_LANDMARKS)  # a person 100 x 400 px
+    xy[0, :, 1] = np.linspace(200, 600, NUM_LANDMARKS)
+    xy[1] = 100.0
+    zeros = np.zeros((2, NUM_LANDMARKS))
+    poses = Poses2D(xy=xy, z=zeros, visibility=zeros + 1, presence=zeros + 1,
+                    world=np.zeros((2, NUM_LANDMARKS, 3)), score=[0.9, 0.1],
+                    roi=np.zeros((2, 5)), track_id=[-1, -1])
+    boxes = _person_boxes(poses, rois, 0.5)
+    np.testing.assert_allclose(boxes[0], [440, 160, 560, 640])
+    np.testing.assert_allclose(boxes[1], [60, 60, 140, 140])  # nobody: the region
+    assert _person_boxes(Poses2D.empty(), Rois.empty(), 0.5).shape == (0, 4)
