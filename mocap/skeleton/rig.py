@@ -92,6 +92,15 @@ DEFAULT_LANDMARKS: dict[str, str] = {
 }
 
 
+#: Trunk roles that take their nearest placed ancestor's landmark where the rig puts them at
+#: that ancestor's joint (CMU puts its spine joint at the hips, its neck and collar joints
+#: at the chest): the actor's hips-to-spine and chest-to-neck lengths would otherwise have
+#: no bone to go to, and the torso came out short (CMU's shoulders 17 % low on the demo's
+#: walker with the actor's bone lengths).
+TRUNK_ROLES = ("spine", "chest", "neck", "left_collar", "right_collar")
+#: Two joints closer than this (metres) sit at one point.
+COINCIDENT_M = 0.01
+
 
 @dataclass
 class Rig:
@@ -156,6 +165,22 @@ class Rig:
             seen_roles: set[str] = set()
             dup = next(r for r in used if r in seen_roles or seen_roles.add(r))
             raise ValueError(f"rig {self.name!r}: role {dup!r} is given to two joints")
+        self.landmarks = dict(self.landmarks)
+        self._share_coincident_landmarks()
+
+    def _share_coincident_landmarks(self) -> None:
+        """A trunk role (:data:`TRUNK_ROLES`) at its nearest role-carrying ancestor's joint
+        is placed where that ancestor is, unless the rig gives its own expression."""
+        pos = self.rest_positions()
+        for j, role in enumerate(self.roles):
+            if role not in TRUNK_ROLES or self.landmarks.get(role) != DEFAULT_LANDMARKS[role]:
+                continue
+            a = int(self.parents[j])
+            while a >= 0 and self.roles[a] is None:
+                a = int(self.parents[a])
+            if (a >= 0 and self.roles[a] in self.landmarks
+                    and np.linalg.norm(pos[j] - pos[a]) < COINCIDENT_M):
+                self.landmarks[role] = self.landmarks[self.roles[a]]
 
     def __len__(self) -> int:
         return len(self.joints)

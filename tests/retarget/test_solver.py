@@ -312,3 +312,59 @@ def test_an_all_nan_track_does_not_make_a_body_a_point():
               **{k: v for k, v in points.items() if k != name}}
     anim = retarget(points, load_rig("smpl"), 30.0)
     assert np.isfinite(anim.rotations).all()
+
+
+def test_the_actors_torso_on_a_rig_whose_trunk_joints_coincide():
+    """CMU puts its spine joint at the hips and its neck and collars at the chest: from a
+    video (BlazePose landmarks through the rig's landmark table) with the actor's bone
+    lengths, its shoulders still stand where the actor's are (they were 17 % low: the
+    hips-to-spine and chest-to-neck lengths had no bone to go to)."""
+    from mocap.motion.world import landmark_points
+
+    cmu = load_rig("cmu")
+    assert cmu.landmarks["spine"] == cmu.landmarks["hips"]
+    assert cmu.landmarks["neck"] == cmu.landmarks["chest"] == cmu.landmarks["left_collar"]
+    mixamo = load_rig("mixamo")  # its trunk joints are apart: the table as it was
+    assert mixamo.landmarks["spine"] == "lerp(hips_mid, shoulders_mid, 0.3)"
+    # an actor 1.8 m tall standing still in a T-pose: shoulders 0.55 m above the hips
+    lm = np.zeros((5, 33, 3))
+    lm[:, 23], lm[:, 24] = [0.1, 1.0, 0], [-0.1, 1.0, 0]  # hips
+    lm[:, 11], lm[:, 12] = [0.19, 1.55, 0], [-0.19, 1.55, 0]  # shoulders
+    lm[:, 13], lm[:, 14] = [0.47, 1.55, 0], [-0.47, 1.55, 0]  # elbows
+    lm[:, 15], lm[:, 16] = [0.72, 1.55, 0], [-0.72, 1.55, 0]  # wrists
+    lm[:, 25], lm[:, 26] = [0.1, 0.55, 0], [-0.1, 0.55, 0]  # knees
+    lm[:, 27], lm[:, 28] = [0.1, 0.1, 0], [-0.1, 0.1, 0]  # ankles
+    lm[:, 7], lm[:, 8] = [0.07, 1.7, 0], [-0.07, 1.7, 0]  # ears
+    lm[:, 0] = [0, 1.7, 0.1]  # nose
+    for rig in (cmu, mixamo):
+        pts = landmark_points(lm, rig.landmarks)
+        anim = retarget(pts, rig, 30.0, "actor")
+        got = anim.points()
+        shoulders = 0.5 * (got["left_shoulder"] + got["right_shoulder"])
+        assert np.abs(shoulders[:, 1] - got["hips"][:, 1] - 0.55).max() < 0.03, rig.name
+
+
+@pytest.mark.slow
+def test_cmu_shoulders_where_mixamos_are_on_the_demo_walker(demo_video_path, tmp_path):
+    """The demo's side-on walker on --rig cmu and --rig mixamo (actor bone lengths, the
+    default): her shoulders at the same height within 5 % (CMU's were at 1.12 m against
+    mixamo's 1.35 m), and near her own landmarks' (within 5 %)."""
+    import json
+
+    from mocap.app.convert import ConvertConfig, convert_video
+
+    heights = {}
+    for rig in ("cmu", "mixamo"):
+        out = tmp_path / rig
+        convert_video(demo_video_path, out, ConvertConfig(rig=rig, preview=False,
+                                                          report=False, formats=("json",)))
+        r = load_rig(rig)
+        people = [json.loads(p.read_text()) for p in sorted(out.glob("person_*.json"))]
+        walker = max(people, key=lambda d: np.ptp(np.array(d["root_translation"])[:, 0]))
+        joints = np.array(walker["joint_positions"])
+        lms = np.array(walker["landmarks_world"])
+        sides = [r.role_index("left_shoulder"), r.role_index("right_shoulder")]
+        heights[rig] = np.nanmedian(joints[:, sides, 1].mean(axis=1))
+        own = np.nanmedian(lms[:, [11, 12], 1].mean(axis=1))
+        assert abs(heights[rig] / own - 1) < 0.05, (rig, heights[rig], own)
+    assert abs(heights["cmu"] / heights["mixamo"] - 1) < 0.05, heights
