@@ -98,6 +98,9 @@ DEFAULT_LANDMARKS: dict[str, str] = {
 #: no bone to go to, and the torso came out short (CMU's shoulders 17 % low on the demo's
 #: walker with the actor's bone lengths).
 TRUNK_ROLES = ("spine", "chest", "neck", "left_collar", "right_collar")
+#: The skeleton namings whose joints are recognised (for messages).
+SUPPORTED_NAMINGS = ("CMU, Mixamo, SMPL, Daz/Second Life and Genesis, Unreal/UE5, Biped, "
+                     "Rigify DEF-, VRoid/VRM J_Bip_, Character Creator CC_Base_")
 #: Two joints closer than this (metres) sit at one point.
 COINCIDENT_M = 0.01
 
@@ -467,9 +470,11 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> tuple[Rig, float]:
     has_end = ~np.isnan(bvh.end_sites[:, 0])
     roles, end_roles, missing = auto_roles(bvh.names, bvh.parents, has_end)
     if missing:
+        found = [f"{r}={n}" for r, n in zip(roles, bvh.names, strict=True) if r]
         raise InputError(
             f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
-            f"{_name_list(bvh.names)} (supported namings: CMU, Mixamo, SMPL, Daz/Second Life)")
+            f"{_name_list(bvh.names)} (recognised: {_name_list(found) or 'none'}; supported "
+            f"namings: {SUPPORTED_NAMINGS})")
     scale = bvh_unit_scale(bvh, unit)
     rig = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)

@@ -1,6 +1,7 @@
-"""Joint roles recognised from names and structure: which joint of any BVH skeleton is the
+"""Joint roles recognised from names and structure: which joint of any skeleton is the
 left knee, the chest, the head (CMU MotionBuilder and 3dsMax namings, Mixamo, SMPL,
-Daz/Second Life, Unreal, Biped), plus the role vocabulary and its mirror."""
+Daz/Second Life and Genesis, Unreal/UE5, Biped, Rigify's ``DEF-`` bones, VRoid/VRM
+``J_Bip_``, Character Creator ``CC_Base_``), plus the role vocabulary and its mirror."""
 
 from __future__ import annotations
 
@@ -27,7 +28,12 @@ REQUIRED_ROLES: tuple[str, ...] = (
 )
 
 
-_PREFIX = re.compile(r"^(mixamorig\d*:|bip0*1[ _]?|def[-_]|cc_base_|rig:|[a-z0-9_]+:)", re.I)
+_PREFIX = re.compile(r"^(mixamorig\d*:|bip0*1[ _]?|def[-_]|cc_base_|rig:|j_bip_c_|j_bip_|"
+                     r"[a-z0-9_]+:)", re.I)
+#: Segments of a limb bone split for twisting (UE5 ``upperarm_twist_01_l``, Daz
+#: ``lForearmTwist``, Character Creator ``CC_Base_L_ForearmTwist01``) or continued (Rigify's
+#: ``DEF-forearm.L.001``): a hand's or foot's parent of this kind is not the elbow or knee.
+_PART = re.compile(r"(twist|roll|share)|\.\d{3}$", re.I)
 
 
 def _norm(name: str) -> str:
@@ -112,6 +118,13 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
                     return k
         return None
 
+    def up(k: int) -> int:
+        """``k``'s parent, past twist and continuation segments (-1: none)."""
+        p = parent_of[k]
+        while p >= 0 and _PART.search(names[p]) and parent_of[p] >= 0:
+            p = parent_of[p]
+        return p
+
     def chain_tip(k: int) -> tuple[int | None, bool]:
         """(first child, or None and whether the joint has an End Site)."""
         return (kids[k][0] if kids[k] else None), bool(has_end[k])
@@ -119,9 +132,9 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
     for side in ("left", "right"):
         wrist = find_sided(_HAND_WORDS, side)
         ankle = find_sided(_FOOT_WORDS, side)
-        if wrist is not None and parents[wrist] >= 0 and parents[parents[wrist]] >= 0:
-            elbow = int(parents[wrist])
-            shoulder = int(parents[elbow])
+        if wrist is not None and up(wrist) >= 0 and up(up(wrist)) >= 0:
+            elbow = up(wrist)
+            shoulder = up(elbow)
             roles[wrist], roles[elbow], roles[shoulder] = (
                 f"{side}_wrist", f"{side}_elbow", f"{side}_shoulder")
             taken = set(roles)
@@ -135,9 +148,9 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
             rest = [c for c in kids[wrist] if roles[c] is None]
             if rest and f"{side}_fingers" not in roles and f"{side}_index" not in roles:
                 roles[rest[0]] = f"{side}_fingers"
-        if ankle is not None and parents[ankle] >= 0 and parents[parents[ankle]] >= 0:
-            knee = int(parents[ankle])
-            hip = int(parents[knee])
+        if ankle is not None and up(ankle) >= 0 and up(up(ankle)) >= 0:
+            knee = up(ankle)
+            hip = up(knee)
             roles[ankle], roles[knee], roles[hip] = (
                 f"{side}_ankle", f"{side}_knee", f"{side}_hip")
             toe, end = chain_tip(ankle)
@@ -155,9 +168,13 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
 
     ls, rs, lh, rh = at("left_shoulder"), at("right_shoulder"), at("left_hip"), at("right_hip")
     hips = lca(lh, rh) if lh is not None and rh is not None else named(("hips", "hip", "pelvis"))
+    chest = lca(ls, rs) if ls is not None and rs is not None else None
+    if hips is not None and chest is not None and hips not in ancestors(chest):
+        # the legs hang from a pelvis bone beside the spine (Character Creator, Daz): the
+        # hips are the joint both come from
+        hips = lca(hips, chest)
     if hips is not None and roles[hips] is None:
         roles[hips] = "hips"
-    chest = lca(ls, rs) if ls is not None and rs is not None else None
     if chest is not None and roles[chest] is None:
         roles[chest] = "chest"
         for side, s in (("left", ls), ("right", rs)):
@@ -169,10 +186,28 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
             if sp is not None and sp != chest and roles[sp] is None:
                 roles[sp] = "spine"
     head = named(("head",))
+    if head is None and chest is not None:
+        # no joint called head (Rigify's DEF-spine.006): where the longest chain above
+        # the chest that leads to neither arm ends or branches (into a face)
+        arms = {k for s in (ls, rs) if s is not None for k in ancestors(s)}
+
+        def run(k: int) -> int:  # joints from k down its single-child chain
+            n = 1
+            while len(kids[k]) == 1:
+                k, n = kids[k][0], n + 1
+            return n
+
+        up_chain = [c for c in kids[chest] if c not in arms]
+        if up_chain:
+            head = max(up_chain, key=run)
+            while len(kids[head]) == 1:
+                head = kids[head][0]
+            if head == max(up_chain, key=run):
+                head = None  # a single joint over the chest: no neck and head to tell
     if head is not None and roles[head] is None:
         roles[head] = "head"
         tip, end = chain_tip(head)
-        if tip is not None and roles[tip] is None:
+        if tip is not None and len(kids[head]) == 1 and roles[tip] is None:  # not a face
             roles[tip] = "head_top"
         elif end:
             end_roles[head] = "head_top"
