@@ -37,7 +37,8 @@ from mocap.errors import InputError, Interrupted, OutputError
 #: mocap reads (bytes; far above any real one).
 INPUT_KINDS = {"bvh": ("a BVH file", 1 << 30), "rig": ("a rig file", 64 << 20),
                "image": ("an image", 1 << 30), "video": ("a video file", 1 << 50),
-               "calibration": ("a calibration file", 16 << 20)}
+               "calibration": ("a calibration file", 16 << 20),
+               "character": ("a character file", 4 << 30)}
 
 
 def check_input(path: str | os.PathLike, kind: str) -> int:

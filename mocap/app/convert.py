@@ -47,6 +47,7 @@ from mocap.app.report import build_report, render_report_html
 from mocap.errors import InputError, MocapError, OutputError
 from mocap.export.blender import check_blender, export_bvh_files
 from mocap.export.bvh import bvh_text
+from mocap.export.character import Character, export_character, load_target
 from mocap.export.data import person_arrays, person_meta, write_person_data
 from mocap.export.formats import (
     BLENDER_FORMATS,
@@ -65,7 +66,6 @@ from mocap.perception.camera_motion import CameraMotionConfig
 from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
 from mocap.retarget.solver import BONE_LENGTHS
-from mocap.skeleton.rig import load_rig
 from mocap.tracking.loop import PipelineConfig, make_video_engine, track_video
 from mocap.types import CameraPath
 from mocap.units import OUTPUT_UNITS
@@ -324,7 +324,12 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     start = time.perf_counter()
     cfg = config or ConvertConfig()
     video, out_dir = Path(video), Path(out_dir)
-    rig = load_rig(cfg.rig)  # a bad rig fails before any work
+    # a bad rig fails before any work; a character file is read through Blender: it is
+    # exported itself (its own format added), at its own proportions
+    rig, character = load_target(cfg.rig, cfg.blender)
+    if character is not None:
+        cfg = replace(cfg, bone_lengths="rig", formats=tuple(dict.fromkeys(
+            (*cfg.formats, character.kind))))
     reader = open_video(video, prefetch=0)  # so does a bad video
     reader.close()
     frame_size = (reader.info.width, reader.info.height)
@@ -336,7 +341,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     pipe = pipeline_config(cfg)
     timings: dict[str, float] = {}
     try:
-        result = _convert(video, out_dir, cfg, rig, pipe, old, engine, progress,
+        result = _convert(video, out_dir, cfg, (rig, character), pipe, old, engine, progress,
                           engine_options, timings, within, given, stated, frame_size)
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
@@ -383,8 +388,9 @@ def publish(out: OutputDir, out_dir: Path, staged: dict[str, Path], report: dict
     return out.commit(remove=old)
 
 
-def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_options,
+def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_options,
              timings, within, given, stated, frame_size) -> ConvertResult:
+    rig, character = target
     with OutputDir(out_dir, within) as out:
         t0 = time.perf_counter()
         if engine is None:
@@ -428,7 +434,7 @@ def _convert(video, out_dir, cfg, rig, pipe, old, engine, progress, engine_optio
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
-        staged = write_people(out, people, cfg, fps, blender_error, progress)
+        staged = write_people(out, people, cfg, fps, blender_error, progress, character)
         timings["export"] = time.perf_counter() - t0
         # report.html (Python: plotting) is made on a thread while the preview (decoding
         # and encoding, which leave the interpreter free) is written
@@ -484,10 +490,12 @@ class _Background:
 
 
 def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
-                  fps: float, staged_error: list, progress=None) -> dict[str, Path]:
+                  fps: float, staged_error: list, progress=None,
+                  character: Character | None = None) -> dict[str, Path]:
     """Stage every per-person file; returns final name -> staged temporary path. A failed
     FBX/GLB export (no Blender, a program that is not Blender, Blender's own error) is
-    appended to ``staged_error`` instead of failing the other outputs."""
+    appended to ``staged_error`` instead of failing the other outputs. With a
+    ``character``, the FBX/GLB files are the character itself, animated."""
     staged: dict[str, Path] = {}
     for p in people:
         name = f"person_{p.id}.bvh"
@@ -507,7 +515,15 @@ def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
         bvhs = {f"person_{p.id}.bvh": staged[f"person_{p.id}.bvh"] for p in people}
         try:
             steps = (lambda done, total: progress("blender", done, total)) if progress else None
-            staged.update(_export_blender(out, bvhs, blender_formats, cfg, steps))
+            if character is not None:
+                clips = {f"person_{p.id}": p.full_animation() for p in people}
+                outputs = {name: {f: out.path(f"{name}.{f}") for f in blender_formats}
+                           for name in clips}
+                export_character(character, clips, outputs, cfg.blender, steps)
+                staged.update({f"{name}.{f}": path for name, files in outputs.items()
+                               for f, path in files.items()})
+            else:
+                staged.update(_export_blender(out, bvhs, blender_formats, cfg, steps))
         except MocapError as exc:  # no Blender, not a Blender (/bin/true), or it failed:
             # the BVH and data files are still written; the caller reports this after
             staged_error.append(exc)

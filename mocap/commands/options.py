@@ -80,8 +80,11 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("conversion")
     g.add_argument("--rig", default="mixamo", metavar="RIG",
-                   help="target skeleton: cmu, mixamo, smpl, or a .bvh/.toml file whose "
-                   "hierarchy is the rig (default: mixamo)")
+                   help="target skeleton: cmu, mixamo, smpl, ue5, rigify, vrm, a .bvh/.toml "
+                   "file whose hierarchy is the rig, or your own rigged character (.fbx, "
+                   ".glb, .gltf, .vrm: read through Blender, then animated itself and "
+                   "written as person_<id>.fbx/.glb beside the BVH; it keeps its own "
+                   "proportions) (default: mixamo)")
     g.add_argument("--max-people", type=int, metavar="N",
                    help="track at most N people (default: everyone)")
     lens = g.add_mutually_exclusive_group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mocap.commands.options import add_quiet_option
 from mocap.retarget.solver import BONE_LENGTHS
@@ -11,17 +12,27 @@ from mocap.units import METRES_PER_UNIT, OUTPUT_UNITS
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "retarget", help="retarget a BVH clip onto a rig (cmu, mixamo, smpl, or any BVH)",
+        "retarget", help="retarget a BVH clip onto a rig (cmu, mixamo, smpl, ue5, rigify, "
+        "vrm, any BVH, or your own character)",
         description="Read SOURCE.bvh (joints recognised by name: CMU, Mixamo, SMPL, "
-        "Daz/Second Life namings), compute its joint positions, solve the target rig's "
-        "joint rotations from them (full rotations: bone directions plus hip/shoulder/"
-        "hand/foot twist axes) and write a BVH that imports into Blender. Prints frames, "
-        "fps, mapped joints and the foot-skate metric of the source and of the result.")
+        "Daz/Second Life namings, UE5, Rigify, VRoid, Character Creator), compute its "
+        "joint positions, solve the target rig's joint rotations from them (full "
+        "rotations: bone directions plus hip/shoulder/hand/foot twist axes) and write a "
+        "BVH that imports into Blender (or, onto a character, the character itself "
+        "animated). Prints frames, fps, mapped joints and the foot-skate metric of the "
+        "source and of the result.")
     p.add_argument("source", metavar="SOURCE.bvh", help="input motion")
     p.add_argument("--rig", required=True, metavar="RIG",
-                   help="target rig: a name (cmu, mixamo, smpl), a rigs/*.toml file, or a "
-                   "BVH file whose hierarchy becomes the rig (e.g. SOURCE.bvh itself)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.bvh", help="output file")
+                   help="target rig: a name (cmu, mixamo, smpl, ue5, rigify, vrm), a "
+                   "rigs/*.toml file, a BVH file whose hierarchy becomes the rig (e.g. "
+                   "SOURCE.bvh itself), or your own rigged character (.fbx, .glb, .gltf, "
+                   ".vrm; read through Blender)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.bvh",
+                   help="output file: a BVH; with a character as --rig also OUT.fbx or "
+                   "OUT.glb, the character itself animated (mesh, materials, armature)")
+    p.add_argument("--blender", metavar="EXE", default=None,
+                   help="Blender executable for a character (default: $MOCAP_BLENDER, else "
+                   "the bpy environment)")
     p.add_argument("--bone-lengths", choices=BONE_LENGTHS, default="rig",
                    help="keep the rig's bone lengths (default; the root path is scaled by "
                    "the leg-length ratio) or take the actor's (median over the clip, "
@@ -43,14 +54,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mocap.errors import InputError
     from mocap.export.bvh import write_bvh
+    from mocap.export.character import export_character, load_target
+    from mocap.fileio import atomic_path
     from mocap.io.bvh import read_bvh
     from mocap.motion.contacts import foot_skate
     from mocap.retarget.bvh_source import bvh_animation
     from mocap.retarget.foot_lock import lock_feet
     from mocap.retarget.solver import retarget
-    from mocap.skeleton.rig import load_rig
 
-    rig = load_rig(args.rig)
+    out_kind = Path(args.output).suffix.lower().lstrip(".")
+    if out_kind not in ("bvh", "fbx", "glb"):
+        raise InputError(f"{args.output}: the output must be a .bvh file (or, with a "
+                         "character as --rig, .fbx or .glb)")
+    rig, character = load_target(args.rig, args.blender)
+    if out_kind != "bvh" and character is None:
+        raise InputError(f"{args.output}: an FBX/GLB output is the character itself: give "
+                         "a character file as --rig (.fbx, .glb, .gltf, .vrm), or write a "
+                         "BVH and convert it with `mocap export`")
+    if character is not None:
+        args.bone_lengths = "rig"  # the character's mesh has its own proportions
     bvh = read_bvh(args.source)
     unit = None if args.source_units == "auto" else args.source_units
     src = bvh_animation(bvh, unit)
@@ -67,7 +89,13 @@ def run(args: argparse.Namespace) -> int:
         out = lock_feet(out)
         skate_out = foot_skate(out.points(), out.fps)
         locked = True
-    path = write_bvh(out, args.output, units=args.units)
+    if out_kind == "bvh":
+        path = write_bvh(out, args.output, units=args.units)
+    else:
+        path = Path(args.output)
+        with atomic_path(path) as tmp:
+            export_character(character, {path.stem: out}, {path.stem: {out_kind: tmp}},
+                             args.blender)
     mapped = sum(1 for j in range(len(rig)) if (rig.roles[j] or rig.joints[j]) in points)
     if args.quiet:
         return 0

@@ -105,14 +105,35 @@ def lock_feet(anim: Animation, height_tol: float = 0.05, speed_tol: float = 0.5)
     return Animation(rig, anim.root_translation, matrices_to_quats(local), anim.fps)
 
 
+def body_joints(rig) -> np.ndarray:
+    """(J,) bool: the body's joints, the hips and everything below them (a game rig's
+    floor-level root bone and its IK targets follow the hips at their rest offset and
+    dip below the floor whenever the hips are lower than at rest: they are no body)."""
+    hips = rig.role_index("hips")
+    if hips is None:
+        return np.ones(len(rig), bool)
+    body = np.zeros(len(rig), bool)
+    body[hips] = True
+    for j in range(hips + 1, len(rig)):  # parents come first
+        body[j] = body[int(rig.parents[j])]
+    return body
+
+
 def keep_above_floor(anim: Animation, tolerance: float = FLOOR_TOLERANCE_M,
                      end_sites: bool = False) -> Animation:
-    """Lift the root in frames where a joint (with ``end_sites``, also a toe tip or head
-    top) is more than ``tolerance`` metres below the ground (y < 0) until it is at
-    ``-tolerance``; other frames are left as they are. Depth errors of a monocular camera
-    otherwise sink a crouching or landing body into the floor.
+    """Lift the root in frames where a body joint (:func:`body_joints`; with
+    ``end_sites``, also a toe tip or head top) is more than ``tolerance`` metres below the
+    ground (y < 0) until it is at ``-tolerance``; other frames are left as they are. Depth
+    errors of a monocular camera otherwise sink a crouching or landing body into the floor.
     """
-    pos = anim.points().positions if end_sites else anim.positions()
+    body = body_joints(anim.rig)
+    if end_sites:
+        rots, pos = anim.global_transforms()
+        ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(anim.rig.end_sites))
+        pos = np.concatenate([pos[:, body], ends[:, body & np.isfinite(
+            anim.rig.end_sites[:, 0])]], axis=1)
+    else:
+        pos = anim.positions()[:, body]
     lowest = pos[..., 1].min(axis=1)
     lift = np.where(lowest < -tolerance, -tolerance - lowest, 0.0)
     if not lift.any():

@@ -286,7 +286,8 @@ def load_rig(spec: str | os.PathLike) -> Rig:
     close = difflib.get_close_matches(s.lower(), names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise InputError(f"unknown rig {s!r}{hint}; valid rig names: "
-                     f"{', '.join(names) or '(none found)'} (or give a .toml or .bvh file)")
+                     f"{', '.join(names) or '(none found)'} (or give a .toml or .bvh file, "
+                     "or a character .fbx/.glb/.gltf/.vrm)")
 
 
 def _line_of(text: str, needle: str, key: str | None = None) -> int:

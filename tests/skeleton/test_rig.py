@@ -63,7 +63,8 @@ def test_mixamo_and_smpl_names():
 
 
 def test_unknown_rig_name_lists_valid_names():
-    with pytest.raises(InputError, match=r"unknown rig 'robot'.*cmu, mixamo, smpl"):
+    with pytest.raises(InputError,
+                       match=r"unknown rig 'robot'.*cmu, mixamo, rigify, smpl, ue5, vrm"):
         load_rig("robot")
 
 

@@ -158,3 +158,29 @@ def test_each_characters_skeleton_is_recognised(naming):
                 w in name.lower() for w in ("twist", "ik_", "jaw", "forehead", "eye", "hair",
                                             "breast")):
             assert roles[i] is None, (naming, name, roles[i])
+
+
+@pytest.mark.parametrize("preset", ["ue5", "rigify", "vrm"])
+def test_presets_are_the_mixamo_body_under_each_tools_names(preset):
+    """rigs/ue5.toml, rigify.toml and vrm.toml: every role the file declares is the one
+    mocap recognises from the names alone (so a character of that kind, read by name,
+    maps the same way), three joints per finger, and each role where mixamo's is."""
+    from mocap.retarget.fingers import finger_chains
+    from mocap.skeleton.rig import load_rig
+
+    rig, mixamo = load_rig(preset), load_rig("mixamo")
+    assert rig.missing_required() == []
+    leaves = np.isfinite(rig.end_sites[:, 0])
+    roles, _, missing = auto_roles(rig.joints, rig.parents, leaves)
+    assert missing == []
+    for j, role in enumerate(rig.roles):
+        if role in ("hips", "chest", "neck", "head") or (
+                role and role.startswith(("left_", "right_")) and role.split("_", 1)[1] in (
+                    "collar", "shoulder", "elbow", "wrist", "hip", "knee", "ankle", "toe")):
+            assert roles[j] == role, (preset, rig.joints[j], roles[j], role)
+    chains = finger_chains(rig)
+    assert {len(c) for side in chains.values() for c in side.values()} == {3}
+    ours, theirs = rig.points(), mixamo.points()
+    for role in ("hips", "chest", "head", "left_wrist", "right_ankle", "left_toe_end",
+                 "head_top"):
+        np.testing.assert_allclose(ours[role], theirs[role], atol=1e-3)

@@ -12,7 +12,10 @@ positions of each bone's head on those frames, ``rotations`` (F, J, 3, 3) each b
 orientation on those frames (its rest orientation, Y along the bone, times its pose),
 ``keys`` (number of keyframes of each F-curve of the action: one value when they all agree,
 else the sorted distinct counts), ``action`` (the action's name: an FBX's take, a glTF's
-animation, a BVH's file stem).
+animation, a BVH's file stem); with ``"mesh": true`` in the request also ``meshes``: per
+mesh object deformed by the armature, its ``name``, ``vertices`` and ``centroids`` (F, 3)
+and ``extents`` (F, 3): the evaluated (posed) mesh's mean vertex and bounding-box size on
+those frames, world metres, and ``materials`` (their names).
 """
 
 import json
@@ -84,12 +87,24 @@ def main(req_path: str, res_path: str) -> None:
     mw = arm.matrix_world.copy()
     rest_heads = [list(mw @ b.head_local) for b in arm.data.bones]
     heads, rotations = [], []
+    meshes = [o for o in scene.objects if o.type == "MESH" and any(
+        m.type == "ARMATURE" and m.object == arm for m in o.modifiers)] if req.get("mesh") \
+        else []
+    shapes = {o.name: ([], []) for o in meshes}
     for f in frames:
         scene.frame_set(start + f)
         mw = arm.matrix_world
         heads.append([list(mw @ arm.pose.bones[n].head) for n in bones])
         rotations.append([[list(row) for row in (mw @ arm.pose.bones[n].matrix).to_3x3()
                            .normalized()] for n in bones])
+        graph = bpy.context.evaluated_depsgraph_get()
+        for o in meshes:
+            ev = o.evaluated_get(graph)
+            pts = [ev.matrix_world @ v.co for v in ev.data.vertices]
+            lo = [min(p[i] for p in pts) for i in range(3)]
+            hi = [max(p[i] for p in pts) for i in range(3)]
+            shapes[o.name][0].append([sum(p[i] for p in pts) / len(pts) for i in range(3)])
+            shapes[o.name][1].append([h - v for h, v in zip(hi, lo, strict=True)])
     keys = sorted({len(fc.keyframe_points) for fc in _fcurves(arm)})
     out = {
         "bones": bones,
@@ -101,6 +116,9 @@ def main(req_path: str, res_path: str) -> None:
         "rotations": rotations,
         "keys": keys,
         "action": arm.animation_data.action.name,
+        "meshes": [{"name": o.name, "vertices": len(o.data.vertices),
+                    "centroids": shapes[o.name][0], "extents": shapes[o.name][1],
+                    "materials": [m.name for m in o.data.materials if m]} for o in meshes],
         "blender_version": bpy.app.version_string,
     }
     with open(res_path, "w") as fh:

@@ -1,0 +1,257 @@
+"""A user's own rigged character as the target rig, and the character itself animated.
+
+``--rig hero.fbx`` (or ``.glb``, ``.gltf``, ``.vrm``): the file is read through Blender (the
+environment the FBX export already uses, ``blender_scripts/character.py``); its armature's
+bones become a :class:`~mocap.skeleton.rig.Rig` in mocap's axes (Y up, facing +Z, metres),
+in whatever rest pose the file has (T, A or any: the solver turns each bone from its rest
+direction), with roles recognised from the bone names (:mod:`mocap.skeleton.roles`: Mixamo,
+UE5, Rigify, VRoid/VRM, Character Creator, Daz, the BVH namings). The solved animation is
+then keyed back onto the character in Blender and exported with its mesh, materials and
+armature, the bind pose untouched.
+
+Axes: Blender's world is Z up with characters facing -Y (the importers' defaults for FBX and
+glTF); mocap's is Y up facing +Z: ``p_mocap = AXES @ p_blender`` (a character facing +Y is
+turned half a turn about the vertical). A joint's local rotation ``q`` in mocap's axes is
+``AXES.T q AXES`` in Blender's world; the pose rotation Blender keys for a bone whose world
+rest orientation is ``R`` is ``R.T (AXES.T q AXES) R`` (rest orientations compose away
+along the chain, so this holds for every bone, whatever its parent), and the root bone's
+pose location is ``R.T (p - head) / s`` for a root at ``p`` (Blender world), rest head
+``head`` and armature scale ``s``.
+
+Only deform bones are used when the armature has others too (controls, IK targets: they
+stay at rest), with the ancestors that connect them; of several root bones, the one
+holding most of them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mocap.errors import InputError, MocapError
+from mocap.export.blender import SCRIPTS_DIR, BlenderUnavailableError, run_blender_json
+from mocap.fileio import check_input
+from mocap.geometry.rotations import matrices_to_quats, quat_to_matrix
+from mocap.skeleton.animation import Animation
+from mocap.skeleton.rig import SUPPORTED_NAMINGS, Rig, load_rig, orientation_problem
+from mocap.skeleton.roles import auto_roles
+
+__all__ = ["CHARACTER_SUFFIXES", "Character", "character_pose", "export_character",
+           "is_character", "load_target", "read_character"]
+
+#: File suffixes read as characters (through Blender) by ``--rig``.
+CHARACTER_SUFFIXES = (".fbx", ".glb", ".gltf", ".vrm")
+SCRIPT = SCRIPTS_DIR / "character.py"
+#: Blender's world (Z up, characters facing -Y) to mocap's (Y up, facing +Z).
+AXES = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+#: Half a turn about mocap's vertical (a character facing +Y in Blender).
+TURN = np.diag([-1.0, 1.0, -1.0])
+
+
+@dataclass(frozen=True)
+class Character:
+    """A rigged character file read as a target.
+
+    Attributes:
+        path: the file.
+        kind: ``"fbx"`` or ``"glb"`` (what it is exported as).
+        rig: its bones as a rig (mocap axes, metres, the file's rest pose).
+        rest: (J, 3, 3) each of ``rig``'s bones' rest orientation in Blender's world.
+        heads: (J, 3) each bone's rest head in Blender's world, metres.
+        axes: (3, 3) Blender world -> mocap world (the half turn included where needed).
+        scale: the armature object's scale (Blender units per armature unit).
+        meshes: mesh objects the armature deforms.
+        vertices: their vertices in all.
+        bones: the armature's bones in all (``rig`` may use fewer: deform bones only).
+    """
+
+    path: Path
+    kind: str
+    rig: Rig
+    rest: np.ndarray
+    heads: np.ndarray
+    axes: np.ndarray
+    scale: float
+    meshes: int
+    vertices: int
+    bones: int
+
+
+def is_character(spec) -> bool:
+    """Whether a ``--rig`` value names a character file (by its suffix)."""
+    return isinstance(spec, str | os.PathLike) and \
+        Path(spec).suffix.lower() in CHARACTER_SUFFIXES
+
+
+def load_target(spec, blender=None) -> tuple[Rig, Character | None]:
+    """The target of ``--rig``: a character file (read through Blender) or any rig
+    :func:`mocap.skeleton.rig.load_rig` takes (then no character)."""
+    if is_character(spec):
+        character = read_character(spec, blender)
+        return character.rig, character
+    return load_rig(spec), None
+
+
+def read_character(path: str | os.PathLike, blender=None) -> Character:
+    """Read a rigged character file's armature (see the module docstring).
+
+    Raises:
+        InputError: not a readable FBX/glTF/VRM file, no armature or several, or a
+            skeleton whose body joints cannot be recognised (the message lists what was
+            and what is missing).
+        BlenderUnavailableError: no Blender to read it with.
+    """
+    path = Path(path)
+    check_input(path, "character")
+    try:
+        res = run_blender_json(SCRIPT, {"mode": "read", "path": str(path.resolve())}, blender,
+                               timeout=600.0)
+    except BlenderUnavailableError:
+        raise
+    except MocapError as exc:
+        raise InputError(f"{path}: not a character file Blender can read ({exc})") from None
+    arms = res["armatures"]
+    if not arms:
+        raise InputError(f"{path}: no armature in the file (mocap animates a rigged "
+                         "character: a skeleton, usually with a mesh skinned to it)")
+    if len(arms) > 1:
+        raise InputError(f"{path}: {len(arms)} armatures ({', '.join(arms[:5])}); give a "
+                         "file with one character")
+    return _character(path, res)
+
+
+def _character(path: Path, res: dict) -> Character:
+    bones = res["bones"]
+    names = [b["name"] for b in bones]
+    index = {n: i for i, n in enumerate(names)}
+    parent = np.array([index.get(b["parent"], -1) for b in bones])
+    keep = np.array([b["deform"] for b in bones])
+    if not keep.any() or keep.all():
+        keep[:] = True
+    else:  # deform bones and the ancestors that connect them
+        for i in np.flatnonzero(keep):
+            p = parent[i]
+            while p >= 0 and not keep[p]:
+                keep[p] = True
+                p = parent[p]
+    roots = [i for i in np.flatnonzero(keep) if parent[i] < 0]
+
+    def under(r: int) -> int:
+        n = 0
+        for i in np.flatnonzero(keep):
+            k = i
+            while k >= 0 and k != r:
+                k = parent[k]
+            n += k == r
+        return n
+
+    root = max(roots, key=under)
+    order = _topological([i for i in np.flatnonzero(keep) if _descends(i, root, parent)],
+                         parent)
+    pos_of = {b: k for k, b in enumerate(order)}
+    joints = tuple(names[i] for i in order)
+    parents = np.array([_kept_parent(i, parent, pos_of) for i in order])
+    heads_bl = np.array([bones[i]["head"] for i in order], np.float64)
+    tails_bl = np.array([bones[i]["tail"] for i in order], np.float64)
+    leaf = np.array([not (parents == k).any() for k in range(len(order))])
+    roles, end_roles, missing = auto_roles(joints, parents, leaf)
+    if missing:
+        found = [f"{r}={n}" for r, n in zip(roles, joints, strict=True) if r]
+        raise InputError(
+            f"{path}: cannot recognise the body joints {', '.join(missing)} among its "
+            f"{len(joints)} bones (recognised: {', '.join(found[:12]) or 'none'}"
+            f"{' ...' if len(found) > 12 else ''}; supported namings: {SUPPORTED_NAMINGS})")
+    axes = AXES
+    for _ in range(2):
+        heads, tails = heads_bl @ axes.T, tails_bl @ axes.T
+        lh, rh = roles.index("left_hip"), roles.index("right_hip")
+        if heads[lh, 0] > heads[rh, 0]:
+            break
+        axes = TURN @ AXES  # facing +Y in Blender: the character's left was at -X
+    offsets = heads - np.vstack([np.zeros(3), heads[parents[1:]]])
+    offsets[0] = heads[0]
+    ends = np.where(leaf[:, None], tails - heads, np.nan)
+    rig = Rig(path.stem, joints, parents, offsets, ends, roles, end_roles, source=str(path))
+    problem = orientation_problem(rig)
+    if problem:
+        raise InputError(f"{path}: the character's rest pose cannot be read as standing "
+                         f"upright: {problem}")
+    world = np.asarray(res["world"], np.float64)
+    scale = float(np.cbrt(abs(np.linalg.det(world[:3, :3])))) or 1.0
+    meshes = res.get("meshes", [])
+    return Character(path, "fbx" if path.suffix.lower() == ".fbx" else "glb", rig,
+                     np.array([bones[i]["rest"] for i in order], np.float64), heads_bl,
+                     axes, scale, len(meshes), sum(m["vertices"] for m in meshes),
+                     len(bones))
+
+
+def _descends(i: int, root: int, parent: np.ndarray) -> bool:
+    while i >= 0 and i != root:
+        i = parent[i]
+    return i == root
+
+
+def _topological(bones: list[int], parent: np.ndarray) -> list[int]:
+    """``bones`` with every parent before its children (Blender's order kept otherwise)."""
+    depth = {}
+    for i in bones:
+        d, k = 0, parent[i]
+        while k >= 0:
+            d, k = d + 1, parent[k]
+        depth[i] = d
+    return sorted(bones, key=lambda i: depth[i])
+
+
+def _kept_parent(i: int, parent: np.ndarray, pos_of: dict[int, int]) -> int:
+    p = parent[i]
+    while p >= 0 and p not in pos_of:
+        p = parent[p]
+    return pos_of.get(p, -1)
+
+
+def character_pose(character: Character, animation: Animation
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The keys Blender takes for ``animation`` on ``character``: (F, J, 4) pose rotations
+    (w, x, y, z) of the rig's bones in their own rest frames, and (F, 3) the root bone's
+    pose location (see the module docstring)."""
+    m = character.axes
+    local = quat_to_matrix(animation.rotations)  # (F, J, 3, 3) mocap axes
+    world = np.einsum("ab,fjbc,cd->fjad", m.T, local, m)  # Blender world axes
+    rest = character.rest
+    basis = np.einsum("jba,fjbc,jcd->fjad", rest, world, rest)  # R^T Q R
+    q = matrices_to_quats(basis)  # x, y, z, w
+    quats = np.concatenate([q[..., 3:], q[..., :3]], axis=-1)
+    root_bl = animation.root_translation @ m  # m.T @ p, row-wise
+    locs = (root_bl - character.heads[0]) @ rest[0] / character.scale
+    return quats, locs
+
+
+def export_character(character: Character, clips: dict[str, Animation],
+                     outputs: dict[str, dict[str, Path]], blender=None,
+                     steps=None) -> dict:
+    """Key each clip onto the character and export it (one Blender process).
+
+    Args:
+        character: from :func:`read_character`.
+        clips: name (``"person_1"``: the action's and take's name) -> animation of
+            ``character.rig``.
+        outputs: name -> {"fbx": path, "glb": path} (either or both).
+        blender: a Blender executable (default: ``$MOCAP_BLENDER``, else the environment).
+        steps: ``steps(done, total)`` per clip exported.
+
+    Returns:
+        Blender's result (``jobs``: name, frames, bones, seconds).
+    """
+    jobs = []
+    for name, anim in clips.items():
+        quats, locs = character_pose(character, anim)
+        jobs.append({"name": name, "fps": anim.fps, "bones": list(character.rig.joints),
+                     "quats": np.round(quats, 7).tolist(), "root": character.rig.joints[0],
+                     "locs": np.round(locs, 7).tolist(),
+                     **{k: str(v) for k, v in outputs[name].items()}})
+    return run_blender_json(SCRIPT, {"mode": "animate",
+                                     "path": str(Path(character.path).resolve()),
+                                     "jobs": jobs}, blender, steps=steps)

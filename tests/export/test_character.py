@@ -1,0 +1,209 @@
+"""The user's own character as the target (``--rig hero.glb|fbx|vrm``), in real Blender.
+
+Characters are made by a Blender script (``make_character.py``: an armature with a mesh
+skinned to it and a material, UE5 / Rigify / VRoid bone names, A- or T-pose) and exported
+as GLB, FBX and VRM (a GLB by another name). The demo video converted onto each must give
+the character itself animated: every bone keyed on every frame, the mesh deforming with it,
+the bind pose untouched, the limbs pointing where the same run on the mixamo rig points
+them, the toe tips on the floor; the FBX read by assimp, the GLB passing the Khronos
+validator. Bad character files are refused in one line, with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mocap.export.blender import run_blender_json
+from mocap.export.character import AXES, read_character
+from mocap.io.bvh import read_bvh
+from mocap.retarget.bvh_source import bvh_animation
+from tests.export.test_blender import REPORT, assimp, gltf_validate  # noqa: F401
+from tests.helpers import assert_one_line_error, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.blender]
+MAKE = Path(__file__).with_name("make_character.py")
+FRAMES = 230  # the demo video's
+LIMBS = [("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+         ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+         ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+         ("right_hip", "right_knee"), ("right_knee", "right_ankle")]
+
+
+def make_character(path: Path, naming: str, pose: str, **options) -> dict:
+    out = path.with_suffix(".glb") if path.suffix == ".vrm" else path
+    res = run_blender_json(MAKE, {"naming": naming, "pose": pose, "outputs": [str(out)],
+                                  **options})
+    if out != path:
+        out.rename(path)
+    return res
+
+
+@pytest.fixture(scope="module")
+def runs(blender_python, demo_video_path, model_paths, tmp_path_factory):
+    """The demo converted onto mixamo and onto each test character."""
+    root = tmp_path_factory.mktemp("characters")
+    chars = {"ue5_A.glb": ("ue5", "A"), "ue5_A.fbx": ("ue5", "A"),
+             "rigify_T.glb": ("rigify", "T"), "vroid_A.vrm": ("vrm", "A")}
+    out = {"root": root, "made": {}}
+    for name, (naming, pose) in chars.items():
+        out["made"][name] = make_character(root / name, naming, pose)
+    for name in ("mixamo", *chars):
+        rig = name if name == "mixamo" else str(root / name)
+        dest = root / f"out_{name}"
+        proc = run_cli("convert", demo_video_path, "-o", dest, "--rig", rig, "--no-preview",
+                       "--formats", "json")
+        assert proc.returncode == 0, proc.stderr
+        out[name] = dest
+    return out
+
+
+def _walker(dest: Path) -> int:
+    """The id of the person who walks across (the longest root path sideways)."""
+    spans = {int(p.stem.split("_")[1]): np.ptp(np.array(
+        json.loads(p.read_text())["root_translation"])[:, 0])
+        for p in dest.glob("person_*.json")}
+    return max(spans, key=spans.get)
+
+
+def _role_points(dest: Path, pid: int) -> dict[str, np.ndarray]:
+    """The person's BVH read back by mocap's reader: role -> (T, 3) metres, Y up (End
+    Sites included)."""
+    pts = bvh_animation(read_bvh(dest / f"person_{pid}.bvh")).points()
+    return {k: pts[k] for k in pts}
+
+
+@pytest.mark.parametrize("name", ["ue5_A.glb", "ue5_A.fbx", "rigify_T.glb", "vroid_A.vrm"])
+def test_the_character_itself_is_animated(runs, name):
+    dest, character_file = runs[name], runs["root"] / name
+    kind = "fbx" if name.endswith(".fbx") else "glb"
+    character = read_character(character_file)
+    report = json.loads((dest / "report.json").read_text())
+    assert report["rig"] == str(character_file)
+    people = [p["id"] for p in report["people"]]
+    assert len(people) == 2
+    for pid in people:
+        assert (dest / f"person_{pid}.{kind}").is_file()
+        assert (dest / f"person_{pid}.bvh").is_file()
+    pid = _walker(dest)
+    back = run_blender_json(REPORT, {"path": str(dest / f"person_{pid}.{kind}"),
+                                     "frames": None, "fps": 30.0, "mesh": True})
+    # every bone of the character, one key per frame
+    assert len(back["bones"]) == character.bones
+    assert set(character.rig.joints) <= set(back["bones"])
+    assert back["keys"] == [FRAMES]
+    # the bind pose is the file's: rest heads where the character file has them
+    heads = dict(zip(back["bones"], back["rest_heads"], strict=True))
+    for j, bone in enumerate(character.rig.joints):
+        np.testing.assert_allclose(heads[bone], character.heads[j], atol=1e-3)
+    # the mesh and its material came along, and it deforms with the walk
+    (mesh,) = back["meshes"]
+    assert mesh["vertices"] > 0 and "Skin" in mesh["materials"]
+    cent, ext = np.array(mesh["centroids"]), np.array(mesh["extents"])
+    assert np.linalg.norm(cent[-1] - cent[0]) > 2.0  # walked metres across
+    assert np.ptp(ext, axis=0).max() > 0.1  # limbs swing: the body's extent changes
+
+
+@pytest.mark.parametrize("name", ["ue5_A.glb", "ue5_A.fbx", "rigify_T.glb", "vroid_A.vrm"])
+def test_limbs_follow_the_mixamo_run_and_feet_stay_on_the_floor(runs, name):
+    """In the exported character (read back by Blender's importer), the joints are where
+    its BVH puts them (within 1 cm), the limbs' directions within 8 degrees (mean over
+    frames) of the same video on the mixamo rig; the toe tips on the floor (median of the
+    lowest foot point within 5 cm)."""
+    pid = _walker(runs["mixamo"])
+    assert _walker(runs[name]) == pid
+    character = read_character(runs["root"] / name)
+    kind = "fbx" if name.endswith(".fbx") else "glb"
+    back = run_blender_json(REPORT, {"path": str(runs[name] / f"person_{pid}.{kind}"),
+                                     "frames": None, "fps": 30.0})
+    heads = np.array(back["heads"]) @ character.axes.T  # mocap's axes, Y up
+    index = {b: i for i, b in enumerate(back["bones"])}
+    got = {r: heads[:, index[character.rig.joints[j]]]
+           for j, r in enumerate(character.rig.roles) if r}
+    bvh = _role_points(runs[name], pid)
+    for role, track in got.items():
+        err = np.linalg.norm(track - bvh[role], axis=1)
+        assert err.max() < 0.01, (name, role, err.max())
+    ref = _role_points(runs["mixamo"], pid)
+    for a, b in LIMBS:
+        u, v = ref[b] - ref[a], got[b] - got[a]
+        cos = (u * v).sum(1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1)
+        angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+        assert angle.mean() < 8.0, (name, a, b, angle.mean())
+    feet = [k for k in bvh if k.split("_", 1)[-1] in ("ankle", "toe", "toe_end", "heel")]
+    lowest = np.min([bvh[k][:, 1] for k in feet], axis=0)
+    assert -0.03 < np.median(lowest) < 0.05, (name, np.median(lowest))
+
+
+def test_exports_read_by_assimp_and_the_khronos_validator(runs, assimp, gltf_validate):  # noqa: F811
+    pid = _walker(runs["ue5_A.fbx"])
+    fbx = runs["ue5_A.fbx"] / f"person_{pid}.fbx"
+    info = subprocess.run([assimp, "info", str(fbx)], capture_output=True, text=True,
+                          timeout=300)
+    assert info.returncode == 0, info.stderr
+    stats = {}
+    for ln in info.stdout.splitlines():
+        if ":" in ln and not ln.startswith(" "):
+            stats.setdefault(*(part.strip() for part in ln.split(":", 1)))
+    assert int(stats["Meshes"]) >= 1 and int(stats["Animations"]) == 1
+    assert int(stats["Bones"]) >= 20  # the bones the mesh is skinned to
+    for bone in ("pelvis", "upperarm_l", "calf_r", "hand_l"):
+        assert bone in info.stdout
+    report = gltf_validate(runs["ue5_A.glb"] / f"person_{pid}.glb")
+    assert report["issues"]["numErrors"] == 0, report["issues"]["messages"]
+    assert report["info"]["animationCount"] == 1 and report["info"]["hasSkins"]
+
+
+def test_a_character_facing_the_other_way_is_turned(blender_python, tmp_path):
+    """A character facing +Y in Blender (its left at -X) is read facing +Z all the same."""
+    path = tmp_path / "back.glb"
+    make_character(path, "ue5", "T", facing="+Y")
+    rig = read_character(path).rig
+    pts = rig.points()
+    assert pts["left_hip"][0] > pts["right_hip"][0] and pts["head"][1] > pts["hips"][1]
+    assert (pts["left_toe"] - pts["left_ankle"])[2] > 0
+    np.testing.assert_allclose(AXES @ np.array([0.0, -1.0, 0.0]), [0, 0, 1])
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"armature": False}, "no armature in the file"),
+    ({"extra_armature": True}, "2 armatures"),
+    ({"naming": "generic"}, "cannot recognise the body joints"),
+    (None, "not a character file Blender can read"),
+])
+def test_bad_character_files_are_refused_in_one_line(blender_python, demo_video_path,
+                                                     tmp_path, options, expected):
+    path = tmp_path / "bad.glb"
+    if options is None:
+        path.write_bytes(b"glTF" + bytes(range(256)) * 4)  # a corrupt file
+    else:
+        make_character(path, options.pop("naming", "ue5"), "T", **options)
+    out = tmp_path / "out"
+    proc = run_cli("convert", demo_video_path, "-o", out, "--rig", path, "--no-preview")
+    assert_one_line_error(proc, str(path), expected)
+    assert not out.exists()
+
+
+def test_retarget_onto_a_character(runs, tmp_path):
+    """`mocap retarget clip.bvh --rig hero.glb -o out.glb`: the character animated by a BVH
+    clip (every bone, one key per frame); an FBX/GLB output without a character is refused
+    in one line, nothing written."""
+    clip = runs["mixamo"] / f"person_{_walker(runs['mixamo'])}.bvh"
+    out = tmp_path / "hero_walk.glb"
+    proc = run_cli("retarget", clip, "--rig", runs["root"] / "ue5_A.glb", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    back = run_blender_json(REPORT, {"path": str(out), "frames": [0, 100], "fps": 30.0,
+                                     "mesh": True})
+    assert back["keys"] == [FRAMES] and len(back["bones"]) == runs["made"]["ue5_A.glb"]["bones"]
+    assert back["meshes"] and back["meshes"][0]["vertices"] > 0
+    bvh = tmp_path / "hero_walk.bvh"
+    assert run_cli("retarget", clip, "--rig", runs["root"] / "ue5_A.fbx", "-o",
+                   bvh).returncode == 0
+    assert "ROOT root" in bvh.read_text()
+    bad = run_cli("retarget", clip, "--rig", "mixamo", "-o", tmp_path / "no.glb")
+    assert_one_line_error(bad, "no.glb", "give a character file as --rig")
+    assert not (tmp_path / "no.glb").exists()
