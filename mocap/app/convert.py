@@ -66,6 +66,7 @@ from mocap.perception.camera_motion import CameraMotionConfig
 from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
 from mocap.retarget.solver import BONE_LENGTHS
+from mocap.skeleton.animation import ROOT_MOTION, Animation, in_place
 from mocap.tracking.loop import PipelineConfig, make_video_engine, track_video
 from mocap.types import CameraPath
 from mocap.units import OUTPUT_UNITS
@@ -104,6 +105,8 @@ class ConvertConfig:
             ``fov_deg``); None: as ``fov_deg``.
         units: BVH units, ``m`` (Blender imports at true size) or ``cm``.
         bone_lengths: ``actor`` (each person's own proportions) or ``rig``.
+        root_motion: ``on`` (the root travels) or ``in-place`` (the animation files keep
+            the root over the origin: :func:`mocap.skeleton.animation.in_place`).
         max_people: track at most this many people (None: everyone).
         preview: write ``preview.mp4``.
         report: write ``report.html`` (``report.json`` is always written).
@@ -123,6 +126,7 @@ class ConvertConfig:
     focal_px: float | None = None
     units: str = "m"
     bone_lengths: str = "actor"
+    root_motion: str = "on"
     max_people: int | None = None
     preview: bool = True
     report: bool = True
@@ -155,6 +159,9 @@ class ConvertConfig:
         if self.bone_lengths not in BONE_LENGTHS:
             raise InputError(f"unknown bone lengths {self.bone_lengths!r}; choose from "
                              f"{', '.join(BONE_LENGTHS)}")
+        if self.root_motion not in ROOT_MOTION:
+            raise InputError(f"unknown root motion {self.root_motion!r}; choose from "
+                             f"{', '.join(ROOT_MOTION)}")
         if self.max_people is not None and self.max_people < 1:
             raise InputError(f"--max-people must be >= 1, got {self.max_people}")
 
@@ -497,10 +504,14 @@ def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
     appended to ``staged_error`` instead of failing the other outputs. With a
     ``character``, the FBX/GLB files are the character itself, animated."""
     staged: dict[str, Path] = {}
+    def animation(p: PersonResult) -> Animation:  # what the animation files hold
+        anim = p.full_animation()
+        return in_place(anim) if cfg.root_motion == "in-place" else anim
+
     for p in people:
         name = f"person_{p.id}.bvh"
         staged[name] = out.path(name)
-        staged[name].write_text(bvh_text(p.full_animation(), cfg.units), encoding="utf-8")
+        staged[name].write_text(bvh_text(animation(p), cfg.units), encoding="utf-8")
         data_formats = [f for f in cfg.formats if f in DATA_FORMATS]
         if data_formats:
             wm = p.motion.world  # placed by animate_scene: its focal length is known
@@ -516,7 +527,7 @@ def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
         try:
             steps = (lambda done, total: progress("blender", done, total)) if progress else None
             if character is not None:
-                clips = {f"person_{p.id}": p.full_animation() for p in people}
+                clips = {f"person_{p.id}": animation(p) for p in people}
                 outputs = {name: {f: out.path(f"{name}.{f}") for f in blender_formats}
                            for name in clips}
                 export_character(character, clips, outputs, cfg.blender, steps)
@@ -555,5 +566,6 @@ def conversion_settings(cfg: ConvertConfig, lens: Lens | None = None) -> dict:
     return {"rig": cfg.rig, "units": cfg.units,
             "fov_deg": lens.fov_deg if lens is not None else cfg.fov_deg,
             "focal": lens.report() if lens is not None else None,
-            "bone_lengths": cfg.bone_lengths, "camera_mode": cfg.camera,
+            "bone_lengths": cfg.bone_lengths, "root_motion": cfg.root_motion,
+            "camera_mode": cfg.camera,
             "hands": cfg.hand_model if cfg.hands else None, "lift": cfg.lift}

@@ -112,6 +112,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="BVH units (default: m, imported by Blender at true size)")
     g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
                    help="actor: each person's own proportions (default); rig: the rig's")
+    add_root_motion_option(g)
     add_hands_options(g)
     g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
                    help="write preview.mp4 with the exported rig drawn on the video "
@@ -134,7 +135,17 @@ def convert_config(args: argparse.Namespace):
                          units=args.units, bone_lengths=args.bone_lengths,
                          max_people=args.max_people, preview=args.preview,
                          blender=args.blender, camera=args.camera, hands=args.hands,
-                         hand_model=args.hand_model, lift=args.lift)
+                         hand_model=args.hand_model, lift=args.lift,
+                         root_motion=args.root_motion)
+
+
+def add_root_motion_option(parser) -> None:
+    """``--root-motion on|in-place`` (convert, demo, batch, retarget)."""
+    parser.add_argument(
+        "--root-motion", default="on", choices=("on", "in-place"),
+        help="on: the root travels as the person did (default); in-place: the animation "
+        "files (BVH, FBX, GLB) keep the root over the origin, only its height moves (a "
+        "game engine's locomotion drives the travel); the data files keep the path")
 
 
 def add_blender_option(parser: argparse.ArgumentParser) -> None:

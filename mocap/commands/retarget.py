@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mocap.commands.options import add_quiet_option
+from mocap.commands.options import (
+    add_blender_option,
+    add_quiet_option,
+    add_root_motion_option,
+)
 from mocap.retarget.solver import BONE_LENGTHS
 from mocap.units import METRES_PER_UNIT, OUTPUT_UNITS
 
@@ -30,9 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT.bvh",
                    help="output file: a BVH; with a character as --rig also OUT.fbx or "
                    "OUT.glb, the character itself animated (mesh, materials, armature)")
-    p.add_argument("--blender", metavar="EXE", default=None,
-                   help="Blender executable for a character (default: $MOCAP_BLENDER, else "
-                   "the bpy environment)")
+    add_blender_option(p)
     p.add_argument("--bone-lengths", choices=BONE_LENGTHS, default="rig",
                    help="keep the rig's bone lengths (default; the root path is scaled by "
                    "the leg-length ratio) or take the actor's (median over the clip, "
@@ -47,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="pin feet in contact so they do not slide: auto (default) does it "
                    "only when the retargeted feet slide more than the source's (so a clip "
                    "put back on its own skeleton is reproduced exactly)")
+    add_root_motion_option(p)
     add_quiet_option(p)
     p.set_defaults(func=run)
 
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from mocap.retarget.bvh_source import bvh_animation
     from mocap.retarget.foot_lock import lock_feet
     from mocap.retarget.solver import retarget
+    from mocap.skeleton.animation import in_place
 
     out_kind = Path(args.output).suffix.lower().lstrip(".")
     if out_kind not in ("bvh", "fbx", "glb"):
@@ -89,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         out = lock_feet(out)
         skate_out = foot_skate(out.points(), out.fps)
         locked = True
+    if args.root_motion == "in-place":
+        out = in_place(out)
     if out_kind == "bvh":
         path = write_bvh(out, args.output, units=args.units)
     else:

@@ -68,6 +68,18 @@ class Animation:
         return PointTracks.from_dict(named_points(self.rig, pos, ends))
 
 
+#: ``--root-motion``: the root travels (``on``) or stays over the origin (``in-place``).
+ROOT_MOTION = ("on", "in-place")
+
+
+def in_place(anim: Animation) -> Animation:
+    """``anim`` with its root over the origin: the root's horizontal position (x, z) is 0
+    on every frame, its height and every rotation as they were."""
+    root = anim.root_translation.copy()
+    root[:, [0, 2]] = 0.0
+    return Animation(anim.rig, root, anim.rotations, anim.fps)
+
+
 #: Within this many seconds of an observed frame a bridged pose is the smoother's own.
 BRIDGE_KEEP_S = 0.3
 #: ... and it turns into the interpolation between the gap's end poses over this many more.

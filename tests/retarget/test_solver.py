@@ -368,3 +368,26 @@ def test_cmu_shoulders_where_mixamos_are_on_the_demo_walker(demo_video_path, tmp
         own = np.nanmedian(lms[:, [11, 12], 1].mean(axis=1))
         assert abs(heights[rig] / own - 1) < 0.05, (rig, heights[rig], own)
     assert abs(heights["cmu"] / heights["mixamo"] - 1) < 0.05, heights
+
+
+def test_root_motion_in_place(tmp_path):
+    """--root-motion in-place: the BVH's root stays over the origin (x = z = 0 on every
+    frame) with its height and every rotation as with the root travelling."""
+    from mocap.export.bvh import write_bvh
+    from mocap.skeleton.animation import in_place
+    from tests.helpers import probe_motion
+
+    src = tmp_path / "walk.bvh"
+    write_bvh(retarget(probe_motion(20), load_rig("mixamo"), 30.0), src)
+    outs = {}
+    for mode in ("on", "in-place"):
+        outs[mode] = tmp_path / f"{mode}.bvh"
+        assert main(["retarget", str(src), "--rig", "ue5", "-o", str(outs[mode]),
+                     "--root-motion", mode, "--foot-lock", "off", "-q"]) == 0
+    on, fixed = read_bvh(outs["on"]), read_bvh(outs["in-place"])
+    assert np.ptp(on.motion[:, 0]) > 0.3  # the walk travels ~0.5 m sideways
+    np.testing.assert_allclose(fixed.motion[:, [0, 2]], 0.0, atol=1e-9)
+    np.testing.assert_allclose(fixed.motion[:, 1], on.motion[:, 1])
+    np.testing.assert_allclose(fixed.motion[:, 3:], on.motion[:, 3:])
+    anim = retarget(probe_motion(5), load_rig("cmu"), 30.0)
+    assert np.array_equal(in_place(anim).rotations, anim.rotations)
