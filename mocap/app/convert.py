@@ -107,6 +107,7 @@ class ConvertConfig:
         bone_lengths: ``actor`` (each person's own proportions) or ``rig``.
         root_motion: ``on`` (the root travels) or ``in-place`` (the animation files keep
             the root over the origin: :func:`mocap.skeleton.animation.in_place`).
+        bone_map: a ``--bone-map`` file naming a character's or BVH rig's joints by role.
         max_people: track at most this many people (None: everyone).
         preview: write ``preview.mp4``.
         report: write ``report.html`` (``report.json`` is always written).
@@ -127,6 +128,7 @@ class ConvertConfig:
     units: str = "m"
     bone_lengths: str = "actor"
     root_motion: str = "on"
+    bone_map: str | None = None
     max_people: int | None = None
     preview: bool = True
     report: bool = True
@@ -333,7 +335,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     video, out_dir = Path(video), Path(out_dir)
     # a bad rig fails before any work; a character file is read through Blender: it is
     # exported itself (its own format added), at its own proportions
-    rig, character = load_target(cfg.rig, cfg.blender)
+    rig, character = load_target(cfg.rig, cfg.blender, cfg.bone_map)
     if character is not None:
         cfg = replace(cfg, bone_lengths="rig", formats=tuple(dict.fromkeys(
             (*cfg.formats, character.kind))))

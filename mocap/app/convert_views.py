@@ -48,6 +48,7 @@ from mocap.app.preview import write_views_preview
 from mocap.app.report import build_report, render_report_html
 from mocap.errors import InputError, OutputError
 from mocap.export.blender import check_blender
+from mocap.export.character import load_target
 from mocap.export.formats import BLENDER_FORMATS
 from mocap.fileio import OutputDir
 from mocap.geometry.series import fill_nan
@@ -60,7 +61,6 @@ from mocap.multiview.scene import Person3D, triangulate_persons
 from mocap.multiview.sync import estimate_offsets
 from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
-from mocap.skeleton.rig import load_rig
 from mocap.tracking.loop import TrackResult, make_video_engine, track_video
 from mocap.types import LANDMARK_NAMES, NUM_LANDMARKS, Track
 
@@ -207,7 +207,10 @@ def convert_views(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         raise InputError(f"--offsets needs one value per video ({len(paths)}), got "
                          f"{len(views.offsets)}")
     out_dir = Path(out_dir)
-    rig = load_rig(cfg.rig)
+    rig, character = load_target(cfg.rig, cfg.blender, cfg.bone_map)
+    if character is not None:  # exported itself, at its own proportions
+        cfg = replace(cfg, bone_lengths="rig", formats=tuple(dict.fromkeys(
+            (*cfg.formats, character.kind))))
     infos = _video_infos(paths)
     names = [p.stem for p in paths]
     sizes = [(i.width, i.height) for i in infos]
@@ -220,16 +223,18 @@ def convert_views(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
     old = prepare_output(out_dir, within, force)
     timings: dict[str, float] = {}
     try:
-        result = _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old,
-                                engine, progress, engine_options, timings, within)
+        result = _convert_views(paths, infos, out_dir, cfg, views, (rig, character), calib,
+                                by_name, old, engine, progress, engine_options, timings,
+                                within)
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
     return result
 
 
-def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, engine,
+def _convert_views(paths, infos, out_dir, cfg, views, target, calib, by_name, old, engine,
                    progress, engine_options, timings, within) -> ConvertResult:
+    rig, character = target
     fps = infos[0].rate
     with OutputDir(out_dir, within) as out:
         t0 = time.perf_counter()
@@ -306,7 +311,7 @@ def _convert_views(paths, infos, out_dir, cfg, views, rig, calib, by_name, old, 
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
-        staged = write_people(out, people, cfg, fps, blender_error, progress)
+        staged = write_people(out, people, cfg, fps, blender_error, progress, character)
         staged[CALIBRATION_FILE] = out.path(CALIBRATION_FILE)
         staged[CALIBRATION_FILE].write_text(calibration_toml(level), encoding="utf-8")
         timings["export"] = time.perf_counter() - t0

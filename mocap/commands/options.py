@@ -113,6 +113,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bone-lengths", default="actor", choices=("actor", "rig"),
                    help="actor: each person's own proportions (default); rig: the rig's")
     add_root_motion_option(g)
+    add_bone_map_option(g)
     add_hands_options(g)
     g.add_argument("--preview", action=argparse.BooleanOptionalAction, default=True,
                    help="write preview.mp4 with the exported rig drawn on the video "
@@ -136,7 +137,16 @@ def convert_config(args: argparse.Namespace):
                          max_people=args.max_people, preview=args.preview,
                          blender=args.blender, camera=args.camera, hands=args.hands,
                          hand_model=args.hand_model, lift=args.lift,
-                         root_motion=args.root_motion)
+                         root_motion=args.root_motion, bone_map=args.bone_map)
+
+
+def add_bone_map_option(parser) -> None:
+    """``--bone-map FILE.toml`` (convert, demo, batch, retarget)."""
+    parser.add_argument(
+        "--bone-map", metavar="FILE.toml", default=None,
+        help="name the joints of a character or BVH rig whose names mocap does not know: "
+        'TOML lines role = "joint name" (hips, chest, head, left_shoulder, left_elbow, '
+        "left_wrist, left_hip, left_knee, left_ankle, ... and right_)")
 
 
 def add_root_motion_option(parser) -> None:

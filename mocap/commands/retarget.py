@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mocap.commands.options import (
     add_blender_option,
+    add_bone_map_option,
     add_quiet_option,
     add_root_motion_option,
 )
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "only when the retargeted feet slide more than the source's (so a clip "
                    "put back on its own skeleton is reproduced exactly)")
     add_root_motion_option(p)
+    add_bone_map_option(p)
     add_quiet_option(p)
     p.set_defaults(func=run)
 
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if out_kind not in ("bvh", "fbx", "glb"):
         raise InputError(f"{args.output}: the output must be a .bvh file (or, with a "
                          "character as --rig, .fbx or .glb)")
-    rig, character = load_target(args.rig, args.blender)
+    rig, character = load_target(args.rig, args.blender, args.bone_map)
     if out_kind != "bvh" and character is None:
         raise InputError(f"{args.output}: an FBX/GLB output is the character itself: give "
                          "a character file as --rig (.fbx, .glb, .gltf, .vrm), or write a "

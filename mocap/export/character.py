@@ -36,8 +36,14 @@ from mocap.export.blender import SCRIPTS_DIR, BlenderUnavailableError, run_blend
 from mocap.fileio import check_input
 from mocap.geometry.rotations import matrices_to_quats, quat_to_matrix
 from mocap.skeleton.animation import Animation
-from mocap.skeleton.rig import SUPPORTED_NAMINGS, Rig, load_rig, orientation_problem
-from mocap.skeleton.roles import auto_roles
+from mocap.skeleton.rig import (
+    SUPPORTED_NAMINGS,
+    Rig,
+    load_rig,
+    orientation_problem,
+    read_bone_map,
+)
+from mocap.skeleton.roles import mapped_roles
 
 __all__ = ["CHARACTER_SUFFIXES", "Character", "character_pose", "export_character",
            "is_character", "load_target", "read_character"]
@@ -86,17 +92,22 @@ def is_character(spec) -> bool:
         Path(spec).suffix.lower() in CHARACTER_SUFFIXES
 
 
-def load_target(spec, blender=None) -> tuple[Rig, Character | None]:
+def load_target(spec, blender=None, bone_map: str | os.PathLike | None = None,
+                ) -> tuple[Rig, Character | None]:
     """The target of ``--rig``: a character file (read through Blender) or any rig
-    :func:`mocap.skeleton.rig.load_rig` takes (then no character)."""
+    :func:`mocap.skeleton.rig.load_rig` takes (then no character); ``bone_map``: a
+    ``--bone-map`` file naming the joints of a character or BVH rig by role."""
+    mapping = read_bone_map(bone_map) if bone_map is not None else None
     if is_character(spec):
-        character = read_character(spec, blender)
+        character = read_character(spec, blender, mapping)
         return character.rig, character
-    return load_rig(spec), None
+    return load_rig(spec, mapping), None
 
 
-def read_character(path: str | os.PathLike, blender=None) -> Character:
-    """Read a rigged character file's armature (see the module docstring).
+def read_character(path: str | os.PathLike, blender=None,
+                   bone_map: dict[str, str] | None = None) -> Character:
+    """Read a rigged character file's armature (see the module docstring); ``bone_map``:
+    role -> bone name over the roles recognised from the names.
 
     Raises:
         InputError: not a readable FBX/glTF/VRM file, no armature or several, or a
@@ -120,10 +131,10 @@ def read_character(path: str | os.PathLike, blender=None) -> Character:
     if len(arms) > 1:
         raise InputError(f"{path}: {len(arms)} armatures ({', '.join(arms[:5])}); give a "
                          "file with one character")
-    return _character(path, res)
+    return _character(path, res, bone_map)
 
 
-def _character(path: Path, res: dict) -> Character:
+def _character(path: Path, res: dict, bone_map: dict[str, str] | None = None) -> Character:
     bones = res["bones"]
     names = [b["name"] for b in bones]
     index = {n: i for i, n in enumerate(names)}
@@ -157,13 +168,17 @@ def _character(path: Path, res: dict) -> Character:
     heads_bl = np.array([bones[i]["head"] for i in order], np.float64)
     tails_bl = np.array([bones[i]["tail"] for i in order], np.float64)
     leaf = np.array([not (parents == k).any() for k in range(len(order))])
-    roles, end_roles, missing = auto_roles(joints, parents, leaf)
+    try:
+        roles, end_roles, missing = mapped_roles(joints, parents, leaf, bone_map)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
     if missing:
         found = [f"{r}={n}" for r, n in zip(roles, joints, strict=True) if r]
         raise InputError(
             f"{path}: cannot recognise the body joints {', '.join(missing)} among its "
             f"{len(joints)} bones (recognised: {', '.join(found[:12]) or 'none'}"
-            f"{' ...' if len(found) > 12 else ''}; supported namings: {SUPPORTED_NAMINGS})")
+            f"{' ...' if len(found) > 12 else ''}; supported namings: {SUPPORTED_NAMINGS}; "
+            "or name them with --bone-map FILE.toml)")
     axes = AXES
     for _ in range(2):
         heads, tails = heads_bl @ axes.T, tails_bl @ axes.T

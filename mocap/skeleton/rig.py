@@ -44,7 +44,7 @@ from mocap.errors import InputError
 from mocap.fileio import read_input
 from mocap.io.bvh import BvhData, read_bvh
 from mocap.motion.world import landmark_points
-from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, auto_roles
+from mocap.skeleton.roles import REQUIRED_ROLES, ROLES, mapped_roles
 from mocap.types import NUM_LANDMARKS, check_hierarchy
 from mocap.units import METRES_PER_UNIT, detect_unit, metres_per
 
@@ -263,21 +263,53 @@ def available_rigs() -> list[str]:
     return sorted(p.stem for p in rigs_dir().glob("*.toml"))
 
 
-def load_rig(spec: str | os.PathLike) -> Rig:
-    """Resolve a rig by name (``"cmu"``, ``"mixamo"``, ``"smpl"``) or load a file.
+def read_bone_map(path: str | os.PathLike) -> dict[str, str]:
+    """A ``--bone-map`` file: TOML lines ``role = "joint name"`` (roles from
+    :data:`mocap.skeleton.roles.ROLES`), for skeletons whose names mocap does not know.
+
+    Raises:
+        InputError: unreadable, not TOML, an unknown role or a value that is not a name.
+    """
+    text = read_input(path, "rig").decode("utf-8", "replace")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not a TOML bone map ({exc})") from None
+    for role, name in doc.items():
+        if role not in ROLES:
+            close = difflib.get_close_matches(role, ROLES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"{path}: unknown role {_brief(role)}{hint}; roles: hips, "
+                             "spine, chest, neck, head, left_/right_ shoulder, elbow, wrist, "
+                             "hip, knee, ankle, toe ... (mocap.skeleton.roles.ROLES)")
+        if not isinstance(name, str) or not name:
+            raise InputError(f"{path}: {role} must be a joint name in quotes, got "
+                             f"{_brief(name)}")
+    if len(set(doc.values())) != len(doc):
+        raise InputError(f"{path}: one joint is given two roles")
+    return dict(doc)
+
+
+def load_rig(spec: str | os.PathLike, bone_map: dict[str, str] | None = None) -> Rig:
+    """Resolve a rig by name (``"cmu"``, ``"mixamo"``, ``"smpl"``, ...) or load a file.
 
     Args:
         spec: a shipped rig name, a ``.toml`` rig file or a ``.bvh`` file whose hierarchy
             becomes the rig (roles recognised from joint names).
+        bone_map: role -> joint name over the recognised roles of a ``.bvh`` rig
+            (:func:`read_bone_map`).
 
     Raises:
         InputError: unknown name (the message lists the valid names), unreadable or invalid
-            file, or a rig missing a required joint.
+            file, a rig missing a required joint, or a bone map for a TOML rig.
     """
     s = os.fspath(spec)
     p = Path(s)
     if p.suffix.lower() == ".bvh":
-        return rig_from_bvh(read_bvh(p))[0]
+        return rig_from_bvh(read_bvh(p), bone_map=bone_map)[0]
+    if bone_map:
+        raise InputError("--bone-map applies to a BVH rig or a character file; a shipped or "
+                         ".toml rig names its joints' roles itself")
     if p.suffix.lower() == ".toml":
         return _rig_from_toml(p)
     names = available_rigs()
@@ -453,13 +485,15 @@ def orientation_problem(rig: Rig) -> str | None:
 
 
 
-def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> tuple[Rig, float]:
+def rig_from_bvh(bvh: BvhData, unit: str | None = None,
+                 bone_map: dict[str, str] | None = None) -> tuple[Rig, float]:
     """The hierarchy of a BVH file as a :class:`Rig` (roles from :func:`auto_roles`).
 
     Args:
         bvh: a :class:`mocap.io.bvh.BvhData`.
         unit: the file's unit (key of :data:`METRES_PER_UNIT`); None recognises it from the
             rest height.
+        bone_map: role -> joint name over the recognised roles (``--bone-map``).
 
     Returns:
         ``(rig, scale)``: the rig in metres and the file's metres per unit.
@@ -469,13 +503,16 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None) -> tuple[Rig, float]:
             joint names found).
     """
     has_end = ~np.isnan(bvh.end_sites[:, 0])
-    roles, end_roles, missing = auto_roles(bvh.names, bvh.parents, has_end)
+    try:
+        roles, end_roles, missing = mapped_roles(bvh.names, bvh.parents, has_end, bone_map)
+    except ValueError as exc:
+        raise InputError(f"{bvh.path}: {exc}") from None
     if missing:
         found = [f"{r}={n}" for r, n in zip(roles, bvh.names, strict=True) if r]
         raise InputError(
             f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
             f"{_name_list(bvh.names)} (recognised: {_name_list(found) or 'none'}; supported "
-            f"namings: {SUPPORTED_NAMINGS})")
+            f"namings: {SUPPORTED_NAMINGS}; or name them with --bone-map FILE.toml)")
     scale = bvh_unit_scale(bvh, unit)
     rig = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)

@@ -220,6 +220,29 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
     return roles, end_roles, missing
 
 
+def mapped_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
+                 bone_map: dict[str, str] | None = None,
+                 ) -> tuple[list[str | None], list[str | None], list[str]]:
+    """:func:`auto_roles`, then a user's bone map (role -> joint name, ``--bone-map``) over
+    it: each mapped joint takes its role (from whichever joint had it before).
+
+    Raises:
+        ValueError: a mapped joint name that is not in the skeleton (the message lists the
+            first few names there are).
+    """
+    roles, end_roles, _ = auto_roles(names, parents, has_end)
+    for role, name in (bone_map or {}).items():
+        if name not in names:
+            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+            raise ValueError(f"the bone map gives {role} = {name!r}, a joint the skeleton "
+                             f"does not have (its joints: {shown})")
+        roles = [None if r == role else r for r in roles]
+        end_roles = [None if r == role else r for r in end_roles]
+        roles[names.index(name)] = role
+    have = {r for r in roles + end_roles if r}
+    return roles, end_roles, [r for r in REQUIRED_ROLES if r not in have]
+
+
 def mirror_role(role: str) -> str:
     if role.startswith("left_"):
         return "right_" + role[5:]

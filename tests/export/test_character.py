@@ -207,3 +207,42 @@ def test_retarget_onto_a_character(runs, tmp_path):
     bad = run_cli("retarget", clip, "--rig", "mixamo", "-o", tmp_path / "no.glb")
     assert_one_line_error(bad, "no.glb", "give a character file as --rig")
     assert not (tmp_path / "no.glb").exists()
+
+
+GENERIC_MAP = {"hips": "bone_01", "spine": "bone_02", "chest": "bone_03", "neck": "bone_04",
+               "head": "bone_05",
+               **{f"{side}_{part}": f"bone_{base + i:02d}"
+                  for side, base in (("left", 6), ("right", 14))
+                  for i, part in enumerate(("collar", "shoulder", "elbow", "wrist", "hip",
+                                            "knee", "ankle", "toe"))}}
+
+
+def test_a_bone_map_names_an_unknown_skeleton(blender_python, demo_video_path, tmp_path):
+    """A character whose bones are bone_00 ... bone_21: refused without a map (the message
+    points to --bone-map), animated with one; a map naming a bone it lacks, or an unknown
+    role, is refused in one line."""
+    path = tmp_path / "generic.glb"
+    make_character(path, "generic", "A")
+    bone_map = tmp_path / "map.toml"
+    bone_map.write_text("".join(f'{role} = "{name}"\n' for role, name in GENERIC_MAP.items()))
+    refused = run_cli("convert", demo_video_path, "-o", tmp_path / "no", "--rig", path,
+                      "--no-preview")
+    assert_one_line_error(refused, "cannot recognise the body joints", "--bone-map")
+    out = tmp_path / "out"
+    proc = run_cli("convert", demo_video_path, "-o", out, "--rig", path, "--bone-map",
+                   bone_map, "--no-preview", "--formats", "json")
+    assert proc.returncode == 0, proc.stderr
+    pid = _walker(out)
+    back = run_blender_json(REPORT, {"path": str(out / f"person_{pid}.glb"),
+                                     "frames": [0, 120], "fps": 30.0})
+    assert back["keys"] == [FRAMES] and "bone_10" in back["bones"]
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('hips = "bone_01"\nleft_knee = "shin"\n')
+    bad = run_cli("convert", demo_video_path, "-o", tmp_path / "w", "--rig", path,
+                  "--bone-map", wrong, "--no-preview")
+    assert_one_line_error(bad, "left_knee = 'shin'", "does not have")
+    wrong.write_text('hipz = "bone_01"\n')
+    bad = run_cli("convert", demo_video_path, "-o", tmp_path / "w", "--rig", path,
+                  "--bone-map", wrong, "--no-preview")
+    assert_one_line_error(bad, "unknown role 'hipz'", "did you mean 'hips'")
+    assert not (tmp_path / "w").exists() and not (tmp_path / "no").exists()

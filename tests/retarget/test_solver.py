@@ -391,3 +391,32 @@ def test_root_motion_in_place(tmp_path):
     np.testing.assert_allclose(fixed.motion[:, 3:], on.motion[:, 3:])
     anim = retarget(probe_motion(5), load_rig("cmu"), 30.0)
     assert np.array_equal(in_place(anim).rotations, anim.rotations)
+
+
+def test_a_bone_map_names_a_bvh_rig_mocap_does_not_know(tmp_path):
+    """A BVH whose joints are j00 ... j64 (mixamo's body under other names): as a target
+    rig it is refused with a pointer to --bone-map, and retargeted onto with one."""
+    from mocap.export.bvh import write_bvh
+    from mocap.skeleton.rig import Rig
+    from tests.helpers import assert_one_line_error, probe_motion, run_cli
+
+    mixamo = load_rig("mixamo")
+    names = tuple(f"j{i:02d}" for i in range(len(mixamo)))
+    plain = Rig("plain", names, mixamo.parents, mixamo.offsets, mixamo.end_sites)
+    target = tmp_path / "plain.bvh"
+    write_bvh(Animation(plain, np.array([[0.0, 1.0, 0.0]]),
+                        np.tile([0, 0, 0, 1.0], (1, len(plain), 1)), 30.0), target)
+    src = tmp_path / "walk.bvh"
+    write_bvh(retarget(probe_motion(10), mixamo, 30.0), src)
+    refused = run_cli("retarget", src, "--rig", target, "-o", tmp_path / "no.bvh")
+    assert_one_line_error(refused, "cannot recognise required joints", "--bone-map")
+    bone_map = tmp_path / "map.toml"
+    bone_map.write_text("".join(f'{role} = "{names[j]}"\n'
+                                for j, role in enumerate(mixamo.roles) if role))
+    out = tmp_path / "out.bvh"
+    proc = run_cli("retarget", src, "--rig", target, "--bone-map", bone_map, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert read_bvh(out).names == names and len(read_bvh(out).motion) == 10
+    toml_map = run_cli("retarget", src, "--rig", "mixamo", "--bone-map", bone_map, "-o",
+                       tmp_path / "m.bvh")
+    assert_one_line_error(toml_map, "--bone-map applies to a BVH rig or a character")
