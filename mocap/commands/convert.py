@@ -14,7 +14,7 @@ from mocap.commands.options import (
     convert_config,
     engine_options,
 )
-from mocap.commands.progress import ProgressBar
+from mocap.commands.progress import ProgressBar, progress_lines
 from mocap.commands.quality import print_warnings, strict_status
 from mocap.units import OUTPUT_UNITS, metres_per
 
@@ -92,7 +92,7 @@ class StageBars:
     a terminal, unless quiet), each closed when the next stage starts and on exit."""
 
     def __init__(self, show: bool) -> None:
-        self.show = show and sys.stderr.isatty()
+        self.show = show and (sys.stderr.isatty() or progress_lines())
         self.bars: dict[str, ProgressBar] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:

@@ -246,3 +246,30 @@ def test_a_bone_map_names_an_unknown_skeleton(blender_python, demo_video_path, t
                   "--bone-map", wrong, "--no-preview")
     assert_one_line_error(bad, "unknown role 'hipz'", "did you mean 'hips'")
     assert not (tmp_path / "w").exists() and not (tmp_path / "no").exists()
+
+
+def test_the_blender_addon_animates_a_character(runs, demo_video_path, tmp_path,
+                                                 monkeypatch):
+    """`mocap blender addon` writes a zip that Blender installs and enables (headless, in a
+    scripts folder of the test's own); run from its operator on a scripted UE5 character
+    and the demo video, it puts the first person's walk on that armature (every bone keyed
+    on every frame) and brings the other person in as a new armature; a missing video is
+    an error in Blender, nothing changed."""
+    zip_path = tmp_path / "mocap_addon.zip"
+    proc = run_cli("blender", "addon", "-o", zip_path)
+    assert proc.returncode == 0, proc.stderr
+    again = run_cli("blender", "addon", "-o", zip_path)
+    assert_one_line_error(again, "exists", "--force")
+    for var in ("BLENDER_USER_SCRIPTS", "BLENDER_USER_RESOURCES", "BLENDER_USER_CONFIG"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    res = run_blender_json(Path(__file__).with_name("run_addon.py"), {
+        "zip": str(zip_path), "character": str(runs["root"] / "ue5_A.glb"),
+        "video": str(demo_video_path), "missing_video": str(tmp_path / "nope.mp4")},
+        timeout=1800)
+    assert res["enabled"]
+    assert res["bad"][0] == "ERROR" and "no video at" in res["bad"][1]
+    assert res["result"] == ["FINISHED"]
+    assert res["keys"] == [FRAMES] and res["frame_range"] == [1, FRAMES]
+    assert res["bones_keyed"] == runs["made"]["ue5_A.glb"]["bones"]
+    assert res["action"].startswith("mocap person")
+    assert len(res["armatures"]) == 2  # the character and the other person
