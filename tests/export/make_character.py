@@ -3,8 +3,9 @@ REQUEST.json RESULT.json``, run by tests through mocap's Blender environment).
 
 Request: ``{"naming": "ue5" | "rigify" | "vrm" | "generic", "pose": "A" | "T", "mesh": true,
 "outputs": ["x.glb", "x.fbx"], "facing": "-Y" | "+Y", "extra_armature": false,
-"armature": true}`` (``generic``: bones named ``bone_00``...; ``armature`` false: the mesh
-alone is exported).
+"armature": true, "fingers": false}`` (``generic``: bones named ``bone_00``...;
+``armature`` false: the mesh alone is exported; ``fingers``: five three-bone fingers per
+hand, named as the tool names them).
 A 1.78 m humanoid armature in Blender's convention (Z up, facing -Y, its left at +X)
 with that tool's bone names (UE5 mannequin with twist and IK bones; Rigify deform bones
 with split limbs; VRoid ``J_Bip_``), its arms 45 degrees down (A) or level (T), and a
@@ -81,6 +82,17 @@ def _names(naming: str) -> dict[str, str]:
     return out
 
 
+def _finger_name(naming: str, finger: str, k: int, side: str) -> str:
+    S = side.upper()
+    if naming == "ue5":
+        return f"{finger}_0{k}_{side}"
+    if naming == "rigify":
+        return f"DEF-{'thumb' if finger == 'thumb' else 'f_' + finger}.0{k}.{S}"
+    if naming == "vrm":
+        return f"J_Bip_{S}_{'Little' if finger == 'pinky' else finger.title()}{k}"
+    return f"finger_{finger}_{k}_{side}"
+
+
 def _a_pose(head, tail, side: float, shoulder) -> tuple:
     """An arm point turned 45 degrees down about the shoulder (Y axis)."""
     rot = Matrix.Rotation(math.radians(45.0) * side, 3, "Y")
@@ -128,6 +140,22 @@ def main(req_path: str, res_path: str) -> None:
             deform[b.name] = key != "root"
         if parent is not None:
             made[key][0].parent = made[parent][1]
+    if req.get("fingers"):  # five fingers of three bones from each hand's tail
+        for side in ("l", "r"):
+            hand = made[f"{side}_hand"][1]
+            along = (hand.tail - hand.head).normalized()
+            across = Vector((0.0, 1.0, 0.0))  # palm down: the fingers side by side in Y
+            for i, finger in enumerate(("thumb", "index", "middle", "ring", "pinky")):
+                parent = hand
+                base = hand.tail + across * (0.018 * (i - 2)) - along * (0.02 if i == 0 else 0)
+                for k in (1, 2, 3):
+                    name = _finger_name(req["naming"], finger, k, side)
+                    b = eb.new(name)
+                    b.head = base + along * (0.028 * (k - 1))
+                    b.tail = base + along * (0.028 * k)
+                    b.parent = parent
+                    deform[name] = True
+                    parent = b
     if req["naming"] == "ue5":  # IK helper bones at the root, not deforming
         for n in ("ik_foot_root", "ik_foot_l", "ik_foot_r", "ik_hand_root", "ik_hand_l"):
             b = eb.new(n)

@@ -273,3 +273,31 @@ def test_the_blender_addon_animates_a_character(runs, demo_video_path, tmp_path,
     assert res["bones_keyed"] == runs["made"]["ue5_A.glb"]["bones"]
     assert res["action"].startswith("mocap person")
     assert len(res["armatures"]) == 2  # the character and the other person
+
+
+def test_fingers_where_the_character_has_them(blender_python, demo_video_path, model_paths,
+                                              tmp_path):
+    """A UE5 character with three-bone fingers (thumb_01_l ... pinky_03_r) and --hands:
+    the finger bones bend relative to their hand in the exported file (by tens of degrees
+    over the walk), every bone keyed on every frame."""
+    path = tmp_path / "hands.glb"
+    made = make_character(path, "ue5", "A", fingers=True)
+    out = tmp_path / "out"
+    proc = run_cli("convert", demo_video_path, "-o", out, "--rig", path, "--hands",
+                   "--no-preview", "--formats", "json")
+    assert proc.returncode == 0, proc.stderr
+    pid = _walker(out)
+    back = run_blender_json(REPORT, {"path": str(out / f"person_{pid}.glb"), "frames": None,
+                                     "fps": 30.0})
+    assert back["keys"] == [FRAMES] and len(back["bones"]) == made["bones"]
+    rot = np.array(back["rotations"])
+    index = {b: i for i, b in enumerate(back["bones"])}
+    bends = []
+    for side in ("l", "r"):
+        hand = rot[:, index[f"hand_{side}"]]
+        for finger in ("index_02", "middle_02", "thumb_02"):
+            rel = np.einsum("fba,fbc->fac", hand, rot[:, index[f"{finger}_{side}"]])
+            turn = np.einsum("ba,fbc->fac", rel[0], rel)  # from the first frame's
+            cos = (np.trace(turn, axis1=1, axis2=2) - 1) / 2
+            bends.append(np.degrees(np.arccos(np.clip(cos, -1, 1))).max())
+    assert max(bends) > 20.0, bends
