@@ -11,28 +11,20 @@ bone's head travels between the first and the last frame, metres, world).
 """
 
 import json
+import os
 import sys
 
 import bpy
+
+# anim_report's F-curve reader (Blender 5's layered actions), beside mocap's Blender scripts
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                os.pardir, "mocap", "export", "blender_scripts"))
+from anim_report import _fcurves
 
 
 def _args() -> list[str]:
     argv = sys.argv
     return argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
-
-
-def _fcurves(obj) -> list:
-    ad = obj.animation_data
-    action = ad.action
-    if hasattr(action, "layers") and getattr(ad, "action_slot", None) is not None:
-        out = []
-        for layer in action.layers:
-            for strip in layer.strips:
-                bag = strip.channelbag(ad.action_slot)
-                if bag is not None:
-                    out.extend(bag.fcurves)
-        return out
-    return list(action.fcurves)
 
 
 def main(req_path: str, res_path: str) -> None:
