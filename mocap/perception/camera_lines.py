@@ -97,8 +97,12 @@ def _explained(lines: np.ndarray, focal: float, center: np.ndarray, picks: np.nd
     """For each hypothesis (three segment indices in ``picks`` (H, 3)) at ``focal``: which
     segments point at one of its three vanishing points (H, N) and at which (H, N) (-1:
     none)."""
-    p = np.concatenate([(lines[:, :2] - center) / focal, np.ones((len(lines), 1))], 1)
-    q = np.concatenate([(lines[:, 2:] - center) / focal, np.ones((len(lines), 1))], 1)
+    lines = lines.astype(np.float32)  # single precision: a fifth of a degree is plenty
+    center, focal = center.astype(np.float32), np.float32(focal)
+    p = np.concatenate([(lines[:, :2] - center) / focal, np.ones((len(lines), 1),
+                                                                 np.float32)], 1)
+    q = np.concatenate([(lines[:, 2:] - center) / focal, np.ones((len(lines), 1),
+                                                                 np.float32)], 1)
     normal = np.cross(p, q)  # each segment's plane through the camera centre
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     d1 = np.cross(normal[picks[:, 0]], normal[picks[:, 1]])
@@ -154,12 +158,9 @@ def focal_from_lines(images, size: tuple[int, int], *, grid: int = 48,
                         np.log(0.5 * long_side / np.tan(np.radians(lo) / 2)), grid)
     center = np.array([width / 2.0, height / 2.0])
     tol = np.sin(np.radians(ANGLE_TOL_DEG))
-    hits, whiches = [], []
-    for f in np.exp(log_f):
-        hit, which = _explained(lines, float(f), center, picks, tol)
-        hits.append(hit)
-        whiches.append(which)
-    hits = np.stack(hits).astype(np.float32)  # (G, H, N)
+    hits = np.stack([_explained(lines, float(f), center, picks, tol)[0]
+                     for f in np.exp(log_f)]).astype(np.float32)  # (G, H, N)
+    length = length.astype(np.float32)
 
     def peak(weight: np.ndarray) -> tuple[float, int, int, np.ndarray]:
         score = hits @ weight  # (G, H)
@@ -177,7 +178,7 @@ def focal_from_lines(images, size: tuple[int, int], *, grid: int = 48,
     if i in (0, len(log_f) - 1):
         return None
     prominence = float(curve[i] / max(np.median(curve), 1e-9))
-    which = whiches[i][h]
+    which = _explained(lines, float(np.exp(log_f[i])), center, picks[h:h + 1], tol)[1][0]
     shares = np.array([length[which == k].sum() for k in range(3)]) / curve[i]
     if prominence < MIN_PROMINENCE or np.sort(shares)[1] < MIN_SHARE:
         return None  # no peak, or one direction explains nearly everything
