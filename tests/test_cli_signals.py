@@ -81,11 +81,14 @@ def test_sigterm_at_any_moment_of_convert_exits_130(demo_video_path, model_paths
     from tests.helpers import cut_video
 
     clip = cut_video(demo_video_path, tmp_path / "clip.mp4", 30)
-    start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "mocap", "convert", clip, "-o",
-                           tmp_path / "whole", "-q"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    length = time.monotonic() - start
+    lengths = []  # the run's length, warm: the shorter of two (a first run on a fresh
+    for name in ("warm", "whole"):  # machine, or beside other work, takes longer)
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "mocap", "convert", clip, "-o",
+                               tmp_path / name, "-q"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        lengths.append(time.monotonic() - start)
+    length = min(lengths)
     codes = []
     for k in range(20):
         out = tmp_path / f"o{k}"

@@ -530,16 +530,28 @@ def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,
             steps = (lambda done, total: progress("blender", done, total)) if progress else None
             if character is not None:
                 clips = {f"person_{p.id}": animation(p) for p in people}
-                outputs = {name: {f: out.path(f"{name}.{f}") for f in blender_formats}
-                           for name in clips}
-                export_character(character, clips, outputs, cfg.blender, steps)
-                staged.update({f"{name}.{f}": path for name, files in outputs.items()
-                               for f, path in files.items()})
+                staged.update(_export_character(out, character, clips, blender_formats, cfg,
+                                                steps))
             else:
                 staged.update(_export_blender(out, bvhs, blender_formats, cfg, steps))
         except MocapError as exc:  # no Blender, not a Blender (/bin/true), or it failed:
             # the BVH and data files are still written; the caller reports this after
             staged_error.append(exc)
+    return staged
+
+
+def _export_character(out, character: Character, clips: dict, formats: list[str], cfg,
+                      steps=None) -> dict[str, Path]:
+    """The character animated by each clip, written in a temporary folder first and staged
+    only when Blender succeeded for all (a failure stages nothing)."""
+    staged = {}
+    with tempfile.TemporaryDirectory(prefix="mocap-character-") as tmp:
+        outputs = {name: {f: Path(tmp) / f"{name}.{f}" for f in formats} for name in clips}
+        export_character(character, clips, outputs, cfg.blender, steps)
+        for files in outputs.values():
+            for path in files.values():
+                staged[path.name] = out.path(path.name)
+                staged[path.name].write_bytes(path.read_bytes())
     return staged
 
 

@@ -65,10 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mocap.app.batch import BatchConfig, run_batch
     from mocap.commands.options import convert_config, engine_options
-    from mocap.skeleton.rig import load_rig
+    from mocap.export.character import load_target
 
     cfg = convert_config(args)  # validates rig name, formats, fov before any work
-    load_rig(cfg.rig)
+    load_target(cfg.rig, cfg.blender, cfg.bone_map)  # and the rig, character or bone map
     # --threads is per job here (BatchConfig.threads), not the models' own setting
     engine = replace(engine_options(args), threads=None)
     batch_cfg = BatchConfig(jobs=args.jobs, resume=args.resume, force=args.force,

@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "put back on its own skeleton is reproduced exactly)")
     add_root_motion_option(p)
     add_bone_map_option(p)
+    p.add_argument("--source-bone-map", metavar="FILE.toml", default=None,
+                   help="name the joints of SOURCE.bvh where mocap does not recognise them "
+                   '(role = "joint name" lines, as --bone-map)')
     add_quiet_option(p)
     p.set_defaults(func=run)
 
@@ -67,11 +70,17 @@ def run(args: argparse.Namespace) -> int:
     from mocap.retarget.foot_lock import lock_feet
     from mocap.retarget.solver import retarget
     from mocap.skeleton.animation import in_place
+    from mocap.skeleton.rig import read_bone_map
 
     out_kind = Path(args.output).suffix.lower().lstrip(".")
     if out_kind not in ("bvh", "fbx", "glb"):
         raise InputError(f"{args.output}: the output must be a .bvh file (or, with a "
                          "character as --rig, .fbx or .glb)")
+    output = Path(args.output).resolve()
+    for given in (args.source, args.rig):
+        if Path(given).suffix and Path(given).resolve() == output:
+            raise InputError(f"{args.output}: the output would replace an input ({given}); "
+                             "choose another output name")
     rig, character = load_target(args.rig, args.blender, args.bone_map)
     if out_kind != "bvh" and character is None:
         raise InputError(f"{args.output}: an FBX/GLB output is the character itself: give "
@@ -81,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
         args.bone_lengths = "rig"  # the character's mesh has its own proportions
     bvh = read_bvh(args.source)
     unit = None if args.source_units == "auto" else args.source_units
-    src = bvh_animation(bvh, unit)
+    source_map = (read_bone_map(args.source_bone_map) if args.source_bone_map is not None
+                  else None)
+    src = bvh_animation(bvh, unit, source_map)
     if len(src) == 0:
         raise InputError(f"{args.source}: has no frames of motion (Frames: 0); nothing to "
                          "retarget")

@@ -18,13 +18,17 @@ along the chain, so this holds for every bone, whatever its parent), and the roo
 pose location is ``R.T (p - head) / s`` for a root at ``p`` (Blender world), rest head
 ``head`` and armature scale ``s``.
 
-Only deform bones are used when the armature has others too (controls, IK targets: they
-stay at rest), with the ancestors that connect them; of several root bones, the one
-holding most of them.
+Every bone is a joint of the rig: Blender's FBX and glTF importers mark every bone as
+deforming, so controls and IK targets cannot be told apart and come along (without a role
+they keep their rest pose relative to their parent; a floor-level root follows the hips).
+Where an armature does mark some bones as not deforming (a file loaded another way), only
+the deforming ones and the ancestors that join them are used. Of several root bones, the
+one holding most of them is the rig's root.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +37,7 @@ import numpy as np
 
 from mocap.errors import InputError, MocapError
 from mocap.export.blender import SCRIPTS_DIR, BlenderUnavailableError, run_blender_json
-from mocap.fileio import check_input
+from mocap.fileio import atomic_path, check_input
 from mocap.geometry.rotations import matrices_to_quats, quat_to_matrix
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import (
@@ -136,6 +140,8 @@ def read_character(path: str | os.PathLike, blender=None,
 
 def _character(path: Path, res: dict, bone_map: dict[str, str] | None = None) -> Character:
     bones = res["bones"]
+    if not bones:
+        raise InputError(f"{path}: the armature has no bones")
     names = [b["name"] for b in bones]
     index = {n: i for i, n in enumerate(names)}
     parent = np.array([index.get(b["parent"], -1) for b in bones])
@@ -260,13 +266,16 @@ def export_character(character: Character, clips: dict[str, Animation],
     Returns:
         Blender's result (``jobs``: name, frames, bones, seconds).
     """
-    jobs = []
-    for name, anim in clips.items():
-        quats, locs = character_pose(character, anim)
-        jobs.append({"name": name, "fps": anim.fps, "bones": list(character.rig.joints),
-                     "quats": np.round(quats, 7).tolist(), "root": character.rig.joints[0],
-                     "locs": np.round(locs, 7).tolist(),
-                     **{k: str(v) for k, v in outputs[name].items()}})
-    return run_blender_json(SCRIPT, {"mode": "animate",
-                                     "path": str(Path(character.path).resolve()),
-                                     "jobs": jobs}, blender, steps=steps)
+    with contextlib.ExitStack() as stack:  # each output under a temporary name until done
+        jobs = []
+        for name, anim in clips.items():
+            quats, locs = character_pose(character, anim)
+            files = {k: stack.enter_context(atomic_path(Path(v).resolve()))
+                     for k, v in outputs[name].items()}
+            jobs.append({"name": name, "fps": anim.fps, "bones": list(character.rig.joints),
+                         "quats": np.round(quats, 7).tolist(),
+                         "root": character.rig.joints[0], "locs": np.round(locs, 7).tolist(),
+                         **{k: str(v) for k, v in files.items()}})
+        return run_blender_json(SCRIPT, {"mode": "animate",
+                                         "path": str(Path(character.path).resolve()),
+                                         "jobs": jobs}, blender, steps=steps)

@@ -62,7 +62,7 @@ def lens_metadata(path: str | os.PathLike) -> LensMetadata | None:
     try:
         with open(path, "rb") as f:
             moov = _read_moov(f)
-    except OSError:
+    except (OSError, struct.error, ValueError):  # unreadable, or cut inside an atom header
         return None
     if moov is None:
         return None

@@ -67,8 +67,9 @@ class CameraMotionConfig:
             first, and the features inside the boxes do not count towards the camera
             travelling (a person walking is no parallax).
         coast_frames: a frame the background could not be measured in continues the last
-            measured frame-to-frame turn and zoom, for at most this many frames in a row
-            (then the camera is held); a keyframe taken meanwhile starts from there.
+            measured frame-to-frame turn and zoom (from two measured frames in a row), for
+            at most this many unmeasured frames since such a pair (then the camera is
+            held); a keyframe taken meanwhile starts from there.
         overlay_votes: a place where features stayed put while the background moved in this
             many frames is a burned-in overlay (left out from then on).
         moving_deg: the camera moved when it turned more than this (from the first frame)

@@ -11,15 +11,17 @@ from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import Rig, rig_from_bvh
 
 
-def bvh_animation(bvh: BvhData, unit: str | None = None) -> Animation:
+def bvh_animation(bvh: BvhData, unit: str | None = None,
+                  bone_map: dict[str, str] | None = None) -> Animation:
     """A BVH file as an :class:`Animation` of its own skeleton (rig from its hierarchy).
 
     Args:
         bvh: :class:`mocap.io.bvh.BvhData`.
         unit: the file's unit (see :data:`mocap.units.METRES_PER_UNIT`); None recognises it.
+        bone_map: role -> joint name over the recognised roles (``--source-bone-map``).
     """
 
-    rig, scale = rig_from_bvh(bvh, unit)
+    rig, scale = rig_from_bvh(bvh, unit, bone_map)
     quats, trans = bvh_local_transforms(bvh, scale)
     # non-root position channels move joints away from their offsets: not representable in
     # an Animation (rotations only), so they are folded into the rig offsets' median.

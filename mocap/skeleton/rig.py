@@ -512,7 +512,8 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None,
         raise InputError(
             f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
             f"{_name_list(bvh.names)} (recognised: {_name_list(found) or 'none'}; supported "
-            f"namings: {SUPPORTED_NAMINGS}; or name them with --bone-map FILE.toml)")
+            f"namings: {SUPPORTED_NAMINGS}; or name them in a bone map: --bone-map, or "
+            "--source-bone-map for retarget's source)")
     scale = bvh_unit_scale(bvh, unit)
     rig = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)

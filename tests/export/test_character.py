@@ -301,3 +301,44 @@ def test_fingers_where_the_character_has_them(blender_python, demo_video_path, m
             cos = (np.trace(turn, axis1=1, axis2=2) - 1) / 2
             bends.append(np.degrees(np.arccos(np.clip(cos, -1, 1))).max())
     assert max(bends) > 20.0, bends
+
+
+def test_a_failed_character_export_leaves_no_file(runs, demo_video_path, tmp_path,
+                                                  monkeypatch):
+    """Blender failing while it exports the character: the BVH and data files are written,
+    no person_<id>.glb (not even an empty one), and the next run into the folder works."""
+    import mocap.app.convert as convert_module
+    from mocap.app.convert import ConvertConfig, convert_video
+    from mocap.errors import MocapError
+
+    def fail(*args, **kwargs):
+        raise MocapError("Blender (character.py) failed: a test's failure")
+
+    out = tmp_path / "out"
+    cfg = ConvertConfig(rig=str(runs["root"] / "ue5_A.glb"), preview=False, report=False)
+    monkeypatch.setattr(convert_module, "export_character", fail)
+    with pytest.raises(MocapError, match="a test's failure"):
+        convert_video(demo_video_path, out, cfg)
+    assert sorted(p.suffix for p in out.glob("person_*")) == [".bvh", ".bvh", ".json", ".json"]
+    monkeypatch.undo()
+    convert_video(demo_video_path, out, cfg, force=True)
+    assert len(list(out.glob("person_*.glb"))) == 2
+
+
+def test_batch_and_retarget_take_a_character(runs, demo_video_path, tmp_path):
+    """`mocap batch --rig hero.glb` animates the character for every video; `mocap
+    retarget` never writes over its source or its character."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "demo.mp4").symlink_to(demo_video_path)
+    out = tmp_path / "batch"
+    proc = run_cli("batch", clips, "-o", out, "--rig", runs["root"] / "ue5_A.glb",
+                   "--no-preview", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert len(list(out.glob("*/person_*.glb"))) == 2  # the job folder: the video's stem
+    character = runs["root"] / "ue5_A.glb"
+    before = character.read_bytes()
+    clip = runs["mixamo"] / f"person_{_walker(runs['mixamo'])}.bvh"
+    proc = run_cli("retarget", clip, "--rig", character, "-o", character)
+    assert_one_line_error(proc, "would replace an input")
+    assert character.read_bytes() == before

@@ -2,10 +2,10 @@
 ``mocap_addon/__init__.py``.
 
 In Blender: View3D > Sidebar (N) > mocap. Pick a video, select the armature to animate, press
-"Animate from video": mocap runs in the background (its progress in the status bar), then
-the first person's motion becomes an action on that armature (its own bones, its own rest
-pose) and every other person comes in as a new armature with the same character. Errors
-are shown in Blender (the mocap command's own one-line message).
+"Animate from video": mocap runs in the background (its progress in the status bar; Esc
+cancels), then the first person's motion becomes an action on that armature (its own bones,
+its own rest pose) and every other person comes in as a new armature with the same
+character. Errors are shown in Blender (the mocap command's own one-line message).
 
 How: the active armature and the meshes it deforms are exported to a temporary GLB, which
 ``mocap convert VIDEO --rig that.glb`` animates (mocap reads it as a character); each
@@ -150,14 +150,17 @@ def apply_results(arm, out_dir: str) -> dict:
     fps = float(report.get("fps") or 30.0)
     scene = bpy.context.scene
     scene.render.fps = max(1, round(fps))
-    scene.render.fps_base = scene.render.fps / fps
     people = [p["id"] for p in report.get("people", [])]
     if not people:
         raise RuntimeError(report.get("message") or "no people found in the video")
     frames = int(report.get("frames") or 0)
     added = []
     for i, pid in enumerate(people):
+        # the glTF importer turns seconds into frames with fps * fps_base (not fps /
+        # fps_base, Blender's rate): for a rate like 29.97 the product must be the rate
+        scene.render.fps_base = fps / scene.render.fps
         new = _import(str(Path(out_dir) / f"person_{pid}.glb"))
+        scene.render.fps_base = scene.render.fps / fps
         src = next(o for o in new if o.type == "ARMATURE")
         n = frames or round(src.animation_data.action.frame_range[1]
                             - src.animation_data.action.frame_range[0]) + 1
@@ -194,24 +197,30 @@ class MOCAP_OT_animate(Operator):
             raise RuntimeError(f"no video at {video!r}: pick one in the mocap panel")
         self.tmp = tempfile.mkdtemp(prefix="mocap-addon-")
         self.arm_name = arm.name
-        character = os.path.join(self.tmp, "character.glb")
-        _export_character(arm, character)
-        self.out = os.path.join(self.tmp, "out")
-        cmd = [*_command(context), "convert", video, "-o", self.out, "--rig", character,
-               "--no-preview", "--formats", "json", "--root-motion", settings.root_motion]
-        if settings.max_people > 0:
-            cmd += ["--max-people", str(settings.max_people)]
-        env = dict(os.environ, MOCAP_PROGRESS="lines")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env)
+        try:
+            character = os.path.join(self.tmp, "character.glb")
+            _export_character(arm, character)
+            self.out = os.path.join(self.tmp, "out")
+            cmd = [*_command(context), "convert", video, "-o", self.out, "--rig", character,
+                   "--no-preview", "--formats", "json", "--root-motion",
+                   settings.root_motion]
+            if settings.max_people > 0:
+                cmd += ["--max-people", str(settings.max_people)]
+            env = dict(os.environ, MOCAP_PROGRESS="lines")
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True, env=env)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         self.lines = queue.Queue()
         self.errors = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.last = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         for line in self.proc.stderr:
             self.lines.put(line.rstrip("\n"))
-        self.proc.stdout.read()
 
     def _drain(self, context) -> str:
         status = ""
@@ -222,7 +231,8 @@ class MOCAP_OT_animate(Operator):
                 status = f"mocap: {parts[1]} {parts[2]}/{parts[3]}"
             elif line.startswith("mocap: error:"):
                 self.errors.append(line[len("mocap: error:"):].strip())
-            elif line.startswith("mocap:"):
+            elif line.strip():
+                self.last = line.strip()  # e.g. an older mocap's usage error
                 print(line)
         if status:
             print(status, flush=True)
@@ -232,12 +242,17 @@ class MOCAP_OT_animate(Operator):
 
     def _finish(self, context):
         try:
+            self.reader.join(timeout=10)  # every line read before judging
+            self._drain(context)
             if context.workspace is not None:
                 context.workspace.status_text_set(None)
             if self.proc.returncode != 0:
-                raise RuntimeError(self.errors[-1] if self.errors else
+                raise RuntimeError(self.errors[-1] if self.errors else self.last or
                                    f"mocap exited with status {self.proc.returncode}")
-            result = apply_results(bpy.data.objects[self.arm_name], self.out)
+            arm = bpy.data.objects.get(self.arm_name)
+            if arm is None or arm.type != "ARMATURE":
+                raise RuntimeError(f"the armature {self.arm_name!r} is gone")
+            result = apply_results(arm, self.out)
             self.report({"INFO"}, f"mocap: {len(result['people'])} people, "
                         f"{result['frames']} frames")
             return {"FINISHED"}
@@ -251,10 +266,9 @@ class MOCAP_OT_animate(Operator):
                 time.sleep(0.2)
                 self._drain(context)
             self.proc.wait()
-            self._drain(context)
             return self._finish(context)
-        except (RuntimeError, OSError, ValueError) as exc:
-            self.report({"ERROR"}, str(exc))
+        except (RuntimeError, OSError, ValueError, KeyError, StopIteration) as exc:
+            self.report({"ERROR"}, str(exc) or type(exc).__name__)
             return {"CANCELLED"}
 
     def invoke(self, context, event):
@@ -271,6 +285,15 @@ class MOCAP_OT_animate(Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
+        if event.type == "ESC":  # cancelled: the run stops, nothing changes
+            context.window_manager.event_timer_remove(self._timer)
+            self.proc.kill()
+            self.proc.wait()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if context.workspace is not None:
+                context.workspace.status_text_set(None)
+            self.report({"WARNING"}, "mocap: cancelled")
+            return {"CANCELLED"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         self._drain(context)
@@ -278,11 +301,10 @@ class MOCAP_OT_animate(Operator):
             return {"RUNNING_MODAL"}
         context.window_manager.event_timer_remove(self._timer)
         self.proc.wait()
-        self._drain(context)
         try:
             return self._finish(context)
-        except (RuntimeError, OSError, ValueError) as exc:
-            self.report({"ERROR"}, str(exc))
+        except (RuntimeError, OSError, ValueError, KeyError, StopIteration) as exc:
+            self.report({"ERROR"}, str(exc) or type(exc).__name__)
             return {"CANCELLED"}
 
 
