@@ -105,6 +105,19 @@ def _interrupt_on_termination() -> None:
         if sig is not None:
             with contextlib.suppress(ValueError, OSError):  # not the main thread
                 signal.signal(sig, interrupt)
+    # a stop landing inside a weakref callback or a finalizer is swallowed by Python, which
+    # prints it as "Exception ignored in ..." with a traceback: the stop is noted all the
+    # same (the run publishes nothing and exits 130), so that print is only noise
+    previous = sys.unraisablehook
+    if getattr(previous, "mocap_quiet", False):  # installed by an earlier main()
+        return
+
+    def unraisable(info) -> None:
+        if not isinstance(info.exc_value, Interrupted):
+            previous(info)
+
+    unraisable.mocap_quiet = True
+    sys.unraisablehook = unraisable
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -300,9 +300,9 @@ def test_sigterm_on_a_pool_batch_leaves_no_temporaries_or_empty_folders(
                                   for j in _manifest(out)["jobs"].values()) == 2
                       and all((out / n).is_dir() for n in ("one", "two"))
                       and not _leftovers(out), 300, proc)
-        else:  # a worker is writing a file
-            _wait_for(lambda: [p for p in _leftovers(out) if "probe" not in p.name], 300,
-                      proc, step=0.005)
+        else:  # a worker is writing a file (in a job folder: not batch.json's own)
+            _wait_for(lambda: [p for p in _leftovers(out) if "probe" not in p.name
+                               and p.parent != out], 300, proc, step=0.005)
         workers = psutil.Process(proc.pid).children(recursive=True)
         os.kill(proc.pid, signal.SIGTERM)  # the batch process alone
         _, err = proc.communicate(timeout=120)
