@@ -67,6 +67,7 @@ from mocap.perception.hands import HandConfig
 from mocap.perception.landmarks import EngineOptions
 from mocap.retarget.solver import BONE_LENGTHS
 from mocap.skeleton.animation import ROOT_MOTION, Animation, in_place
+from mocap.skeleton.rig import Rig
 from mocap.tracking.loop import PipelineConfig, make_video_engine, track_video
 from mocap.types import CameraPath
 from mocap.units import OUTPUT_UNITS
@@ -333,12 +334,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     start = time.perf_counter()
     cfg = config or ConvertConfig()
     video, out_dir = Path(video), Path(out_dir)
-    # a bad rig fails before any work; a character file is read through Blender: it is
-    # exported itself (its own format added), at its own proportions
-    rig, character = load_target(cfg.rig, cfg.blender, cfg.bone_map)
-    if character is not None:
-        cfg = replace(cfg, bone_lengths="rig", formats=tuple(dict.fromkeys(
-            (*cfg.formats, character.kind))))
+    cfg, rig, character = conversion_target(cfg)  # a bad rig fails before any work
     reader = open_video(video, prefetch=0)  # so does a bad video
     reader.close()
     frame_size = (reader.info.width, reader.info.height)
@@ -356,6 +352,17 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
     return result
+
+
+def conversion_target(cfg: ConvertConfig) -> tuple[ConvertConfig, Rig, Character | None]:
+    """The rig a conversion retargets onto, and the character when ``cfg.rig`` is a
+    character file (read through Blender): it is exported itself, so its own format is
+    added to the formats, and at its own proportions (bone lengths ``rig``)."""
+    rig, character = load_target(cfg.rig, cfg.blender, cfg.bone_map)
+    if character is not None:
+        cfg = replace(cfg, bone_lengths="rig", formats=tuple(dict.fromkeys(
+            (*cfg.formats, character.kind))))
+    return cfg, rig, character
 
 
 def prepare_output(out_dir: Path, within, force: bool) -> list[Path]:

@@ -38,6 +38,7 @@ from mocap.app.convert import (
     ConvertConfig,
     ConvertResult,
     conversion_settings,
+    conversion_target,
     pipeline_config,
     prepare_output,
     publish,
@@ -48,7 +49,6 @@ from mocap.app.preview import write_views_preview
 from mocap.app.report import build_report, render_report_html
 from mocap.errors import InputError, OutputError
 from mocap.export.blender import check_blender
-from mocap.export.character import load_target
 from mocap.export.formats import BLENDER_FORMATS
 from mocap.fileio import OutputDir
 from mocap.geometry.series import fill_nan
@@ -207,10 +207,7 @@ def convert_views(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         raise InputError(f"--offsets needs one value per video ({len(paths)}), got "
                          f"{len(views.offsets)}")
     out_dir = Path(out_dir)
-    rig, character = load_target(cfg.rig, cfg.blender, cfg.bone_map)
-    if character is not None:  # exported itself, at its own proportions
-        cfg = replace(cfg, bone_lengths="rig", formats=tuple(dict.fromkeys(
-            (*cfg.formats, character.kind))))
+    cfg, rig, character = conversion_target(cfg)
     infos = _video_infos(paths)
     names = [p.stem for p in paths]
     sizes = [(i.width, i.height) for i in infos]

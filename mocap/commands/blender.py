@@ -65,8 +65,9 @@ def run_addon(args: argparse.Namespace) -> int:
         raise OutputError(f"{out}: the add-on is written as a .zip file")
     if os.path.lexists(out) and not args.force:
         raise OutputError(f"{out} exists; use --force to replace it or choose another name")
-    source = (Path(__file__).resolve().parents[1] / "export" / "blender_scripts"
-              / "addon.py").read_text()
+    from mocap.export.blender import SCRIPTS_DIR
+
+    source = (SCRIPTS_DIR / "addon.py").read_text()
     command = json.dumps([sys.executable, "-m", "mocap"])
     marker = 'MOCAP_COMMAND = ["mocap"]'
     assert marker in source, "addon.py lost its MOCAP_COMMAND line"

@@ -151,8 +151,10 @@ def add_bone_map_option(parser) -> None:
 
 def add_root_motion_option(parser) -> None:
     """``--root-motion on|in-place`` (convert, demo, batch, retarget)."""
+    from mocap.skeleton.animation import ROOT_MOTION
+
     parser.add_argument(
-        "--root-motion", default="on", choices=("on", "in-place"),
+        "--root-motion", default="on", choices=ROOT_MOTION,
         help="on: the root travels as the person did (default); in-place: the animation "
         "files (BVH, FBX, GLB) keep the root over the origin, only its height moves (a "
         "game engine's locomotion drives the travel); the data files keep the path")

@@ -28,6 +28,7 @@ one holding most of them is the rig's root.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 from dataclasses import dataclass
@@ -41,13 +42,12 @@ from mocap.fileio import atomic_path, check_input
 from mocap.geometry.rotations import matrices_to_quats, quat_to_matrix
 from mocap.skeleton.animation import Animation
 from mocap.skeleton.rig import (
-    SUPPORTED_NAMINGS,
     Rig,
     load_rig,
+    named_roles,
     orientation_problem,
     read_bone_map,
 )
-from mocap.skeleton.roles import mapped_roles
 
 __all__ = ["CHARACTER_SUFFIXES", "Character", "character_pose", "export_character",
            "is_character", "load_target", "read_character"]
@@ -154,37 +154,21 @@ def _character(path: Path, res: dict, bone_map: dict[str, str] | None = None) ->
             while p >= 0 and not keep[p]:
                 keep[p] = True
                 p = parent[p]
-    roots = [i for i in np.flatnonzero(keep) if parent[i] < 0]
-
-    def under(r: int) -> int:
-        n = 0
-        for i in np.flatnonzero(keep):
-            k = i
-            while k >= 0 and k != r:
-                k = parent[k]
-            n += k == r
-        return n
-
-    root = max(roots, key=under)
-    order = _topological([i for i in np.flatnonzero(keep) if _descends(i, root, parent)],
-                         parent)
+    chain = {i: _chain(i, parent) for i in np.flatnonzero(keep)}  # bone, parent, ..., root
+    # of several root bones, the one holding most kept bones is the rig's root
+    root = collections.Counter(c[-1] for c in chain.values()).most_common(1)[0][0]
+    # parents before children (by depth), Blender's order kept otherwise
+    order = sorted((i for i, c in chain.items() if c[-1] == root), key=lambda i: len(chain[i]))
     pos_of = {b: k for k, b in enumerate(order)}
     joints = tuple(names[i] for i in order)
-    parents = np.array([_kept_parent(i, parent, pos_of) for i in order])
+    # a bone's parent in the rig: its nearest kept ancestor
+    parents = np.array([next((pos_of[a] for a in chain[i][1:] if a in pos_of), -1)
+                        for i in order])
     heads_bl = np.array([bones[i]["head"] for i in order], np.float64)
     tails_bl = np.array([bones[i]["tail"] for i in order], np.float64)
     leaf = np.array([not (parents == k).any() for k in range(len(order))])
-    try:
-        roles, end_roles, missing = mapped_roles(joints, parents, leaf, bone_map)
-    except ValueError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    if missing:
-        found = [f"{r}={n}" for r, n in zip(roles, joints, strict=True) if r]
-        raise InputError(
-            f"{path}: cannot recognise the body joints {', '.join(missing)} among its "
-            f"{len(joints)} bones (recognised: {', '.join(found[:12]) or 'none'}"
-            f"{' ...' if len(found) > 12 else ''}; supported namings: {SUPPORTED_NAMINGS}; "
-            "or name them with --bone-map FILE.toml)")
+    roles, end_roles = named_roles(path, joints, parents, leaf, bone_map, "the body joints",
+                                   f"its {len(joints)} bones")
     axes = AXES
     for _ in range(2):
         heads, tails = heads_bl @ axes.T, tails_bl @ axes.T
@@ -209,28 +193,12 @@ def _character(path: Path, res: dict, bone_map: dict[str, str] | None = None) ->
                      len(bones))
 
 
-def _descends(i: int, root: int, parent: np.ndarray) -> bool:
-    while i >= 0 and i != root:
-        i = parent[i]
-    return i == root
-
-
-def _topological(bones: list[int], parent: np.ndarray) -> list[int]:
-    """``bones`` with every parent before its children (Blender's order kept otherwise)."""
-    depth = {}
-    for i in bones:
-        d, k = 0, parent[i]
-        while k >= 0:
-            d, k = d + 1, parent[k]
-        depth[i] = d
-    return sorted(bones, key=lambda i: depth[i])
-
-
-def _kept_parent(i: int, parent: np.ndarray, pos_of: dict[int, int]) -> int:
-    p = parent[i]
-    while p >= 0 and p not in pos_of:
-        p = parent[p]
-    return pos_of.get(p, -1)
+def _chain(i: int, parent: np.ndarray) -> list[int]:
+    """Bone ``i`` and its ancestors up to its root bone."""
+    out = [int(i)]
+    while parent[out[-1]] >= 0:
+        out.append(int(parent[out[-1]]))
+    return out
 
 
 def character_pose(character: Character, animation: Animation

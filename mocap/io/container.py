@@ -76,40 +76,46 @@ def lens_metadata(path: str | os.PathLike) -> LensMetadata | None:
     return LensMetadata(focal, model.strip() if isinstance(model, str) else "")
 
 
+def _header(data: bytes, room: int) -> tuple[bytes, int, int] | None:
+    """(type, size, header length) of the atom whose header starts ``data`` (its first 16
+    bytes, or fewer) with ``room`` bytes left for it (None: malformed, or larger than that
+    room). A size of 1 means a 64-bit size follows; 0, the atom runs to the end."""
+    if len(data) < 8:
+        return None
+    size, kind = struct.unpack_from(">I4s", data)
+    head = 8
+    if size == 1:
+        if len(data) < 16:
+            return None
+        size, head = struct.unpack_from(">Q", data, 8)[0], 16
+    elif size == 0:
+        size = room
+    return None if size < head or size > room else (kind, size, head)
+
+
 def _read_moov(f) -> bytes | None:
     """The payload of the file's top-level ``moov`` atom (None: none, or not an atom file)."""
     end = os.fstat(f.fileno()).st_size
     pos = 0
-    while pos + 8 <= end:
+    while True:
         f.seek(pos)
-        size, kind = struct.unpack(">I4s", f.read(8))
-        head = 8
-        if size == 1:  # a 64-bit size follows
-            size, head = struct.unpack(">Q", f.read(8))[0], 16
-        elif size == 0:  # to the end of the file
-            size = end - pos
-        if size < head or pos + size > end or not kind.isascii():
+        atom = _header(f.read(16), end - pos)
+        if atom is None or not atom[0].isascii():
             return None
+        kind, size, head = atom
         if kind == b"moov":
             if size - head > MAX_MOOV:
                 return None
+            f.seek(pos + head)
             return f.read(size - head)
         pos += size
-    return None
 
 
 def _atoms(data: bytes):
     """(type, payload) of each atom laid end to end in ``data``; stops at a malformed one."""
     pos = 0
-    while pos + 8 <= len(data):
-        size, kind = struct.unpack_from(">I4s", data, pos)
-        head = 8
-        if size == 1 and pos + 16 <= len(data):
-            size, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
-        elif size == 0:
-            size = len(data) - pos
-        if size < head or pos + size > len(data):
-            return
+    while (atom := _header(data[pos:pos + 16], len(data) - pos)) is not None:
+        kind, size, head = atom
         yield kind, data[pos + head:pos + size]
         pos += size
 

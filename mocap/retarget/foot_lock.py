@@ -128,8 +128,7 @@ def keep_above_floor(anim: Animation, tolerance: float = FLOOR_TOLERANCE_M,
     """
     body = body_joints(anim.rig)
     if end_sites:
-        rots, pos = anim.global_transforms()
-        ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(anim.rig.end_sites))
+        pos, ends = anim.joints_and_ends()
         pos = np.concatenate([pos[:, body], ends[:, body & np.isfinite(
             anim.rig.end_sites[:, 0])]], axis=1)
     else:

@@ -60,12 +60,16 @@ class Animation:
         """(T, J, 3) float64, metres: world joint positions."""
         return self.global_transforms()[1]
 
+    def joints_and_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """(T, J, 3) world joint positions and (T, J, 3) their End Sites' (meaningful only
+        where the rig has one), metres."""
+        rots, pos = self.global_transforms()
+        return pos, pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(self.rig.end_sites))
+
     def points(self) -> PointTracks:
         """Named world points over time: roles where a joint has one, else joint names
         (End Sites as their role or ``"<joint>/end"``); (T, 3) metres each."""
-        rots, pos = self.global_transforms()
-        ends = pos + np.einsum("tjab,jb->tja", rots, np.nan_to_num(self.rig.end_sites))
-        return PointTracks.from_dict(named_points(self.rig, pos, ends))
+        return PointTracks.from_dict(named_points(self.rig, *self.joints_and_ends()))
 
 
 #: ``--root-motion``: the root travels (``on``) or stays over the origin (``in-place``).

@@ -485,6 +485,32 @@ def orientation_problem(rig: Rig) -> str | None:
 
 
 
+def named_roles(where, names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
+                bone_map: dict[str, str] | None, subject: str, among: str,
+                ) -> tuple[list[str | None], list[str | None]]:
+    """Roles and End Site roles of a skeleton's joints
+    (:func:`mocap.skeleton.roles.mapped_roles`), or the one-line error about ``where``
+    (a file) naming the required ``subject`` that are missing ``among`` its joints, what
+    was recognised, the namings mocap knows and the bone map.
+
+    Raises:
+        InputError: a required joint not recognised, or a bone map naming a joint that
+            is not there.
+    """
+    try:
+        roles, end_roles, missing = mapped_roles(names, parents, has_end, bone_map)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    if missing:
+        found = [f"{r}={n}" for r, n in zip(roles, names, strict=True) if r]
+        raise InputError(
+            f"{where}: cannot recognise {subject} {', '.join(missing)} among {among} "
+            f"(recognised: {_name_list(found) or 'none'}; supported namings: "
+            f"{SUPPORTED_NAMINGS}; or name them in a bone map: --bone-map, or "
+            "--source-bone-map for retarget's source)")
+    return roles, end_roles
+
+
 def rig_from_bvh(bvh: BvhData, unit: str | None = None,
                  bone_map: dict[str, str] | None = None) -> tuple[Rig, float]:
     """The hierarchy of a BVH file as a :class:`Rig` (roles from :func:`auto_roles`).
@@ -503,17 +529,8 @@ def rig_from_bvh(bvh: BvhData, unit: str | None = None,
             joint names found).
     """
     has_end = ~np.isnan(bvh.end_sites[:, 0])
-    try:
-        roles, end_roles, missing = mapped_roles(bvh.names, bvh.parents, has_end, bone_map)
-    except ValueError as exc:
-        raise InputError(f"{bvh.path}: {exc}") from None
-    if missing:
-        found = [f"{r}={n}" for r, n in zip(roles, bvh.names, strict=True) if r]
-        raise InputError(
-            f"{bvh.path}: cannot recognise required joints {', '.join(missing)} among "
-            f"{_name_list(bvh.names)} (recognised: {_name_list(found) or 'none'}; supported "
-            f"namings: {SUPPORTED_NAMINGS}; or name them in a bone map: --bone-map, or "
-            "--source-bone-map for retarget's source)")
+    roles, end_roles = named_roles(bvh.path, bvh.names, bvh.parents, has_end, bone_map,
+                                   "required joints", _name_list(bvh.names))
     scale = bvh_unit_scale(bvh, unit)
     rig = Rig(Path(bvh.path).stem, bvh.names, bvh.parents, bvh.offsets * scale,
               bvh.end_sites * scale, roles, end_roles, source=bvh.path)
