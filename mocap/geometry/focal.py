@@ -227,7 +227,7 @@ def _score(cache: _Cache, people: list[_Person], weights: list[np.ndarray],
     return scores
 
 
-def _argmin(log_f: np.ndarray, score: np.ndarray) -> tuple[float, bool]:
+def grid_minimum(log_f: np.ndarray, score: np.ndarray) -> tuple[float, bool]:
     """The minimum of ``score`` over ``log_f`` refined by a parabola, and whether it lies
     inside the grid (not on an edge)."""
     if not np.isfinite(score).any():
@@ -297,7 +297,7 @@ def estimate_focal(tracks: Sequence, image_size: tuple[int, int], fps: float, *,
         cache.ups.append([g[0] for g in geo])
         cache.feet.append([g[1] for g in geo])
     ones = [np.ones(len(p.world)) for p in people]
-    best, inside = _argmin(log_f, _score(cache, people, ones))
+    best, inside = grid_minimum(log_f, _score(cache, people, ones))
     if not inside:
         return prior_focal(image_size, "the people's feet do not fix it (minimum at the "
                            "edge of the search)", len(people), prior_fov_long_deg)
@@ -314,12 +314,12 @@ def estimate_focal(tracks: Sequence, image_size: tuple[int, int], fps: float, *,
             for s in starts:
                 w[s:s + block] += 1
             weights.append(w)
-        b, ok = _argmin(log_f, _score(cache, people, weights))
+        b, ok = grid_minimum(log_f, _score(cache, people, weights))
         draws.append(b if ok else np.nan)
     draws = np.asarray(draws)
     # a resample whose minimum left the grid counts as a wide miss
     spread = np.nanstd(np.where(np.isfinite(draws), draws, best + np.log(2.0)))
-    tilted = [_argmin(log_f, _score(cache, people, ones, _pitch(s * UP_PITCH_ERROR_DEG)))
+    tilted = [grid_minimum(log_f, _score(cache, people, ones, _pitch(s * UP_PITCH_ERROR_DEG)))
               for s in (-1, 1)]
     sys_err = (0.5 * abs(tilted[1][0] - tilted[0][0]) if all(ok for _, ok in tilted)
                else np.log(2.0))

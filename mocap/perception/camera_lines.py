@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mocap.geometry.focal import grid_minimum
+
 __all__ = ["LineFocal", "focal_from_lines"]
 
 #: A segment points at a vanishing point when the line from its middle to that point is
@@ -162,20 +164,17 @@ def focal_from_lines(images, size: tuple[int, int], *, grid: int = 48,
                      for f in np.exp(log_f)]).astype(np.float32)  # (G, H, N)
     length = length.astype(np.float32)
 
-    def peak(weight: np.ndarray) -> tuple[float, int, int, np.ndarray]:
+    def peak(weight: np.ndarray) -> tuple[float, bool, int, int, np.ndarray]:
+        """(log focal of the best score, refined; whether inside the grid; its grid index;
+        its best hypothesis; the best score per focal length)."""
         score = hits @ weight  # (G, H)
         best_h = score.argmax(axis=1)
         curve = score[np.arange(len(log_f)), best_h]
         i = int(curve.argmax())
-        if 0 < i < len(curve) - 1:
-            y0, y1, y2 = curve[i - 1:i + 2]
-            den = y0 - 2 * y1 + y2
-            shift = float(np.clip(0.5 * (y0 - y2) / den, -1, 1)) if den < 0 else 0.0
-            return float(log_f[i] + shift * (log_f[1] - log_f[0])), i, int(best_h[i]), curve
-        return float(log_f[i]), i, int(best_h[i]), curve
+        return (*grid_minimum(log_f, -curve.astype(np.float64)), i, int(best_h[i]), curve)
 
-    best, i, h, curve = peak(length)
-    if i in (0, len(log_f) - 1):
+    best, inside, i, h, curve = peak(length)
+    if not inside:
         return None
     prominence = float(curve[i] / max(np.median(curve), 1e-9))
     which = _explained(lines, float(np.exp(log_f[i])), center, picks[h:h + 1], tol)[1][0]
@@ -185,8 +184,8 @@ def focal_from_lines(images, size: tuple[int, int], *, grid: int = 48,
     draws = []
     for _ in range(bootstrap):
         counts = np.bincount(rng.integers(0, len(lines), len(lines)), minlength=len(lines))
-        b, j, _, _ = peak(length * counts)
-        draws.append(b if 0 < j < len(log_f) - 1 else best + np.log(2.0))
+        b, ok, *_ = peak(length * counts)
+        draws.append(b if ok else best + np.log(2.0))
     draws = np.asarray(draws)
     # robust spread: a few resamples that lose the peak say it is not sharp, but their
     # share does that better than their distance (``MAX_LOST``)

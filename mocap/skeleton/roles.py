@@ -199,10 +199,11 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
 
         up_chain = [c for c in kids[chest] if c not in arms]
         if up_chain:
-            head = max(up_chain, key=run)
+            top = max(up_chain, key=run)
+            head = top
             while len(kids[head]) == 1:
                 head = kids[head][0]
-            if head == max(up_chain, key=run):
+            if head == top:
                 head = None  # a single joint over the chest: no neck and head to tell
     if head is not None and roles[head] is None:
         roles[head] = "head"
@@ -215,9 +216,13 @@ def auto_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
             nk = path_child(chest, head)
             if nk is not None and nk != head and roles[nk] is None:
                 roles[nk] = "neck"
+    return roles, end_roles, _missing(roles, end_roles)
+
+
+def _missing(roles: list[str | None], end_roles: list[str | None]) -> list[str]:
+    """The required roles no joint or End Site has."""
     have = {r for r in roles + end_roles if r}
-    missing = [r for r in REQUIRED_ROLES if r not in have]
-    return roles, end_roles, missing
+    return [r for r in REQUIRED_ROLES if r not in have]
 
 
 def mapped_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarray,
@@ -239,8 +244,7 @@ def mapped_roles(names: tuple[str, ...], parents: np.ndarray, has_end: np.ndarra
         roles = [None if r == role else r for r in roles]
         end_roles = [None if r == role else r for r in end_roles]
         roles[names.index(name)] = role
-    have = {r for r in roles + end_roles if r}
-    return roles, end_roles, [r for r in REQUIRED_ROLES if r not in have]
+    return roles, end_roles, _missing(roles, end_roles)
 
 
 def mirror_role(role: str) -> str:
