@@ -13,7 +13,11 @@ centre). :class:`CameraMotionEstimator` measures it in two passes:
   keyframe sorts the features that move with the background from the rest (it does so at
   any focal length) and the positions are kept; a new keyframe is taken only when too few
   of its features are left in view or explained, so drift grows with the keyframes, not
-  with the frames;
+  with the frames; a cheap check comes first: where nearly every feature is still where
+  the keyframe had it, the camera is still (no homography is sought), and while it stays
+  still only every :attr:`CameraMotionConfig.still_stride`-th frame is measured (the
+  frames between are interpolated), so a camera on a tripod costs a fraction of a moving
+  one;
 * afterwards (:meth:`~CameraMotionEstimator.finish`), the focal length is found from the
   turning (:func:`.camera_focal.self_calibrate`, unless it was given), the rotation and zoom
   of every frame from its keyframe are fitted at that focal length (Kabsch on the viewing
@@ -87,6 +91,12 @@ class CameraMotionConfig:
             walking there is no sign of a travelling camera.
         translating_min_measured: ... and at least this share of the video's frames.
         smooth_frames: standard deviation of the Gaussian that smooths the path, frames.
+        still_share: a frame is still when at least this share of its followed features
+            (and at least ``min_features // 2``) lies within ``inlier_px`` of where its
+            keyframe had them: no homography is sought (the identity explains them).
+        still_stride: while the camera is still, only every this-many-th frame is
+            measured; the frames between take the path interpolated from their measured
+            neighbours (1: every frame).
     """
 
     fov_deg: float = DEFAULT_FOV_DEG
@@ -110,6 +120,8 @@ class CameraMotionConfig:
     translating_min_frames: int = 10
     translating_min_measured: float = 0.2
     smooth_frames: float = 1.0
+    still_share: float = 0.9
+    still_stride: int = 5
 
     def __post_init__(self) -> None:
         focal_px(100, self.fov_deg)  # checks the range
@@ -125,10 +137,12 @@ class CameraMotionConfig:
                              f"{self.translating_min_frames}")
         if self.coast_frames < 0:
             raise ValueError(f"`coast_frames` must be >= 0, got {self.coast_frames}")
+        if self.still_stride < 1:
+            raise ValueError(f"`still_stride` must be >= 1, got {self.still_stride}")
         if self.overlay_votes < 1:
             raise ValueError(f"`overlay_votes` must be >= 1, got {self.overlay_votes}")
         for name in ("keep_share", "person_margin", "max_person_cover", "translating_share",
-                     "translating_inliers", "translating_min_measured"):
+                     "translating_inliers", "translating_min_measured", "still_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}")
         for name in ("inlier_px", "moving_deg", "moving_zoom", "min_turn_deg",
@@ -147,6 +161,7 @@ class _Frame:
     inliers: np.ndarray | None  # (N,) bool moving with the background; None: not measured
     shift: float  # median distance moved from the keyframe (NaN: under 3 features)
     person: np.ndarray | None = None  # (N,) bool inside a person's box not left out
+    skipped: bool = False  # not measured (the camera was still): interpolated
 
 
 @dataclass
@@ -193,6 +208,8 @@ class CameraMotionEstimator:
         self._cur_px = np.zeros((0, 2), np.float32)  # followed features, working px
         self._explained = 0
         self._frames: list[_Frame] = []
+        self._still = False  # the last measured frame was still (see ``still_share``)
+        self._measured = 0  # the last measured frame
 
     # -- per frame ---------------------------------------------------------------------
     def update(self, image: np.ndarray, person_boxes: np.ndarray | None = None) -> None:
@@ -206,6 +223,13 @@ class CameraMotionEstimator:
         import cv2
 
         cfg = self.config
+        t = len(self._frames)
+        if self._still and t - self._measured < cfg.still_stride:
+            self._frames.append(_Frame(len(self._keys) - 1, self._idx[:0],
+                                       np.zeros((0, 2), np.float32), None, np.nan,
+                                       skipped=True))
+            return
+        self._measured = t
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if grey.shape[1] != self.work[0]:  # one channel to shrink, not three
             grey = cv2.resize(grey, self.work, interpolation=cv2.INTER_LINEAR)
@@ -215,7 +239,6 @@ class CameraMotionEstimator:
             # a close-up: features everywhere, those beside the people (not widened)
             # preferred by the homography
             boxes, people = people, self._work_boxes(person_boxes, 0.0)
-        t = len(self._frames)
         if self._prev is None:
             self._new_keyframe(grey, boxes, t)
             self._frames.append(_Frame(0, self._idx.copy(), self._keys[0].copy(),
@@ -280,6 +303,7 @@ class CameraMotionEstimator:
 
         cfg = self.config
         key_id = len(self._keys) - 1
+        self._still = False
         if len(self._cur_px) < 4:
             self._explained = 0
             return _Frame(key_id, self._idx[:0], np.zeros((0, 2), np.float32), None, np.nan)
@@ -297,9 +321,15 @@ class CameraMotionEstimator:
         moved = np.linalg.norm(cur - key, axis=1)
         person = ~self._outside(self._cur_px, people) if len(people) else None
         shift = float(np.median(moved)) if len(key) >= 3 else np.nan
-        fit = (fit_homography(key.astype(np.float64), cur.astype(np.float64), self._rng,
-                              cfg.inlier_px, prefer=None if person is None else ~person)
-               if len(key) >= max(cfg.min_features // 2, 8) else None)
+        enough = len(key) >= max(cfg.min_features // 2, 8)
+        stay = moved < cfg.inlier_px
+        if enough and stay.mean() >= cfg.still_share:  # the cheap check: a still camera
+            self._still = True
+            fit = np.eye(3), stay
+        else:
+            fit = (fit_homography(key.astype(np.float64), cur.astype(np.float64), self._rng,
+                                  cfg.inlier_px, prefer=None if person is None else ~person)
+                   if enough else None)
         if fit is None:
             self._explained = 0
             return _Frame(key_id, self._idx.copy(), cur, None, shift, person)
@@ -325,6 +355,10 @@ class CameraMotionEstimator:
         step_rot, step_zoom, coasted = np.eye(3), 1.0, 0
         for t in range(1, n):
             fr = self._frames[t]
+            if fr.skipped:  # held here; interpolated by finish()
+                rot[t], zoom[t], rel_zoom[t], ok[t] = rot[t - 1], zoom[t - 1], \
+                    rel_zoom[t - 1], ok[t - 1]
+                continue
             # where not measured: the last measured frame-to-frame motion goes on for a
             # while (a pan does not stop because the background was hidden; a keyframe
             # taken meanwhile then starts where the camera is), then the camera is held
@@ -457,7 +491,8 @@ class CameraMotionEstimator:
         reliable = sol.ok
         rv = matrix_to_rotvec(sol.rot)
         log_zoom = np.log(sol.zoom)
-        rv[~reliable], log_zoom[~reliable] = np.nan, np.nan
+        skipped = np.array([fr.skipped for fr in self._frames])
+        rv[~reliable | skipped], log_zoom[~reliable | skipped] = np.nan, np.nan
         rv[0], log_zoom[0] = 0.0, 0.0
         rv, log_zoom = fill_nan(rv), fill_nan(log_zoom)
         rv, log_zoom = gaussian_smooth(rv, cfg.smooth_frames), gaussian_smooth(log_zoom,
