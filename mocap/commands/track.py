@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rts: offline Kalman + Rauch-Tung-Striebel, zero lag (default); "
                    "kalman / one_euro: causal filters as a live system would use; none")
     p.add_argument("--detect-every", type=int, default=10, metavar="N",
-                   help="run the person detector at least every N frames (default: 10)")
+                   help="look for new people every N frames while the picture outside the "
+                   "tracked people changes (someone walking in, a moving camera), every 30 "
+                   "otherwise (default: 10)")
     p.add_argument("--max-frames", type=int, metavar="N",
                    help="process only the first N frames")
     add_hands_options(p)

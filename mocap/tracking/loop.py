@@ -4,9 +4,12 @@ The per-frame loop (:func:`track_video`) follows MediaPipe's tracking mode for m
 
 * the landmark model runs every frame on each tracked person's region, derived from that
   person's landmarks in the previous frame (:func:`mocap.perception.landmarks.roi_from_landmarks`);
-* the detector runs on the first frame, every ``detect_every`` frames, and on the next frame
-  whenever a track is lost, a tracked pose's score drops below ``redetect_score`` or nobody
-  is tracked, so new people are found; detections overlapping a tracked region are dropped;
+* the detector runs on the first frame, and on the next frame whenever a track is lost, a
+  tracked pose's score drops below ``redetect_score`` or nobody is tracked; to find new
+  people it runs every ``detect_every`` frames while the picture outside the tracked people
+  changes (someone walking in, a moving camera: :class:`SceneChange`, a cheap look at a
+  thumbnail), and every ``idle_detect_every`` frames otherwise; detections overlapping a
+  tracked region are dropped;
 * poses whose score is below ``min_pose_score`` are "nobody here"; duplicates are removed;
 * :class:`~mocap.tracking.tracker.PoseTracker` assigns identities;
 * afterwards every person's trajectories are smoothed (:mod:`mocap.tracking.smooth`).
@@ -47,6 +50,7 @@ __all__ = [
     "PipelineConfig",
     "TrackResult",
     "make_video_engine",
+    "SceneChange",
     "smooth_track",
     "track_frames",
     "track_video",
@@ -67,8 +71,12 @@ class PipelineConfig:
     """Settings of the video loop (validated on construction).
 
     Attributes:
-        detect_every: run the detector at least every N frames (1: every frame); skipped
+        detect_every: look for new people at most every N frames (1: every frame) while
+            the picture outside the tracked people changes (:class:`SceneChange`); skipped
             while ``max_people`` healthy people are tracked (nobody new can be added).
+        idle_detect_every: ... and at least every N frames when it does not (someone
+            standing still whom an earlier look missed); never more often than
+            ``detect_every``.
         min_pose_score: pose score under which a newly detected region holds nobody.
         tracking_score: the same for a region derived from a tracked person's landmarks
             (lower: keeps hold of people through blur and odd poses, as MediaPipe's
@@ -94,6 +102,7 @@ class PipelineConfig:
     """
 
     detect_every: int = 10
+    idle_detect_every: int = 30
     min_pose_score: float = 0.5
     tracking_score: float = 0.3
     redetect_score: float = 0.5
@@ -109,6 +118,8 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if self.detect_every < 1:
             raise ValueError(f"`detect_every` must be >= 1, got {self.detect_every}")
+        if self.idle_detect_every < 1:
+            raise ValueError(f"`idle_detect_every` must be >= 1, got {self.idle_detect_every}")
         if self.lost_detect_every < 1:
             raise ValueError(f"`lost_detect_every` must be >= 1, got {self.lost_detect_every}")
         for name in ("min_pose_score", "tracking_score", "redetect_score", "duplicate_iou"):
@@ -215,6 +226,57 @@ def _covered(det: Rois, tracked: Rois) -> np.ndarray:
     same = (dist < 0.15 * np.maximum(det.size[:, None], tracked.size[None])) & \
         (ratio > 0.6) & (ratio < 1 / 0.6)
     return same.any(axis=1)
+
+
+class SceneChange:
+    """Whether the picture changed outside the people since the last look: a grey
+    thumbnail (about ``side`` px on its long side, from a strided sample of the frame:
+    ~0.1 ms for 1080p) compared with the one of the last look, the people's regions then
+    and now left out. Changed when more than ``share`` of the thumbnail's pixels moved by
+    more than ``level`` grey levels (someone walking in; everything, for a moving camera).
+    """
+
+    def __init__(self, side: int = 96, level: float = 24.0, share: float = 0.004) -> None:
+        self.side, self.level, self.share = side, level, share
+        self._ref: np.ndarray | None = None
+        self._ref_boxes = np.zeros((0, 4))
+        self._stride = 1
+
+    def _thumb(self, image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = image.shape[:2]
+        self._stride = max(1, max(h, w) // (4 * self.side))
+        sample = np.ascontiguousarray(image[::self._stride, ::self._stride, 1])
+        size = (max(1, sample.shape[1] // 4), max(1, sample.shape[0] // 4))
+        return cv2.resize(sample, size, interpolation=cv2.INTER_AREA).astype(np.int16)
+
+    def _boxes(self, rois: Rois) -> np.ndarray:
+        """The regions' squares in thumbnail px (x0, y0, x1, y1)."""
+        half = rois.size[:, None] / 2
+        px = 4 * self._stride
+        return np.concatenate([rois.center - half, rois.center + half], 1) / px
+
+    def look(self, image: np.ndarray, rois: Rois) -> None:
+        """Remember ``image`` (the detector looked at it) and the people's ``rois``."""
+        self._ref = self._thumb(image)
+        self._ref_boxes = self._boxes(rois)
+
+    def changed(self, image: np.ndarray, rois: Rois) -> bool:
+        """The picture outside ``rois`` (and the last look's) differs from the last
+        look's (always True before any look)."""
+        if self._ref is None:
+            return True
+        cur = self._thumb(image)
+        if cur.shape != self._ref.shape:
+            return True
+        diff = np.abs(cur - self._ref) > self.level
+        h, w = diff.shape
+        for x0, y0, x1, y1 in np.concatenate([self._ref_boxes, self._boxes(rois)]):
+            if np.isfinite([x0, y0, x1, y1]).all():
+                diff[max(int(y0), 0):max(int(np.ceil(y1)), 0),
+                     max(int(x0), 0):max(int(np.ceil(x1)), 0)] = False
+        return bool(diff.sum() > self.share * h * w)
 
 
 class _RowBuffer:
@@ -429,6 +491,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
     hand_recorder = _HandRecorder()
     last_hands: dict[int, Hands2D] = {}  # track id -> that person's hands in the last frame
     next_rois = Rois.empty()
+    scene = SceneChange()
     need_detect, weak = True, False
     since_detect = 0
     detector_runs = 0
@@ -441,12 +504,14 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         indices.append(frame.index)
         rois = next_rois
         n_tracked = len(rois)
-        every = cfg.lost_detect_every if (_lost_in_view(tracker, image.shape) or weak) \
-            else cfg.detect_every
+        searching = _lost_in_view(tracker, image.shape) or weak
+        every = cfg.lost_detect_every if searching else cfg.detect_every
         # with the cap reached by healthy tracks there is nobody new to look for
         full = (cfg.max_people is not None and not weak
                 and sum(not t.lost for t in tracker.confirmed_tracks) >= cfg.max_people)
-        if need_detect or (since_detect >= every and not full):
+        if need_detect or (not full and since_detect >= every and (
+                searching or since_detect >= max(cfg.idle_detect_every, every)
+                or scene.changed(image, rois))):
             det = engine.detect(image, tiles=cfg.detector_tiles)
             detector_runs += 1
             since_detect = 0
@@ -462,6 +527,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
                 room = min(room, max(cfg.max_people + 1 - len(rois), 0))
             det = det[np.argsort(-det.score, kind="stable")[:room]]
             rois = Rois.concat([rois, det])
+            scene.look(image, rois)  # the people tracked and found now left out
         since_detect += 1
         poses = engine.landmarks(image, rois)
         if camera is not None:  # the background: everything outside the people's boxes

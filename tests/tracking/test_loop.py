@@ -82,9 +82,14 @@ class ScriptedEngine:
         return Poses2D(xy, np.zeros((n, 33)), vis, vis, world, score, roi, np.full(n, -1), aux)
 
 
-def frames(n, fps=30.0, size=(1000, 1800)):
+def frames(n, fps=30.0, size=(1000, 1800), scene=None):
+    """Black frames numbered in their first pixel; with ``scene``, each person drawn as a
+    grey figure (a box a third as wide as tall) where the scene has them."""
     for i in range(n):
         img = np.zeros((*size, 3), np.uint8)
+        for cx, cy, h in scene(i) if scene else ():
+            cv2.rectangle(img, (int(cx - h / 6), int(cy - h / 2)),
+                          (int(cx + h / 6), int(cy + h / 2)), (150, 150, 150), -1)
         img[0, 0, 0], img[0, 0, 1] = divmod(i, 256)
         yield Frame(i, i / fps, img)
 
@@ -113,8 +118,12 @@ def test_two_people_with_occlusion_keep_ids_and_gap_is_bridged():
 
 def test_detector_schedule_and_empty_video():
     eng = ScriptedEngine(lambda i: [(500, 500, 300)])
-    track_frames(frames(50), eng, PipelineConfig(detect_every=10))
+    track_frames(frames(50), eng, PipelineConfig(detect_every=10, idle_detect_every=10))
     assert eng.detect_calls == [0, 10, 20, 30, 40]
+    # a picture that does not change outside the person: a look every idle_detect_every
+    eng = ScriptedEngine(lambda i: [(500, 500, 300)])
+    track_frames(frames(70), eng, PipelineConfig(detect_every=10))
+    assert eng.detect_calls == [0, 30, 60]
     empty = ScriptedEngine(lambda i: [])
     tracks, _, runs = track_frames(frames(12), empty, PipelineConfig())
     assert tracks == [] and runs == 12  # nobody tracked: look every frame
@@ -130,9 +139,44 @@ def test_new_person_is_found_and_short_spurious_tracks_dropped():
         return people
 
     eng = ScriptedEngine(scene)
-    tracks, *_ = track_frames(frames(90), eng, PipelineConfig(detect_every=10))
+    tracks, *_ = track_frames(frames(90), eng, PipelineConfig(detect_every=10,
+                                                              idle_detect_every=10))
     assert [t.id for t in tracks] == [1, 2]
     assert 25 <= tracks[1].first_frame <= 30  # found at the next scheduled detection
+
+
+def test_the_detector_looks_when_someone_walks_in():
+    def scene(i):  # one person standing; a second walks in from the right at frame 25
+        return [(300, 500, 300)] + ([(1750 - 10 * (i - 25), 500, 300)] if i >= 25 else [])
+
+    eng = ScriptedEngine(scene)
+    tracks, *_ = track_frames(frames(90, scene=scene), eng, PipelineConfig(detect_every=10))
+    assert [t.id for t in tracks] == [1, 2]
+    assert tracks[1].first_frame == 25  # the picture changed: looked at once
+    assert eng.detect_calls == [0, 25, 55, 85]  # then idle: nothing else changes
+    # nobody new, but the standing person moves inside their own region: no look
+    eng = ScriptedEngine(lambda i: [(300 + 2 * (i % 20), 500, 300)])
+    track_frames(frames(70, scene=eng.scene), eng, PipelineConfig(detect_every=10))
+    assert eng.detect_calls == [0, 30, 60]
+
+
+def test_scene_change_sees_the_picture_outside_the_people():
+    from mocap.tracking.loop import SceneChange
+
+    img = np.full((720, 1280, 3), 90, np.uint8)
+    cv2.rectangle(img, (600, 200), (700, 500), (200, 200, 200), -1)
+    here = Rois(np.array([[650.0, 350.0]]), np.array([380.0]), np.zeros(1), np.ones(1))
+    check = SceneChange()
+    assert check.changed(img, here)  # no look yet
+    check.look(img, here)
+    assert not check.changed(img.copy(), here)
+    moved = np.full_like(img, 90)
+    cv2.rectangle(moved, (630, 200), (730, 500), (200, 200, 200), -1)  # inside its region
+    assert not check.changed(moved, here)
+    entered = img.copy()
+    cv2.rectangle(entered, (1180, 300), (1279, 650), (20, 20, 20), -1)  # at the border
+    assert check.changed(entered, here)
+    assert check.changed(img // 2 + 10, here)  # the whole picture (a moving camera)
 
 
 def test_max_people_caps_tracks():
@@ -233,6 +277,8 @@ def test_track_shape_validation():
 def test_config_validation():
     with pytest.raises(ValueError, match="detect_every"):
         PipelineConfig(detect_every=0)
+    with pytest.raises(ValueError, match="idle_detect_every"):
+        PipelineConfig(idle_detect_every=0)
     with pytest.raises(ValueError, match="valid: rts"):
         PipelineConfig(smooth=SmoothConfig(method="spline"))
 
@@ -388,7 +434,8 @@ def test_no_scheduled_detection_once_max_people_are_tracked():
     # frame 0 finds both; once both are confirmed nothing new can be added
     assert eng.detect_calls == [0]
     eng = ScriptedEngine(lambda i: [(300, 400, 300), (1200, 400, 300)])
-    track_frames(frames(60), eng, PipelineConfig(detect_every=10, max_people=3))
+    track_frames(frames(60), eng, PipelineConfig(detect_every=10, max_people=3,
+                                                 idle_detect_every=10))
     assert eng.detect_calls == [0, 10, 20, 30, 40, 50]
 
 
