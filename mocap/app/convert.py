@@ -24,7 +24,6 @@ import json
 import os
 import stat
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -43,7 +42,7 @@ from mocap.app.lens import (
 )
 from mocap.app.person import PersonResult, animate_scene
 from mocap.app.preview import write_rig_preview
-from mocap.app.report import build_report, render_report_html
+from mocap.app.report import build_report, render_report_html, thumbnail_frames
 from mocap.errors import InputError, MocapError, OutputError
 from mocap.export.blender import check_blender, export_bvh_files
 from mocap.export.bvh import bvh_text
@@ -174,8 +173,7 @@ class ConvertResult:
     """What :func:`convert_video` did: people, written files, timings (seconds), and the
     camera's measured motion (None when ``--camera static``).
 
-    ``timings`` are per stage (the report's HTML page is made while the preview is
-    written, so they add up to more than the conversion took); ``wall_s`` is the
+    ``timings`` are per stage, seconds, one after the other; ``wall_s`` is the
     wall-clock time of the whole :func:`convert_video` call, seconds; ``units`` the BVH
     files' units (``m`` or ``cm``). A multi-camera conversion
     (:func:`mocap.app.convert_views.convert_views`) adds ``scene_warnings`` (warnings of
@@ -452,20 +450,21 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         blender_error: list = []
         staged = write_people(out, people, cfg, fps, blender_error, progress, character)
         timings["export"] = time.perf_counter() - t0
-        # report.html (Python: plotting) is made on a thread while the preview (decoding
-        # and encoding, which leave the interpreter free) is written
-        page = (_Background(render_report_html, video, people, tracked,
-                            conversion_settings(cfg, lens)) if cfg.report else None)
+        kept: dict = {}  # the report's thumbnail frames, kept while the preview is made
         if cfg.preview:
             t0 = time.perf_counter()
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
             staged["preview.mp4"] = write_rig_preview(
-                video, people, out.path("preview.mp4"), fps, size, lens.fov_deg, pcb)
+                video, people, out.path("preview.mp4"), fps, size, lens.fov_deg, pcb,
+                keep=thumbnail_frames(people).values() if cfg.report else (), kept=kept)
             timings["preview"] = time.perf_counter() - t0
-        if page is not None:
+        if cfg.report:
+            t0 = time.perf_counter()
             staged["report.html"] = out.path("report.html")
-            staged["report.html"].write_text(page.result(), encoding="utf-8")
-            timings["report"] = page.seconds
+            staged["report.html"].write_text(render_report_html(
+                video, people, tracked, conversion_settings(cfg, lens),
+                frames=kept if cfg.preview else None), encoding="utf-8")
+            timings["report"] = time.perf_counter() - t0
         report = build_report(video, people, tracked, conversion_settings(cfg, lens), timings,
                               undo is not None)
         if blender_error:
@@ -477,32 +476,6 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
                          tracked.truncated, timings, tracked.camera, units=cfg.units,
                          lens=lens)
-
-
-class _Background:
-    """``fn(*args)`` on a thread from now on; :meth:`result` waits for it (and raises what
-    it raised)."""
-
-    def __init__(self, fn, *args) -> None:
-        self._value = self._error = None
-        self.seconds = 0.0
-
-        def work() -> None:
-            t0 = time.perf_counter()
-            try:
-                self._value = fn(*args)
-            except BaseException as exc:  # re-raised on the caller's thread
-                self._error = exc
-            self.seconds = time.perf_counter() - t0
-
-        self._thread = threading.Thread(target=work, name="mocap-report", daemon=True)
-        self._thread.start()
-
-    def result(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,

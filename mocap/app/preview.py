@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import cv2
@@ -166,15 +166,23 @@ def rig_pixels(p: PersonResult, size: tuple[int, int], fov_deg: float) -> np.nda
 
 def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, fps: float,
                       size: tuple[int, int], fov_deg: float,
-                      progress: Callable[[int], None] | None = None) -> Path:
+                      progress: Callable[[int], None] | None = None, *,
+                      keep: Collection[int] = (),
+                      kept: dict[int, tuple[np.ndarray, float]] | None = None) -> Path:
     """The video with each person's exported rig projected onto it, with its id; in the
     frames where a person was not seen (bridged) the rig is drawn dashed, without joint
-    dots, and the id reads ``#<id>?``."""
+    dots, and the id reads ``#<id>?``.
+
+    ``keep``: video frames to put in ``kept`` as ``(image RGB before drawing, its scale to
+    the video)`` on the way (the report's thumbnails: no second read of the video)."""
     # each person's rig over their own frames (drawn from first to last appearance)
     drawn = [(p, rig_pixels(p, size, fov_deg)) for p in people]
+    keep = set(keep) if kept is not None else set()
 
     def draw(frame, scale: float) -> np.ndarray:
         img = np.ascontiguousarray(frame.image)
+        if frame.index in keep:
+            kept[frame.index] = (img.copy(), scale)
         for p, px in drawn:
             t = p.track
             if t.first_frame <= frame.index <= t.last_frame:

@@ -13,6 +13,7 @@ from mocap.app.checks import QualityWarning, frame_ranges, video_warnings
 from mocap.app.draw import color_for, draw_rig
 from mocap.app.person import PersonResult
 from mocap.app.preview import rig_pixels
+from mocap.app.svgplot import Axes, figure
 from mocap.geometry.camera import focal_px
 from mocap.io.video import frames_at
 from mocap.tracking.loop import TrackResult
@@ -120,59 +121,45 @@ def _hex(index: int) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _svg(fig) -> str:
-    """A matplotlib figure as inline SVG (text kept as text, no XML prolog)."""
-    import io
-
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
-
-
 def _plot(series, xlabel: str, ylabel: str, title: str, equal: bool = False,
           ylim: tuple[float, float] | None = None) -> str:
     """One line chart: ``series`` = [(label, x, y, colour, start marker?)], with a legend,
-    labelled axes and ticks (matplotlib, Agg-free: a bare Figure rendered to SVG)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
-        fig = Figure(figsize=(6.4, 4.2 if equal else 2.6))
-        ax = fig.subplots()
-        for label, x, y, color, start in series:
-            ax.plot(x, y, color=color, lw=1.4, label=label)
-            if start and len(x):
-                ax.plot(x[:1], y[:1], "o", color=color, ms=4)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        if ylim is not None:
-            ax.set_ylim(*ylim)
-        if equal:
-            ax.set_aspect("equal", adjustable="datalim")
-        if series:
-            ax.legend(loc="best", fontsize=8)
-        return _svg(fig)
+    labelled axes and ticks (inline SVG, :mod:`mocap.app.svgplot`)."""
+    ax = Axes(title, xlabel, ylabel, equal=equal, ylim=ylim)
+    for label, x, y, color, start in series:
+        ax.plot(x, y, color, label=label)
+        if start and len(x):
+            ax.marker(x[:1], y[:1], color)
+    return figure([ax], 640, 420 if equal else 260)
 
 
-def _thumbnails(video: Path, people: list[PersonResult], size: tuple[int, int],
-                fov_deg: float) -> dict[int, str]:
-    """Person id -> a JPEG (base64) of the frame in the middle of their observed frames,
-    their rig drawn on it, cropped around them."""
+def thumbnail_frames(people: list[PersonResult]) -> dict[int, int]:
+    """Person id -> the video frame of their thumbnail: the middle of the frames they were
+    seen in (the first :data:`MAX_THUMBNAILS` people)."""
     chosen = {}
     for p in people[:MAX_THUMBNAILS]:
         seen = np.flatnonzero(p.track.observed)
         if len(seen):
-            chosen[p.id] = (p, int(seen[len(seen) // 2]))
-    frames = frames_at(video, [p.track.first_frame + i for p, i in chosen.values()])
+            chosen[p.id] = p.track.first_frame + int(seen[len(seen) // 2])
+    return chosen
+
+
+def _thumbnails(video: Path, people: list[PersonResult], size: tuple[int, int],
+                fov_deg: float, frames: dict[int, tuple[np.ndarray, float]] | None = None
+                ) -> dict[int, str]:
+    """Person id -> a JPEG (base64) of the frame in the middle of their observed frames,
+    their rig drawn on it, cropped around them. ``frames``: video frame -> (image RGB,
+    its scale to the video) where the caller kept them (the preview's, made while it was
+    written); else they are read from ``video``."""
+    chosen = thumbnail_frames(people)
+    if frames is None:
+        frames = {i: (im, 1.0) for i, im in frames_at(video, chosen.values()).items()}
     out = {}
-    for pid, (p, i) in chosen.items():
-        image = frames.get(p.track.first_frame + i)
-        if image is None:
+    for p in people:
+        if p.id not in chosen or chosen[p.id] not in frames:
             continue
-        pts = rig_pixels(p, size, fov_deg)[i]
+        image, scale = frames[chosen[p.id]]
+        pts = rig_pixels(p, size, fov_deg)[chosen[p.id] - p.track.first_frame] * scale
         if not np.isfinite(pts).all():
             continue
         img = draw_rig(np.ascontiguousarray(image.copy()), pts, p.animation.rig.parents,
@@ -184,13 +171,13 @@ def _thumbnails(video: Path, people: list[PersonResult], size: tuple[int, int],
         if x1 - x0 < 8 or y1 - y0 < 8:
             continue
         crop = img[y0:y1, x0:x1]
-        scale = 220 / crop.shape[0]
-        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), 220),
-                          interpolation=cv2.INTER_AREA)
+        h = 220 / crop.shape[0]
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * h)), 220),
+                          interpolation=cv2.INTER_AREA if h < 1 else cv2.INTER_LINEAR)
         ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
-            out[pid] = base64.b64encode(jpg.tobytes()).decode("ascii")
+            out[p.id] = base64.b64encode(jpg.tobytes()).decode("ascii")
     return out
 
 
@@ -204,39 +191,25 @@ def depth_views_svg(p: PersonResult, poses: int = DEPTH_VIEW_POSES) -> str | Non
     Blender (an arm swinging out of the walking plane, bent knees). Side: the world's z
     across (from one video: towards the camera), y up; above: x across (from one video:
     the camera's right), z down the page. None when the person was never seen."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
     seen = np.flatnonzero(p.track.observed)
     if not len(seen):
         return None
     frames = seen[np.linspace(0, len(seen) - 1, min(poses, len(seen))).round().astype(int)]
     pos = p.animation.positions()[frames]  # (K, J, 3) m
     parents = p.animation.rig.parents
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 8}):
-        fig = Figure(figsize=(6.4, 3.0))
-        side, top = fig.subplots(1, 2)
-        for k, (f, pts) in enumerate(zip(frames, pos, strict=True)):
-            shade = 0.25 + 0.75 * k / max(len(frames) - 1, 1)
-            color = (*(c / 255 for c in color_for(p.id - 1)), shade)
-            # every bone of the pose in one path (NaN breaks it between bones): one SVG
-            # element per pose and view keeps the page small with many people
-            bones = np.array([[pts[j], pts[parents[j]], np.full(3, np.nan)]
-                              for j in range(1, len(parents))]).reshape(-1, 3)
-            side.plot(bones[:, 2], bones[:, 1], color=color, lw=1.3)
-            top.plot(bones[:, 0], bones[:, 2], color=color, lw=1.3)
-            side.text(pts[0, 2], pts[0, 1], f" {p.track.first_frame + int(f)}", fontsize=6)
-        side.set_xlabel("z (m)")
-        side.set_ylabel("y (m), up")
-        side.set_title("From the side")
-        top.set_xlabel("x (m)")
-        top.set_ylabel("z (m)")
-        top.invert_yaxis()
-        top.set_title("From above")
-        for ax in (side, top):
-            ax.set_aspect("equal", adjustable="datalim")
-            ax.grid(True, alpha=0.3)
-        return _svg(fig)
+    side = Axes("From the side", "z (m)", "y (m), up", equal=True)
+    top = Axes("From above", "x (m)", "z (m)", equal=True, invert_y=True)
+    color = _hex(p.id - 1)
+    for k, (f, pts) in enumerate(zip(frames, pos, strict=True)):
+        shade = 0.25 + 0.75 * k / max(len(frames) - 1, 1)
+        # every bone of the pose in one line (NaN breaks it between bones): one SVG
+        # element per pose and view keeps the page small with many people
+        bones = np.array([[pts[j], pts[parents[j]], np.full(3, np.nan)]
+                          for j in range(1, len(parents))]).reshape(-1, 3)
+        side.plot(bones[:, 2], bones[:, 1], color, 1.3, opacity=shade)
+        top.plot(bones[:, 0], bones[:, 2], color, 1.3, opacity=shade)
+        side.text(pts[0, 2], pts[0, 1], f" {p.track.first_frame + int(f)}", 6)
+    return figure([side, top], 640, 300)
 
 
 def _depth_block(p: PersonResult) -> str:
@@ -319,40 +292,28 @@ def _views_html(views: dict, people: list[PersonResult]) -> tuple[str, str]:
              "</th><th>size</th><th>offset (frames)</th><th>median reprojection (px)</th>"
              "<th>focal (px)</th><th>coverage per person</th></tr>" + "".join(rows)
              + "</table>")
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
-        fig = Figure(figsize=(6.4, 5.0))
-        ax = fig.subplots()
-        for c in views["cameras"]:
-            x, _, z = c["center_m"]
-            fx, _, fz = c["forward"]
-            ax.plot([x], [z], "ks", ms=6)
-            ax.annotate("", (x + 0.6 * fx, z + 0.6 * fz), (x, z),
-                        arrowprops={"arrowstyle": "->", "color": "k"})
-            ax.text(x, z, f" {c['name']}", fontsize=8)
-        for p in people:
-            root = p.animation.root_translation
-            ax.plot(root[:, 0], root[:, 2], color=_hex(p.id - 1), lw=1.4,
-                    label=f"person {p.id}")
-            ax.plot(root[:1, 0], root[:1, 2], "o", color=_hex(p.id - 1), ms=4)
-        ax.set_xlabel("x (m)")
-        ax.set_ylabel("z (m)")
-        ax.set_title("Cameras (squares, arrow: view direction) and hip paths from above")
-        ax.grid(True, alpha=0.3)
-        ax.set_aspect("equal", adjustable="datalim")
-        if people:
-            ax.legend(loc="best", fontsize=8)
-        return table, _svg(fig)
+    ax = Axes("Cameras (squares, arrow: view direction) and hip paths from above", "x (m)",
+              "z (m)", equal=True)
+    for c in views["cameras"]:
+        x, _, z = c["center_m"]
+        fx, _, fz = c["forward"]
+        ax.marker([x], [z], "#000", "s", 6)
+        ax.arrow(x, z, x + 0.6 * fx, z + 0.6 * fz)
+        ax.text(x, z, f" {c['name']}")
+    for p in people:
+        root = p.animation.root_translation
+        ax.plot(root[:, 0], root[:, 2], _hex(p.id - 1), label=f"person {p.id}")
+        ax.marker(root[:1, 0], root[:1, 2], _hex(p.id - 1))
+    return table, figure([ax], 640, 500)
 
 
 def render_report_html(video: Path, people: list[PersonResult], tracked: TrackResult,
                        settings: dict, thumbnails: bool = True, *,
-                       extra: list[QualityWarning] = (), views: dict | None = None) -> str:
+                       extra: list[QualityWarning] = (), views: dict | None = None,
+                       frames: dict[int, tuple[np.ndarray, float]] | None = None) -> str:
     """A self-contained HTML page: warnings first, then per person a thumbnail (a frame with
-    their exported rig), a table and their bone lengths, then plots over time (matplotlib,
-    inline SVG, imported only here).
+    their exported rig), a table and their bone lengths, then plots over time (inline
+    SVG, :mod:`mocap.app.svgplot`).
 
     Args:
         video: the input video (thumbnails are read from it).
@@ -363,6 +324,9 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
         extra: warnings of the take beyond the video's (several cameras).
         views: several cameras: the report's ``views`` block (a camera table and a view
             from above are added).
+        frames: the thumbnails' frames where they were kept (video frame -> (image RGB,
+            its scale to the video): :func:`thumbnail_frames` says which); None: they
+            are read from ``video``.
     """
     size = (tracked.info.width, tracked.info.height)
     warned = [(None, w) for w in video_warnings(tracked.truncated, tracked.frame_count,
@@ -373,7 +337,7 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
         f"<li><b>{html.escape(w.code)}</b>"
         f"{'' if pid is None else f' (person {pid})'}: {html.escape(w.message)}</li>"
         for pid, w in warned) + "</ul>")
-    thumbs = (_thumbnails(video, people, size, settings["fov_deg"])
+    thumbs = (_thumbnails(video, people, size, settings["fov_deg"], frames)
               if thumbnails and people else {})
     persons = "".join(_person_html(p, thumbs.get(p.id)) for p in people)
     plots = []

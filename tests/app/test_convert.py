@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 
 from mocap.app.convert import ConvertConfig, outputs_complete, parse_formats
+from mocap.app.draw import color_for
 from mocap.errors import InputError
 from mocap.io.bvh import read_bvh
 from tests.helpers import assert_one_line_error, cut_video, run_cli
@@ -89,7 +92,19 @@ def test_report_and_preview(demo_run):
         assert p["jitter_smoothed_px"] < p["jitter_raw_px"]
         assert 0 < p["mean_confidence"] <= 1
         assert p["hip_reprojection_px_median"] < 25  # the exported rig lands on the person
-    assert "<svg" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "<svg" in page
+    # each person's thumbnail, taken from the preview's frames as it was made: a JPEG 220
+    # px high of that person (not of the other one, not a blank crop)
+    thumbs = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', page)
+    assert len(thumbs) == len(report["people"]) == 2
+    for b64, p in zip(thumbs, report["people"], strict=True):
+        img = cv2.imdecode(np.frombuffer(base64.b64decode(b64), np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape[0] == 220 and 40 < img.shape[1] < 400 and img.std() > 20
+        # the person's own colour (their rig) is drawn on it
+        r, g, b = color_for(p["id"] - 1)
+        near = np.abs(img.astype(int) - [b, g, r]).max(axis=-1) < 40
+        assert near.sum() > 50
     cap = cv2.VideoCapture(str(out / "preview.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 230
     # at the size one watches it: 1280 px wide (1768 x 994 scaled, even sides)
