@@ -24,6 +24,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -345,7 +346,7 @@ def convert_video(video: str | os.PathLike, out_dir: str | os.PathLike,
     timings: dict[str, float] = {}
     try:
         result = _convert(video, out_dir, cfg, (rig, character), pipe, old, engine, progress,
-                          engine_options, timings, within, given, stated, frame_size)
+                          engine_options, timings, within, given, stated, reader.info)
     except OSError as exc:  # e.g. the disk filled up: nothing staged is left behind
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     result.wall_s = time.perf_counter() - start
@@ -403,7 +404,7 @@ def publish(out: OutputDir, out_dir: Path, staged: dict[str, Path], report: dict
 
 
 def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_options,
-             timings, within, given, stated, frame_size) -> ConvertResult:
+             timings, within, given, stated, info) -> ConvertResult:
     rig, character = target
     with OutputDir(out_dir, within) as out:
         t0 = time.perf_counter()
@@ -416,11 +417,16 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         # until it does, it assumes the stated one or the long-side prior
         start = given or stated
         measure = None if cfg.camera == "static" else CameraMotionConfig(
-            fov_deg=start.fov_deg if start else prior_fov(frame_size),
+            fov_deg=start.fov_deg if start else prior_fov((info.width, info.height)),
             focal_px=given.focal_px if given else None)
         hands = HandConfig(model=cfg.hand_model) if cfg.hands else None
+        # no focal length given or stated: the scene's lines in the middle frame may tell
+        # (used if the camera turns out fixed)
+        middle = (_MiddleLines(video, (info.width, info.height),
+                               info.frame_count // 2 if info.frame_count > 0 else -1)
+                  if given is None and stated is None else None)
         tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
-                              engine_options=engine_options)
+                              engine_options=engine_options, on_frame=middle)
         timings["tracking"] = time.perf_counter() - t0
         fps = tracked.info.rate
         size = (tracked.info.width, tracked.info.height)
@@ -429,8 +435,8 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         t0 = time.perf_counter()
         # from BlazePose's own 3D (the people's estimate relies on it), before any lift
         # a fixed camera with no focal length stated: the scene's lines, if they tell
-        lines = (lines_lens(video, size, tracked.frame_count // 2)
-                 if given is None and stated is None and undo is None else None)
+        lines = (middle.result(tracked.frame_count) if middle is not None and undo is None
+                 else None)
         lens = resolve_lens(given, path, undo is not None, tracked.tracks, size, fps, stated,
                             lines)
         timings["focal"] = time.perf_counter() - t0
@@ -476,6 +482,47 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
     return ConvertResult(video, out_dir, people, written, tracked.frame_count, fps,
                          tracked.truncated, timings, tracked.camera, units=cfg.units,
                          lens=lens)
+
+
+class _MiddleLines:
+    """The lines estimate (:func:`mocap.app.lens.lines_lens`) of the video's middle frame,
+    started on a thread as that frame goes by in the tracking pass, so it runs beside the
+    loop instead of after it and the frame is not read again.
+
+    Args:
+        video: the video.
+        size: (width, height) px.
+        index: the middle frame by the container's count (-1: count unknown).
+    """
+
+    def __init__(self, video: Path, size: tuple[int, int], index: int) -> None:
+        self.video, self.size, self.index = video, size, index
+        self._thread: threading.Thread | None = None
+        self._lens: Lens | None = None
+        self._error: BaseException | None = None
+
+    def __call__(self, frame) -> None:
+        if frame.index == self.index and self._thread is None:
+            self._thread = threading.Thread(target=self._run, args=(frame.image,),
+                                            name="mocap-lines", daemon=True)
+            self._thread.start()
+
+    def _run(self, image: np.ndarray) -> None:
+        try:
+            self._lens = lines_lens(self.video, self.size, self.index, image)
+        except BaseException as exc:  # re-raised on the caller's thread
+            self._error = exc
+
+    def result(self, frame_count: int) -> Lens | None:
+        """The estimate for the middle of ``frame_count`` decoded frames (read by seeking
+        where the container's count was wrong or missing)."""
+        if self._thread is not None:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        if self._thread is None or self.index != frame_count // 2:
+            return lines_lens(self.video, self.size, frame_count // 2)
+        return self._lens
 
 
 def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,

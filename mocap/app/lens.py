@@ -114,11 +114,13 @@ def stated_lens(video, size: tuple[int, int]) -> Lens | None:
                          f"metadata{lens}")
 
 
-def lines_lens(video, size: tuple[int, int], frame: int) -> Lens | None:
+def lines_lens(video, size: tuple[int, int], frame: int,
+               image: np.ndarray | None = None) -> Lens | None:
     """A fixed camera's focal length from the straight lines of the scene in one frame of
     ``video``, as a ``lines`` :class:`Lens` (None: the lines do not fix it, or the frame
-    cannot be read)."""
-    image = frames_at(video, [frame]).get(int(frame))
+    cannot be read). ``image``: that frame where the caller kept it (else it is read)."""
+    if image is None:
+        image = frames_at(video, [frame]).get(int(frame))
     est = None if image is None else focal_from_lines([image], size)
     if est is None:
         return None

@@ -23,14 +23,14 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
 
 from mocap.geometry.boxes import box_iou, cxcywh_to_corners, greedy_keep
-from mocap.io.video import VideoInfo, open_video
+from mocap.io.video import Frame, VideoInfo, open_video
 from mocap.perception.camera_motion import CameraMotionConfig, CameraMotionEstimator
 from mocap.perception.detect import DetectorConfig
 from mocap.perception.hands import POSE_HAND_POINTS, HandConfig, HandEngine, make_hand_engine
@@ -603,13 +603,20 @@ def make_video_engine(options: EngineOptions | None = None) -> PoseEngine:
                                              movenet=video_movenet_config()))
 
 
+def _tapped(frames: Iterable[Frame], tap: Callable[[Frame], None]) -> Iterator[Frame]:
+    for frame in frames:
+        tap(frame)
+        yield frame
+
+
 def track_video(path: str | os.PathLike, engine: Engine | None = None,
                 config: PipelineConfig | None = None, *,
                 progress: Callable[[int, int], None] | None = None,
                 max_frames: int | None = None, engine_options: EngineOptions | None = None,
                 decode_threads: int | None = 1,
                 camera: CameraMotionConfig | None = None,
-                hands: HandConfig | None = None) -> TrackResult:
+                hands: HandConfig | None = None,
+                on_frame: Callable[[Frame], None] | None = None) -> TrackResult:
     """Track and smooth every person in a video file.
 
     Args:
@@ -626,6 +633,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
             (:mod:`mocap.perception.camera_motion`); None takes the camera as fixed.
         hands: also estimate every person's hands with these settings
             (:mod:`mocap.perception.hands`); None: no hands.
+        on_frame: called with every decoded frame before it is tracked (to keep what a
+            later stage needs from it: the video is decoded once).
 
     Returns:
         :class:`TrackResult` (``tracks`` empty when nobody was found).
@@ -647,7 +656,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         estimator = (CameraMotionEstimator((video.info.width, video.info.height), camera)
                      if camera is not None else None)
         t0 = time.perf_counter()
-        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb, camera=estimator,
+        frames = video if on_frame is None else _tapped(video, on_frame)
+        tracks, ts, runs = track_frames(frames, engine, cfg, progress=cb, camera=estimator,
                                         hands=hand_engine)
         seconds = time.perf_counter() - t0
     finally:

@@ -117,3 +117,27 @@ def test_a_phone_view_is_placed_near_its_calibrated_focal(multiview_demo, tmp_pa
     assert summary["focal"]["source"] == "user" and summary["focal"]["focal_px"] == 1681.0
     report = json.loads((tmp_path / "given" / "report.json").read_text())
     assert report["camera"]["focal"]["focal_px"] == 1681.0
+
+
+@pytest.mark.slow
+def test_the_lines_estimate_runs_beside_the_tracking_pass(multiview_demo):
+    """The middle frame's lines estimate, started on a thread as that frame goes by, is
+    the one read by seeking; where the container's frame count was wrong (the frame kept
+    is not the middle of those decoded, or never came), the middle is read by seeking."""
+    from mocap.app.convert import _MiddleLines
+    from mocap.app.lens import lines_lens
+    from mocap.io.video import open_video
+
+    video = multiview_demo["cam01.mp4"]
+    with open_video(video) as reader:
+        size, count = (reader.info.width, reader.info.height), reader.info.frame_count
+        frames = list(reader)
+    seek = lines_lens(video, size, count // 2)
+    assert seek is not None and seek.source == "lines"
+    for index in (count // 2, count // 2 - 7, count + 5):
+        middle = _MiddleLines(video, size, index)
+        for frame in frames:
+            middle(frame)
+        got = middle.result(len(frames))
+        assert got is not None and got.focal_px == seek.focal_px, index
+        assert f"frame {count // 2}:" in got.detail
