@@ -173,58 +173,58 @@ def _people(tracks, fps: float, min_frames: int) -> list[_Person]:
     return out
 
 
-def _geometry(person: _Person, focal: float, center: np.ndarray
+def _geometry(person: _Person, focals: np.ndarray, center: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-    """At focal length ``focal``: each frame's up (T, 3) (unit, camera axes: pointing up,
-    so mostly -y) and its four foot points (T, 4, 3) metres in camera axes."""
+    """At each focal length of ``focals`` (G,): each frame's up (G, T, 3) (unit, camera
+    axes: pointing up, so mostly -y) and its four foot points (G, T, 4, 3) metres in
+    camera axes (every focal length in one pass)."""
+    g, t = len(focals), len(person.xy)
     hip = 0.5 * (person.xy[:, _HIPS[0]] + person.xy[:, _HIPS[1]]) - center
-    rot = ray_rotation(np.concatenate([hip / focal, np.ones((len(hip), 1))], 1))
-    world = np.einsum("tij,tkj->tki", rot, person.world)
-    root = solve_root(world, person.xy, person.weight, focal, (center[0], center[1]))
-    cam = world + root[:, None]
-    up = _unit(world[:, _SHOULDERS].mean(1) - world[:, _ANKLES].mean(1))
-    return up, cam[:, _FEET]
+    rays = np.concatenate([hip[None] / focals[:, None, None], np.ones((g, t, 1))], -1)
+    world = np.einsum("gtij,tkj->gtki", ray_rotation(rays), person.world)
+    k = world.shape[2]
+    root = solve_root(world.reshape(g * t, k, 3), np.tile(person.xy, (g, 1, 1)),
+                      np.tile(person.weight, (g, 1)), np.repeat(focals, t),
+                      (center[0], center[1])).reshape(g, t, 1, 3)
+    up = _unit(world[:, :, _SHOULDERS].mean(2) - world[:, :, _ANKLES].mean(2))
+    return up, (world + root)[:, :, _FEET]
 
 
 @dataclass
 class _Cache:
-    """Per grid focal length and person: ups (T, 3) and feet (T, 4, 3)."""
+    """Per person, at every grid focal length: ups (G, T, 3) and feet (G, T, 4, 3)."""
 
     focals: np.ndarray
-    ups: list[list[np.ndarray]]
-    feet: list[list[np.ndarray]]
+    ups: list[np.ndarray]
+    feet: list[np.ndarray]
 
 
 def _score(cache: _Cache, people: list[_Person], weights: list[np.ndarray],
            tilt: np.ndarray | None = None) -> np.ndarray:
-    """Spread (m^2) of the standing feet's heights along the common up, per grid focal."""
-    scores = np.full(len(cache.focals), np.nan)
-    for i in range(len(cache.focals)):
-        ups = []
-        for p, w in enumerate(weights):
-            u = cache.ups[i][p]
-            med = _unit(np.median(u, axis=0))
-            keep = w * (np.degrees(np.arccos(np.clip(u @ med, -1, 1))) < _UP_OUTLIER_DEG)
-            ups.append(_unit((u * keep[:, None]).sum(0)) if keep.sum() > 0 else med)
-        up = _unit(np.mean(ups, axis=0))
-        if tilt is not None:
-            up = tilt @ up
-        heights, hw = [], []
-        for p, w in enumerate(weights):
-            feet = cache.feet[i][p]
-            h = feet @ up
-            low = h[np.arange(len(h)), np.argmin(h, axis=1)]
-            m = w * people[p].still
-            if m.sum() == 0:
-                continue
-            heights.append(low)
-            hw.append(m / m.sum())  # each person counts once, however long their track
-        if not heights:
+    """Spread (m^2) of the standing feet's heights along the common up, per grid focal
+    (all focal lengths at once)."""
+    ups = []
+    for u, w in zip(cache.ups, weights, strict=True):
+        med = _unit(np.median(u, axis=1))  # (G, 3)
+        angle = np.degrees(np.arccos(np.clip(np.einsum("gtc,gc->gt", u, med), -1, 1)))
+        keep = w * (angle < _UP_OUTLIER_DEG)  # (G, T)
+        summed = _unit((u * keep[..., None]).sum(1))
+        ups.append(np.where((keep.sum(1) > 0)[:, None], summed, med))
+    up = _unit(np.mean(ups, axis=0))  # (G, 3)
+    if tilt is not None:
+        up = up @ tilt.T
+    heights, hw = [], []
+    for p, w in enumerate(weights):
+        m = w * people[p].still
+        if m.sum() == 0:
             continue
-        h, hw = np.concatenate(heights), np.concatenate(hw)
-        mean = (h * hw).sum() / hw.sum()
-        scores[i] = (hw * (h - mean) ** 2).sum() / hw.sum()
-    return scores
+        heights.append(np.einsum("gtkc,gc->gtk", cache.feet[p], up).min(axis=2))  # (G, T)
+        hw.append(m / m.sum())  # each person counts once, however long their track
+    if not heights:
+        return np.full(len(cache.focals), np.nan)
+    h, hw = np.concatenate(heights, axis=1), np.concatenate(hw)
+    mean = (h * hw).sum(1, keepdims=True) / hw.sum()
+    return (hw * (h - mean) ** 2).sum(1) / hw.sum()
 
 
 def grid_minimum(log_f: np.ndarray, score: np.ndarray) -> tuple[float, bool]:
@@ -291,11 +291,9 @@ def estimate_focal(tracks: Sequence, image_size: tuple[int, int], fps: float, *,
     log_f = np.linspace(np.log(focal_from_fov(long_side, hi)),
                         np.log(focal_from_fov(long_side, lo)), grid)
     center = np.array([width / 2.0, height / 2.0])
-    cache = _Cache(np.exp(log_f), [], [])
-    for f in cache.focals:
-        geo = [_geometry(p, float(f), center) for p in people]
-        cache.ups.append([g[0] for g in geo])
-        cache.feet.append([g[1] for g in geo])
+    focals = np.exp(log_f)
+    geo = [_geometry(p, focals, center) for p in people]
+    cache = _Cache(focals, [g[0] for g in geo], [g[1] for g in geo])
     ones = [np.ones(len(p.world)) for p in people]
     best, inside = grid_minimum(log_f, _score(cache, people, ones))
     if not inside:
