@@ -8,12 +8,17 @@ Reports, in one run on this machine:
 * MediaPipe's legacy ``solutions.Pose`` (one person, decode included) on the same video in
   the same run, as the reference (needs an interpreter with ``mediapipe==0.10.21``, see
   ``bench_track.py``; ``--mediapipe-python ''`` skips it);
+* with ``--one-person``: the same on a one-person clip made from the demo (its first 40
+  frames, before the second person walks in, played forwards and backwards to 400 frames,
+  same size and codec family): the like-for-like comparison, MediaPipe's Pose tracking
+  one person too;
 * with ``--long-minutes M``: a 1920x1080 video of M minutes made by looping the demo, and
   the peak RSS of converting it (memory must stay bounded whatever the length).
 
-Usage::
+Runs alternate (MediaPipe, mocap, MediaPipe, mocap, ...) so background load hits both; the
+medians are reported. Usage::
 
-    python benchmarks/bench_convert.py [--repeat 2] [--long-minutes 10] \
+    python benchmarks/bench_convert.py [--repeat 3] [--one-person] [--long-minutes 10] \
         [--mediapipe-python /work/venv-mp/bin/python]
 """
 
@@ -42,9 +47,71 @@ def run_convert(video: Path, out: Path, extra: list[str]) -> dict:
         raise RuntimeError(f"mocap convert failed:\n{proc.stderr[-2000:]}")
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     peak = float(proc.stderr.split("PEAK_RSS_MB")[-1].split()[0])
-    return {"frames": summary["frames"], "wall_seconds": wall,
+    return {"frames": summary["frames"], "wall_seconds": wall, "convert_s": summary["wall_s"],
             "wall_fps": summary["frames"] / wall, "timings": summary["timings"],
             "people": len(summary["people"]), "peak_rss_mb": peak}
+
+
+def make_one_person_clip(src: Path, dst: Path, first: int = 40, total: int = 400) -> int:
+    """``src``'s first ``first`` frames played forwards, backwards, forwards... to ``total``
+    frames, written to ``dst`` (MP4, mp4v, same size and rate); returns frames written."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    frames = []
+    while len(frames) < first:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    h, w = frames[0].shape[:2]
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    period = 2 * len(frames) - 2
+    for i in range(total):
+        k = i % period
+        out.write(frames[k if k < len(frames) else period - k])
+    out.release()
+    return total
+
+
+def compare(video: Path, tmp: Path, repeat: int, mediapipe: str) -> None:
+    """Alternating runs of MediaPipe and ``mocap convert`` on ``video``; prints medians."""
+    mp, mc = [], []
+    for i in range(repeat):
+        if mediapipe:
+            mp.append(run_mediapipe(mediapipe, video))
+            time.sleep(1)
+        mc.append(run_convert(video, tmp / f"run{i}", []))
+        time.sleep(1)
+    fps = statistics.median(r["wall_fps"] for r in mc)
+    print(f"mocap convert {video.name}: {mc[0]['frames']} frames, {mc[0]['people']} "
+          f"people, {fps:.1f} fps wall (runs {[round(r['wall_fps'], 1) for r in mc]}), "
+          f"peak RSS {max(r['peak_rss_mb'] for r in mc):.0f} MB")
+    stages = {k: round(statistics.median(r["timings"].get(k, 0.0) for r in mc), 3)
+              for k in mc[0]["timings"]}
+    wall = statistics.median(r["wall_seconds"] for r in mc)
+    print(f"  stages (s, medians): {stages}; start-up and exit (process wall - "
+          f"conversion): {statistics.median(r['wall_seconds'] - r['convert_s'] for r in mc):.2f}")
+    print("  share of the run: " + ", ".join(
+        f"{k} {100 * v / wall:.1f} %" for k, v in stages.items()))
+    loop = statistics.median(r["frames"] / r["timings"]["tracking"] for r in mc)
+    print(f"  of which the per-frame loop (decode, detection, landmarks, tracking, "
+          f"smoothing): {loop:.1f} fps")
+    print(f"  whole process: median {wall:.2f} s (runs "
+          f"{[round(r['wall_seconds'], 2) for r in mc]})")
+    if mp:
+        mfps = statistics.median(r["fps"] for r in mp)
+        mwall = statistics.median(r["wall_seconds"] for r in mp)
+        print(f"MediaPipe {mp[0]['version']} solutions.Pose (1 person, nothing written): "
+              f"whole process median {mwall:.2f} s (runs "
+              f"{[round(r['wall_seconds'], 2) for r in mp]}); its loop (decode + "
+              f"inference) {mfps:.1f} fps; peak RSS "
+              f"{max(r['peak_rss_mb'] for r in mp):.0f} MB")
+        print(f"ratio to MediaPipe (> 1: mocap faster): whole process {mwall / wall:.2f}x "
+              f"(mocap: all its people, start-up, all outputs); per-frame loop "
+              f"{loop / mfps:.2f}x")
 
 
 def make_long_video(src: Path, dst: Path, minutes: float, size=(1920, 1080)) -> int:
@@ -73,7 +140,9 @@ def make_long_video(src: Path, dst: Path, minutes: float, size=(1920, 1080)) -> 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("video", nargs="?", default=str(DEFAULT_VIDEO))
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--one-person", action="store_true",
+                    help="also compare on a one-person clip made from the demo")
     ap.add_argument("--mediapipe-python", default="/work/venv-mp/bin/python")
     ap.add_argument("--long-minutes", type=float, default=0.0,
                     help="also convert a looped 1080p video this long (0: skip)")
@@ -81,35 +150,11 @@ def main() -> int:
     video = Path(args.video)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        mp, mc = [], []
-        for i in range(args.repeat):
-            if args.mediapipe_python:
-                mp.append(run_mediapipe(args.mediapipe_python, video))
-                time.sleep(1)
-            mc.append(run_convert(video, tmp / f"run{i}", []))
-            time.sleep(1)
-        fps = statistics.median(r["wall_fps"] for r in mc)
-        print(f"mocap convert {video.name}: {mc[0]['frames']} frames, {mc[0]['people']} "
-              f"people, {fps:.1f} fps wall (runs {[round(r['wall_fps'], 1) for r in mc]}), "
-              f"peak RSS {max(r['peak_rss_mb'] for r in mc):.0f} MB")
-        print(f"  stages (s): {mc[0]['timings']}")
-        loop = statistics.median(r["frames"] / r["timings"]["tracking"] for r in mc)
-        print(f"  of which the per-frame loop (decode, detection, landmarks, tracking, "
-              f"smoothing): {loop:.1f} fps")
-        wall = statistics.median(r["wall_seconds"] for r in mc)
-        print(f"  whole process: median {wall:.2f} s (runs "
-              f"{[round(r['wall_seconds'], 2) for r in mc]})")
-        if mp:
-            mfps = statistics.median(r["fps"] for r in mp)
-            mwall = statistics.median(r["wall_seconds"] for r in mp)
-            print(f"MediaPipe {mp[0]['version']} solutions.Pose (1 person, nothing written): "
-                  f"whole process median {mwall:.2f} s (runs "
-                  f"{[round(r['wall_seconds'], 2) for r in mp]}); its loop (decode + "
-                  f"inference) {mfps:.1f} fps; peak RSS "
-                  f"{max(r['peak_rss_mb'] for r in mp):.0f} MB")
-            print(f"ratio to MediaPipe (> 1: mocap faster): whole process {mwall / wall:.2f}x "
-                  f"(mocap: both people, start-up, all outputs); per-frame loop "
-                  f"{loop / mfps:.2f}x")
+        if args.one_person:
+            clip = tmp / "one_person.mp4"
+            make_one_person_clip(video, clip)
+            compare(clip, tmp / "one", args.repeat, args.mediapipe_python)
+        compare(video, tmp / "demo", args.repeat, args.mediapipe_python)
         if args.long_minutes > 0:
             long_video = tmp / "long.mp4"
             t0 = time.perf_counter()

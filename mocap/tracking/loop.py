@@ -84,9 +84,10 @@ class PipelineConfig:
         redetect_score: a tracked pose scoring below this is weak: the detector then runs
             every ``lost_detect_every`` frames.
         lost_detect_every: while a person is lost inside the frame (occluded, not walked
-            out across the border) or weak, run the detector at least every N frames to
-            find them again (the frame right after a loss always runs it, and every frame
-            runs it while nobody is tracked).
+            out across the border; seen in at least ``min_track_frames`` frames before) or
+            weak, run the detector at least every N frames to find them again (the frame
+            right after a loss always runs it, and every frame runs it while nobody is
+            tracked).
         duplicate_iou: two poses whose joint boxes overlap more than this are one person
             (the higher score is kept).
         max_people: at most this many people are tracked; None: no limit.
@@ -447,13 +448,15 @@ def _smooth_hands(track: Track, config: SmoothConfig, scale: float) -> None:
         track.hands_score[:, side] = np.where(seen, score, 0.0)
 
 
-def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...]) -> bool:
-    """A confirmed track is lost away from the frame border (hidden, not walked out)."""
+def _lost_in_view(tracker: PoseTracker, shape: tuple[int, ...], seen: int) -> bool:
+    """A confirmed track seen in at least ``seen`` frames is lost away from the frame
+    border (hidden, not walked out). A glimpse (fewer frames: someone at the edge for a
+    moment) is looked for like anyone new: were it all, its track would be dropped."""
     if not tracker.any_lost:
         return False
     h, w = shape[:2]
     for t in tracker.confirmed_tracks:
-        if t.lost:
+        if t.lost and t.hits >= seen:
             x, y = t.center
             half_w, half_h = max(t.scale, 1.0) * 0.25, max(t.scale, 1.0) * 0.4
             if half_w < x < w - half_w and half_h < y < h - half_h:
@@ -504,7 +507,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
         indices.append(frame.index)
         rois = next_rois
         n_tracked = len(rois)
-        searching = _lost_in_view(tracker, image.shape) or weak
+        searching = _lost_in_view(tracker, image.shape, cfg.min_track_frames) or weak
         every = cfg.lost_detect_every if searching else cfg.detect_every
         # with the cap reached by healthy tracks there is nobody new to look for
         full = (cfg.max_people is not None and not weak

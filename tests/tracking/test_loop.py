@@ -610,3 +610,23 @@ def test_the_camera_estimate_masks_people_by_their_landmarks():
     np.testing.assert_allclose(boxes[0], [440, 160, 560, 640])
     np.testing.assert_allclose(boxes[1], [60, 60, 140, 140])  # nobody: the region
     assert _person_boxes(Poses2D.empty(), Rois.empty(), 0.5).shape == (0, 4)
+
+
+def test_a_glimpse_is_not_searched_for_like_a_lost_person():
+    """Someone seen for a few frames (fewer than min_track_frames) and gone is looked for
+    like anyone new (when the picture changes, else every idle_detect_every frames);
+    someone tracked longer and lost inside the frame is looked for every
+    lost_detect_every frames."""
+    def scene(seen):
+        return lambda i: [(300, 500, 300)] + ([(1000, 500, 300)] if 20 <= i < 20 + seen
+                                              else [])
+
+    glimpse = ScriptedEngine(scene(5))
+    track_frames(frames(60, scene=glimpse.scene), glimpse, PipelineConfig(detect_every=10, idle_detect_every=30))
+    # found at its first frame (the picture changed), one look after it vanished
+    after = [c for c in glimpse.detect_calls if c > 20]
+    assert 20 in glimpse.detect_calls and after == [26, 56]
+    lost = ScriptedEngine(scene(15))
+    track_frames(frames(60, scene=lost.scene), lost, PipelineConfig(detect_every=10, idle_detect_every=30))
+    after = [c for c in lost.detect_calls if c > 35]
+    assert after[:5] == [36, 39, 42, 45, 48]
