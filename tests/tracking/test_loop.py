@@ -622,11 +622,12 @@ def test_a_glimpse_is_not_searched_for_like_a_lost_person():
                                               else [])
 
     glimpse = ScriptedEngine(scene(5))
-    track_frames(frames(60, scene=glimpse.scene), glimpse, PipelineConfig(detect_every=10, idle_detect_every=30))
+    config = PipelineConfig(detect_every=10, idle_detect_every=30)
+    track_frames(frames(60, scene=glimpse.scene), glimpse, config)
     # found at its first frame (the picture changed), one look after it vanished
     after = [c for c in glimpse.detect_calls if c > 20]
     assert 20 in glimpse.detect_calls and after == [26, 56]
     lost = ScriptedEngine(scene(15))
-    track_frames(frames(60, scene=lost.scene), lost, PipelineConfig(detect_every=10, idle_detect_every=30))
+    track_frames(frames(60, scene=lost.scene), lost, config)
     after = [c for c in lost.detect_calls if c > 35]
     assert after[:5] == [36, 39, 42, 45, 48]
