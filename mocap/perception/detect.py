@@ -19,10 +19,17 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.special import expit
 
 from mocap.geometry.boxes import box_iou
 from mocap.types import Rois
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function, in ``x``'s floating type (scipy's ``expit`` without importing
+    scipy.special: ~0.1 s of start-up)."""
+    x = np.asarray(x)
+    with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x: gives 0
+        return 1 / (1 + np.exp(-x))
 
 DETECTOR_SIZE = 224
 NUM_ANCHORS = 2254
@@ -86,7 +93,7 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
         boxes (K, 4) xmin, ymin, xmax, ymax; keypoints (K, 4, 2); scores (K,), normalised
         to the view.
     """
-    scores = expit(np.clip(raw_scores, -clip, clip))
+    scores = sigmoid(np.clip(raw_scores, -clip, clip))
     keep = scores >= threshold
     raw, anc = raw_boxes[keep] / DETECTOR_SIZE, anchors[keep]
     cx, cy = raw[:, 0] + anc[:, 0], raw[:, 1] + anc[:, 1]

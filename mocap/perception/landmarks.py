@@ -21,7 +21,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.special import expit
 
 from mocap.errors import InputError
 from mocap.geometry.boxes import greedy_keep
@@ -34,6 +33,7 @@ from mocap.perception.detect import (
     merge_views,
     rois_from_detections,
     rois_from_points,
+    sigmoid,
     ssd_anchors,
 )
 from mocap.perception.engine.runtime import (
@@ -53,10 +53,6 @@ HEATMAP_KERNEL = 7
 HEATMAP_MIN_CONFIDENCE = 0.5
 # Landmark model outputs kept (the segmentation mask, output 2, is pruned away).
 LANDMARK_OUTPUTS = [0, 1, 3, 4]
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return expit(x)
 
 
 def rotation_2d(theta: np.ndarray) -> np.ndarray:
@@ -120,7 +116,7 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATM
     logits = heatmap[ni, np.clip(rows, 0, h - 1)[..., :, None],
                      np.clip(cols, 0, w - 1)[..., None, :], li]
     mask = rvalid[..., :, None] & cvalid[..., None, :]
-    win = np.where(mask, _sigmoid(logits.astype(np.float64)), 0.0)  # (N, L, k, k)
+    win = np.where(mask, sigmoid(logits.astype(np.float64)), 0.0)  # (N, L, k, k)
     total = win.sum((-1, -2))
     peak = win.max((-1, -2))
     wx = (win * cols[..., None, :]).sum((-1, -2))
@@ -156,13 +152,13 @@ def decode_landmarks(outputs: list[np.ndarray], rois: Rois, size: int = LANDMARK
     crop_px = norm * size
     xy = np.einsum("nij,nlj->nli", a[:, :, :2], crop_px) + a[:, None, :, 2]
     z = lm[..., 2] * (rois.size[:, None] / size)
-    visibility = _sigmoid(lm[..., 3])
-    presence = _sigmoid(lm[..., 4])
+    visibility = sigmoid(lm[..., 3])
+    presence = sigmoid(lm[..., 4])
     rot = rotation_2d(rois.rotation.astype(np.float64))
     world = world_raw.reshape(n, NUM_MODEL_LANDMARKS, 3)[:, :NUM_LANDMARKS].astype(np.float64)
     world_xy = np.einsum("nij,nlj->nli", rot, world[..., :2])
     world = np.concatenate([world_xy, world[..., 2:]], -1)
-    heat_peak = _sigmoid(heatmap[..., :NUM_LANDMARKS].max(axis=(1, 2)))  # (N, 33)
+    heat_peak = sigmoid(heatmap[..., :NUM_LANDMARKS].max(axis=(1, 2)))  # (N, 33)
     score = flag.reshape(n) * heat_peak.mean(1)
     roi = np.concatenate([rois.center, rois.size[:, None], rois.rotation[:, None],
                           rois.score[:, None]], 1)

@@ -27,6 +27,8 @@ never treated as (0, 0).
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +40,7 @@ __all__ = [
     "PoseTracker",
     "TrackState",
     "TrackerConfig",
+    "min_cost_assignment",
     "oks",
     "pose_boxes",
 ]
@@ -255,6 +258,39 @@ class TrackState:
         return self.time_since_update > 0
 
 
+#: Up to this many tracks or people an assignment is found by trying every one
+#: (:func:`min_cost_assignment`); beyond, scipy's solver is imported.
+EXHAUSTIVE_ASSIGNMENT = 6
+
+
+@functools.lru_cache(maxsize=64)
+def _arrangements(rows: int, cols: int) -> np.ndarray:
+    """(P, rows) every ordered choice of ``rows`` distinct columns out of ``cols``."""
+    return np.array(list(itertools.permutations(range(cols), rows)), np.intp).reshape(-1, rows)
+
+
+def min_cost_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of a minimum-total-cost assignment of ``cost`` (R, C), as scipy's
+    ``linear_sum_assignment`` (min(R, C) pairs, rows in order). The few tracks and people
+    of a video are matched by trying every assignment (microseconds, and no
+    ``scipy.optimize`` import: ~0.1 s of start-up); larger problems go to scipy."""
+    cost = np.asarray(cost, np.float64)
+    r, k = cost.shape
+    if min(r, k) == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    if max(r, k) > EXHAUSTIVE_ASSIGNMENT:
+        from scipy.optimize import linear_sum_assignment
+
+        return linear_sum_assignment(cost)
+    if r > k:
+        cols, rows = min_cost_assignment(cost.T)
+        order = np.argsort(rows)
+        return rows[order], cols[order]
+    options = _arrangements(r, k)
+    best = options[int(np.argmin(cost[np.arange(r), options].sum(axis=1)))]
+    return np.arange(r), best
+
+
 class PoseTracker:
     """SORT-style tracker over BlazePose poses with occlusion re-identification.
 
@@ -395,11 +431,9 @@ class PoseTracker:
 
     @staticmethod
     def _assign(cost: np.ndarray, max_cost: float) -> list[tuple[int, int]]:
-        from scipy.optimize import linear_sum_assignment
-
         big = 1e6
         c = np.where(np.isfinite(cost) & (cost <= max_cost), cost, big)
-        rows, cols = linear_sum_assignment(c)
+        rows, cols = min_cost_assignment(c)
         return [(int(r), int(k)) for r, k in zip(rows, cols, strict=True) if c[r, k] < big]
 
     def _match(self, t: TrackState, box, xy, ok, scale) -> None:

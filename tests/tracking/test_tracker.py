@@ -233,3 +233,24 @@ def test_box_filter_matches_filterpy():
             ref.update(z)
         np.testing.assert_allclose(ours.x, ref.x, rtol=1e-10, atol=1e-8)
         np.testing.assert_allclose(ours.P, ref.P, rtol=1e-10, atol=1e-8)
+
+
+def test_min_cost_assignment_matches_scipy():
+    """The exhaustive assignment of a few tracks and people gives scipy's optimum (the
+    same pairs once those no match allows are dropped), wide matrices and tall ones,
+    and hands larger problems to scipy."""
+    from scipy.optimize import linear_sum_assignment
+
+    from mocap.tracking.tracker import min_cost_assignment
+
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        r, k = rng.integers(0, 9, 2)
+        c = rng.uniform(0, 1, (r, k))
+        c[rng.uniform(size=(r, k)) < 0.3] = 1e6  # pairs no match allows
+        rows, cols = min_cost_assignment(c)
+        ref = linear_sum_assignment(c)
+        assert len(rows) == min(r, k) and (np.diff(rows) > 0).all()
+        assert c[rows, cols].sum() == pytest.approx(c[ref].sum(), abs=1e-9)
+        assert sorted((i, j) for i, j in zip(rows, cols, strict=True) if c[i, j] < 1e6) \
+            == sorted((i, j) for i, j in zip(*ref, strict=True) if c[i, j] < 1e6)
