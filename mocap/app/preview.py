@@ -90,9 +90,10 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
     return render_video(video_path, out_path, draw, fps=fps, progress=progress)
 
 
-#: The preview's longer side is at most this (px), the size a person watches it at:
-#: encoding a 4K or 1080p frame costs several times more and shows nothing more.
-PREVIEW_MAX_SIDE = 1280
+#: The preview's longer side is at most this (px): enough to see the rig on each person.
+#: Its encoder (mp4v, one thread) is the preview's bottleneck and costs with the pixels:
+#: 2.5 ms a frame at 1280x720, 1.4 at 960x540 (a 1080p or 4K frame several times more).
+PREVIEW_MAX_SIDE = 960
 
 
 def preview_size(size: tuple[int, int], max_side: int = PREVIEW_MAX_SIDE) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +115,8 @@ class VideoReader:
     """
 
     def __init__(self, path: str | os.PathLike, *, prefetch: int = 4,
-                 max_frames: int | None = None, threads: int | None = None) -> None:
+                 max_frames: int | None = None, threads: int | None = None,
+                 on_frame: Callable[[Frame], None] | None = None) -> None:
         """Open and probe ``path``.
 
         Args:
@@ -125,6 +126,9 @@ class VideoReader:
             max_frames: stop after this many frames (None: all).
             threads: decoder threads (None: FFmpeg's choice). 1 leaves the other cores to
                 inference running at the same time.
+            on_frame: called with every frame as it is decoded, on the decoding thread
+                (work a later stage needs from the frames, done beside the consumer's;
+                what it raises is raised to the consumer).
 
         Raises:
             InputError: the file is missing, empty, not a video, or has no decodable frame.
@@ -154,6 +158,7 @@ class VideoReader:
         self._cap = cap
         self._prefetch = prefetch
         self._max_frames = max_frames
+        self._on_frame = on_frame
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
@@ -212,6 +217,8 @@ class VideoReader:
         limit = self._max_frames
         frame, self._first = self._first, None
         while frame is not None:
+            if self._on_frame is not None:
+                self._on_frame(frame)
             yield frame
             if limit is not None and frame.index + 1 >= limit:
                 return
@@ -293,13 +300,15 @@ class VideoReader:
 
 
 def open_video(path: str | os.PathLike, *, prefetch: int = 4,
-               max_frames: int | None = None, threads: int | None = None) -> VideoReader:
+               max_frames: int | None = None, threads: int | None = None,
+               on_frame: Callable[[Frame], None] | None = None) -> VideoReader:
     """Open a video for streaming decode; see :class:`VideoReader`.
 
     Raises:
         InputError: missing, empty, non-video or frameless input.
     """
-    return VideoReader(path, prefetch=prefetch, max_frames=max_frames, threads=threads)
+    return VideoReader(path, prefetch=prefetch, max_frames=max_frames, threads=threads,
+                       on_frame=on_frame)
 
 
 def frames_at(path: str | os.PathLike, indices) -> dict[int, np.ndarray]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Protocol
 
@@ -606,12 +606,6 @@ def make_video_engine(options: EngineOptions | None = None) -> PoseEngine:
                                              movenet=video_movenet_config()))
 
 
-def _tapped(frames: Iterable[Frame], tap: Callable[[Frame], None]) -> Iterator[Frame]:
-    for frame in frames:
-        tap(frame)
-        yield frame
-
-
 def track_video(path: str | os.PathLike, engine: Engine | None = None,
                 config: PipelineConfig | None = None, *,
                 progress: Callable[[int, int], None] | None = None,
@@ -636,8 +630,9 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
             (:mod:`mocap.perception.camera_motion`); None takes the camera as fixed.
         hands: also estimate every person's hands with these settings
             (:mod:`mocap.perception.hands`); None: no hands.
-        on_frame: called with every decoded frame before it is tracked (to keep what a
-            later stage needs from it: the video is decoded once).
+        on_frame: called with every decoded frame, on the decoding thread (beside the
+            loop), before it is tracked: to keep what a later stage needs from it (the
+            video is decoded once).
 
     Returns:
         :class:`TrackResult` (``tracks`` empty when nobody was found).
@@ -646,7 +641,8 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         InputError: unreadable, empty or frameless video.
     """
     cfg = config or PipelineConfig()
-    video = open_video(path, max_frames=max_frames, threads=decode_threads)
+    video = open_video(path, max_frames=max_frames, threads=decode_threads,
+                       on_frame=on_frame)
     try:
         if engine is None:
             engine = make_video_engine(engine_options)
@@ -659,8 +655,7 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
         estimator = (CameraMotionEstimator((video.info.width, video.info.height), camera)
                      if camera is not None else None)
         t0 = time.perf_counter()
-        frames = video if on_frame is None else _tapped(video, on_frame)
-        tracks, ts, runs = track_frames(frames, engine, cfg, progress=cb, camera=estimator,
+        tracks, ts, runs = track_frames(video, engine, cfg, progress=cb, camera=estimator,
                                         hands=hand_engine)
         seconds = time.perf_counter() - t0
     finally:

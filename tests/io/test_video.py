@@ -137,6 +137,35 @@ def test_prefetch_modes_agree_and_memory_is_bounded(tmp_path, prefetch):
     assert seen == 20
 
 
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_on_frame_sees_every_frame_as_it_is_decoded(tmp_path, prefetch):
+    """``on_frame`` gets every frame in order, on the decoding thread when it decodes
+    ahead; what it raises reaches the consumer."""
+    import threading
+
+    path = tmp_path / "v.mp4"
+    _write_video(path, n=15)
+    seen, threads = [], set()
+
+    def tap(frame):
+        seen.append(frame.index)
+        threads.add(threading.current_thread().name)
+
+    with open_video(path, prefetch=prefetch, max_frames=12, on_frame=tap) as video:
+        got = [f.index for f in video]
+    assert seen == got == list(range(12))
+    assert threads == ({"mocap-video-reader"} if prefetch else {threading.current_thread().name})
+
+    def broken(frame):
+        if frame.index == 5:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"), open_video(
+            path, prefetch=prefetch, on_frame=broken) as video:
+        for _ in video:
+            pass
+
+
 def test_max_frames_and_single_iteration(tmp_path):
     path = tmp_path / "v.mp4"
     _write_video(path, n=10)
