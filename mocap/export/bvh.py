@@ -28,6 +28,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.fileio import write_text
+from mocap.geometry.rotations import matrix_to_euler, quat_to_matrix
 from mocap.units import OUTPUT_UNITS, metres_per
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
     """The BVH file content for ``anim`` (see :func:`write_bvh`)."""
     from bvhio import BvhContainer, BvhJoint
     from bvhio.lib.Parser import writeJoint
-    from scipy.spatial.transform import Rotation
 
     order = rotation_order.upper()
     if order not in ROTATION_ORDERS:
@@ -81,8 +81,9 @@ def bvh_text(anim: Animation, units: str = "m", rotation_order: str = "ZXY",
 
     j = len(rig)
     if t:
-        eul = Rotation.from_quat(anim.rotations.reshape(-1, 4)).as_euler(order, degrees=True)
-        eul = np.unwrap(eul.reshape(t, j, 3), period=360.0, axis=0)
+        q = anim.rotations / np.linalg.norm(anim.rotations, axis=-1, keepdims=True)
+        eul = np.degrees(matrix_to_euler(quat_to_matrix(q), order))
+        eul = np.unwrap(eul, period=360.0, axis=0)
     else:
         eul = np.zeros((0, j, 3))
     cols = [anim.root_translation * scale] + [eul[:, k] for k in col_of]

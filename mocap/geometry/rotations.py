@@ -170,3 +170,41 @@ def rotvec_to_matrix(v: np.ndarray) -> np.ndarray:
     # sin(a/2)/a, with its limit 1/2 at a = 0
     k = np.where(angle > 1e-12, np.sin(half) / np.maximum(angle, 1e-300), 0.5)
     return quat_to_matrix(np.concatenate([v * k, np.cos(half)], axis=-1))
+
+
+_AXES = {"X": 0, "Y": 1, "Z": 2}
+
+
+def axis_matrix(axis: int, angle: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotations by ``angle`` (..., radians) about axis 0, 1 or 2 (x, y, z)."""
+    c, s = np.cos(angle), np.sin(angle)
+    m = np.zeros((*np.shape(angle), 3, 3))
+    a, b = (axis + 1) % 3, (axis + 2) % 3
+    m[..., axis, axis] = 1.0
+    m[..., a, a], m[..., b, b] = c, c
+    m[..., b, a], m[..., a, b] = s, -s
+    return m
+
+
+def matrix_to_euler(m: np.ndarray, order: str) -> np.ndarray:
+    """(..., 3, 3) rotations -> (..., 3) intrinsic Tait-Bryan angles, radians, for an
+    ``order`` of three different axes (``"ZXY"``: ``R = Rz(a) Rx(b) Ry(c)``, the angles
+    ``a, b, c``; BVH's channel order), the middle one in [-pi/2, pi/2]. Where it is +-pi/2
+    (gimbal lock) the last angle is 0 and the first takes the whole turn (as scipy's
+    ``Rotation.as_euler`` does; numpy only, no scipy import on the way to a BVH file)."""
+    i, j, k = (_AXES[a] for a in order.upper())
+    if len({i, j, k}) != 3:
+        raise ValueError(f"`order` must name three different axes, got {order!r}")
+    m = np.asarray(m, np.float64)
+    s = 1.0 if (j - i) % 3 == 1 else -1.0  # an even (cyclic) order, or an odd one
+    cos_b = np.hypot(m[..., i, i], m[..., i, j])
+    b = np.arctan2(s * m[..., i, k], cos_b)
+    a = np.arctan2(-s * m[..., j, k], m[..., k, k])
+    c = np.arctan2(-s * m[..., i, j], m[..., i, i])
+    lock = cos_b < 1e-9
+    if lock.any():  # c = 0: the first angle from R Rj(b)^T = Ri(a)
+        first = m[lock] @ np.swapaxes(axis_matrix(j, b[lock]), -1, -2)
+        p, q = (i + 1) % 3, (i + 2) % 3
+        a[lock] = np.arctan2(first[..., q, p], first[..., p, p])
+        c[lock] = 0.0
+    return np.stack([a, b, c], axis=-1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mocap.geometry.camera import project
 from mocap.geometry.rotations import kabsch, quat_to_matrix
@@ -103,3 +104,34 @@ def test_slerp_ends_constant_speed_and_the_shorter_way():
                                quat_to_matrix(slerp(q0, q1, 0.3)), atol=1e-12)
     # a rotation with itself stays put (no division by sin 0)
     np.testing.assert_allclose(slerp(q0, q0, 0.5), q0, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"])
+def test_euler_angles_match_scipy_and_rebuild_the_rotation(order):
+    """matrix_to_euler gives scipy's intrinsic angles (1e-12 rad) and they rebuild the
+    rotation; at gimbal lock (middle angle +-90 deg) the last angle is 0, as scipy's, and
+    the rotation is still rebuilt exactly."""
+    from scipy.spatial.transform import Rotation
+
+    from mocap.geometry.rotations import axis_matrix, matrix_to_euler
+
+    axes = ["XYZ".index(a) for a in order]
+
+    def build(e):
+        return (axis_matrix(axes[0], e[..., 0]) @ axis_matrix(axes[1], e[..., 1])
+                @ axis_matrix(axes[2], e[..., 2]))
+
+    rng = np.random.default_rng(1)
+    q = rng.normal(size=(5000, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    m = Rotation.from_quat(q).as_matrix()
+    e = matrix_to_euler(m, order)
+    np.testing.assert_allclose(e, Rotation.from_quat(q).as_euler(order), atol=1e-12)
+    np.testing.assert_allclose(build(e), m, atol=1e-12)
+    np.testing.assert_allclose(Rotation.from_euler(order, e).as_matrix(), m, atol=1e-12)
+    locked = build(np.array([[0.3, np.pi / 2, 0.7], [-1.2, -np.pi / 2, 0.1]]))
+    e = matrix_to_euler(locked, order)
+    assert (e[:, 2] == 0).all() and np.allclose(np.abs(e[:, 1]), np.pi / 2)
+    np.testing.assert_allclose(build(e), locked, atol=1e-12)
+    with pytest.raises(ValueError, match="three different axes"):
+        matrix_to_euler(m, "XXY")
