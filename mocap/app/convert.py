@@ -42,7 +42,7 @@ from mocap.app.lens import (
     stated_lens,
 )
 from mocap.app.person import PersonResult, animate_scene
-from mocap.app.preview import write_rig_preview
+from mocap.app.preview import PreviewFrames, write_rig_preview
 from mocap.app.report import build_report, render_report_html, thumbnail_frames
 from mocap.errors import InputError, MocapError, OutputError
 from mocap.export.blender import check_blender, export_bvh_files
@@ -425,8 +425,12 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         middle = (_MiddleLines(video, (info.width, info.height),
                                info.frame_count // 2 if info.frame_count > 0 else -1)
                   if given is None and stated is None else None)
+        # the preview's frames, kept at its size as they are decoded (a short video)
+        frames = PreviewFrames((info.width, info.height)) if cfg.preview else None
+        taps = [t for t in (middle, frames) if t is not None]
         tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
-                              engine_options=engine_options, on_frame=middle)
+                              engine_options=engine_options,
+                              on_frame=(lambda f: [t(f) for t in taps]) if taps else None)
         timings["tracking"] = time.perf_counter() - t0
         fps = tracked.info.rate
         size = (tracked.info.width, tracked.info.height)
@@ -462,7 +466,9 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
             staged["preview.mp4"] = write_rig_preview(
                 video, people, out.path("preview.mp4"), fps, size, lens.fov_deg, pcb,
-                keep=thumbnail_frames(people).values() if cfg.report else (), kept=kept)
+                keep=thumbnail_frames(people).values() if cfg.report else (), kept=kept,
+                frames=frames if frames.complete(tracked.frame_count) else None)
+            frames = None  # (let go of them)
             timings["preview"] = time.perf_counter() - t0
         if cfg.report:
             t0 = time.perf_counter()

@@ -1,16 +1,18 @@
 """Preview video: the input with each tracked person's skeleton and id drawn on it (and the
 hand landmarks found, with ``--hands``).
 
-Decodes the video a second time (frames are never kept in memory) and writes an MP4
-(``mp4v``) under a temporary name that the caller publishes (see
-:class:`mocap.fileio.OutputDir`), so a failed run leaves no partial file.
+Writes an MP4 (``mp4v``) at most :data:`PREVIEW_MAX_SIDE` px on its longer side, under a
+temporary name that the caller publishes (see :class:`mocap.fileio.OutputDir`), so a
+failed run leaves no partial file. Its frames come from :class:`PreviewFrames` where the
+tracking pass kept them (a video short enough for :data:`PREVIEW_KEEP_BYTES`): the video is
+decoded once; a longer one is decoded a second time (its frames are never kept).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import cv2
@@ -23,8 +25,8 @@ from mocap.geometry.camera import focal_px, project
 from mocap.io.video import Frame, open_video
 from mocap.types import Track
 
-__all__ = ["draw_tracks", "grid_layout", "render_video", "rig_pixels", "write_preview",
-           "write_rig_preview", "write_views_preview"]
+__all__ = ["PreviewFrames", "draw_tracks", "grid_layout", "render_video", "rig_pixels",
+           "write_preview", "write_rig_preview", "write_views_preview"]
 
 def draw_tracks(image: np.ndarray, people: list[tuple], min_visibility: float = 0.5
                 ) -> np.ndarray:
@@ -95,6 +97,14 @@ def write_preview(video_path: str | os.PathLike, tracks: list[Track], out_path: 
 #: 2.5 ms a frame at 1280x720, 1.4 at 960x540 (a 1080p or 4K frame several times more).
 PREVIEW_MAX_SIDE = 960
 
+#: The tracking pass keeps the frames at the preview's size (YUV 4:2:0, 1.5 bytes a pixel:
+#: 0.78 MB a 960x540 frame) up to this many bytes, ~17 s of 30 fps video; a longer video
+#: is decoded again for the preview (memory stays bounded whatever the length).
+PREVIEW_KEEP_BYTES = 400 * 1024 * 1024
+
+#: Frames kept per block of memory (one allocation each, its pages mapped at once).
+_CHUNK_FRAMES = 32
+
 
 def preview_size(size: tuple[int, int], max_side: int = PREVIEW_MAX_SIDE) -> tuple[int, int]:
     """(width, height) of the preview of a ``size`` video: scaled down so that its longer
@@ -104,13 +114,76 @@ def preview_size(size: tuple[int, int], max_side: int = PREVIEW_MAX_SIDE) -> tup
     return max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
 
 
+def _block(nbytes: int) -> np.ndarray:
+    """``nbytes`` of zeroed memory with its pages mapped at once where the system can
+    (Linux's ``MAP_POPULATE``): in a virtual machine, touching fresh pages one at a time
+    cost 1.6 ms per MB here, mapping them at once 0.3."""
+    import mmap
+
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if not populate:
+        return np.zeros(nbytes, np.uint8)
+    block = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    return np.frombuffer(block, np.uint8)
+
+
+class PreviewFrames:
+    """The frames at the preview's size, kept as the tracking pass decodes them (call it
+    with each :class:`~mocap.io.video.Frame` in order, e.g. as ``track_video``'s
+    ``on_frame``, on the decoding thread), as YUV 4:2:0 (1.5 bytes a pixel), up to
+    ``budget`` bytes. Past the budget (a long video) or given a frame out of order, what was
+    kept is let go and the preview decodes the video again.
+
+    Args:
+        size: (width, height) of the video, px.
+        budget: bytes kept at most.
+    """
+
+    def __init__(self, size: tuple[int, int], budget: int = PREVIEW_KEEP_BYTES) -> None:
+        self.size = preview_size(size)
+        self.scale = self.size[0] / max(size[0], 1)
+        w, h = self.size
+        self._shape = (h * 3 // 2, w)  # one frame in OpenCV's I420 layout
+        self._budget = budget
+        self._blocks: list[np.ndarray] = []
+        self._small = np.empty((h, w, 3), np.uint8)  # the resized frame, reused
+        self.frames: list[Frame] | None = []  # None: let go (over budget)
+
+    def __call__(self, frame: Frame) -> None:
+        if self.frames is None:
+            return
+        n = len(self.frames)
+        if (n + 1) * self._shape[0] * self._shape[1] > self._budget or frame.index != n:
+            self.frames, self._blocks = None, []  # the preview reads the video again
+            return
+        if n % _CHUNK_FRAMES == 0:
+            self._blocks.append(_block(_CHUNK_FRAMES * self._shape[0] * self._shape[1])
+                                .reshape(_CHUNK_FRAMES, *self._shape))
+        slot = self._blocks[-1][n % _CHUNK_FRAMES]
+        small = (cv2.resize(frame.image, self.size, dst=self._small,
+                            interpolation=cv2.INTER_LINEAR)
+                 if self.scale != 1.0 else frame.image)
+        cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420, dst=slot)
+        self.frames.append(Frame(frame.index, frame.timestamp, slot))
+
+    def complete(self, count: int) -> bool:
+        """Every one of the video's ``count`` frames (those decoded) is kept."""
+        return self.frames is not None and len(self.frames) == count > 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        for f in self.frames or ():
+            yield Frame(f.index, f.timestamp, cv2.cvtColor(f.image, cv2.COLOR_YUV2RGB_I420))
+
+
 def render_video(video_path: str | os.PathLike, out_path: Path,
                  draw: Callable[[Frame, float], np.ndarray], *, fps: float | None = None,
-                 progress: Callable[[int], None] | None = None) -> Path:
-    """Decode ``video_path`` again and write ``draw(frame, scale)`` (RGB, the frame scaled
-    by ``scale`` to :func:`preview_size`) for every frame to ``out_path`` (MP4, mp4v);
-    frames are never kept in memory. Decoding, drawing and encoding run on three threads,
-    so both cores work.
+                 progress: Callable[[int], None] | None = None,
+                 kept: PreviewFrames | None = None) -> Path:
+    """Write ``draw(frame, scale)`` (RGB, the frame scaled by ``scale`` to
+    :func:`preview_size`) for every frame of ``video_path`` to ``out_path`` (MP4, mp4v):
+    the frames from ``kept`` where given (it must hold every frame:
+    :meth:`PreviewFrames.complete`), else decoded again (never kept in memory). Drawing
+    and encoding (and decoding) run on threads of their own, so both cores work.
 
     Raises:
         OutputError: the MP4 cannot be written.
@@ -118,10 +191,16 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
     import queue
     import threading
 
-    with open_video(video_path) as video:
+    with open_video(video_path, threads=1) as video:
         rate = fps or video.info.rate
         size = preview_size((video.info.width, video.info.height))
         scale = size[0] / max(video.info.width, 1)
+        if kept is not None and kept.size == size and kept.frames:
+            frames, scale = iter(kept), kept.scale  # decoded once, in the tracking pass
+        else:
+            frames = (Frame(f.index, f.timestamp,
+                            cv2.resize(f.image, size, interpolation=cv2.INTER_LINEAR))
+                      if scale != 1.0 else f for f in video)
         writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
         if not writer.isOpened():
             raise OutputError(f"cannot write the preview video {out_path}")
@@ -139,12 +218,9 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
         worker = threading.Thread(target=encode, name="mocap-preview-encoder", daemon=True)
         worker.start()
         try:
-            for n, frame in enumerate(video):
+            for n, frame in enumerate(frames):
                 if failed:
                     break
-                if scale != 1.0:
-                    frame = Frame(frame.index, frame.timestamp,
-                                  cv2.resize(frame.image, size, interpolation=cv2.INTER_LINEAR))
                 todo.put(draw(frame, scale))
                 if progress is not None:
                     progress(n + 1)
@@ -169,13 +245,15 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                       size: tuple[int, int], fov_deg: float,
                       progress: Callable[[int], None] | None = None, *,
                       keep: Collection[int] = (),
-                      kept: dict[int, tuple[np.ndarray, float]] | None = None) -> Path:
+                      kept: dict[int, tuple[np.ndarray, float]] | None = None,
+                      frames: PreviewFrames | None = None) -> Path:
     """The video with each person's exported rig projected onto it, with its id; in the
     frames where a person was not seen (bridged) the rig is drawn dashed, without joint
     dots, and the id reads ``#<id>?``.
 
     ``keep``: video frames to put in ``kept`` as ``(image RGB before drawing, its scale to
-    the video)`` on the way (the report's thumbnails: no second read of the video)."""
+    the video)`` on the way (the report's thumbnails: no second read of the video).
+    ``frames``: every frame, kept by the tracking pass (see :func:`render_video`)."""
     # each person's rig over their own frames (drawn from first to last appearance)
     drawn = [(p, rig_pixels(p, size, fov_deg)) for p in people]
     keep = set(keep) if kept is not None else set()
@@ -194,7 +272,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                 _draw_hands(img, t, i, scale)
         return img
 
-    return render_video(video, out_path, draw, fps=fps, progress=progress)
+    return render_video(video, out_path, draw, fps=fps, progress=progress, kept=frames)
 
 
 #: The longer side of a multi-camera preview's grid, px at most.

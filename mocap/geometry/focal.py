@@ -292,8 +292,12 @@ def estimate_focal(tracks: Sequence, image_size: tuple[int, int], fps: float, *,
                         np.log(focal_from_fov(long_side, lo)), grid)
     center = np.array([width / 2.0, height / 2.0])
     focals = np.exp(log_f)
-    geo = [_geometry(p, focals, center) for p in people]
-    cache = _Cache(focals, [g[0] for g in geo], [g[1] for g in geo])
+    # a few focal lengths at a time: working arrays of a few MB (reused) rather than
+    # hundreds (fresh pages cost ~1.6 ms a MB in a virtual machine)
+    parts = [[_geometry(p, focals[k:k + 6], center) for k in range(0, len(focals), 6)]
+             for p in people]
+    cache = _Cache(focals, [np.concatenate([g[0] for g in per]) for per in parts],
+                   [np.concatenate([g[1] for g in per]) for per in parts])
     ones = [np.ones(len(p.world)) for p in people]
     best, inside = grid_minimum(log_f, _score(cache, people, ones))
     if not inside:

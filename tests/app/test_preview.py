@@ -80,3 +80,55 @@ def test_draw_rig_unseen_draws_less_in_the_same_place():
     # the dashes lie on the bones the solid drawing has (no ink anywhere else)
     assert (ink_unseen & ~ink_seen).sum() == 0
     assert (unseen.min(-1) > 220).sum() == 0  # no white joint dots
+
+
+def _moving_video(path: Path, n: int, size=(1280, 720)) -> Path:
+    """A textured picture with a bright square moving across (frame k: square at 20 k px)."""
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur(rng.integers(0, 255, (size[1], size[0], 3), np.uint8), (9, 9), 3)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, size)
+    for k in range(n):
+        img = base.copy()
+        cv2.rectangle(img, (20 * k, 100), (20 * k + 80, 300), (250, 250, 250), -1)
+        writer.write(img)
+    writer.release()
+    return path
+
+
+def test_the_preview_from_kept_frames_is_the_preview_read_again(tmp_path):
+    """Frames kept by the tracking pass (at the preview's size, YUV 4:2:0) give the preview
+    the decoded-again one gives (within the colour format's rounding), and each its own
+    frame; past the budget or out of order nothing is kept (the video is read again)."""
+    from mocap.app.preview import PreviewFrames, preview_size, render_video
+    from mocap.io.video import open_video
+
+    video = _moving_video(tmp_path / "v.avi", 12)
+    kept = PreviewFrames((1280, 720))
+    with open_video(video, on_frame=kept) as reader:
+        count = sum(1 for _ in reader)
+    assert kept.complete(count) and kept.size == preview_size((1280, 720)) == (960, 540)
+    scales = []
+
+    def draw(frame, scale):
+        scales.append(scale)
+        return np.ascontiguousarray(frame.image)
+
+    a = render_video(video, tmp_path / "kept.mp4", draw, kept=kept)
+    b = render_video(video, tmp_path / "again.mp4", draw)
+    assert scales == [0.75] * 24
+    fa, fb = decoded_frames(a), decoded_frames(b)
+    assert len(fa) == len(fb) == 12
+    for k, (x, y) in enumerate(zip(fa, fb, strict=True)):
+        assert np.abs(x.astype(int) - y.astype(int)).mean() < 3
+        assert x[150, int(0.75 * (20 * k + 40))].min() > 200  # its own square, in place
+    # a budget for 5 frames: let go at the 6th; frames out of order: let go
+    small = PreviewFrames((1280, 720), budget=5 * 960 * 540 * 3 // 2)
+    with open_video(video, on_frame=small) as reader:
+        assert sum(1 for _ in reader) == 12
+    assert small.frames is None and not small.complete(12)
+    skipped = PreviewFrames((1280, 720))
+    with open_video(video) as reader:
+        for frame in reader:
+            if frame.index != 3:
+                skipped(frame)
+    assert skipped.frames is None
