@@ -659,7 +659,7 @@ def track_video(path: str | os.PathLike, engine: Engine | None = None,
     """
     cfg = config or PipelineConfig()
     video = open_video(path, max_frames=max_frames, threads=decode_threads,
-                       on_frame=on_frame)
+                       on_frame=on_frame, yield_cpu=True)
     try:
         if engine is None:
             engine = make_video_engine(engine_options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import sys
 from pathlib import Path
 
 import cv2
@@ -298,3 +299,23 @@ def test_convert_of_a_1e_5_fps_video_writes_a_readable_bvh(tmp_path, model_paths
     back = run_cli("retarget", next(out.glob("person_*.bvh")), "--rig", "smpl", "-o",
                    tmp_path / "again.bvh", "-q")
     assert back.returncode == 0, back.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's niceness: Linux")
+def test_yield_cpu_lowers_the_decoding_threads_priority(tmp_path):
+    import os
+    import threading
+
+    path = tmp_path / "v.mp4"
+    _write_video(path, n=4)
+    nice = {}
+
+    def tap(frame):
+        nice[frame.index] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    for yield_cpu, expected in ((True, min(base + 10, 19)), (False, base)):
+        with open_video(path, on_frame=tap, yield_cpu=yield_cpu) as video:
+            list(video)
+        assert set(nice.values()) == {expected}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
