@@ -174,7 +174,8 @@ class ConvertResult:
     """What :func:`convert_video` did: people, written files, timings (seconds), and the
     camera's measured motion (None when ``--camera static``).
 
-    ``timings`` are per stage, seconds, one after the other; ``wall_s`` is the
+    ``timings`` are per stage, seconds (the preview is made while the files are written,
+    so they may add up to more than the conversion took); ``wall_s`` is the
     wall-clock time of the whole :func:`convert_video` call, seconds; ``units`` the BVH
     files' units (``m`` or ``cm``). A multi-camera conversion
     (:func:`mocap.app.convert_views.convert_views`) adds ``scene_warnings`` (warnings of
@@ -458,18 +459,31 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         timings["motion"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         blender_error: list = []
-        staged = write_people(out, people, cfg, fps, blender_error, progress, character)
-        timings["export"] = time.perf_counter() - t0
         kept: dict = {}  # the report's thumbnail frames, kept while the preview is made
+        preview = None
         if cfg.preview:
-            t0 = time.perf_counter()
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
-            staged["preview.mp4"] = write_rig_preview(
-                video, people, out.path("preview.mp4"), fps, size, lens.fov_deg, pcb,
-                keep=thumbnail_frames(people).values() if cfg.report else (), kept=kept,
-                frames=frames if frames.complete(tracked.frame_count) else None)
-            frames = None  # (let go of them)
-            timings["preview"] = time.perf_counter() - t0
+            preview = _Timed(write_rig_preview, video, people, out.path("preview.mp4"), fps,
+                             size, lens.fov_deg, pcb,
+                             keep=thumbnail_frames(people).values() if cfg.report else (),
+                             kept=kept,
+                             frames=frames if frames.complete(tracked.frame_count) else None)
+            frames = None  # (the preview holds them while it needs them)
+        # the preview is held up by its encoder (one thread): the files are written beside
+        # it, unless Blender exports them (its own progress bar)
+        if preview is not None and not any(f in BLENDER_FORMATS for f in cfg.formats):
+            preview.start()
+        t0 = time.perf_counter()
+        try:
+            staged = write_people(out, people, cfg, fps, blender_error, progress, character)
+        except BaseException:
+            if preview is not None:
+                preview.wait()  # (nothing is left writing when the staging is cleared)
+            raise
+        timings["export"] = time.perf_counter() - t0
+        if preview is not None:
+            staged["preview.mp4"] = preview.result()
+            timings["preview"] = preview.seconds
         if cfg.report:
             t0 = time.perf_counter()
             staged["report.html"] = out.path("report.html")
@@ -529,6 +543,43 @@ class _MiddleLines:
         if self._thread is None or self.index != frame_count // 2:
             return lines_lens(self.video, self.size, frame_count // 2)
         return self._lens
+
+
+class _Timed:
+    """``fn(*args, **kwargs)``, on a thread once :meth:`start` is called, else in
+    :meth:`result`; ``seconds``: how long it took."""
+
+    def __init__(self, fn, *args, **kwargs) -> None:
+        self._call = lambda: fn(*args, **kwargs)
+        self._thread: threading.Thread | None = None
+        self._value = self._error = None
+        self.seconds = 0.0
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # re-raised on the caller's thread
+            self._error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mocap-preview", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Wait for a started call to end (its result or error left unread)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self):
+        if self._thread is None:
+            self._run()
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def write_people(out: OutputDir, people: list[PersonResult], cfg: ConvertConfig,

@@ -94,12 +94,14 @@ def _wait_for(predicate, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_a_signal_removes_the_temporaries_and_the_new_directory(clip, model_paths, tmp_path,
-                                                                sig):
+def test_a_signal_removes_the_temporaries_and_the_new_directory(demo_video_path, model_paths,
+                                                                tmp_path, sig):
     out = tmp_path / "new"
-    proc = subprocess.Popen([sys.executable, "-m", "mocap", "convert", str(clip), "-o",
-                             str(out), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    # the whole demo: a conversion of several seconds (a short clip can be done before
+    # the signal lands)
+    proc = subprocess.Popen([sys.executable, "-m", "mocap", "convert", str(demo_video_path),
+                             "-o", str(out), "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     # the output directory exists once the run holds it; stop it during the work
     assert _wait_for(out.exists, 60)
     time.sleep(0.5)
