@@ -20,6 +20,7 @@ directory whose report checks out is complete (:func:`outputs_complete`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -432,6 +433,7 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         tracked = track_video(video, engine, pipe, progress=cb, camera=measure, hands=hands,
                               engine_options=engine_options,
                               on_frame=(lambda f: [t(f) for t in taps]) if taps else None)
+        taps = []  # (the kept frames go with `frames` alone from here)
         timings["tracking"] = time.perf_counter() - t0
         fps = tracked.info.rate
         size = (tracked.info.width, tracked.info.height)
@@ -460,30 +462,32 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
         t0 = time.perf_counter()
         blender_error: list = []
         kept: dict = {}  # the report's thumbnail frames, kept while the preview is made
-        preview = None
+        preview, stop = None, threading.Event()
         if cfg.preview:
             pcb = (lambda n: progress("preview", n, tracked.frame_count)) if progress else None
+            short = frames.complete(tracked.frame_count)  # its frames kept: a short video
             preview = _Timed(write_rig_preview, video, people, out.path("preview.mp4"), fps,
                              size, lens.fov_deg, pcb,
                              keep=thumbnail_frames(people).values() if cfg.report else (),
-                             kept=kept,
-                             frames=frames if frames.complete(tracked.frame_count) else None)
+                             kept=kept, frames=frames if short else None, stop=stop)
             frames = None  # (the preview holds them while it needs them)
-        # the preview is held up by its encoder (one thread): the files are written beside
-        # it, unless Blender exports them (its own progress bar)
-        if preview is not None and not any(f in BLENDER_FORMATS for f in cfg.formats):
-            preview.start()
+            # a short video's preview waits on its encoder (one thread): the files are
+            # written beside it (not a long video's: their memory would add up; nor beside
+            # Blender's export, which has its own progress)
+            if short and not any(f in BLENDER_FORMATS for f in cfg.formats):
+                preview.start()
         t0 = time.perf_counter()
         try:
             staged = write_people(out, people, cfg, fps, blender_error, progress, character)
-        except BaseException:
+            timings["export"] = time.perf_counter() - t0
             if preview is not None:
-                preview.wait()  # (nothing is left writing when the staging is cleared)
-            raise
-        timings["export"] = time.perf_counter() - t0
-        if preview is not None:
-            staged["preview.mp4"] = preview.result()
-            timings["preview"] = preview.seconds
+                staged["preview.mp4"] = preview.result()
+                timings["preview"] = preview.seconds
+        finally:  # stopped (a signal, a full disk): the preview ends at its next frame,
+            # and nothing is left writing when the staging is cleared
+            stop.set()
+            if preview is not None:
+                preview.wait()
         if cfg.report:
             t0 = time.perf_counter()
             staged["report.html"] = out.path("report.html")
@@ -561,6 +565,7 @@ class _Timed:
             self._value = self._call()
         except BaseException as exc:  # re-raised on the caller's thread
             self._error = exc
+        self._call = None  # (lets go of the arguments: kept frames)
         self.seconds = time.perf_counter() - t0
 
     def start(self) -> None:
@@ -568,9 +573,11 @@ class _Timed:
         self._thread.start()
 
     def wait(self) -> None:
-        """Wait for a started call to end (its result or error left unread)."""
-        if self._thread is not None:
-            self._thread.join()
+        """Wait for a started call to end (its result or error left unread); the waiting
+        goes on through a signal (the call is asked to stop first)."""
+        while self._thread is not None and self._thread.is_alive():
+            with contextlib.suppress(BaseException):
+                self._thread.join()
 
     def result(self):
         if self._thread is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
@@ -160,10 +161,17 @@ class PreviewFrames:
             self._blocks.append(_block(_CHUNK_FRAMES * self._shape[0] * self._shape[1])
                                 .reshape(_CHUNK_FRAMES, *self._shape))
         slot = self._blocks[-1][n % _CHUNK_FRAMES]
-        small = (cv2.resize(frame.image, self.size, dst=self._small,
-                            interpolation=cv2.INTER_LINEAR)
-                 if self.scale != 1.0 else frame.image)
-        cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420, dst=slot)
+        w, h = self.size
+        try:
+            small = (frame.image if frame.image.shape[:2] == (h, w) else
+                     cv2.resize(frame.image, self.size, dst=self._small,
+                                interpolation=cv2.INTER_LINEAR))
+            out = cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420, dst=slot)
+        except cv2.error:
+            out = None  # a frame OpenCV cannot take (the tracking pass goes on)
+        if out is None or out.shape != slot.shape or not np.shares_memory(out, slot):
+            self.frames, self._blocks = None, []  # the preview reads the video again
+            return
         self.frames.append(Frame(frame.index, frame.timestamp, slot))
 
     def complete(self, count: int) -> bool:
@@ -178,29 +186,31 @@ class PreviewFrames:
 def render_video(video_path: str | os.PathLike, out_path: Path,
                  draw: Callable[[Frame, float], np.ndarray], *, fps: float | None = None,
                  progress: Callable[[int], None] | None = None,
-                 kept: PreviewFrames | None = None) -> Path:
+                 kept: PreviewFrames | None = None,
+                 stop: threading.Event | None = None) -> Path:
     """Write ``draw(frame, scale)`` (RGB, the frame scaled by ``scale`` to
     :func:`preview_size`) for every frame of ``video_path`` to ``out_path`` (MP4, mp4v):
     the frames from ``kept`` where given (it must hold every frame:
     :meth:`PreviewFrames.complete`), else decoded again (never kept in memory). Drawing
-    and encoding (and decoding) run on threads of their own, so both cores work.
+    and encoding (and decoding) run on threads of their own, so both cores work. ``stop``
+    set: it ends at the next frame (the file is then incomplete: the caller discards it).
 
     Raises:
         OutputError: the MP4 cannot be written.
     """
     import queue
-    import threading
 
-    with open_video(video_path, threads=1) as video:
+    with open_video(video_path) as video:
         rate = fps or video.info.rate
         size = preview_size((video.info.width, video.info.height))
         scale = size[0] / max(video.info.width, 1)
         if kept is not None and kept.size == size and kept.frames:
             frames, scale = iter(kept), kept.scale  # decoded once, in the tracking pass
         else:
-            frames = (Frame(f.index, f.timestamp,
+            frames = (f if f.image.shape[1::-1] == size else
+                      Frame(f.index, f.timestamp,
                             cv2.resize(f.image, size, interpolation=cv2.INTER_LINEAR))
-                      if scale != 1.0 else f for f in video)
+                      for f in video)
         writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), rate, size)
         if not writer.isOpened():
             raise OutputError(f"cannot write the preview video {out_path}")
@@ -219,7 +229,7 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
         worker.start()
         try:
             for n, frame in enumerate(frames):
-                if failed:
+                if failed or (stop is not None and stop.is_set()):
                     break
                 todo.put(draw(frame, scale))
                 if progress is not None:
@@ -246,14 +256,16 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                       progress: Callable[[int], None] | None = None, *,
                       keep: Collection[int] = (),
                       kept: dict[int, tuple[np.ndarray, float]] | None = None,
-                      frames: PreviewFrames | None = None) -> Path:
+                      frames: PreviewFrames | None = None,
+                      stop: threading.Event | None = None) -> Path:
     """The video with each person's exported rig projected onto it, with its id; in the
     frames where a person was not seen (bridged) the rig is drawn dashed, without joint
     dots, and the id reads ``#<id>?``.
 
     ``keep``: video frames to put in ``kept`` as ``(image RGB before drawing, its scale to
     the video)`` on the way (the report's thumbnails: no second read of the video).
-    ``frames``: every frame, kept by the tracking pass (see :func:`render_video`)."""
+    ``frames``: every frame, kept by the tracking pass; ``stop``: see
+    :func:`render_video`."""
     # each person's rig over their own frames (drawn from first to last appearance)
     drawn = [(p, rig_pixels(p, size, fov_deg)) for p in people]
     keep = set(keep) if kept is not None else set()
@@ -272,7 +284,8 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                 _draw_hands(img, t, i, scale)
         return img
 
-    return render_video(video, out_path, draw, fps=fps, progress=progress, kept=frames)
+    return render_video(video, out_path, draw, fps=fps, progress=progress, kept=frames,
+                        stop=stop)
 
 
 #: The longer side of a multi-camera preview's grid, px at most.

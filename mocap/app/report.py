@@ -316,11 +316,11 @@ def render_report_html(video: Path, people: list[PersonResult], tracked: TrackRe
     SVG, :mod:`mocap.app.svgplot`).
 
     Args:
-        video: the input video (thumbnails are read from it).
+        video: the input video (thumbnails are read from it unless ``frames`` are given).
         people: the exported people.
         tracked: the tracking result.
         settings: ``rig``, ``units``, ``fov_deg``, ``bone_lengths`` of the conversion.
-        thumbnails: read frames of ``video`` for the per-person thumbnails.
+        thumbnails: make the per-person thumbnails (from ``frames`` or ``video``).
         extra: warnings of the take beyond the video's (several cameras).
         views: several cameras: the report's ``views`` block (a camera table and a view
             from above are added).

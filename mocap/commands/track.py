@@ -45,10 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoothing", default="rts", choices=("rts", "kalman", "one_euro", "none"),
                    help="rts: offline Kalman + Rauch-Tung-Striebel, zero lag (default); "
                    "kalman / one_euro: causal filters as a live system would use; none")
-    p.add_argument("--detect-every", type=int, default=10, metavar="N",
-                   help="look for new people every N frames while the picture outside the "
-                   "tracked people changes (someone walking in, a moving camera), every 30 "
-                   "otherwise (default: 10)")
+    p.add_argument("--detect-every", type=int, metavar="N",
+                   help="run the person detector every N frames (default: every 10 while the "
+                   "picture outside the tracked people changes, someone walking in or a "
+                   "moving camera, every 30 otherwise)")
     p.add_argument("--max-frames", type=int, metavar="N",
                    help="process only the first N frames")
     add_hands_options(p)
@@ -70,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_people is not None and args.max_people < 1:
         raise MocapError(f"--max-people must be >= 1, got {args.max_people}")
-    if args.detect_every < 1:
+    if args.detect_every is not None and args.detect_every < 1:
         raise MocapError(f"--detect-every must be >= 1, got {args.detect_every}")
     if args.max_frames is not None and args.max_frames < 1:
         raise MocapError(f"--max-frames must be >= 1, got {args.max_frames}")
-    config = PipelineConfig(detect_every=args.detect_every, max_people=args.max_people,
+    every = ({} if args.detect_every is None else  # given: every N frames, whatever happens
+             {"detect_every": args.detect_every, "idle_detect_every": args.detect_every})
+    config = PipelineConfig(**every, max_people=args.max_people,
                             smooth=SmoothConfig(method=args.smoothing))
     options = engine_options(args)  # options first: nothing is opened with bad ones
     # input first (a bad file must not create DIR), then the output (before minutes of work)

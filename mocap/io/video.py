@@ -235,7 +235,9 @@ class VideoReader:
     def _worker(self) -> None:
         if self._yield_cpu and sys.platform.startswith("linux"):
             with contextlib.suppress(OSError, AttributeError):  # (a thread's own niceness)
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+                me = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, me,
+                               min(os.getpriority(os.PRIO_PROCESS, me) + 10, 19))
         try:
             for frame in self._frames_sync():
                 while not self._stop.is_set():

@@ -96,7 +96,8 @@ class CameraMotionConfig:
             keyframe had them: no homography is sought (the identity explains them).
         still_stride: while the camera is still, only every this-many-th frame is
             measured; the frames between take the path interpolated from their measured
-            neighbours (1: every frame).
+            neighbours, and the last measured frame's residual and explained share
+            (1: every frame).
     """
 
     fov_deg: float = DEFAULT_FOV_DEG
@@ -355,9 +356,12 @@ class CameraMotionEstimator:
         step_rot, step_zoom, coasted = np.eye(3), 1.0, 0
         for t in range(1, n):
             fr = self._frames[t]
-            if fr.skipped:  # held here; interpolated by finish()
+            if fr.skipped:  # held here (interpolated by finish()); it stands for a still
+                # frame like the last measured one, whose numbers it takes
                 rot[t], zoom[t], rel_zoom[t], ok[t] = rot[t - 1], zoom[t - 1], \
                     rel_zoom[t - 1], ok[t - 1]
+                residual[t], share[t], support[t] = residual[t - 1], share[t - 1], \
+                    support[t - 1]
                 continue
             # where not measured: the last measured frame-to-frame motion goes on for a
             # while (a pan does not stop because the background was hidden; a keyframe
@@ -387,7 +391,8 @@ class CameraMotionEstimator:
                         share[t], support[t] = inl[bg].mean(), bg.sum()
                     ok[t] = inl.sum() >= cfg.min_features // 2
                     rot[t], zoom[t], rel_zoom[t] = rel @ key_rot[fr.key], z * key_zoom[fr.key], z
-            if ok[t] and ok[t - 1]:
+            if ok[t] and ok[t - 1] and not self._frames[t - 1].skipped:
+                # (a step from the frame before: not the motion over skipped frames)
                 step_rot, step_zoom, coasted = rot[t] @ rot[t - 1].T, zoom[t] / zoom[t - 1], 0
             elif not ok[t]:
                 coasted += 1

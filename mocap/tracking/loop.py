@@ -580,7 +580,7 @@ def track_frames(frames, engine: Engine, config: PipelineConfig | None = None,
 
 def video_movenet_config() -> MoveNetConfig:
     """MoveNet settings for video: the whole frame at 384 px on its long side (~26 ms
-    here, every ``detect_every`` frames and while someone is lost; 320 px lost a landing
+    here, when the loop looks for people: see :class:`PipelineConfig`; 320 px lost a landing
     gymnast for twice as long on the demo), no tiles, people under 0.2 dropped: in video a
     missed person is found a few frames later, while every false one costs landmark runs."""
     return MoveNetConfig(input_size=384, tiles=False, min_score=0.2)

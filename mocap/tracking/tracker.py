@@ -288,7 +288,7 @@ def min_cost_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rows[order], cols[order]
     options = _arrangements(r, k)
     best = options[int(np.argmin(cost[np.arange(r), options].sum(axis=1)))]
-    return np.arange(r), best
+    return np.arange(r), best.copy()  # (not a view of the cached arrangements)
 
 
 class PoseTracker:

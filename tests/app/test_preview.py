@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from mocap.app.draw import PALETTE, draw_rig
 from mocap.app.person import PersonMotion, PersonResult, person_stats
@@ -132,3 +133,23 @@ def test_the_preview_from_kept_frames_is_the_preview_read_again(tmp_path):
             if frame.index != 3:
                 skipped(frame)
     assert skipped.frames is None
+
+
+@pytest.mark.parametrize("width, height", [(480, 853), (100, 962), (1280, 721)])
+def test_kept_frames_of_odd_sizes_are_the_frames_at_the_previews_size(width, height):
+    """A side that only the even rounding changes (853 -> 852 high at the same width) is
+    still resized: every kept frame is the picture at the preview's size."""
+    from mocap.app.preview import PreviewFrames, preview_size
+    from mocap.io.video import Frame
+
+    kept = PreviewFrames((width, height))
+    for k in range(3):
+        image = np.full((height, width, 3), 60 + 60 * k, np.uint8)
+        image[: height // 2, :, 0] = 250
+        kept(Frame(k, k / FPS, image))
+    assert kept.complete(3)
+    w, h = preview_size((width, height))
+    for k, frame in enumerate(kept):
+        assert frame.image.shape == (h, w, 3)
+        assert abs(int(frame.image[-5, w // 2, 1]) - (60 + 60 * k)) <= 3
+        assert frame.image[5, w // 2, 0] >= 245
