@@ -142,18 +142,12 @@ class Axes:
         xt, yt = nice_ticks(x0, x1), nice_ticks(y0, y1)
         xs = float(xt[1] - xt[0]) if len(xt) > 1 else 1.0
         ys = float(yt[1] - yt[0]) if len(yt) > 1 else 1.0
-        for v in xt:
+        for v in xt:  # grid lines and tick labels
             x = float(sx(v))
-            out.append(f'<line x1="{x:.1f}" y1="{py0:.1f}" x2="{x:.1f}" y2="{py0 + h:.1f}" '
-                       f'stroke="{GRID}" stroke-width="0.6" stroke-opacity="0.5"/>')
-            out.append(f'<text x="{x:.1f}" y="{py0 + h + 14:.1f}" font-size="9" '
-                       f'text-anchor="middle" style="{FONT}">{_label(v, xs)}</text>')
+            out += [_grid(x, py0, x, py0 + h), _text(x, py0 + h + 14, _label(v, xs), "middle")]
         for v in yt:
             y = float(sy(v))
-            out.append(f'<line x1="{px0:.1f}" y1="{y:.1f}" x2="{px0 + w:.1f}" y2="{y:.1f}" '
-                       f'stroke="{GRID}" stroke-width="0.6" stroke-opacity="0.5"/>')
-            out.append(f'<text x="{px0 - 5:.1f}" y="{y + 3:.1f}" font-size="9" '
-                       f'text-anchor="end" style="{FONT}">{_label(v, ys)}</text>')
+            out += [_grid(px0, y, px0 + w, y), _text(px0 - 5, y + 3, _label(v, ys), "end")]
         out.append(f'<text x="{px0 + w / 2:.1f}" y="{oy + height - 8:.1f}" font-size="10" '
                    f'text-anchor="middle" style="{FONT}">{html.escape(self.xlabel)}</text>')
         cy = py0 + h / 2
@@ -187,6 +181,17 @@ class Axes:
             out.append(f'<text x="{x0 + 26:.1f}" y="{y:.1f}" font-size="8" style="{FONT}">'
                        f"{html.escape(label)}</text>")
         return out
+
+
+def _grid(x0: float, y0: float, x1: float, y1: float) -> str:
+    return (f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
+            f'stroke="{GRID}" stroke-width="0.6" stroke-opacity="0.5"/>')
+
+
+def _text(x: float, y: float, text: str, anchor: str, size: float = 9) -> str:
+    """A tick label (``text`` already safe: digits and a minus sign)."""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'style="{FONT}">{text}</text>')
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
