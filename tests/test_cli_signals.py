@@ -105,6 +105,11 @@ def test_sigterm_at_any_moment_of_convert_exits_130(demo_video_path, model_paths
         err = proc.communicate(timeout=120)[1]
         codes.append(proc.returncode)
         assert "Traceback" not in err and "terminate called" not in err, err
+        if sent and proc.returncode == -signal.SIGTERM:
+            # before mocap's handler is in place (Python still starting, ~0.2-0.4 s of a
+            # run that now takes ~2 s): the default action, nothing written
+            assert not out.exists(), (k, sorted(p.name for p in out.iterdir()))
+            continue
         if sent and proc.returncode != 0:
             assert proc.returncode == 130, (k, proc.returncode, err)
             assert err.strip().splitlines()[-1] == "mocap: interrupted"
