@@ -475,7 +475,7 @@ def _convert(video, out_dir, cfg, target, pipe, old, engine, progress, engine_op
             # written beside it (not a long video's: their memory would add up; nor beside
             # Blender's export, which has its own progress)
             if short and not any(f in BLENDER_FORMATS for f in cfg.formats):
-                preview.start()
+                preview.start("mocap-preview")
         t0 = time.perf_counter()
         try:
             staged = write_people(out, people, cfg, fps, blender_error, progress, character)
@@ -521,32 +521,21 @@ class _MiddleLines:
 
     def __init__(self, video: Path, size: tuple[int, int], index: int) -> None:
         self.video, self.size, self.index = video, size, index
-        self._thread: threading.Thread | None = None
-        self._lens: Lens | None = None
-        self._error: BaseException | None = None
+        self._estimate: _Timed | None = None
 
     def __call__(self, frame) -> None:
-        if frame.index == self.index and self._thread is None:
-            self._thread = threading.Thread(target=self._run, args=(frame.image,),
-                                            name="mocap-lines", daemon=True)
-            self._thread.start()
-
-    def _run(self, image: np.ndarray) -> None:
-        try:
-            self._lens = lines_lens(self.video, self.size, self.index, image)
-        except BaseException as exc:  # re-raised on the caller's thread
-            self._error = exc
+        if frame.index == self.index and self._estimate is None:
+            self._estimate = _Timed(lines_lens, self.video, self.size, self.index,
+                                    frame.image)
+            self._estimate.start("mocap-lines")
 
     def result(self, frame_count: int) -> Lens | None:
         """The estimate for the middle of ``frame_count`` decoded frames (read by seeking
         where the container's count was wrong or missing)."""
-        if self._thread is not None:
-            self._thread.join()
-            if self._error is not None:
-                raise self._error
-        if self._thread is None or self.index != frame_count // 2:
+        found = self._estimate.result() if self._estimate is not None else None
+        if self._estimate is None or self.index != frame_count // 2:
             return lines_lens(self.video, self.size, frame_count // 2)
-        return self._lens
+        return found
 
 
 class _Timed:
@@ -568,8 +557,8 @@ class _Timed:
         self._call = None  # (lets go of the arguments: kept frames)
         self.seconds = time.perf_counter() - t0
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="mocap-preview", daemon=True)
+    def start(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def wait(self) -> None:

@@ -142,7 +142,6 @@ class PreviewFrames:
 
     def __init__(self, size: tuple[int, int], budget: int = PREVIEW_KEEP_BYTES) -> None:
         self.size = preview_size(size)
-        self.scale = self.size[0] / max(size[0], 1)
         w, h = self.size
         self._shape = (h * 3 // 2, w)  # one frame in OpenCV's I420 layout
         self._budget = budget
@@ -166,10 +165,8 @@ class PreviewFrames:
             small = (frame.image if frame.image.shape[:2] == (h, w) else
                      cv2.resize(frame.image, self.size, dst=self._small,
                                 interpolation=cv2.INTER_LINEAR))
-            out = cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420, dst=slot)
-        except cv2.error:
-            out = None  # a frame OpenCV cannot take (the tracking pass goes on)
-        if out is None or out.shape != slot.shape or not np.shares_memory(out, slot):
+            cv2.cvtColor(small, cv2.COLOR_RGB2YUV_I420, dst=slot)
+        except cv2.error:  # a frame OpenCV cannot take: the tracking pass goes on, and
             self.frames, self._blocks = None, []  # the preview reads the video again
             return
         self.frames.append(Frame(frame.index, frame.timestamp, slot))
@@ -186,11 +183,11 @@ class PreviewFrames:
 def render_video(video_path: str | os.PathLike, out_path: Path,
                  draw: Callable[[Frame, float], np.ndarray], *, fps: float | None = None,
                  progress: Callable[[int], None] | None = None,
-                 kept: PreviewFrames | None = None,
+                 frames: PreviewFrames | None = None,
                  stop: threading.Event | None = None) -> Path:
     """Write ``draw(frame, scale)`` (RGB, the frame scaled by ``scale`` to
     :func:`preview_size`) for every frame of ``video_path`` to ``out_path`` (MP4, mp4v):
-    the frames from ``kept`` where given (it must hold every frame:
+    the frames from ``frames`` where given (it must hold every frame:
     :meth:`PreviewFrames.complete`), else decoded again (never kept in memory). Drawing
     and encoding (and decoding) run on threads of their own, so both cores work. ``stop``
     set: it ends at the next frame (the file is then incomplete: the caller discards it).
@@ -204,8 +201,8 @@ def render_video(video_path: str | os.PathLike, out_path: Path,
         rate = fps or video.info.rate
         size = preview_size((video.info.width, video.info.height))
         scale = size[0] / max(video.info.width, 1)
-        if kept is not None and kept.size == size and kept.frames:
-            frames, scale = iter(kept), kept.scale  # decoded once, in the tracking pass
+        if frames is not None and frames.size == size and frames.frames:
+            frames = iter(frames)  # decoded once, in the tracking pass
         else:
             frames = (f if f.image.shape[1::-1] == size else
                       Frame(f.index, f.timestamp,
@@ -284,7 +281,7 @@ def write_rig_preview(video: Path, people: list[PersonResult], out_path: Path, f
                 _draw_hands(img, t, i, scale)
         return img
 
-    return render_video(video, out_path, draw, fps=fps, progress=progress, kept=frames,
+    return render_video(video, out_path, draw, fps=fps, progress=progress, frames=frames,
                         stop=stop)
 
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.geometry.camera import solve_root
-from mocap.geometry.rotations import normalize
+from mocap.geometry.rotations import axis_matrix, normalize
 
 #: The prior field of view on the image's long side, degrees: a phone's main lens (26 mm
 #: equivalent: 65 deg over a 4:3 sensor's long side, 69 over 16:9's).
@@ -242,11 +242,6 @@ def grid_minimum(log_f: np.ndarray, score: np.ndarray) -> tuple[float, bool]:
     return float(log_f[i] + np.clip(shift, -1, 1) * step), True
 
 
-def _pitch(deg: float) -> np.ndarray:
-    a = np.radians(deg)
-    return np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-
-
 def estimate_focal(tracks: Sequence, image_size: tuple[int, int], fps: float, *,
                    grid: int = 48, bootstrap: int = 40, min_frames: int = 10,
                    max_uncertainty: float = MAX_UNCERTAINTY,
@@ -321,7 +316,8 @@ def estimate_focal(tracks: Sequence, image_size: tuple[int, int], fps: float, *,
     draws = np.asarray(draws)
     # a resample whose minimum left the grid counts as a wide miss
     spread = np.nanstd(np.where(np.isfinite(draws), draws, best + np.log(2.0)))
-    tilted = [grid_minimum(log_f, _score(cache, people, ones, _pitch(s * UP_PITCH_ERROR_DEG)))
+    tilted = [grid_minimum(log_f, _score(cache, people, ones,
+                                         axis_matrix(0, np.radians(s * UP_PITCH_ERROR_DEG))))
               for s in (-1, 1)]
     sys_err = (0.5 * abs(tilted[1][0] - tilted[0][0]) if all(ok for _, ok in tilted)
                else np.log(2.0))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mocap.geometry.camera import outside_image
-from mocap.geometry.rotations import normalize
+from mocap.geometry.rotations import axis_matrix, normalize
 from mocap.types import MIRROR_LANDMARKS, NUM_LANDMARKS
 
 #: The 12 body landmarks (shoulders, elbows, wrists, hips, knees, ankles), BlazePose order.
@@ -246,11 +246,7 @@ def look_at(centre: np.ndarray, target: np.ndarray, roll: np.ndarray | float = 0
     right = _unit(np.cross(fwd, [0.0, 1.0, 0.0]))
     down = np.cross(fwd, right)
     r = np.stack([right, down, fwd], 1)
-    c, s = np.cos(roll), np.sin(roll)
-    zero, one = np.zeros_like(c), np.ones_like(c)
-    turn = np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1),
-                     np.stack([zero, zero, one], -1)], -2)
-    return np.einsum("...ij,...jk->...ik", turn, r)
+    return np.einsum("...ij,...jk->...ik", axis_matrix(2, roll), r)
 
 
 def rotvec_matrix(v: np.ndarray) -> np.ndarray:

@@ -114,7 +114,7 @@ def test_the_preview_from_kept_frames_is_the_preview_read_again(tmp_path):
         scales.append(scale)
         return np.ascontiguousarray(frame.image)
 
-    a = render_video(video, tmp_path / "kept.mp4", draw, kept=kept)
+    a = render_video(video, tmp_path / "kept.mp4", draw, frames=kept)
     b = render_video(video, tmp_path / "again.mp4", draw)
     assert scales == [0.75] * 24
     fa, fb = decoded_frames(a), decoded_frames(b)
